@@ -1,0 +1,281 @@
+/*
+ * schema2dag — read a project's schema into the DAG.
+ *
+ * usage: schema2dag [--format ndjson|dot] INPUT [-]
+ *   INPUT is one of:
+ *     --prisma PATH               a schema.prisma, or a folder of .prisma files
+ *     --prisma-migrations DIR     a prisma/migrations folder, replayed in order
+ *     --flyway DIR [--conf FILE]  a Flyway location (flyway.conf / flyway.toml)
+ *     --sql FILE...               plain SQL (pg_dump --schema-only, structure.sql)
+ *     --db URL                    a live database, read-only, with row estimates
+ *   A trailing "-" also forwards the records read from stdin, unchanged.
+ *
+ * Writes: one "source" record, then enum, table, index, foreign_key, check
+ * and view records (see schemas/). --format dot writes a Graphviz
+ * ER diagram instead.
+ * Exit: 0 ok; 2 usage; 3 database unreachable; 4 invalid input (a Prisma
+ * syntax error with file, line and column; a SQL error with file and line;
+ * a missing path; colliding Flyway versions). Nothing reaches stdout unless
+ * the whole schema was read.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "msg.h"
+#include "nd.h"
+#include "schema2dag.h"
+#include "xalloc.h"
+
+enum input_kind { IN_NONE, IN_PRISMA, IN_PRISMA_MIGRATIONS, IN_FLYWAY, IN_SQL, IN_DB };
+
+struct opts {
+	enum input_kind kind;
+	const char *path; /* prisma path, migrations dir, flyway dir, or db url */
+	const char *conf;
+	struct strv sql_files;
+	bool dot;
+	bool forward_stdin;
+};
+
+static const char usage_text[] =
+	"usage: schema2dag [--format ndjson|dot] INPUT [-]\n"
+	"Read a project's schema and write it as DAG records (NDJSON) on stdout.\n"
+	"\n"
+	"INPUT (exactly one):\n"
+	"  --prisma PATH               schema.prisma, or a folder of .prisma files\n"
+	"  --prisma-migrations DIR     prisma/migrations folder, replayed in order\n"
+	"  --flyway DIR [--conf FILE]  Flyway location; flyway.conf or flyway.toml\n"
+	"  --sql FILE...               plain SQL files, applied in the order given\n"
+	"  --db URL                    live database (read-only), with row estimates\n"
+	"\n"
+	"  --format ndjson|dot         records (default), or a Graphviz ER diagram\n"
+	"  -                           also forward the records read from stdin\n"
+	"  -h, --help                  this help\n"
+	"\n"
+	"Exit: 0 ok, 2 usage, 3 database error, 4 invalid input.\n";
+
+static void set_kind(struct opts *o, enum input_kind k, const char *path)
+{
+	if (o->kind != IN_NONE)
+		usage_error("give exactly one of --prisma, --prisma-migrations, --flyway, --sql, --db");
+	o->kind = k;
+	o->path = path;
+}
+
+static void parse_opts(struct opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"prisma", required_argument, NULL, 'p'},
+		{"prisma-migrations", required_argument, NULL, 'm'},
+		{"flyway", required_argument, NULL, 'f'},
+		{"conf", required_argument, NULL, 'c'},
+		{"sql", no_argument, NULL, 's'},
+		{"db", required_argument, NULL, 'd'},
+		{"format", required_argument, NULL, 'F'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+	memset(o, 0, sizeof(*o));
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'p': set_kind(o, IN_PRISMA, optarg); break;
+		case 'm': set_kind(o, IN_PRISMA_MIGRATIONS, optarg); break;
+		case 'f': set_kind(o, IN_FLYWAY, optarg); break;
+		case 'c': o->conf = optarg; break;
+		case 's': set_kind(o, IN_SQL, NULL); break;
+		case 'd': set_kind(o, IN_DB, optarg); break;
+		case 'F':
+			if (!strcmp(optarg, "dot"))
+				o->dot = true;
+			else if (strcmp(optarg, "ndjson"))
+				usage_error("unknown --format '%s' (ndjson or dot)", optarg);
+			break;
+		case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
+		default: usage_error("unknown option");
+		}
+	}
+	for (int i = optind; i < argc; i++) {
+		if (!strcmp(argv[i], "-"))
+			o->forward_stdin = true;
+		else if (o->kind == IN_SQL)
+			strv_push(&o->sql_files, argv[i]);
+		else
+			usage_error("unexpected argument '%s'", argv[i]);
+	}
+	if (o->kind == IN_NONE)
+		usage_error("no input: give --prisma, --prisma-migrations, --flyway, --sql or --db");
+	if (o->kind == IN_SQL && o->sql_files.n == 0)
+		usage_error("--sql needs at least one file");
+	if (o->conf && o->kind != IN_FLYWAY)
+		usage_error("--conf goes with --flyway");
+}
+
+char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		die("%s: %s", path, strerror(errno));
+	struct buf b;
+	buf_init(&b);
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	if (ferror(f))
+		die("%s: read error: %s", path, strerror(errno));
+	fclose(f);
+	if (memchr(b.s, '\0', b.len))
+		die("%s: binary file (NUL byte)", path);
+	return buf_detach(&b);
+}
+
+static void replay_file(struct replay *r, const char *path)
+{
+	char *text = read_file(path);
+	replay_sql(r, path, text);
+	free(text);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Prisma applies migration folders in name (timestamp) order; each folder
+ * holds one migration.sql. */
+static void read_prisma_migrations(struct catalog *c, const char *dir, struct strv *files)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		die("%s: %s", dir, strerror(errno));
+	struct strv names = STRV_INIT;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			strv_push(&names, e->d_name);
+	closedir(d);
+	qsort(names.v, names.n, sizeof(*names.v), cmp_str);
+	struct replay r;
+	replay_init(&r, c);
+	for (size_t i = 0; i < names.n; i++) {
+		char *p = xasprintf("%s/%s/migration.sql", dir, names.v[i]);
+		struct stat st;
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+			replay_file(&r, p);
+			strv_push(files, p);
+		}
+		free(p);
+	}
+	if (files->n == 0)
+		die("%s: no <timestamp>_<name>/migration.sql folders", dir);
+	replay_release(&r);
+	strv_release(&names);
+}
+
+static void read_flyway(struct catalog *c, const char *dir, const char *conf, struct strv *files,
+			cJSON *source)
+{
+	struct flyway_set set;
+	flyway_collect(&set, dir, conf);
+	struct replay r;
+	replay_init(&r, c);
+	for (size_t i = 0; i < set.n; i++) {
+		char *raw = read_file(set.files[i].path);
+		char *text = flyway_expand(&set, set.files[i].path, raw);
+		replay_sql(&r, set.files[i].path, text);
+		strv_push(files, set.files[i].path);
+		free(raw);
+		free(text);
+	}
+	if (set.latest_version)
+		cJSON_AddStringToObject(source, "latest_version", set.latest_version);
+	else
+		cJSON_AddNullToObject(source, "latest_version");
+	if (set.conf_path)
+		cJSON_AddStringToObject(source, "conf", set.conf_path);
+	replay_release(&r);
+	flyway_release(&set);
+}
+
+static void read_input(const struct opts *o, struct catalog *c, cJSON *source)
+{
+	static const char *const formats[] = {"", "prisma", "prisma-migrations", "flyway", "sql", "db"};
+	struct strv files = STRV_INIT;
+	cJSON_AddStringToObject(source, "format", formats[o->kind]);
+	if (o->kind == IN_DB) {
+		cJSON_AddStringToObject(source, "path", "(database)");
+		introspect_db(c, o->path, source);
+		return;
+	}
+	cJSON_AddStringToObject(source, "path", o->path ? o->path : o->sql_files.v[0]);
+	if (o->kind == IN_PRISMA) {
+		prisma_load(c, o->path, &files);
+	} else if (o->kind == IN_PRISMA_MIGRATIONS) {
+		read_prisma_migrations(c, o->path, &files);
+	} else if (o->kind == IN_FLYWAY) {
+		read_flyway(c, o->path, o->conf, &files, source);
+	} else {
+		struct replay r;
+		replay_init(&r, c);
+		for (size_t i = 0; i < o->sql_files.n; i++) {
+			replay_file(&r, o->sql_files.v[i]);
+			strv_push(&files, o->sql_files.v[i]);
+		}
+		replay_release(&r);
+	}
+	cJSON *fa = cJSON_AddArrayToObject(source, "files");
+	for (size_t i = 0; i < files.n; i++)
+		cJSON_AddItemToArray(fa, cJSON_CreateString(files.v[i]));
+	strv_release(&files);
+}
+
+static void forward_stdin(void)
+{
+	struct nd_reader rd;
+	nd_reader_init(&rd, stdin, "<stdin>");
+	cJSON *rec;
+	while ((rec = nd_read(&rd))) {
+		nd_forward(rd.line.s, rd.line.len);
+		cJSON_Delete(rec);
+	}
+	nd_reader_release(&rd);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	struct catalog cat;
+	msg_set_prog(argv[0]);
+	xalloc_init_cjson();
+	parse_opts(&o, argc, argv);
+	if (o.forward_stdin)
+		forward_stdin();
+	catalog_init(&cat);
+	cJSON *source = nd_record("source");
+	read_input(&o, &cat, source);
+	if (o.dot) {
+		struct buf b;
+		buf_init(&b);
+		dot_write(&cat, &b);
+		nd_discard();
+		if (fwrite(b.s, 1, b.len, stdout) != b.len)
+			die_code(EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
+		buf_release(&b);
+		cJSON_Delete(source);
+	} else {
+		nd_emit(source);
+		catalog_to_json(&cat, nd_emit_cb, NULL);
+	}
+	nd_finish();
+	catalog_release(&cat);
+	strv_release(&o.sql_files);
+	return EXIT_OK;
+}

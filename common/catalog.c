@@ -1,0 +1,570 @@
+#include "catalog.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+#define NAMEDATALEN 64
+
+#define ARR_PUSH(c, f, x)                                              \
+	do {                                                           \
+		xgrow(&(c)->f, &(c)->cap##f, (c)->n##f + 1, sizeof(*(c)->f)); \
+		(c)->f[(c)->n##f++] = (x);                             \
+	} while (0)
+
+#define ARR_REMOVE(c, f, x)                                                    \
+	do {                                                                   \
+		for (size_t i_ = 0; i_ < (c)->n##f; i_++)                      \
+			if ((c)->f[i_] == (x)) {                               \
+				memmove((c)->f + i_, (c)->f + i_ + 1,          \
+					((c)->n##f - i_ - 1) * sizeof(*(c)->f)); \
+				(c)->n##f--;                                   \
+				break;                                         \
+			}                                                      \
+	} while (0)
+
+static void set_str(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src ? xstrdup(src) : NULL;
+}
+
+char *cat_qname(const char *schema, const char *name)
+{
+	return xasprintf("%s.%s", schema, name);
+}
+
+void cat_split_qname(const char *qname, char **schema, char **name)
+{
+	const char *dot = strchr(qname, '.');
+	if (!dot) {
+		*schema = xstrdup("public");
+		*name = xstrdup(qname);
+		return;
+	}
+	*schema = xstrndup(qname, (size_t)(dot - qname));
+	*name = xstrdup(dot + 1);
+}
+
+void catalog_init(struct catalog *c)
+{
+	memset(c, 0, sizeof(*c));
+	strv_push(&c->schemas, "public");
+}
+
+static void column_release(struct cat_column *col)
+{
+	free(col->name);
+	free(col->type);
+	free(col->def);
+	free(col->identity);
+	free(col->generated);
+}
+
+static void table_free(struct cat_table *t)
+{
+	for (size_t i = 0; i < t->ncols; i++)
+		column_release(&t->cols[i]);
+	free(t->cols);
+	strv_release(&t->pk);
+	free(t->schema);
+	free(t->name);
+	free(t->qname);
+	free(t->pk_name);
+	free(t->partition_of);
+	free(t->partition_by);
+	free(t);
+}
+
+static void index_free(struct cat_index *ix)
+{
+	free(ix->schema);
+	free(ix->name);
+	free(ix->table);
+	strv_release(&ix->columns);
+	free(ix->method);
+	free(ix->predicate);
+	free(ix->constraint);
+	free(ix);
+}
+
+static void fk_free(struct cat_fk *fk)
+{
+	free(fk->name);
+	free(fk->table);
+	strv_release(&fk->columns);
+	free(fk->ref_table);
+	strv_release(&fk->ref_columns);
+	free(fk->on_delete);
+	free(fk->on_update);
+	free(fk);
+}
+
+static void check_free(struct cat_check *ck)
+{
+	free(ck->name);
+	free(ck->table);
+	free(ck->expression);
+	free(ck);
+}
+
+static void view_free(struct cat_view *v)
+{
+	free(v->schema);
+	free(v->name);
+	free(v->qname);
+	strv_release(&v->depends_on);
+	free(v->definition);
+	free(v);
+}
+
+static void enum_free(struct cat_enum *e)
+{
+	free(e->schema);
+	free(e->name);
+	free(e->qname);
+	strv_release(&e->values);
+	free(e);
+}
+
+void catalog_release(struct catalog *c)
+{
+	for (size_t i = 0; i < c->ntables; i++)
+		table_free(c->tables[i]);
+	for (size_t i = 0; i < c->nindexes; i++)
+		index_free(c->indexes[i]);
+	for (size_t i = 0; i < c->nfks; i++)
+		fk_free(c->fks[i]);
+	for (size_t i = 0; i < c->nchecks; i++)
+		check_free(c->checks[i]);
+	for (size_t i = 0; i < c->nviews; i++)
+		view_free(c->views[i]);
+	for (size_t i = 0; i < c->nenums; i++)
+		enum_free(c->enums[i]);
+	free(c->tables);
+	free(c->indexes);
+	free(c->fks);
+	free(c->checks);
+	free(c->views);
+	free(c->enums);
+	strv_release(&c->schemas);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---- tables and columns ---- */
+
+struct cat_table *catalog_table(const struct catalog *c, const char *schema, const char *name)
+{
+	for (size_t i = 0; i < c->ntables; i++)
+		if (!strcmp(c->tables[i]->name, name) && !strcmp(c->tables[i]->schema, schema))
+			return c->tables[i];
+	return NULL;
+}
+
+struct cat_table *catalog_table_q(const struct catalog *c, const char *qname)
+{
+	for (size_t i = 0; i < c->ntables; i++)
+		if (!strcmp(c->tables[i]->qname, qname))
+			return c->tables[i];
+	return NULL;
+}
+
+struct cat_table *catalog_add_table(struct catalog *c, const char *schema, const char *name)
+{
+	if (catalog_table(c, schema, name) || catalog_view(c, schema, name))
+		return NULL;
+	struct cat_table *t = xcalloc(1, sizeof(*t));
+	t->schema = xstrdup(schema);
+	t->name = xstrdup(name);
+	t->qname = cat_qname(schema, name);
+	t->rows = -1;
+	ARR_PUSH(c, tables, t);
+	return t;
+}
+
+struct cat_column *table_column(const struct cat_table *t, const char *name)
+{
+	for (size_t i = 0; i < t->ncols; i++)
+		if (!strcmp(t->cols[i].name, name))
+			return &t->cols[i];
+	return NULL;
+}
+
+struct cat_column *table_add_column(struct cat_table *t, const char *name, const char *type)
+{
+	if (table_column(t, name))
+		return NULL;
+	xgrow(&t->cols, &t->capcols, t->ncols + 1, sizeof(*t->cols));
+	struct cat_column *col = &t->cols[t->ncols++];
+	memset(col, 0, sizeof(*col));
+	col->name = xstrdup(name);
+	col->type = xstrdup(type);
+	col->nullable = true;
+	return col;
+}
+
+void column_set_type(struct cat_column *col, const char *type)
+{
+	set_str(&col->type, type);
+}
+
+void column_set_default(struct cat_column *col, const char *def)
+{
+	set_str(&col->def, def);
+}
+
+void column_set_identity(struct cat_column *col, const char *identity)
+{
+	set_str(&col->identity, identity);
+}
+
+void column_set_generated(struct cat_column *col, const char *expr)
+{
+	set_str(&col->generated, expr);
+}
+
+/* Does an expression text mention column name as a whole word? Used only
+ * for dependencies we cannot see in structure (index expressions, checks). */
+static bool text_mentions(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = text; (p = strstr(p, name)); p += n) {
+		bool left = p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+		char r = p[n];
+		bool right = !(isalnum((unsigned char)r) || r == '_');
+		if (left && right)
+			return true;
+	}
+	return false;
+}
+
+static void drop_dependent_views(struct catalog *c, const char *qname);
+
+int catalog_drop_column(struct catalog *c, struct cat_table *t, const char *name, bool cascade)
+{
+	struct cat_column *col = table_column(t, name);
+	if (!col)
+		return -1;
+	for (size_t i = c->nindexes; i-- > 0;) {
+		struct cat_index *ix = c->indexes[i];
+		if (strcmp(ix->table, t->qname))
+			continue;
+		bool uses = strv_index(&ix->columns, name) >= 0 ||
+			    (ix->predicate && text_mentions(ix->predicate, name));
+		for (size_t k = 0; !uses && k < ix->columns.n; k++)
+			uses = text_mentions(ix->columns.v[k], name);
+		if (uses)
+			catalog_drop_index(c, ix);
+	}
+	for (size_t i = c->nfks; i-- > 0;) {
+		struct cat_fk *fk = c->fks[i];
+		if ((!strcmp(fk->table, t->qname) && strv_index(&fk->columns, name) >= 0) ||
+		    (!strcmp(fk->ref_table, t->qname) && strv_index(&fk->ref_columns, name) >= 0))
+			catalog_drop_fk(c, fk);
+	}
+	for (size_t i = c->nchecks; i-- > 0;) {
+		struct cat_check *ck = c->checks[i];
+		if (!strcmp(ck->table, t->qname) && text_mentions(ck->expression, name))
+			catalog_drop_check(c, ck);
+	}
+	if (strv_index(&t->pk, name) >= 0) {
+		strv_release(&t->pk);
+		set_str(&t->pk_name, NULL);
+	}
+	if (cascade)
+		for (size_t i = c->nviews; i-- > 0;) {
+			struct cat_view *v = c->views[i];
+			if (strv_index(&v->depends_on, t->qname) >= 0 &&
+			    (!v->definition || text_mentions(v->definition, name)))
+				catalog_drop_view(c, v, true);
+		}
+	size_t at = (size_t)(col - t->cols);
+	column_release(col);
+	memmove(t->cols + at, t->cols + at + 1, (t->ncols - at - 1) * sizeof(*t->cols));
+	t->ncols--;
+	return 0;
+}
+
+static void strv_rename(struct strv *sv, const char *from, const char *to)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (!strcmp(sv->v[i], from))
+			set_str(&sv->v[i], to);
+}
+
+int catalog_rename_column(struct catalog *c, struct cat_table *t, const char *from, const char *to)
+{
+	struct cat_column *col = table_column(t, from);
+	if (!col || table_column(t, to))
+		return -1;
+	set_str(&col->name, to);
+	strv_rename(&t->pk, from, to);
+	for (size_t i = 0; i < c->nindexes; i++)
+		if (!strcmp(c->indexes[i]->table, t->qname))
+			strv_rename(&c->indexes[i]->columns, from, to);
+	for (size_t i = 0; i < c->nfks; i++) {
+		struct cat_fk *fk = c->fks[i];
+		if (!strcmp(fk->table, t->qname))
+			strv_rename(&fk->columns, from, to);
+		if (!strcmp(fk->ref_table, t->qname))
+			strv_rename(&fk->ref_columns, from, to);
+	}
+	return 0;
+}
+
+static void drop_dependent_views(struct catalog *c, const char *qname)
+{
+	for (size_t i = c->nviews; i-- > 0;) {
+		if (i >= c->nviews)
+			continue; /* a cascade removed several */
+		struct cat_view *v = c->views[i];
+		if (strv_index(&v->depends_on, qname) >= 0)
+			catalog_drop_view(c, v, true);
+	}
+}
+
+void catalog_drop_table(struct catalog *c, struct cat_table *t, bool cascade)
+{
+	for (size_t i = c->ntables; i-- > 0;) {
+		if (i >= c->ntables)
+			continue;
+		struct cat_table *p = c->tables[i];
+		if (p->partition_of && !strcmp(p->partition_of, t->qname))
+			catalog_drop_table(c, p, cascade);
+	}
+	for (size_t i = c->nindexes; i-- > 0;)
+		if (!strcmp(c->indexes[i]->table, t->qname))
+			catalog_drop_index(c, c->indexes[i]);
+	for (size_t i = c->nfks; i-- > 0;)
+		if (!strcmp(c->fks[i]->table, t->qname) || !strcmp(c->fks[i]->ref_table, t->qname))
+			catalog_drop_fk(c, c->fks[i]);
+	for (size_t i = c->nchecks; i-- > 0;)
+		if (!strcmp(c->checks[i]->table, t->qname))
+			catalog_drop_check(c, c->checks[i]);
+	if (cascade)
+		drop_dependent_views(c, t->qname);
+	ARR_REMOVE(c, tables, t);
+	table_free(t);
+}
+
+static void rename_refs(struct catalog *c, const char *from, const char *to)
+{
+	for (size_t i = 0; i < c->nindexes; i++)
+		if (!strcmp(c->indexes[i]->table, from))
+			set_str(&c->indexes[i]->table, to);
+	for (size_t i = 0; i < c->nfks; i++) {
+		if (!strcmp(c->fks[i]->table, from))
+			set_str(&c->fks[i]->table, to);
+		if (!strcmp(c->fks[i]->ref_table, from))
+			set_str(&c->fks[i]->ref_table, to);
+	}
+	for (size_t i = 0; i < c->nchecks; i++)
+		if (!strcmp(c->checks[i]->table, from))
+			set_str(&c->checks[i]->table, to);
+	for (size_t i = 0; i < c->nviews; i++)
+		strv_rename(&c->views[i]->depends_on, from, to);
+	for (size_t i = 0; i < c->ntables; i++)
+		if (c->tables[i]->partition_of && !strcmp(c->tables[i]->partition_of, from))
+			set_str(&c->tables[i]->partition_of, to);
+}
+
+void catalog_rename_table(struct catalog *c, struct cat_table *t, const char *schema, const char *name)
+{
+	char *old = xstrdup(t->qname);
+	bool moved = strcmp(schema, t->schema) != 0;
+	set_str(&t->schema, schema);
+	set_str(&t->name, name);
+	free(t->qname);
+	t->qname = cat_qname(schema, name);
+	rename_refs(c, old, t->qname);
+	if (moved)
+		for (size_t i = 0; i < c->nindexes; i++)
+			if (!strcmp(c->indexes[i]->table, t->qname))
+				set_str(&c->indexes[i]->schema, schema);
+	free(old);
+}
+
+/* ---- indexes ---- */
+
+struct cat_index *catalog_index(const struct catalog *c, const char *schema, const char *name)
+{
+	for (size_t i = 0; i < c->nindexes; i++)
+		if (!strcmp(c->indexes[i]->name, name) && !strcmp(c->indexes[i]->schema, schema))
+			return c->indexes[i];
+	return NULL;
+}
+
+struct cat_index *catalog_add_index(struct catalog *c, const char *schema, const char *name,
+				    const char *table)
+{
+	struct cat_index *ix = xcalloc(1, sizeof(*ix));
+	ix->schema = xstrdup(schema);
+	ix->name = xstrdup(name);
+	ix->table = xstrdup(table);
+	ix->method = xstrdup("btree");
+	ARR_PUSH(c, indexes, ix);
+	return ix;
+}
+
+void catalog_drop_index(struct catalog *c, struct cat_index *ix)
+{
+	if (ix->primary) {
+		struct cat_table *t = catalog_table_q(c, ix->table);
+		if (t) {
+			strv_release(&t->pk);
+			set_str(&t->pk_name, NULL);
+		}
+	}
+	ARR_REMOVE(c, indexes, ix);
+	index_free(ix);
+}
+
+struct cat_index *catalog_pk_index(const struct catalog *c, const char *table)
+{
+	for (size_t i = 0; i < c->nindexes; i++)
+		if (c->indexes[i]->primary && !strcmp(c->indexes[i]->table, table))
+			return c->indexes[i];
+	return NULL;
+}
+
+/* ---- constraints ---- */
+
+struct cat_fk *catalog_fk(const struct catalog *c, const char *table, const char *name)
+{
+	for (size_t i = 0; i < c->nfks; i++)
+		if (!strcmp(c->fks[i]->name, name) && !strcmp(c->fks[i]->table, table))
+			return c->fks[i];
+	return NULL;
+}
+
+struct cat_fk *catalog_add_fk(struct catalog *c, const char *table, const char *name)
+{
+	struct cat_fk *fk = xcalloc(1, sizeof(*fk));
+	fk->table = xstrdup(table);
+	fk->name = xstrdup(name);
+	fk->ref_table = xstrdup("");
+	fk->on_delete = xstrdup("no action");
+	fk->on_update = xstrdup("no action");
+	fk->validated = true;
+	ARR_PUSH(c, fks, fk);
+	return fk;
+}
+
+void catalog_drop_fk(struct catalog *c, struct cat_fk *fk)
+{
+	ARR_REMOVE(c, fks, fk);
+	fk_free(fk);
+}
+
+struct cat_check *catalog_check(const struct catalog *c, const char *table, const char *name)
+{
+	for (size_t i = 0; i < c->nchecks; i++)
+		if (!strcmp(c->checks[i]->name, name) && !strcmp(c->checks[i]->table, table))
+			return c->checks[i];
+	return NULL;
+}
+
+struct cat_check *catalog_add_check(struct catalog *c, const char *table, const char *name,
+				    const char *expr)
+{
+	struct cat_check *ck = xcalloc(1, sizeof(*ck));
+	ck->table = xstrdup(table);
+	ck->name = xstrdup(name);
+	ck->expression = xstrdup(expr);
+	ck->validated = true;
+	ARR_PUSH(c, checks, ck);
+	return ck;
+}
+
+void catalog_drop_check(struct catalog *c, struct cat_check *ck)
+{
+	ARR_REMOVE(c, checks, ck);
+	check_free(ck);
+}
+
+static bool in_schema(const char *qname, const char *schema)
+{
+	size_t n = strlen(schema);
+	return !strncmp(qname, schema, n) && qname[n] == '.';
+}
+
+bool catalog_constraint_exists(const struct catalog *c, const char *schema, const char *name)
+{
+	for (size_t i = 0; i < c->nindexes; i++)
+		if (c->indexes[i]->constraint && !strcmp(c->indexes[i]->constraint, name) &&
+		    !strcmp(c->indexes[i]->schema, schema))
+			return true;
+	for (size_t i = 0; i < c->nfks; i++)
+		if (!strcmp(c->fks[i]->name, name) && in_schema(c->fks[i]->table, schema))
+			return true;
+	for (size_t i = 0; i < c->nchecks; i++)
+		if (!strcmp(c->checks[i]->name, name) && in_schema(c->checks[i]->table, schema))
+			return true;
+	return false;
+}
+
+bool catalog_relname_exists(const struct catalog *c, const char *schema, const char *name)
+{
+	return catalog_table(c, schema, name) || catalog_view(c, schema, name) ||
+	       catalog_index(c, schema, name);
+}
+
+/* ---- views and enums ---- */
+
+struct cat_view *catalog_view(const struct catalog *c, const char *schema, const char *name)
+{
+	for (size_t i = 0; i < c->nviews; i++)
+		if (!strcmp(c->views[i]->name, name) && !strcmp(c->views[i]->schema, schema))
+			return c->views[i];
+	return NULL;
+}
+
+struct cat_view *catalog_add_view(struct catalog *c, const char *schema, const char *name)
+{
+	struct cat_view *v = xcalloc(1, sizeof(*v));
+	v->schema = xstrdup(schema);
+	v->name = xstrdup(name);
+	v->qname = cat_qname(schema, name);
+	ARR_PUSH(c, views, v);
+	return v;
+}
+
+void catalog_drop_view(struct catalog *c, struct cat_view *v, bool cascade)
+{
+	char *q = xstrdup(v->qname);
+	/* indexes on materialized views go with them */
+	for (size_t i = c->nindexes; i-- > 0;)
+		if (!strcmp(c->indexes[i]->table, q))
+			catalog_drop_index(c, c->indexes[i]);
+	ARR_REMOVE(c, views, v);
+	view_free(v);
+	if (cascade)
+		drop_dependent_views(c, q);
+	free(q);
+}
+
+struct cat_enum *catalog_enum(const struct catalog *c, const char *schema, const char *name)
+{
+	for (size_t i = 0; i < c->nenums; i++)
+		if (!strcmp(c->enums[i]->name, name) && !strcmp(c->enums[i]->schema, schema))
+			return c->enums[i];
+	return NULL;
+}
+
+struct cat_enum *catalog_add_enum(struct catalog *c, const char *schema, const char *name)
+{
+	struct cat_enum *e = xcalloc(1, sizeof(*e));
+	e->schema = xstrdup(schema);
+	e->name = xstrdup(name);
+	e->qname = cat_qname(schema, name);
+	ARR_PUSH(c, enums, e);
+	return e;
+}
+
+void catalog_drop_enum(struct catalog *c, struct cat_enum *e)
+{
+	ARR_REMOVE(c, enums, e);
+	enum_free(e);
+}

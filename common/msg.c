@@ -1,0 +1,122 @@
+#include "msg.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *prog = "migsafe";
+static int nwarnings;
+
+void msg_set_prog(const char *argv0)
+{
+	const char *s = strrchr(argv0, '/');
+	prog = s ? s + 1 : argv0;
+}
+
+const char *msg_prog(void)
+{
+	return prog;
+}
+
+static void vreport(const char *kind, const char *file, long line, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", prog);
+	if (file && line > 0)
+		fprintf(stderr, "%s:%ld: ", file, line);
+	else if (file)
+		fprintf(stderr, "%s: ", file);
+	if (kind)
+		fprintf(stderr, "%s: ", kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(NULL, NULL, 0, fmt, ap);
+	va_end(ap);
+	exit(EXIT_INPUT);
+}
+
+void die_code(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(NULL, NULL, 0, fmt, ap);
+	va_end(ap);
+	exit(code);
+}
+
+void die_at(int code, const char *file, long line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(NULL, file, line, fmt, ap);
+	va_end(ap);
+	exit(code);
+}
+
+int error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(NULL, NULL, 0, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int error_at(const char *file, long line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(NULL, file, line, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void warning(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport("warning", NULL, 0, fmt, ap);
+	va_end(ap);
+	nwarnings++;
+}
+
+void warning_at(const char *file, long line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport("warning", file, line, fmt, ap);
+	va_end(ap);
+	nwarnings++;
+}
+
+void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(NULL, NULL, 0, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: try '%s --help'\n", prog, prog);
+	exit(EXIT_USAGE);
+}
+
+void msg_bug(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: BUG at %s:%d: ", prog, file, line);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	abort();
+}
+
+int msg_warnings(void)
+{
+	return nwarnings;
+}

@@ -1,0 +1,61 @@
+/*
+ * nd: newline-delimited JSON records, read strictly and written atomically.
+ *
+ * Reading: one JSON object per line, with a string "kind" and an integer
+ * "v"; anything else (invalid JSON, trailing garbage, a line over the size
+ * limit, a non-object) is fatal: "prog: file:line: what was wrong", exit
+ * EXIT_INPUT. Blank lines are skipped. The raw text of the last line read
+ * stays available (nd_reader.line) so records can be forwarded unchanged.
+ *
+ * Writing: records are collected in memory and reach stdout only at
+ * nd_commit()/nd_finish(), so a program that dies half-way leaves nothing
+ * half-written on stdout. nd_finish() flushes and checks stdout: a closed
+ * pipe or a full disk is an error (EXIT_RUNTIME), never silent truncation.
+ */
+#ifndef MIGSAFE_ND_H
+#define MIGSAFE_ND_H
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+
+#include "buf.h"
+
+#define ND_MAX_LINE_DEFAULT (64u << 20) /* 64 MiB; MIGSAFE_MAX_LINE overrides */
+
+struct nd_reader {
+	FILE *f;
+	const char *name; /* for diagnostics, e.g. "<stdin>" */
+	long lineno;	  /* line number of the last line read */
+	struct buf line;  /* raw text of the last record, without newline */
+	size_t max_line;
+};
+
+void nd_reader_init(struct nd_reader *r, FILE *f, const char *name);
+void nd_reader_release(struct nd_reader *r);
+/* nd_read: the next record, owned by the caller (cJSON_Delete), or NULL at
+ * end of input. Dies on invalid input as described above. */
+cJSON *nd_read(struct nd_reader *r);
+/* nd_parse_line: parse one line as a record; NULL with *err set (static
+ * text) when it is not one. Exposed for tests and for fuzzing. */
+cJSON *nd_parse_line(const char *s, size_t len, const char **err);
+
+/* nd_emit: queue rec (taken) for stdout. */
+void nd_emit(cJSON *rec);
+/* nd_emit_cb: nd_emit with the signature catalog_to_json wants. */
+void nd_emit_cb(cJSON *rec, void *unused);
+/* nd_forward: queue a raw record line (as read) unchanged. */
+void nd_forward(const char *line, size_t len);
+/* nd_commit: write what is queued to stdout now (streaming programs). */
+void nd_commit(void);
+/* nd_discard: drop what is queued (the run failed). */
+void nd_discard(void);
+/* nd_finish: commit, flush and check stdout; dies with EXIT_RUNTIME on a
+ * write error. Call once, at the end of main. */
+void nd_finish(void);
+
+/* Helpers for building records. */
+cJSON *nd_record(const char *kind);
+const char *nd_kind(const cJSON *rec);
+const char *nd_get_str(const cJSON *o, const char *key);
+
+#endif
