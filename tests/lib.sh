@@ -1,0 +1,93 @@
+# tests/lib.sh — TAP helpers for tests/*.t (bash, run by prove).
+#
+#   . "$(dirname "$0")/lib.sh"
+#   plan N | skip_all REASON     announce the plan (or skip the whole file)
+#   ok STATUS NAME               pass iff STATUS is 0 (a shell exit status)
+#   ok_run NAME CMD [ARG...]     run CMD; pass iff it exits 0 (safe under set -e)
+#   is GOT WANT NAME             pass iff the two strings are equal
+#   diag MSG...                  a "# " comment on stderr
+#   bail_out REASON              stop the whole prove run
+#   done_testing                 print the plan if none yet; exit 1 on failures
+#   on_exit CMD...               run CMD when the script exits (use, not trap)
+#   pg_start [pg-tmp args]       throwaway cluster; URL in $PGURL, stopped on exit
+#   record_out FILE [NAME]       keep FILE (a program's stdout) for zz-records.t
+#
+# Every helper returns 0, so a failing check never aborts a set -e script.
+
+MIGSAFE_ROOT=${MIGSAFE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+BIN=${MIGSAFE_BIN:-$MIGSAFE_ROOT/bin}
+CORPUS=$MIGSAFE_ROOT/../shared/corpus
+export MIGSAFE_ROOT BIN CORPUS
+
+_tap_n=0 _tap_failed=0 _tap_plan=""
+
+plan() { _tap_plan=$1; echo "1..$1"; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+bail_out() { echo "Bail out! $*"; exit 255; }
+diag() { local l; printf '%s\n' "$@" | while IFS= read -r l; do echo "# $l" >&2; done; }
+
+ok() {
+	_tap_n=$((_tap_n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $_tap_n - $2"
+	else
+		_tap_failed=$((_tap_failed + 1))
+		echo "not ok $_tap_n - $2"
+	fi
+}
+
+ok_run() {
+	local name=$1 st=0 out
+	shift
+	out=$("$@" 2>&1) || st=$?
+	ok "$st" "$name"
+	[ "$st" = 0 ] || diag "exit $st: $*"
+	[ "$st" = 0 ] || [ -z "$out" ] || diag "$out"
+}
+
+is() {
+	if [ "$1" = "$2" ]; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		diag "     got: '$1'" "expected: '$2'"
+	fi
+}
+
+done_testing() {
+	[ -n "$_tap_plan" ] || echo "1..$_tap_n"
+	if [ -n "$_tap_plan" ] && [ "$_tap_plan" != "$_tap_n" ]; then
+		diag "planned $_tap_plan tests but ran $_tap_n"
+		exit 1
+	fi
+	[ "$_tap_failed" = 0 ] || { diag "failed $_tap_failed of $_tap_n"; exit 1; }
+	exit 0
+}
+
+# One EXIT trap runs every registered cleanup, newest first, keeping $?.
+_exit_cmds=()
+_run_exit_cmds() {
+	local st=$? i
+	for ((i = ${#_exit_cmds[@]} - 1; i >= 0; i--)); do
+		eval "${_exit_cmds[i]}" || true
+	done
+	exit "$st"
+}
+on_exit() { _exit_cmds+=("$(printf '%q ' "$@")"); }
+trap _run_exit_cmds EXIT
+
+pg_start() {
+	PGURL=$("$MIGSAFE_ROOT/scripts/pg-tmp" start "$@") ||
+		bail_out "cannot start PostgreSQL with scripts/pg-tmp"
+	export PGURL
+	on_exit "$MIGSAFE_ROOT/scripts/pg-tmp" stop "$PGURL"
+}
+
+# Appends FILE, when not empty, to tests/out/records-PID-NAME.ndjson, which
+# zz-records.t validates against schemas/. NAME defaults to this script's.
+record_out() {
+	local name=${2:-$(basename "$0" .t)}
+	[ -s "$1" ] || return 0
+	mkdir -p "$MIGSAFE_ROOT/tests/out"
+	cat "$1" >>"$MIGSAFE_ROOT/tests/out/records-$$-${name//[^A-Za-z0-9_.-]/_}.ndjson"
+}
