@@ -1,8 +1,1057 @@
-/* TEMPORARY stub */
+/*
+ * replay: apply SQL statements to the catalog the way PostgreSQL applies
+ * them to its own, from libpg_query parse trees. Names that PostgreSQL
+ * chooses (constraints, indexes, sequences) are chosen by the same rules, so
+ * the replayed DAG equals what introspecting the database would give.
+ * Statements that change nothing in the DAG (DML, functions, grants,
+ * comments) are passed over; DDL this model cannot follow is a warning.
+ */
+#include "replay.h"
+
+#include <pg_query.h>
+
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
 #include "msg.h"
-#include "schema2dag.h"
 #include "xalloc.h"
-void replay_init(struct replay *r, struct catalog *c) { r->cat = c; r->search_schema = xstrdup("public"); }
-void replay_release(struct replay *r) { free(r->search_schema); }
-void replay_sql(struct replay *r, const char *file, const char *text) { (void)r; (void)text; die("%s: replay not built yet", file); }
+
+#define NAMEDATALEN 64
+
+void replay_init(struct replay *r, struct catalog *c)
+{
+	memset(r, 0, sizeof(*r));
+	r->cat = c;
+	r->search_schema = xstrdup("public");
+}
+
+void replay_release(struct replay *r)
+{
+	free(r->search_schema);
+	r->search_schema = NULL;
+}
+
+void rx_warn(const struct replay_ctx *x, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	warning_at(x->file, x->line, "%s", msg);
+	x->r->warned++;
+}
+
+/* ---- name resolution ---- */
+
+const char *rx_schema(const struct replay_ctx *x, const cJSON *rv)
+{
+	const char *s = sql_jstr(rv, "schemaname");
+	return s ? s : x->r->search_schema;
+}
+
+static struct cat_table *lookup_table(const struct replay_ctx *x, const char *schema, const char *name)
+{
+	if (schema)
+		return catalog_table(x->r->cat, schema, name);
+	struct cat_table *t = catalog_table(x->r->cat, x->r->search_schema, name);
+	return t ? t : catalog_table(x->r->cat, "public", name);
+}
+
+struct cat_table *rx_table(const struct replay_ctx *x, const cJSON *rv)
+{
+	return lookup_table(x, sql_jstr(rv, "schemaname"), sql_jstr(rv, "relname"));
+}
+
+struct cat_table *rx_table_names(const struct replay_ctx *x, const struct strv *names)
+{
+	if (names->n == 0)
+		return NULL;
+	return lookup_table(x, names->n > 1 ? names->v[names->n - 2] : NULL, names->v[names->n - 1]);
+}
+
+struct cat_view *rx_view(const struct replay_ctx *x, const cJSON *rv)
+{
+	const char *s = sql_jstr(rv, "schemaname"), *n = sql_jstr(rv, "relname");
+	if (s)
+		return catalog_view(x->r->cat, s, n);
+	struct cat_view *v = catalog_view(x->r->cat, x->r->search_schema, n);
+	return v ? v : catalog_view(x->r->cat, "public", n);
+}
+
+char *rx_rel_qname(const struct replay_ctx *x, const cJSON *rv)
+{
+	struct cat_table *t = rx_table(x, rv);
+	if (t)
+		return xstrdup(t->qname);
+	struct cat_view *v = rx_view(x, rv);
+	if (v)
+		return xstrdup(v->qname);
+	return cat_qname(rx_schema(x, rv), sql_jstr(rv, "relname"));
+}
+
+/* ---- columns ---- */
+
+static const char *fk_action(const char *c)
+{
+	switch (c ? c[0] : 'a') {
+	case 'r': return "restrict";
+	case 'c': return "cascade";
+	case 'n': return "set null";
+	case 'd': return "set default";
+	default: return "no action";
+	}
+}
+
+static char *expr_text(const struct replay_ctx *x, const cJSON *e)
+{
+	return sql_deparse_expr(e, x->src);
+}
+
+/* Column-level constraints that shape the column itself. */
+static void apply_column_constraint(struct replay_ctx *x, struct cat_column *col, const cJSON *con)
+{
+	const char *ct = sql_jstr(con, "contype");
+	if (!ct)
+		return;
+	if (!strcmp(ct, "CONSTR_NOTNULL") || !strcmp(ct, "CONSTR_PRIMARY")) {
+		col->nullable = false;
+	} else if (!strcmp(ct, "CONSTR_NULL")) {
+		col->nullable = true;
+	} else if (!strcmp(ct, "CONSTR_DEFAULT")) {
+		char *d = expr_text(x, sql_jget(con, "raw_expr"));
+		column_set_default(col, d);
+		free(d);
+	} else if (!strcmp(ct, "CONSTR_IDENTITY")) {
+		const char *w = sql_jstr(con, "generated_when");
+		column_set_identity(col, w && w[0] == 'a' ? "always" : "by default");
+		col->nullable = false;
+	} else if (!strcmp(ct, "CONSTR_GENERATED")) {
+		char *g = expr_text(x, sql_jget(con, "raw_expr"));
+		column_set_generated(col, g);
+		free(g);
+	}
+}
+
+/* serial: integer NOT NULL DEFAULT nextval('<table>_<col>_seq'). */
+static void make_serial(struct replay_ctx *x, struct cat_table *t, struct cat_column *col)
+{
+	char *seq = catalog_choose_relname(x->r->cat, t->schema, t->name, col->name, "seq");
+	char *q = cat_type_name(t->schema, seq, false); /* regclass prints like a type name */
+	char *lit = sql_quote_literal(q);
+	char *def = xasprintf("nextval(%s::regclass)", lit);
+	column_set_default(col, def);
+	col->nullable = false;
+	free(def);
+	free(lit);
+	free(q);
+	free(seq);
+}
+
+/* A user type named without a schema lives where search_path finds it. */
+static char *column_type(struct replay_ctx *x, const cJSON *tn, const char **serial)
+{
+	char *type = sql_format_type(tn, serial);
+	struct strv names = STRV_INIT;
+	sql_name_list(sql_jget(tn, "names"), &names);
+	if (names.n == 1 && !sql_type_is_builtin(tn) && strcmp(x->r->search_schema, "public") &&
+	    catalog_enum(x->r->cat, x->r->search_schema, names.v[0])) {
+		free(type);
+		type = cat_type_name(x->r->search_schema, names.v[0],
+				     cJSON_GetArraySize(sql_jget(tn, "arrayBounds")) > 0);
+	}
+	strv_release(&names);
+	return type;
+}
+
+/* Add a ColumnDef; its table-level constraints (PK, UNIQUE, CHECK, FK) are
+ * queued in later[] to be applied in PostgreSQL's order. */
+static struct cat_column *add_column_def(struct replay_ctx *x, struct cat_table *t, const cJSON *cd)
+{
+	const char *serial;
+	const char *name = sql_jstr(cd, "colname");
+	char *type = column_type(x, sql_jget(cd, "typeName"), &serial);
+	struct cat_column *col = table_add_column(t, name, type);
+	free(type);
+	if (!col) {
+		rx_warn(x, "column \"%s\" of %s already exists", name, t->qname);
+		return NULL;
+	}
+	if (serial)
+		make_serial(x, t, col);
+	const cJSON *con;
+	cJSON_ArrayForEach(con, sql_jget(cd, "constraints"))
+		apply_column_constraint(x, col, sql_node(con, "Constraint"));
+	return col;
+}
+
+/* ---- constraints ---- */
+
+/* ChooseIndexNameAddition / ChooseForeignKeyConstraintNameAddition:
+ * the names joined by "_", cut at NAMEDATALEN - 1 bytes. */
+static char *name_addition(const struct strv *names)
+{
+	struct buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < names->n && b.len < NAMEDATALEN - 1; i++) {
+		if (b.len)
+			buf_addc(&b, '_');
+		buf_adds(&b, names->v[i]);
+	}
+	if (b.len > NAMEDATALEN - 1)
+		b.s[b.len = NAMEDATALEN - 1] = '\0';
+	return buf_detach(&b);
+}
+
+/* Every distinct column an expression references (for CHECK names). */
+static void collect_columnrefs(const cJSON *n, struct strv *out)
+{
+	for (const cJSON *c = n ? n->child : NULL; c; c = c->next) {
+		if (c->string && !strcmp(c->string, "ColumnRef")) {
+			struct strv f = STRV_INIT;
+			sql_name_list(sql_jget(c, "fields"), &f);
+			if (f.n && strv_index(out, f.v[f.n - 1]) < 0)
+				strv_push(out, f.v[f.n - 1]);
+			strv_release(&f);
+		} else if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
+			collect_columnrefs(c, out);
+		}
+	}
+}
+
+static void add_check(struct replay_ctx *x, struct cat_table *t, const cJSON *con)
+{
+	const cJSON *e = sql_jget(con, "raw_expr");
+	const char *name = sql_jstr(con, "conname");
+	char *chosen = NULL;
+	if (!name) {
+		struct strv cols = STRV_INIT;
+		collect_columnrefs(e, &cols);
+		chosen = catalog_choose_conname(x->r->cat, t->schema, t->name, cols.n == 1 ? cols.v[0] : NULL,
+						"check");
+		strv_release(&cols);
+		name = chosen;
+	}
+	char *text = expr_text(x, e);
+	struct cat_check *ck = catalog_add_check(x->r->cat, t->qname, name, text);
+	ck->validated = !sql_jbool(con, "skip_validation");
+	free(text);
+	free(chosen);
+}
+
+static void add_foreign_key(struct replay_ctx *x, struct cat_table *t, const cJSON *con, const char *colname)
+{
+	struct strv cols = STRV_INIT, refcols = STRV_INIT;
+	if (colname)
+		strv_push(&cols, colname);
+	else
+		sql_name_list(sql_jget(con, "fk_attrs"), &cols);
+	sql_name_list(sql_jget(con, "pk_attrs"), &refcols);
+	const cJSON *pk = sql_jget(con, "pktable");
+	struct cat_table *ref = rx_table(x, pk);
+	if (!ref)
+		rx_warn(x, "foreign key references unknown table \"%s\"", sql_jstr(pk, "relname"));
+	if (refcols.n == 0 && ref)
+		strv_copy(&refcols, &ref->pk);
+	const char *name = sql_jstr(con, "conname");
+	char *chosen = NULL;
+	if (!name) {
+		char *add = name_addition(&cols);
+		name = chosen = catalog_choose_conname(x->r->cat, t->schema, t->name, add, "fkey");
+		free(add);
+	}
+	struct cat_fk *fk = catalog_add_fk(x->r->cat, t->qname, name);
+	free(fk->ref_table);
+	fk->ref_table = ref ? xstrdup(ref->qname) : rx_rel_qname(x, pk);
+	strv_copy(&fk->columns, &cols);
+	strv_copy(&fk->ref_columns, &refcols);
+	free(fk->on_delete);
+	free(fk->on_update);
+	fk->on_delete = xstrdup(fk_action(sql_jstr(con, "fk_del_action")));
+	fk->on_update = xstrdup(fk_action(sql_jstr(con, "fk_upd_action")));
+	fk->validated = !sql_jbool(con, "skip_validation");
+	strv_release(&cols);
+	strv_release(&refcols);
+	free(chosen);
+}
+
+/* An existing index becomes the index of a PRIMARY KEY / UNIQUE constraint
+ * (ADD CONSTRAINT ... USING INDEX): PostgreSQL renames it to the constraint. */
+static void constraint_using_index(struct replay_ctx *x, struct cat_table *t, const cJSON *con, bool primary)
+{
+	const char *iname = sql_jstr(con, "indexname"), *cname = sql_jstr(con, "conname");
+	struct cat_index *ix = catalog_index(x->r->cat, t->schema, iname);
+	if (!ix) {
+		rx_warn(x, "USING INDEX names unknown index \"%s\"", iname);
+		return;
+	}
+	if (cname) {
+		free(ix->name);
+		ix->name = xstrdup(cname);
+	}
+	free(ix->constraint);
+	ix->constraint = xstrdup(ix->name);
+	if (primary) {
+		ix->primary = true;
+		strv_release(&t->pk);
+		strv_copy(&t->pk, &ix->columns);
+		free(t->pk_name);
+		t->pk_name = xstrdup(ix->name);
+		for (size_t i = 0; i < ix->columns.n; i++) {
+			struct cat_column *col = table_column(t, ix->columns.v[i]);
+			if (col)
+				col->nullable = false;
+		}
+	}
+}
+
+static void index_columns_of(const cJSON *list, struct strv *cols)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, list)
+	{
+		const char *s = sql_strval(it);
+		const cJSON *ie = sql_node(it, "IndexElem");
+		if (s)
+			strv_push(cols, s);
+		else if (ie && sql_jstr(ie, "name"))
+			strv_push(cols, sql_jstr(ie, "name"));
+	}
+}
+
+static void add_index_constraint(struct replay_ctx *x, struct cat_table *t, const cJSON *con,
+				 const char *colname, const char *contype)
+{
+	bool primary = !strcmp(contype, "CONSTR_PRIMARY");
+	bool excl = !strcmp(contype, "CONSTR_EXCLUSION");
+	if (sql_jstr(con, "indexname")) {
+		constraint_using_index(x, t, con, primary);
+		return;
+	}
+	struct strv cols = STRV_INIT;
+	if (colname)
+		strv_push(&cols, colname);
+	else if (excl) {
+		const cJSON *pair;
+		cJSON_ArrayForEach(pair, sql_jget(con, "exclusions"))
+			index_columns_of(sql_jget(sql_node(pair, "List"), "items"), &cols);
+	} else
+		index_columns_of(sql_jget(con, "keys"), &cols);
+	const char *label = primary ? "pkey" : excl ? "excl" : "key";
+	struct cat_index *ix = rx_new_index(x, t->schema, t->name, t->qname, &cols, &cols,
+					    sql_jstr(con, "conname"), label);
+	ix->unique = !excl;
+	ix->primary = primary;
+	ix->constraint = xstrdup(ix->name);
+	if (excl) {
+		free(ix->method);
+		ix->method = xstrdup(sql_jstr(con, "access_method") ? sql_jstr(con, "access_method") : "gist");
+	}
+	if (primary) {
+		strv_release(&t->pk);
+		strv_copy(&t->pk, &cols);
+		free(t->pk_name);
+		t->pk_name = xstrdup(ix->name);
+		for (size_t i = 0; i < cols.n; i++) {
+			struct cat_column *col = table_column(t, cols.v[i]);
+			if (col)
+				col->nullable = false;
+		}
+	}
+	rx_index_done(x, ix, &cols, label);
+	strv_release(&cols);
+}
+
+void rx_add_constraint(struct replay_ctx *x, struct cat_table *t, const cJSON *con, const char *colname)
+{
+	const char *ct = sql_jstr(con, "contype");
+	if (!ct)
+		return;
+	if (!strcmp(ct, "CONSTR_CHECK"))
+		add_check(x, t, con);
+	else if (!strcmp(ct, "CONSTR_FOREIGN"))
+		add_foreign_key(x, t, con, colname);
+	else if (!strcmp(ct, "CONSTR_PRIMARY") || !strcmp(ct, "CONSTR_UNIQUE") ||
+		 !strcmp(ct, "CONSTR_EXCLUSION"))
+		add_index_constraint(x, t, con, colname, ct);
+	else if (!strcmp(ct, "CONSTR_NOTNULL") && colname) {
+		struct cat_column *col = table_column(t, colname);
+		if (col)
+			col->nullable = false;
+	}
+}
+
+/* ---- indexes (shared with CREATE INDEX) ---- */
+
+static void clone_to_partitions(struct replay_ctx *x, const struct cat_index *ix, const struct strv *colnames,
+				const char *label)
+{
+	for (size_t i = 0; i < x->r->cat->ntables; i++) {
+		struct cat_table *p = x->r->cat->tables[i];
+		if (!p->partition_of || strcmp(p->partition_of, ix->table))
+			continue;
+		struct cat_index *c = rx_new_index(x, p->schema, p->name, p->qname, &ix->columns, colnames,
+						   NULL, label);
+		c->unique = ix->unique;
+		c->primary = ix->primary;
+		free(c->method);
+		c->method = xstrdup(ix->method);
+		if (ix->predicate)
+			c->predicate = xstrdup(ix->predicate);
+		if (ix->constraint)
+			c->constraint = xstrdup(c->name);
+	}
+}
+
+struct cat_index *rx_new_index(struct replay_ctx *x, const char *schema, const char *relname,
+			       const char *qname, const struct strv *cols, const struct strv *colnames,
+			       const char *name, const char *label)
+{
+	char *chosen = NULL;
+	if (!name) {
+		char *add = strcmp(label, "pkey") ? name_addition(colnames) : NULL;
+		name = chosen = catalog_choose_relname(x->r->cat, schema, relname, add, label);
+		free(add);
+	}
+	struct cat_index *ix = catalog_add_index(x->r->cat, schema, name, qname);
+	strv_copy(&ix->columns, cols);
+	free(chosen);
+	return ix;
+}
+
+/* Called after an index is fully described: copy it onto partitions. */
+void rx_index_done(struct replay_ctx *x, struct cat_index *ix, const struct strv *colnames, const char *label)
+{
+	clone_to_partitions(x, ix, colnames, label);
+}
+
+/* ---- CREATE TABLE ---- */
+
+static void inherit_from_parent(struct cat_table *t, struct cat_table *parent)
+{
+	for (size_t i = 0; i < parent->ncols; i++) {
+		const struct cat_column *pc = &parent->cols[i];
+		struct cat_column *col = table_add_column(t, pc->name, pc->type);
+		if (!col)
+			continue;
+		col->nullable = pc->nullable;
+		column_set_default(col, pc->def);
+		column_set_identity(col, pc->identity);
+		column_set_generated(col, pc->generated);
+	}
+	strv_copy(&t->pk, &parent->pk);
+	free(t->partition_of);
+	t->partition_of = xstrdup(parent->qname);
+}
+
+/* A new partition gets a copy of each of its parent's indexes, foreign keys
+ * and checks (indexes under new names, constraints under the same). */
+static void clone_parent_objects(struct replay_ctx *x, struct cat_table *t, const char *parent)
+{
+	struct catalog *c = x->r->cat;
+	size_t nix = c->nindexes, nfk = c->nfks, nck = c->nchecks;
+	for (size_t i = 0; i < nix; i++) {
+		struct cat_index *pix = c->indexes[i];
+		if (strcmp(pix->table, parent))
+			continue;
+		const char *label = pix->primary ? "pkey" : pix->constraint ? "key" : "idx";
+		struct cat_index *ix = rx_new_index(x, t->schema, t->name, t->qname, &pix->columns,
+						    &pix->columns, NULL, label);
+		pix = c->indexes[i];
+		ix->unique = pix->unique;
+		ix->primary = pix->primary;
+		free(ix->method);
+		ix->method = xstrdup(pix->method);
+		if (pix->predicate)
+			ix->predicate = xstrdup(pix->predicate);
+		if (pix->constraint)
+			ix->constraint = xstrdup(ix->name);
+		if (ix->primary) {
+			free(t->pk_name);
+			t->pk_name = xstrdup(ix->name);
+		}
+	}
+	for (size_t i = 0; i < nfk; i++) {
+		struct cat_fk *p = c->fks[i];
+		if (strcmp(p->table, parent))
+			continue;
+		struct cat_fk *fk = catalog_add_fk(c, t->qname, p->name);
+		p = c->fks[i];
+		free(fk->ref_table);
+		fk->ref_table = xstrdup(p->ref_table);
+		strv_copy(&fk->columns, &p->columns);
+		strv_copy(&fk->ref_columns, &p->ref_columns);
+		free(fk->on_delete);
+		free(fk->on_update);
+		fk->on_delete = xstrdup(p->on_delete);
+		fk->on_update = xstrdup(p->on_update);
+	}
+	for (size_t i = 0; i < nck; i++)
+		if (!strcmp(c->checks[i]->table, parent))
+			catalog_add_check(c, t->qname, c->checks[i]->name, c->checks[i]->expression);
+}
+
+static const char *partition_strategy(const cJSON *spec)
+{
+	const char *s = sql_jstr(spec, "strategy");
+	if (!s)
+		return NULL;
+	if (strstr(s, "LIST") || !strcmp(s, "list"))
+		return "list";
+	if (strstr(s, "HASH") || !strcmp(s, "hash"))
+		return "hash";
+	return "range";
+}
+
+/* Table elements in PostgreSQL's order: columns first, then CHECK
+ * constraints, then PRIMARY KEY/UNIQUE indexes, then foreign keys. */
+static void apply_table_elements(struct replay_ctx *x, struct cat_table *t, const cJSON *elts)
+{
+	static const char *const passes[][3] = {
+		{"CONSTR_CHECK", NULL, NULL},
+		{"CONSTR_PRIMARY", "CONSTR_UNIQUE", "CONSTR_EXCLUSION"},
+		{"CONSTR_FOREIGN", "CONSTR_NOTNULL", NULL},
+	};
+	const cJSON *e;
+	cJSON_ArrayForEach(e, elts)
+	{
+		const cJSON *cd = sql_node(e, "ColumnDef");
+		if (cd && !table_column(t, sql_jstr(cd, "colname")))
+			add_column_def(x, t, cd);
+		else if (cd) /* a partition re-stating an inherited column */
+			for (const cJSON *con = sql_jget(cd, "constraints") ? sql_jget(cd, "constraints")->child : NULL;
+			     con; con = con->next)
+				apply_column_constraint(x, table_column(t, sql_jstr(cd, "colname")),
+							sql_node(con, "Constraint"));
+		else if (sql_node(e, "TableLikeClause"))
+			rx_warn(x, "CREATE TABLE ... LIKE: the copied columns are not modelled");
+	}
+	for (size_t p = 0; p < 3; p++) {
+		cJSON_ArrayForEach(e, elts)
+		{
+			const cJSON *cd = sql_node(e, "ColumnDef"), *con = sql_node(e, "Constraint"), *cc;
+			if (con && sql_jstr(con, "contype")) {
+				for (int k = 0; k < 3; k++)
+					if (passes[p][k] && !strcmp(sql_jstr(con, "contype"), passes[p][k]))
+						rx_add_constraint(x, t, con, NULL);
+				continue;
+			}
+			cJSON_ArrayForEach(cc, sql_jget(cd, "constraints"))
+			{
+				const cJSON *c2 = sql_node(cc, "Constraint");
+				const char *ct = sql_jstr(c2, "contype");
+				for (int k = 0; ct && k < 3; k++)
+					if (passes[p][k] && !strcmp(ct, passes[p][k]) && strcmp(ct, "CONSTR_NOTNULL"))
+						rx_add_constraint(x, t, c2, sql_jstr(cd, "colname"));
+			}
+		}
+	}
+}
+
+void rx_create_table(struct replay_ctx *x, const cJSON *n)
+{
+	const cJSON *rv = sql_jget(n, "relation");
+	const char *rp = sql_jstr(rv, "relpersistence");
+	if (rp && rp[0] == 't')
+		return; /* temporary tables are not part of the schema */
+	const char *schema = rx_schema(x, rv), *name = sql_jstr(rv, "relname");
+	if (catalog_table(x->r->cat, schema, name) || catalog_view(x->r->cat, schema, name)) {
+		if (!sql_jbool(n, "if_not_exists"))
+			rx_warn(x, "relation \"%s.%s\" already exists", schema, name);
+		return;
+	}
+	if (strv_index(&x->r->cat->schemas, schema) < 0)
+		strv_push(&x->r->cat->schemas, schema);
+	struct cat_table *t = catalog_add_table(x->r->cat, schema, name);
+	t->unlogged = rp && rp[0] == 'u';
+	struct cat_table *parent = NULL;
+	const cJSON *inh = sql_jget(n, "inhRelations");
+	if (cJSON_GetArraySize(inh) > 0) {
+		parent = rx_table(x, sql_node(inh->child, "RangeVar"));
+		if (!parent)
+			rx_warn(x, "parent table of %s is unknown", t->qname);
+		else
+			inherit_from_parent(t, parent);
+		if (parent && !sql_jget(n, "partbound")) {
+			free(t->partition_of);
+			t->partition_of = NULL; /* INHERITS, not a partition */
+		}
+	}
+	const char *strategy = partition_strategy(sql_jget(n, "partspec"));
+	if (strategy)
+		t->partition_by = xstrdup(strategy);
+	apply_table_elements(x, t, sql_jget(n, "tableElts"));
+	if (parent && t->partition_of)
+		clone_parent_objects(x, t, parent->qname);
+}
+
+/* ---- ALTER TABLE ---- */
+
+static struct cat_column *cmd_column(struct replay_ctx *x, struct cat_table *t, const cJSON *cmd)
+{
+	const char *name = sql_jstr(cmd, "name");
+	struct cat_column *col = table_column(t, name);
+	if (!col && !sql_jbool(cmd, "missing_ok"))
+		rx_warn(x, "column \"%s\" of %s does not exist", name, t->qname);
+	return col;
+}
+
+static void at_add_column(struct replay_ctx *x, struct cat_table *t, const cJSON *cmd)
+{
+	const cJSON *cd = sql_node(sql_jget(cmd, "def"), "ColumnDef");
+	if (table_column(t, sql_jstr(cd, "colname"))) {
+		if (!sql_jbool(cmd, "missing_ok"))
+			rx_warn(x, "column \"%s\" of %s already exists", sql_jstr(cd, "colname"), t->qname);
+		return;
+	}
+	struct cat_column *col = add_column_def(x, t, cd);
+	if (!col)
+		return;
+	/* a new column also appears in every partition */
+	for (size_t i = 0; i < x->r->cat->ntables; i++) {
+		struct cat_table *p = x->r->cat->tables[i];
+		if (p->partition_of && !strcmp(p->partition_of, t->qname) && !table_column(p, col->name)) {
+			struct cat_column *pc = table_add_column(p, col->name, col->type);
+			pc->nullable = col->nullable;
+			column_set_default(pc, col->def);
+		}
+	}
+	char *colname = xstrdup(col->name);
+	static const char *const order[] = {"CONSTR_CHECK", "CONSTR_PRIMARY", "CONSTR_UNIQUE", "CONSTR_FOREIGN"};
+	for (size_t k = 0; k < 4; k++) {
+		const cJSON *cc;
+		cJSON_ArrayForEach(cc, sql_jget(cd, "constraints"))
+		{
+			const cJSON *con = sql_node(cc, "Constraint");
+			if (sql_jstr(con, "contype") && !strcmp(sql_jstr(con, "contype"), order[k]))
+				rx_add_constraint(x, t, con, colname);
+		}
+	}
+	free(colname);
+}
+
+static void at_alter_type(struct replay_ctx *x, struct cat_table *t, const cJSON *cmd)
+{
+	struct cat_column *col = cmd_column(x, t, cmd);
+	if (!col)
+		return;
+	const cJSON *cd = sql_node(sql_jget(cmd, "def"), "ColumnDef");
+	char *type = column_type(x, sql_jget(cd, "typeName"), NULL);
+	column_set_type(col, type);
+	for (size_t i = 0; i < x->r->cat->ntables; i++) {
+		struct cat_table *p = x->r->cat->tables[i];
+		struct cat_column *pc;
+		if (p->partition_of && !strcmp(p->partition_of, t->qname) && (pc = table_column(p, col->name)))
+			column_set_type(pc, type);
+	}
+	free(type);
+}
+
+static void at_set_not_null(struct replay_ctx *x, struct cat_table *t, const cJSON *cmd, bool notnull)
+{
+	struct cat_column *col = cmd_column(x, t, cmd);
+	if (!col)
+		return;
+	col->nullable = !notnull;
+	for (size_t i = 0; i < x->r->cat->ntables; i++) {
+		struct cat_table *p = x->r->cat->tables[i];
+		struct cat_column *pc;
+		if (p->partition_of && !strcmp(p->partition_of, t->qname) && (pc = table_column(p, col->name)))
+			pc->nullable = !notnull;
+	}
+}
+
+static void at_default(struct replay_ctx *x, struct cat_table *t, const cJSON *cmd)
+{
+	struct cat_column *col = cmd_column(x, t, cmd);
+	if (!col)
+		return;
+	const cJSON *def = sql_jget(cmd, "def");
+	char *d = def ? expr_text(x, def) : NULL;
+	column_set_default(col, d);
+	free(d);
+}
+
+/* DROP CONSTRAINT: a PK/UNIQUE/EXCLUDE constraint takes its index along. */
+static void at_drop_constraint(struct replay_ctx *x, struct cat_table *t, const cJSON *cmd)
+{
+	const char *name = sql_jstr(cmd, "name");
+	struct catalog *c = x->r->cat;
+	struct cat_fk *fk = catalog_fk(c, t->qname, name);
+	struct cat_check *ck = catalog_check(c, t->qname, name);
+	bool found = fk || ck;
+	if (fk)
+		catalog_drop_fk(c, fk);
+	if (ck)
+		catalog_drop_check(c, ck);
+	for (size_t i = c->nindexes; !found && i-- > 0;) {
+		struct cat_index *ix = c->indexes[i];
+		if (ix->constraint && !strcmp(ix->constraint, name) && !strcmp(ix->table, t->qname)) {
+			/* partitions' copies go with it */
+			for (size_t k = c->ntables; k-- > 0;) {
+				struct cat_table *p = c->tables[k];
+				if (!p->partition_of || strcmp(p->partition_of, t->qname))
+					continue;
+				struct cat_index *pix = ix->primary ? catalog_pk_index(c, p->qname) : NULL;
+				if (pix)
+					catalog_drop_index(c, pix);
+			}
+			catalog_drop_index(c, ix);
+			found = true;
+		}
+	}
+	for (size_t k = c->ntables; k-- > 0;) {
+		struct cat_table *p = c->tables[k];
+		if (p->partition_of && !strcmp(p->partition_of, t->qname)) {
+			struct cat_fk *pfk = catalog_fk(c, p->qname, name);
+			struct cat_check *pck = catalog_check(c, p->qname, name);
+			if (pfk)
+				catalog_drop_fk(c, pfk);
+			if (pck)
+				catalog_drop_check(c, pck);
+		}
+	}
+	if (!found && !sql_jbool(cmd, "missing_ok"))
+		rx_warn(x, "constraint \"%s\" of %s does not exist", name, t->qname);
+}
+
+static void at_validate(struct replay_ctx *x, struct cat_table *t, const cJSON *cmd)
+{
+	const char *name = sql_jstr(cmd, "name");
+	struct cat_fk *fk = catalog_fk(x->r->cat, t->qname, name);
+	struct cat_check *ck = catalog_check(x->r->cat, t->qname, name);
+	if (fk)
+		fk->validated = true;
+	if (ck)
+		ck->validated = true;
+}
+
+static void at_attach_partition(struct replay_ctx *x, struct cat_table *t, const cJSON *cmd)
+{
+	const cJSON *pc = sql_node(sql_jget(cmd, "def"), "PartitionCmd");
+	struct cat_table *p = rx_table(x, sql_jget(pc, "name"));
+	if (!p) {
+		rx_warn(x, "ATTACH PARTITION of an unknown table");
+		return;
+	}
+	free(p->partition_of);
+	p->partition_of = xstrdup(t->qname);
+	/* indexes the partition lacks are created; matching ones are attached */
+	struct catalog *c = x->r->cat;
+	for (size_t i = 0; i < c->nindexes; i++) {
+		struct cat_index *pix = c->indexes[i];
+		if (strcmp(pix->table, t->qname))
+			continue;
+		bool have = false;
+		for (size_t k = 0; k < c->nindexes && !have; k++)
+			have = !strcmp(c->indexes[k]->table, p->qname) &&
+			       strv_equal(&c->indexes[k]->columns, &pix->columns) &&
+			       c->indexes[k]->unique == pix->unique;
+		if (have)
+			continue;
+		const char *label = pix->primary ? "pkey" : pix->constraint ? "key" : "idx";
+		struct cat_index *ix = rx_new_index(x, p->schema, p->name, p->qname, &pix->columns,
+						    &pix->columns, NULL, label);
+		pix = c->indexes[i];
+		ix->unique = pix->unique;
+		ix->primary = pix->primary;
+		if (pix->constraint)
+			ix->constraint = xstrdup(ix->name);
+	}
+}
+
+static void at_detach_partition(struct replay_ctx *x, const cJSON *cmd)
+{
+	const cJSON *pc = sql_node(sql_jget(cmd, "def"), "PartitionCmd");
+	struct cat_table *p = rx_table(x, sql_jget(pc, "name"));
+	if (p) {
+		free(p->partition_of);
+		p->partition_of = NULL;
+	}
+}
+
+/* ALTER TABLE subcommands that change nothing the DAG records. */
+static bool at_is_silent(const char *sub)
+{
+	static const char *const silent[] = {
+		"AT_SetStatistics", "AT_SetStorage", "AT_SetCompression", "AT_ClusterOn", "AT_DropCluster",
+		"AT_SetRelOptions", "AT_ResetRelOptions", "AT_ReplaceRelOptions", "AT_SetOptions",
+		"AT_ResetOptions", "AT_EnableTrig", "AT_DisableTrig", "AT_EnableAlwaysTrig",
+		"AT_EnableReplicaTrig", "AT_EnableTrigAll", "AT_DisableTrigAll", "AT_EnableTrigUser",
+		"AT_DisableTrigUser", "AT_EnableRule", "AT_DisableRule", "AT_EnableAlwaysRule",
+		"AT_EnableReplicaRule", "AT_ChangeOwner", "AT_SetTableSpace", "AT_ReplicaIdentity",
+		"AT_EnableRowSecurity", "AT_DisableRowSecurity", "AT_ForceRowSecurity",
+		"AT_NoForceRowSecurity", "AT_GenericOptions", "AT_AlterConstraint", "AT_SetAccessMethod",
+		"AT_DropOids", "AT_SetIdentity", "AT_AddInherit", "AT_DropInherit", "AT_AddOf", "AT_DropOf",
+	};
+	for (size_t i = 0; i < sizeof(silent) / sizeof(*silent); i++)
+		if (!strcmp(sub, silent[i]))
+			return true;
+	return false;
+}
+
+static void at_command(struct replay_ctx *x, struct cat_table *t, const cJSON *cmd)
+{
+	const char *sub = sql_jstr(cmd, "subtype");
+	if (!sub)
+		return;
+	if (!strcmp(sub, "AT_AddColumn") || !strcmp(sub, "AT_AddColumnToView"))
+		at_add_column(x, t, cmd);
+	else if (!strcmp(sub, "AT_DropColumn")) {
+		if (catalog_drop_column(x->r->cat, t, sql_jstr(cmd, "name"),
+					sql_jstr(cmd, "behavior") && strstr(sql_jstr(cmd, "behavior"), "CASCADE")) < 0 &&
+		    !sql_jbool(cmd, "missing_ok"))
+			rx_warn(x, "column \"%s\" of %s does not exist", sql_jstr(cmd, "name"), t->qname);
+		for (size_t i = x->r->cat->ntables; i-- > 0;) {
+			struct cat_table *p = x->r->cat->tables[i];
+			if (p->partition_of && !strcmp(p->partition_of, t->qname))
+				catalog_drop_column(x->r->cat, p, sql_jstr(cmd, "name"), true);
+		}
+	} else if (!strcmp(sub, "AT_AlterColumnType"))
+		at_alter_type(x, t, cmd);
+	else if (!strcmp(sub, "AT_ColumnDefault"))
+		at_default(x, t, cmd);
+	else if (!strcmp(sub, "AT_SetNotNull"))
+		at_set_not_null(x, t, cmd, true);
+	else if (!strcmp(sub, "AT_DropNotNull"))
+		at_set_not_null(x, t, cmd, false);
+	else if (!strcmp(sub, "AT_AddConstraint"))
+		rx_add_constraint(x, t, sql_node(sql_jget(cmd, "def"), "Constraint"), NULL);
+	else if (!strcmp(sub, "AT_DropConstraint"))
+		at_drop_constraint(x, t, cmd);
+	else if (!strcmp(sub, "AT_ValidateConstraint"))
+		at_validate(x, t, cmd);
+	else if (!strcmp(sub, "AT_AddIdentity")) {
+		struct cat_column *col = cmd_column(x, t, cmd);
+		const cJSON *con = sql_node(sql_jget(cmd, "def"), "Constraint");
+		if (col)
+			apply_column_constraint(x, col, con);
+	} else if (!strcmp(sub, "AT_DropIdentity")) {
+		struct cat_column *col = cmd_column(x, t, cmd);
+		if (col)
+			column_set_identity(col, NULL);
+	} else if (!strcmp(sub, "AT_DropExpression")) {
+		struct cat_column *col = cmd_column(x, t, cmd);
+		if (col)
+			column_set_generated(col, NULL);
+	} else if (!strcmp(sub, "AT_SetLogged") || !strcmp(sub, "AT_SetUnLogged"))
+		t->unlogged = !strcmp(sub, "AT_SetUnLogged");
+	else if (!strcmp(sub, "AT_AttachPartition"))
+		at_attach_partition(x, t, cmd);
+	else if (!strcmp(sub, "AT_DetachPartition") || !strcmp(sub, "AT_DetachPartitionFinalize"))
+		at_detach_partition(x, cmd);
+	else if (!at_is_silent(sub))
+		rx_warn(x, "ALTER TABLE subcommand %s is not modelled", sub);
+}
+
+void rx_alter_table(struct replay_ctx *x, const cJSON *n)
+{
+	const char *objtype = sql_jstr(n, "objtype");
+	const cJSON *rv = sql_jget(n, "relation"), *cmd;
+	if (objtype && (!strcmp(objtype, "OBJECT_INDEX") || !strcmp(objtype, "OBJECT_SEQUENCE") ||
+			!strcmp(objtype, "OBJECT_TYPE") || !strcmp(objtype, "OBJECT_VIEW") ||
+			!strcmp(objtype, "OBJECT_MATVIEW") || !strcmp(objtype, "OBJECT_FOREIGN_TABLE")))
+		return; /* options, owners, column defaults of views: nothing in the DAG */
+	struct cat_table *t = rx_table(x, rv);
+	if (!t) {
+		if (!sql_jbool(n, "missing_ok") && !rx_view(x, rv))
+			rx_warn(x, "ALTER TABLE on unknown table \"%s\"", sql_jstr(rv, "relname"));
+		return;
+	}
+	cJSON_ArrayForEach(cmd, sql_jget(n, "cmds")) at_command(x, t, sql_node(cmd, "AlterTableCmd"));
+}
+
+/* ---- dispatch ---- */
+
+static void set_search_path(struct replay_ctx *x, const cJSON *n)
+{
+	const char *name = sql_jstr(n, "name");
+	if (!name || strcmp(name, "search_path"))
+		return;
+	const char *kind = sql_jstr(n, "kind");
+	const cJSON *a;
+	const char *first = "public";
+	if (kind && !strcmp(kind, "VAR_SET_VALUE"))
+		cJSON_ArrayForEach(a, sql_jget(n, "args"))
+		{
+			const char *s = sql_jstr(sql_jget(sql_node(a, "A_Const"), "sval"), "sval");
+			if (s && strcmp(s, "$user") && strcmp(s, "pg_catalog")) {
+				first = s;
+				break;
+			}
+		}
+	free(x->r->search_schema);
+	x->r->search_schema = xstrdup(first);
+}
+
+static void create_schema(struct replay_ctx *x, const cJSON *n)
+{
+	const char *name = sql_jstr(n, "schemaname");
+	if (!name)
+		name = sql_jstr(sql_jget(n, "authrole"), "rolename");
+	if (name && strv_index(&x->r->cat->schemas, name) < 0)
+		strv_push(&x->r->cat->schemas, name);
+	const cJSON *elts = sql_jget(n, "schemaElts"), *e;
+	if (!name || !cJSON_GetArraySize(elts))
+		return;
+	char *saved = x->r->search_schema;
+	x->r->search_schema = xstrdup(name);
+	cJSON_ArrayForEach(e, elts) if (e->child) replay_node(x, e->child->string, e->child);
+	free(x->r->search_schema);
+	x->r->search_schema = saved;
+}
+
+/* Statement kinds that change nothing in the DAG. */
+static bool is_passed_over(const char *type)
+{
+	static const char *const kinds[] = {
+		"InsertStmt", "UpdateStmt", "DeleteStmt", "SelectStmt", "MergeStmt", "CopyStmt",
+		"CommentStmt", "GrantStmt", "GrantRoleStmt", "CreateFunctionStmt", "AlterFunctionStmt",
+		"CreateTrigStmt", "CreateExtensionStmt", "AlterExtensionStmt", "AlterExtensionContentsStmt",
+		"TransactionStmt", "CreatePolicyStmt", "AlterPolicyStmt", "AlterOwnerStmt", "CreateRoleStmt",
+		"AlterRoleStmt", "AlterRoleSetStmt", "DropRoleStmt", "AlterDefaultPrivilegesStmt",
+		"CreateEventTrigStmt", "AlterEventTrigStmt", "RuleStmt", "NotifyStmt", "ListenStmt",
+		"UnlistenStmt", "LockStmt", "TruncateStmt", "VacuumStmt", "ClusterStmt", "RefreshMatViewStmt",
+		"ExplainStmt", "CreateStatsStmt", "AlterStatsStmt", "CreateCastStmt", "DefineStmt",
+		"CreateOpClassStmt", "CreateOpFamilyStmt", "AlterOpFamilyStmt", "CreateSeqStmt", "AlterSeqStmt",
+		"CreateDomainStmt", "AlterDomainStmt", "CompositeTypeStmt", "CreateRangeStmt",
+		"VariableShowStmt", "DiscardStmt", "CheckPointStmt", "ReindexStmt", "CallStmt",
+		"CreateConversionStmt", "DeclareCursorStmt", "ClosePortalStmt", "FetchStmt", "PrepareStmt",
+		"ExecuteStmt", "DeallocateStmt", "CreatePublicationStmt", "AlterPublicationStmt",
+		"CreateSubscriptionStmt", "AlterSubscriptionStmt", "DropSubscriptionStmt",
+		"CreateTableSpaceStmt", "DropTableSpaceStmt", "AlterTableSpaceOptionsStmt", "AlterSystemStmt",
+		"SecLabelStmt", "AlterObjectDependsStmt", "AlterOperatorStmt", "AlterCollationStmt",
+		"CreatedbStmt", "DropdbStmt", "AlterDatabaseStmt", "AlterDatabaseSetStmt",
+		"ConstraintsSetStmt", "CreatePLangStmt", "CreateTransformStmt", "CreateAmStmt",
+		"CreateFdwStmt", "AlterFdwStmt", "CreateForeignServerStmt", "AlterForeignServerStmt",
+		"CreateUserMappingStmt", "AlterUserMappingStmt", "DropUserMappingStmt", "DropOwnedStmt",
+		"ReassignOwnedStmt", "AlterTSDictionaryStmt", "AlterTSConfigurationStmt", "LoadStmt",
+		"AlterTypeStmt", "CreateStatsStmt", "DropStmt_unused",
+	};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds); i++)
+		if (!strcmp(type, kinds[i]))
+			return true;
+	return false;
+}
+
+/* Every SQL statement embedded in a PL/pgSQL tree (all branches), and
+ * whether it also runs dynamic SQL (EXECUTE), which cannot be followed. */
+static void collect_execsql(const cJSON *n, struct strv *out, bool *dynamic)
+{
+	for (const cJSON *c = n ? n->child : NULL; c; c = c->next) {
+		if (c->string && !strcmp(c->string, "PLpgSQL_stmt_execsql")) {
+			const char *q = sql_jstr(sql_jget(sql_jget(c, "sqlstmt"), "PLpgSQL_expr"), "query");
+			if (q)
+				strv_push(out, q);
+		} else if (c->string && !strcmp(c->string, "PLpgSQL_stmt_dynexecute")) {
+			*dynamic = true;
+		} else if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
+			collect_execsql(c, out, dynamic);
+		}
+	}
+}
+
+/* DO blocks: the DDL inside a PL/pgSQL body is applied as if its guards
+ * held (the usual "IF NOT EXISTS ... THEN ALTER TABLE" on a fresh database). */
+static void replay_do(struct replay_ctx *x, const cJSON *n)
+{
+	const char *body = NULL, *lang = "plpgsql";
+	const cJSON *a;
+	cJSON_ArrayForEach(a, sql_jget(n, "args"))
+	{
+		const cJSON *de = sql_node(a, "DefElem");
+		if (sql_jstr(de, "defname") && !strcmp(sql_jstr(de, "defname"), "as"))
+			body = sql_strval(sql_jget(de, "arg"));
+		else if (sql_jstr(de, "defname") && !strcmp(sql_jstr(de, "defname"), "language"))
+			lang = sql_strval(sql_jget(de, "arg"));
+	}
+	if (!body || !lang || strcmp(lang, "plpgsql")) {
+		rx_warn(x, "DO block in %s is not applied to the DAG", lang ? lang : "an unknown language");
+		return;
+	}
+	char *fn = xasprintf("CREATE FUNCTION migsafe_do() RETURNS void LANGUAGE plpgsql AS $migsafe_do$%s$migsafe_do$",
+			     body);
+	PgQueryPlpgsqlParseResult pr = pg_query_parse_plpgsql(fn);
+	free(fn);
+	if (pr.error) {
+		rx_warn(x, "DO block: %s", pr.error->message);
+		pg_query_free_plpgsql_parse_result(pr);
+		return;
+	}
+	cJSON *tree = cJSON_Parse(pr.plpgsql_funcs);
+	pg_query_free_plpgsql_parse_result(pr);
+	struct strv queries = STRV_INIT;
+	bool dynamic = false;
+	collect_execsql(tree, &queries, &dynamic);
+	cJSON_Delete(tree);
+	if (dynamic)
+		rx_warn(x, "DO block runs dynamic SQL (EXECUTE), which is not applied to the DAG");
+	for (size_t i = 0; i < queries.n; i++) {
+		struct sql_script s;
+		struct sql_error err;
+		if (sql_parse(&s, queries.v[i], &err) < 0) {
+			rx_warn(x, "DO block: %s", err.message);
+			sql_error_release(&err);
+			continue;
+		}
+		struct replay_ctx sub = *x;
+		sub.src = queries.v[i];
+		for (size_t k = 0; k < s.n; k++) {
+			sub.stmt_start = s.stmts[k].offset;
+			sub.stmt_end = s.stmts[k].offset + s.stmts[k].len;
+			replay_node(&sub, s.stmts[k].type, s.stmts[k].node);
+		}
+		sql_script_release(&s);
+	}
+	strv_release(&queries);
+}
+
+void replay_node(struct replay_ctx *x, const char *type, const cJSON *n)
+{
+	static const struct {
+		const char *type;
+		void (*apply)(struct replay_ctx *, const cJSON *);
+	} handlers[] = {
+		{"CreateStmt", rx_create_table},
+		{"AlterTableStmt", rx_alter_table},
+		{"IndexStmt", rx_index_stmt},
+		{"DropStmt", rx_drop_stmt},
+		{"RenameStmt", rx_rename_stmt},
+		{"ViewStmt", rx_view_stmt},
+		{"CreateTableAsStmt", rx_matview_stmt},
+		{"CreateEnumStmt", rx_enum_stmt},
+		{"AlterEnumStmt", rx_alter_enum_stmt},
+		{"AlterObjectSchemaStmt", rx_set_schema_stmt},
+		{"VariableSetStmt", set_search_path},
+		{"CreateSchemaStmt", create_schema},
+	};
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(*handlers); i++)
+		if (!strcmp(type, handlers[i].type)) {
+			handlers[i].apply(x, n);
+			x->r->statements++;
+			return;
+		}
+	x->r->skipped++;
+	if (!strcmp(type, "DoStmt"))
+		replay_do(x, n);
+	else if (!is_passed_over(type))
+		rx_warn(x, "%s is not modelled", type);
+}
+
+void replay_sql(struct replay *r, const char *file, const char *text)
+{
+	struct sql_script s;
+	struct sql_error err;
+	if (sql_parse(&s, text, &err) < 0)
+		die_at(EXIT_INPUT, file, err.line, "%s", err.message);
+	struct replay_ctx x = {r, file, 0, text, 0, 0};
+	for (size_t i = 0; i < s.n; i++) {
+		x.line = s.stmts[i].line;
+		x.stmt_start = s.stmts[i].offset;
+		x.stmt_end = s.stmts[i].offset + s.stmts[i].len;
+		replay_node(&x, s.stmts[i].type, s.stmts[i].node);
+	}
+	sql_script_release(&s);
+}

@@ -1,0 +1,204 @@
+#include "sql.h"
+
+#include <pg_query.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+/* ---- parsing ---- */
+
+/* Blank lines that start with a backslash (psql meta-commands such as
+ * pg_dump's \restrict / \connect), keeping byte offsets and line numbers. */
+static char *blank_meta_commands(const char *text)
+{
+	char *t = xstrdup(text);
+	for (char *p = t; *p;) {
+		if (*p == '\\')
+			while (*p && *p != '\n')
+				*p++ = ' ';
+		char *nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return t;
+}
+
+static int line_of(const char *text, size_t off)
+{
+	int line = 1;
+	for (size_t i = 0; i < off && text[i]; i++)
+		if (text[i] == '\n')
+			line++;
+	return line;
+}
+
+/* Skip whitespace and comments from off; the offset of the first token. */
+static size_t skip_space(const char *t, size_t off, size_t end)
+{
+	while (off < end) {
+		if (t[off] == ' ' || t[off] == '\t' || t[off] == '\n' || t[off] == '\r' || t[off] == '\f') {
+			off++;
+		} else if (t[off] == '-' && off + 1 < end && t[off + 1] == '-') {
+			while (off < end && t[off] != '\n')
+				off++;
+		} else if (t[off] == '/' && off + 1 < end && t[off + 1] == '*') {
+			int depth = 1;
+			off += 2;
+			while (off < end && depth) {
+				if (t[off] == '*' && off + 1 < end && t[off + 1] == '/')
+					depth--, off += 2;
+				else if (t[off] == '/' && off + 1 < end && t[off + 1] == '*')
+					depth++, off += 2;
+				else
+					off++;
+			}
+		} else {
+			break;
+		}
+	}
+	return off;
+}
+
+/* cursorpos is counted in characters; convert to a byte offset (UTF-8). */
+static size_t char_to_byte(const char *t, int cursorpos)
+{
+	size_t i = 0;
+	for (int c = 1; t[i] && c < cursorpos; i++)
+		if (((unsigned char)t[i + 1] & 0xC0) != 0x80)
+			c++;
+	return i;
+}
+
+static void add_stmt(struct sql_script *s, const cJSON *raw, size_t textlen)
+{
+	const cJSON *stmt = sql_jget(raw, "stmt");
+	size_t off = (size_t)sql_jint(raw, "stmt_location");
+	size_t len = (size_t)sql_jint(raw, "stmt_len");
+	if (!stmt || !stmt->child)
+		return;
+	if (len == 0)
+		len = textlen - off;
+	xgrow(&s->stmts, &s->cap, s->n + 1, sizeof(*s->stmts));
+	struct sql_stmt *st = &s->stmts[s->n++];
+	size_t first = skip_space(s->text, off, off + len);
+	st->offset = first;
+	st->len = len - (first - off);
+	st->line = line_of(s->text, first);
+	st->type = stmt->child->string;
+	st->node = stmt->child;
+}
+
+int sql_parse(struct sql_script *s, const char *text, struct sql_error *err)
+{
+	memset(s, 0, sizeof(*s));
+	memset(err, 0, sizeof(*err));
+	s->text = text;
+	char *clean = blank_meta_commands(text);
+	PgQueryParseResult r = pg_query_parse(clean);
+	if (r.error) {
+		err->message = xstrdup(r.error->message);
+		err->line = line_of(text, char_to_byte(text, r.error->cursorpos));
+		pg_query_free_parse_result(r);
+		free(clean);
+		return -1;
+	}
+	s->tree = cJSON_Parse(r.parse_tree);
+	pg_query_free_parse_result(r);
+	free(clean);
+	if (!s->tree) {
+		err->message = xstrdup("parse tree is not JSON (libpg_query)");
+		err->line = 1;
+		return -1;
+	}
+	const cJSON *raw;
+	size_t textlen = strlen(text);
+	cJSON_ArrayForEach(raw, sql_jget(s->tree, "stmts")) add_stmt(s, raw, textlen);
+	return 0;
+}
+
+void sql_script_release(struct sql_script *s)
+{
+	cJSON_Delete(s->tree);
+	free(s->stmts);
+	memset(s, 0, sizeof(*s));
+}
+
+void sql_error_release(struct sql_error *err)
+{
+	free(err->message);
+	err->message = NULL;
+}
+
+char *sql_stmt_text(const struct sql_script *s, const struct sql_stmt *st)
+{
+	size_t len = st->len;
+	while (len && strchr(" \t\r\n;", s->text[st->offset + len - 1]))
+		len--;
+	return xstrndup(s->text + st->offset, len);
+}
+
+/* ---- field access ---- */
+
+const cJSON *sql_jget(const cJSON *node, const char *field)
+{
+	return node ? cJSON_GetObjectItemCaseSensitive(node, field) : NULL;
+}
+
+const char *sql_jstr(const cJSON *node, const char *field)
+{
+	const cJSON *v = sql_jget(node, field);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+long sql_jint(const cJSON *node, const char *field)
+{
+	const cJSON *v = sql_jget(node, field);
+	return cJSON_IsNumber(v) ? (long)v->valuedouble : 0;
+}
+
+bool sql_jbool(const cJSON *node, const char *field)
+{
+	return cJSON_IsTrue(sql_jget(node, field));
+}
+
+const cJSON *sql_node(const cJSON *n, const char *type)
+{
+	return n ? cJSON_GetObjectItemCaseSensitive(n, type) : NULL;
+}
+
+const char *sql_node_type(const cJSON *n)
+{
+	return n && n->child ? n->child->string : NULL;
+}
+
+const char *sql_strval(const cJSON *n)
+{
+	return sql_jstr(sql_node(n, "String"), "sval");
+}
+
+void sql_name_list(const cJSON *list, struct strv *sv)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, list)
+	{
+		const char *s = sql_strval(it);
+		if (s)
+			strv_push(sv, s);
+	}
+}
+
+char *sql_quote_literal(const char *s)
+{
+	struct buf b;
+	buf_init(&b);
+	buf_addc(&b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			buf_addc(&b, '\'');
+		buf_addc(&b, *s);
+	}
+	buf_addc(&b, '\'');
+	return buf_detach(&b);
+}

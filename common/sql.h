@@ -1,0 +1,81 @@
+/*
+ * sql: the PostgreSQL parser (libpg_query) as used by every program.
+ *
+ * sql_parse splits a script into statements with their 1-based line numbers
+ * and JSON parse trees (cJSON, PostgreSQL's node names: {"CreateStmt":{...}}).
+ * A syntax error is reported with the line and PostgreSQL's own message.
+ * The script owns the trees; a statement's node is borrowed from it.
+ *
+ * The helpers below read parse-tree nodes: sql_format_type spells a TypeName
+ * as format_type() would print it; sql_deparse_expr writes an expression
+ * back as SQL text; sql_j* read fields that libpg_query omits when they hold
+ * their default (0, false, "").
+ */
+#ifndef MIGSAFE_SQL_H
+#define MIGSAFE_SQL_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+struct sql_stmt {
+	int line;	   /* line of the statement's first token */
+	size_t offset, len; /* the statement's bytes in the script text */
+	const char *type;  /* node name, e.g. "CreateStmt" */
+	cJSON *node;	   /* the node's fields, borrowed */
+};
+
+struct sql_script {
+	const char *text; /* borrowed: must outlive the script */
+	cJSON *tree;
+	struct sql_stmt *stmts;
+	size_t n, cap;
+};
+
+struct sql_error {
+	char *message; /* PostgreSQL's message, caller frees via sql_error_release */
+	int line;
+};
+
+/* sql_parse: parse text (psql meta-command lines such as pg_dump's
+ * "\restrict" are blanked first). 0 on success, -1 with err filled. */
+int sql_parse(struct sql_script *s, const char *text, struct sql_error *err);
+void sql_script_release(struct sql_script *s);
+void sql_error_release(struct sql_error *err);
+/* sql_stmt_text: the statement's source text, trimmed; caller frees. */
+char *sql_stmt_text(const struct sql_script *s, const struct sql_stmt *st);
+
+/* Field access. Missing fields read as 0, false, NULL. */
+const cJSON *sql_jget(const cJSON *node, const char *field);
+const char *sql_jstr(const cJSON *node, const char *field);
+long sql_jint(const cJSON *node, const char *field);
+bool sql_jbool(const cJSON *node, const char *field);
+/* sql_node: if n is {"Type":{...}} with that Type, its fields; else NULL. */
+const cJSON *sql_node(const cJSON *n, const char *type);
+/* sql_node_type: the single key of a node wrapper, or NULL. */
+const char *sql_node_type(const cJSON *n);
+/* sql_strval: the sval of a {"String":{"sval":..}} node, or NULL. */
+const char *sql_strval(const cJSON *n);
+/* sql_name_list: the svals of a list of String nodes into sv. */
+void sql_name_list(const cJSON *list, struct strv *sv);
+
+/* sql_format_type: a TypeName node as format_type() prints it with
+ * search_path = public ("integer", "character varying(255)",
+ * "timestamp(3) without time zone", "\"Role\"[]"). *serial is set to
+ * "integer"/"bigint"/"smallint" when the type was serial-ish (the caller
+ * adds the sequence default), else NULL. Caller frees the result. */
+char *sql_format_type(const cJSON *typename_node, const char **serial);
+/* sql_type_is_builtin: does the TypeName name a built-in type? */
+bool sql_type_is_builtin(const cJSON *typename_node);
+
+/* sql_deparse_expr: an expression node as SQL text; caller frees. Unknown
+ * node kinds fall back to the source text when src is given. */
+char *sql_deparse_expr(const cJSON *expr, const char *src);
+/* sql_min_location: the smallest parse location in a subtree, or -1. */
+long sql_min_location(const cJSON *n);
+/* sql_quote_literal: 'text' with quotes doubled; caller frees. */
+char *sql_quote_literal(const char *s);
+
+#endif
