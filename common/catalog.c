@@ -25,10 +25,12 @@
 			}                                                      \
 	} while (0)
 
+/* set_str: replace *dst by a copy of src (which may alias *dst). */
 static void set_str(char **dst, const char *src)
 {
+	char *copy = src ? xstrdup(src) : NULL;
 	free(*dst);
-	*dst = src ? xstrdup(src) : NULL;
+	*dst = copy;
 }
 
 char *cat_qname(const char *schema, const char *name)

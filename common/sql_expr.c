@@ -231,7 +231,8 @@ static void deparse_aexpr(struct buf *b, const cJSON *e, const char *src)
 	if (kind && !strcmp(kind, "AEXPR_IN")) {
 		deparse(b, l, src, true);
 		buf_adds(b, strcmp(op, "=") ? " NOT IN (" : " IN (");
-		deparse_list(b, r, src, ", ");
+		const cJSON *items = sql_node(r, "List") ? sql_jget(sql_node(r, "List"), "items") : r;
+		deparse_list(b, items, src, ", ");
 		buf_addc(b, ')');
 		return;
 	}

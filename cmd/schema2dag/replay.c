@@ -31,6 +31,19 @@ void replay_release(struct replay *r)
 {
 	free(r->search_schema);
 	r->search_schema = NULL;
+	strv_release(&r->temp_tables);
+}
+
+bool rx_is_temp(const struct replay_ctx *x, const cJSON *rv)
+{
+	return !sql_jstr(rv, "schemaname") && strv_index(&x->r->temp_tables, sql_jstr(rv, "relname")) >= 0;
+}
+
+void rx_note_temp(struct replay_ctx *x, const cJSON *rv)
+{
+	const char *rp = sql_jstr(rv, "relpersistence");
+	if (rp && rp[0] == 't' && strv_index(&x->r->temp_tables, sql_jstr(rv, "relname")) < 0)
+		strv_push(&x->r->temp_tables, sql_jstr(rv, "relname"));
 }
 
 void rx_warn(const struct replay_ctx *x, const char *fmt, ...)
@@ -554,8 +567,10 @@ void rx_create_table(struct replay_ctx *x, const cJSON *n)
 {
 	const cJSON *rv = sql_jget(n, "relation");
 	const char *rp = sql_jstr(rv, "relpersistence");
-	if (rp && rp[0] == 't')
-		return; /* temporary tables are not part of the schema */
+	if (rp && rp[0] == 't') {
+		rx_note_temp(x, rv); /* temporary tables are not part of the schema */
+		return;
+	}
 	const char *schema = rx_schema(x, rv), *name = sql_jstr(rv, "relname");
 	if (catalog_table(x->r->cat, schema, name) || catalog_view(x->r->cat, schema, name)) {
 		if (!sql_jbool(n, "if_not_exists"))
@@ -856,7 +871,7 @@ void rx_alter_table(struct replay_ctx *x, const cJSON *n)
 		return; /* options, owners, column defaults of views: nothing in the DAG */
 	struct cat_table *t = rx_table(x, rv);
 	if (!t) {
-		if (!sql_jbool(n, "missing_ok") && !rx_view(x, rv))
+		if (!sql_jbool(n, "missing_ok") && !rx_view(x, rv) && !rx_is_temp(x, rv))
 			rx_warn(x, "ALTER TABLE on unknown table \"%s\"", sql_jstr(rv, "relname"));
 		return;
 	}

@@ -24,6 +24,9 @@ struct cat_table *rx_table_names(const struct replay_ctx *x, const struct strv *
 /* qname of whatever relation rv names (table or view), or the qname it
  * would have; caller frees. */
 char *rx_rel_qname(const struct replay_ctx *x, const cJSON *rv);
+/* Temporary tables: remembered by name so later statements on them are quiet. */
+bool rx_is_temp(const struct replay_ctx *x, const cJSON *rv);
+void rx_note_temp(struct replay_ctx *x, const cJSON *rv);
 void rx_warn(const struct replay_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* replay.c */

@@ -87,7 +87,8 @@ void rx_index_stmt(struct replay_ctx *x, const cJSON *n)
 	struct cat_table *t = rx_table(x, rv);
 	struct cat_view *v = t ? NULL : rx_view(x, rv);
 	if (!t && !v) {
-		rx_warn(x, "CREATE INDEX on unknown table \"%s\"", sql_jstr(rv, "relname"));
+		if (!rx_is_temp(x, rv))
+			rx_warn(x, "CREATE INDEX on unknown table \"%s\"", sql_jstr(rv, "relname"));
 		return;
 	}
 	const char *schema = t ? t->schema : v->schema, *relname = t ? t->name : v->name;
@@ -234,7 +235,8 @@ void rx_drop_stmt(struct replay_ctx *x, const cJSON *n)
 		struct strv names = STRV_INIT;
 		object_names(obj, &names);
 		int r = names.n ? drop_one(x, rt, &names, cascade) : -1;
-		if (r == 0 && !sql_jbool(n, "missing_ok"))
+		bool temp = names.n == 1 && strv_index(&x->r->temp_tables, names.v[0]) >= 0;
+		if (r == 0 && !sql_jbool(n, "missing_ok") && !temp)
 			rx_warn(x, "DROP: \"%s\" does not exist", names.v[names.n - 1]);
 		strv_release(&names);
 	}
@@ -471,6 +473,11 @@ void rx_matview_stmt(struct replay_ctx *x, const cJSON *n)
 {
 	const char *ot = sql_jstr(n, "objtype");
 	const cJSON *into = sql_jget(n, "into");
+	const char *rp = sql_jstr(sql_jget(into, "rel"), "relpersistence");
+	if (rp && rp[0] == 't') {
+		rx_note_temp(x, sql_jget(into, "rel"));
+		return;
+	}
 	if (!ot || strcmp(ot, "OBJECT_MATVIEW")) {
 		rx_warn(x, "CREATE TABLE ... AS: the new table's columns are not modelled");
 		return;

@@ -16,6 +16,7 @@ void prisma_load(struct catalog *c, const char *path, struct strv *files);
 struct replay {
 	struct catalog *cat;
 	char *search_schema; /* first schema of search_path: where unqualified names go */
+	struct strv temp_tables; /* names of temporary tables: not part of the schema */
 	long statements, skipped, warned;
 };
 void replay_init(struct replay *r, struct catalog *c);

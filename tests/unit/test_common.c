@@ -1,0 +1,178 @@
+/* Unit tests for common/: nd, catalog names, sql type spelling and parsing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "msg.h"
+#include "nd.h"
+#include "sql.h"
+#include "tap.h"
+#include "xalloc.h"
+
+static void test_nd(void)
+{
+	const char *err = NULL;
+	const char *good = "{\"kind\":\"table\",\"v\":1}";
+	cJSON *r = nd_parse_line(good, strlen(good), &err);
+	OK(r != NULL, "nd: a record parses");
+	cJSON_Delete(r);
+	static const struct {
+		const char *line, *err;
+	} bad[] = {
+		{"{\"kind\":\"t\",\"v\":1} x", "trailing characters after the JSON object"},
+		{"[1,2]", "record is not a JSON object"},
+		{"{\"v\":1}", "record has no string \"kind\""},
+		{"{\"kind\":\"t\"}", "record has no integer \"v\" (schema version)"},
+		{"{\"kind\":\"t\",\"v\":1.5}", "record has no integer \"v\" (schema version)"},
+		{"{\"kind\":", "invalid JSON"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		err = NULL;
+		r = nd_parse_line(bad[i].line, strlen(bad[i].line), &err);
+		OK(r == NULL, "nd: rejects %s", bad[i].line);
+		IS_STR(err, bad[i].err, "nd: says why");
+	}
+}
+
+static void test_names(void)
+{
+	char *s = cat_make_object_name("orders", "customer_id", "fkey");
+	IS_STR(s, "orders_customer_id_fkey", "makeObjectName plain");
+	free(s);
+	/* 70-byte table name: cut the longer part first, total 63 bytes */
+	char longname[71];
+	memset(longname, 'a', 70);
+	longname[70] = '\0';
+	s = cat_make_object_name(longname, "id", "key");
+	OK(strlen(s) == 63, "makeObjectName cuts to 63 bytes (%zu)", strlen(s));
+	OK(!strcmp(s + 56, "_id_key"), "makeObjectName keeps the label");
+	free(s);
+	struct catalog c;
+	catalog_init(&c);
+	struct cat_table *t = catalog_add_table(&c, "public", "t");
+	catalog_add_index(&c, "public", "t_a_key", t->qname);
+	s = catalog_choose_relname(&c, "public", "t", "a", "key");
+	IS_STR(s, "t_a_key1", "ChooseRelationName appends 1 on a clash");
+	free(s);
+	catalog_release(&c);
+	char *q = cat_quote_ident("Role");
+	IS_STR(q, "\"Role\"", "quote_ident quotes upper case");
+	free(q);
+	q = cat_quote_ident("user");
+	IS_STR(q, "\"user\"", "quote_ident quotes reserved keywords");
+	free(q);
+	q = cat_quote_ident("name");
+	IS_STR(q, "name", "quote_ident leaves unreserved keywords");
+	free(q);
+}
+
+/* The format_type() spelling of the type of "CREATE TABLE t (c <decl>)". */
+static char *type_of(const char *decl)
+{
+	char *sql = xasprintf("CREATE TABLE t (c %s)", decl);
+	struct sql_script s;
+	struct sql_error err;
+	char *out = NULL;
+	if (sql_parse(&s, sql, &err) == 0) {
+		const cJSON *cd = sql_node(sql_jget(s.stmts[0].node, "tableElts")->child, "ColumnDef");
+		out = sql_format_type(sql_jget(cd, "typeName"), NULL);
+		sql_script_release(&s);
+	} else {
+		sql_error_release(&err);
+	}
+	free(sql);
+	return out;
+}
+
+static void test_types(void)
+{
+	static const char *const cases[][2] = {
+		{"int", "integer"},
+		{"INTEGER", "integer"},
+		{"int8", "bigint"},
+		{"serial", "integer"},
+		{"varchar(255)", "character varying(255)"},
+		{"varchar", "character varying"},
+		{"char", "character(1)"},
+		{"char(3)", "character(3)"},
+		{"numeric(10)", "numeric(10,0)"},
+		{"decimal(65,30)", "numeric(65,30)"},
+		{"timestamp(3)", "timestamp(3) without time zone"},
+		{"timestamptz", "timestamp with time zone"},
+		{"TIMESTAMP WITH TIME ZONE", "timestamp with time zone"},
+		{"time", "time without time zone"},
+		{"double precision", "double precision"},
+		{"float", "double precision"},
+		{"real", "real"},
+		{"boolean", "boolean"},
+		{"text[]", "text[]"},
+		{"\"Role\"", "\"Role\""},
+		{"\"Role\"[]", "\"Role\"[]"},
+		{"other.\"Kind\"", "other.\"Kind\""},
+		{"public.citext", "citext"},
+		{"jsonb", "jsonb"},
+		{"bit varying(5)", "bit varying(5)"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char *got = type_of(cases[i][0]);
+		char name[128];
+		snprintf(name, sizeof(name), "format_type(%s)", cases[i][0]);
+		IS_STR(got, cases[i][1], name);
+		free(got);
+	}
+}
+
+static void test_parse(void)
+{
+	struct sql_script s;
+	struct sql_error err;
+	const char *text = "-- a comment\n\nCREATE TABLE a (id int);\n\n/* x */ ALTER TABLE a\n ADD b int;\n";
+	OK(sql_parse(&s, text, &err) == 0, "sql: parses a script");
+	OK(s.n == 2, "sql: two statements (%zu)", s.n);
+	OK(s.n == 2 && s.stmts[0].line == 3 && s.stmts[1].line == 5, "sql: statement lines 3 and 5");
+	char *t = s.n ? sql_stmt_text(&s, &s.stmts[0]) : NULL;
+	IS_STR(t, "CREATE TABLE a (id int)", "sql: statement text");
+	free(t);
+	sql_script_release(&s);
+	OK(sql_parse(&s, "SELECT 1;\n\nCREATE TABL x;\n", &err) < 0, "sql: a syntax error fails");
+	OK(err.line == 3, "sql: the error names line 3 (%d)", err.line);
+	IS_STR(err.message, "syntax error at or near \"TABL\"", "sql: PostgreSQL's message");
+	sql_error_release(&err);
+	OK(sql_parse(&s, "\\restrict abc\nCREATE TABLE a (id int);\n\\unrestrict abc\n", &err) == 0,
+	   "sql: psql meta-command lines are skipped");
+	sql_script_release(&s);
+}
+
+static void test_deparse(void)
+{
+	struct sql_script s;
+	struct sql_error err;
+	const char *text = "ALTER TABLE t ADD CHECK (a IS NOT NULL AND (b > 0 OR c IN (1, 2))), "
+			   "ALTER c SET DEFAULT now()::date";
+	if (sql_parse(&s, text, &err) < 0) {
+		OK(0, "deparse: parse");
+		return;
+	}
+	const cJSON *cmds = sql_jget(s.stmts[0].node, "cmds");
+	const cJSON *con = sql_node(sql_jget(sql_node(cmds->child, "AlterTableCmd"), "def"), "Constraint");
+	char *e = sql_deparse_expr(sql_jget(con, "raw_expr"), text);
+	IS_STR(e, "a IS NOT NULL AND ((b > 0) OR (c IN (1, 2)))", "deparse: check expression");
+	free(e);
+	e = sql_deparse_expr(sql_jget(sql_node(cmds->child->next, "AlterTableCmd"), "def"), text);
+	IS_STR(e, "now()::date", "deparse: default with a cast");
+	free(e);
+	sql_script_release(&s);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	msg_set_prog(argv[0]);
+	xalloc_init_cjson();
+	test_nd();
+	test_names();
+	test_types();
+	test_parse();
+	test_deparse();
+	return tap_done();
+}
