@@ -374,18 +374,21 @@ static void rename_refs(struct catalog *c, const char *from, const char *to)
 
 void catalog_rename_table(struct catalog *c, struct cat_table *t, const char *schema, const char *name)
 {
-	char *old = xstrdup(t->qname);
-	bool moved = strcmp(schema, t->schema) != 0;
-	set_str(&t->schema, schema);
-	set_str(&t->name, name);
+	/* schema and name may alias t's own strings: copy them first */
+	char *old = xstrdup(t->qname), *s = xstrdup(schema), *n = xstrdup(name);
+	bool moved = strcmp(s, t->schema) != 0;
+	set_str(&t->schema, s);
+	set_str(&t->name, n);
 	free(t->qname);
-	t->qname = cat_qname(schema, name);
+	t->qname = cat_qname(s, n);
 	rename_refs(c, old, t->qname);
 	if (moved)
 		for (size_t i = 0; i < c->nindexes; i++)
 			if (!strcmp(c->indexes[i]->table, t->qname))
-				set_str(&c->indexes[i]->schema, schema);
+				set_str(&c->indexes[i]->schema, s);
 	free(old);
+	free(s);
+	free(n);
 }
 
 /* ---- indexes ---- */

@@ -92,6 +92,9 @@ history() {
 	rm -rf "$work/expanded"
 }
 
+for f in "$MIGSAFE_ROOT"/tests/fixtures/sql/*.sql; do
+	history "sql $(basename "$f")" --sql "$f"
+done
 history "prisma-migrations triggerdev" --prisma-migrations "$CORPUS/prisma/triggerdev/migrations"
 history "prisma-migrations langfuse" --prisma-migrations "$CORPUS/prisma/langfuse/migrations"
 history "flyway dspace" --flyway "$CORPUS/flyway/dspace"

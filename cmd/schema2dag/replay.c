@@ -518,6 +518,56 @@ static const char *partition_strategy(const cJSON *spec)
 	return "range";
 }
 
+/* CREATE TABLE ... (LIKE src INCLUDING ...): columns with NOT NULL always;
+ * defaults, CHECK constraints and indexes when the options ask for them
+ * (CREATE_TABLE_LIKE_* bits of PostgreSQL 15). */
+enum { LIKE_CONSTRAINTS = 1 << 2, LIKE_DEFAULTS = 1 << 3, LIKE_IDENTITY = 1 << 5, LIKE_INDEXES = 1 << 6 };
+
+static void copy_like(struct replay_ctx *x, struct cat_table *t, const cJSON *like)
+{
+	struct cat_table *src = rx_table(x, sql_jget(like, "relation"));
+	long opt = sql_jint(like, "options");
+	if (!src) {
+		rx_warn(x, "LIKE names unknown table \"%s\"", sql_jstr(sql_jget(like, "relation"), "relname"));
+		return;
+	}
+	for (size_t i = 0; i < src->ncols; i++) {
+		struct cat_column *col = table_add_column(t, src->cols[i].name, src->cols[i].type);
+		if (!col)
+			continue;
+		col->nullable = src->cols[i].nullable;
+		if ((opt & LIKE_DEFAULTS) && src->cols[i].def && !strstr(src->cols[i].def, "nextval("))
+			column_set_default(col, src->cols[i].def);
+		if (opt & LIKE_IDENTITY)
+			column_set_identity(col, src->cols[i].identity);
+	}
+	struct catalog *c = x->r->cat;
+	for (size_t i = 0, n = c->nchecks; (opt & LIKE_CONSTRAINTS) && i < n; i++)
+		if (!strcmp(c->checks[i]->table, src->qname))
+			catalog_add_check(c, t->qname, c->checks[i]->name, c->checks[i]->expression);
+	for (size_t i = 0, n = c->nindexes; (opt & LIKE_INDEXES) && i < n; i++) {
+		struct cat_index *six = c->indexes[i];
+		if (strcmp(six->table, src->qname))
+			continue;
+		const char *label = six->primary ? "pkey" : six->constraint ? "key" : "idx";
+		struct cat_index *ix = rx_new_index(x, t->schema, t->name, t->qname, &six->columns, &six->columns,
+						    NULL, label);
+		six = c->indexes[i];
+		ix->unique = six->unique;
+		ix->primary = six->primary;
+		free(ix->method);
+		ix->method = xstrdup(six->method);
+		if (six->predicate)
+			ix->predicate = xstrdup(six->predicate);
+		if (six->constraint)
+			ix->constraint = xstrdup(ix->name);
+		if (ix->primary) {
+			strv_copy(&t->pk, &six->columns);
+			t->pk_name = xstrdup(ix->name);
+		}
+	}
+}
+
 /* Table elements in PostgreSQL's order: columns first, then CHECK
  * constraints, then PRIMARY KEY/UNIQUE indexes, then foreign keys. */
 static void apply_table_elements(struct replay_ctx *x, struct cat_table *t, const cJSON *elts)
@@ -539,7 +589,7 @@ static void apply_table_elements(struct replay_ctx *x, struct cat_table *t, cons
 				apply_column_constraint(x, table_column(t, sql_jstr(cd, "colname")),
 							sql_node(con, "Constraint"));
 		else if (sql_node(e, "TableLikeClause"))
-			rx_warn(x, "CREATE TABLE ... LIKE: the copied columns are not modelled");
+			copy_like(x, t, sql_node(e, "TableLikeClause"));
 	}
 	for (size_t p = 0; p < 3; p++) {
 		cJSON_ArrayForEach(e, elts)
