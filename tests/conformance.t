@@ -84,7 +84,7 @@ history() {
 		mapfile -t files < <(ls "$work"/expanded/*.sql)
 	fi
 	[ -z "${PRELUDE:-}" ] || psql -X -q "$url" -c "$PRELUDE" >/dev/null
-	if ! apply_files "$url" "${files[@]}"; then
+	if ! PGOPTIONS="${SEARCH_PATH:+-c search_path=$SEARCH_PATH}" apply_files "$url" "${files[@]}"; then
 		ok 0 "$name: # SKIP PostgreSQL 15 does not accept this history"
 		return
 	fi
@@ -98,7 +98,7 @@ done
 history "prisma-migrations triggerdev" --prisma-migrations "$CORPUS/prisma/triggerdev/migrations"
 history "prisma-migrations langfuse" --prisma-migrations "$CORPUS/prisma/langfuse/migrations"
 history "flyway dspace" --flyway "$CORPUS/flyway/dspace"
-PLACEHOLDERS='s/\${ohdsiSchema}/webapi/g' PRELUDE='CREATE SCHEMA webapi' \
+PLACEHOLDERS='s/\${ohdsiSchema}/webapi/g' PRELUDE='CREATE SCHEMA webapi' SEARCH_PATH=webapi \
 	history "flyway ohdsi-webapi" --flyway "$CORPUS/flyway/ohdsi-webapi" \
 	--conf "$MIGSAFE_ROOT/tests/fixtures/flyway/ohdsi-webapi.conf"
 done_testing

@@ -1086,6 +1086,7 @@ void replay_node(struct replay_ctx *x, const char *type, const cJSON *n)
 		{"RenameStmt", rx_rename_stmt},
 		{"ViewStmt", rx_view_stmt},
 		{"CreateTableAsStmt", rx_matview_stmt},
+		{"SelectStmt", rx_select_into},
 		{"CreateEnumStmt", rx_enum_stmt},
 		{"AlterEnumStmt", rx_alter_enum_stmt},
 		{"AlterObjectSchemaStmt", rx_set_schema_stmt},

@@ -52,6 +52,7 @@ void rx_drop_stmt(struct replay_ctx *x, const cJSON *n);
 void rx_rename_stmt(struct replay_ctx *x, const cJSON *n);
 void rx_view_stmt(struct replay_ctx *x, const cJSON *n);
 void rx_matview_stmt(struct replay_ctx *x, const cJSON *n);
+void rx_select_into(struct replay_ctx *x, const cJSON *n);
 void rx_enum_stmt(struct replay_ctx *x, const cJSON *n);
 void rx_alter_enum_stmt(struct replay_ctx *x, const cJSON *n);
 void rx_set_schema_stmt(struct replay_ctx *x, const cJSON *n);

@@ -469,6 +469,102 @@ void rx_view_stmt(struct replay_ctx *x, const cJSON *n)
 	}
 }
 
+/* ---- CREATE TABLE AS / SELECT INTO ---- */
+
+/* The FROM-list tables of a query with their aliases (simple RangeVars). */
+static void from_tables(const struct replay_ctx *x, const cJSON *sel, struct cat_table **tabs,
+			const char **aliases, size_t *n, size_t max)
+{
+	const cJSON *it;
+	*n = 0;
+	cJSON_ArrayForEach(it, sql_jget(sel, "fromClause"))
+	{
+		const cJSON *rv = sql_node(it, "RangeVar");
+		struct cat_table *t = rv ? rx_table(x, rv) : NULL;
+		if (!t || *n == max)
+			continue;
+		tabs[*n] = t;
+		const char *al = sql_jstr(sql_jget(rv, "alias"), "aliasname");
+		aliases[(*n)++] = al ? al : t->name;
+	}
+}
+
+/* A column a target-list ColumnRef names, among the FROM tables. */
+static const struct cat_column *find_ref(const struct strv *f, struct cat_table **tabs, const char **aliases,
+					 size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (f->n == 2 && strcmp(aliases[i], f->v[0]))
+			continue;
+		const struct cat_column *c = table_column(tabs[i], f->v[f->n - 1]);
+		if (c)
+			return c;
+	}
+	return NULL;
+}
+
+/* One output column of CREATE TABLE AS; false when its type is unknown. */
+static bool add_target(struct cat_table *t, const cJSON *rt, struct cat_table **tabs, const char **aliases,
+		       size_t n)
+{
+	const cJSON *val = sql_jget(rt, "val"), *ref = sql_node(val, "ColumnRef");
+	const cJSON *cast = sql_node(val, "TypeCast");
+	struct strv f = STRV_INIT;
+	bool ok = true;
+	sql_name_list(sql_jget(ref ? ref : sql_node(sql_jget(cast, "arg"), "ColumnRef"), "fields"), &f);
+	if (ref && sql_node(cJSON_GetArrayItem(sql_jget(ref, "fields"), (int)f.n), "A_Star")) {
+		for (size_t i = 0; i < n; i++) /* SELECT * / t.* */
+			if (f.n == 0 || !strcmp(aliases[i], f.v[0]))
+				for (size_t k = 0; k < tabs[i]->ncols; k++)
+					table_add_column(t, tabs[i]->cols[k].name, tabs[i]->cols[k].type);
+	} else {
+		const char *name = sql_jstr(rt, "name") ? sql_jstr(rt, "name") : f.n ? f.v[f.n - 1] : NULL;
+		const struct cat_column *src = ref ? find_ref(&f, tabs, aliases, n) : NULL;
+		char *type = cast ? sql_format_type(sql_jget(cast, "typeName"), NULL) : NULL;
+		if (name && (src || type))
+			table_add_column(t, name, type ? type : src->type);
+		else
+			ok = false;
+		free(type);
+	}
+	strv_release(&f);
+	return ok;
+}
+
+/* CREATE TABLE ... AS SELECT / SELECT ... INTO: a table whose columns are
+ * inferred from the query where they are plain columns or casts. */
+static void create_table_as(struct replay_ctx *x, const cJSON *rv, const cJSON *sel)
+{
+	const char *schema = rx_schema(x, rv), *name = sql_jstr(rv, "relname");
+	if (catalog_table(x->r->cat, schema, name)) {
+		rx_warn(x, "relation \"%s.%s\" already exists", schema, name);
+		return;
+	}
+	struct cat_table *t = catalog_add_table(x->r->cat, schema, name), *tabs[16];
+	const char *aliases[16];
+	size_t n, unknown = 0;
+	from_tables(x, sel, tabs, aliases, &n, 16);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, sql_jget(sel, "targetList"))
+		unknown += !add_target(t, sql_node(it, "ResTarget"), tabs, aliases, n);
+	if (unknown)
+		rx_warn(x, "CREATE TABLE %s AS: %zu column(s) computed by the query are not modelled", t->qname,
+			unknown);
+}
+
+void rx_select_into(struct replay_ctx *x, const cJSON *n)
+{
+	const cJSON *into = sql_jget(n, "intoClause");
+	if (!into)
+		return; /* a plain SELECT changes nothing */
+	const cJSON *rv = sql_jget(into, "rel");
+	const char *rp = sql_jstr(rv, "relpersistence");
+	if (rp && rp[0] == 't')
+		rx_note_temp(x, rv);
+	else
+		create_table_as(x, rv, n);
+}
+
 void rx_matview_stmt(struct replay_ctx *x, const cJSON *n)
 {
 	const char *ot = sql_jstr(n, "objtype");
@@ -478,8 +574,14 @@ void rx_matview_stmt(struct replay_ctx *x, const cJSON *n)
 		rx_note_temp(x, sql_jget(into, "rel"));
 		return;
 	}
+	const cJSON *sel = sql_node(sql_jget(n, "query"), "SelectStmt");
 	if (!ot || strcmp(ot, "OBJECT_MATVIEW")) {
-		rx_warn(x, "CREATE TABLE ... AS: the new table's columns are not modelled");
+		if (sql_jbool(n, "if_not_exists") && rx_table(x, sql_jget(into, "rel")))
+			return;
+		if (sel)
+			create_table_as(x, sql_jget(into, "rel"), sel);
+		else
+			rx_warn(x, "CREATE TABLE ... AS: the new table's columns are not modelled");
 		return;
 	}
 	const cJSON *rv = sql_jget(into, "rel");

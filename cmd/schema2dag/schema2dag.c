@@ -187,6 +187,9 @@ static void read_flyway(struct catalog *c, const char *dir, const char *conf, st
 	flyway_collect(&set, dir, conf);
 	struct replay r;
 	replay_init(&r, c);
+	/* Flyway runs migrations with search_path set to the default schema */
+	free(r.search_schema);
+	r.search_schema = xstrdup(set.default_schema ? set.default_schema : "public");
 	for (size_t i = 0; i < set.n; i++) {
 		char *raw = read_file(set.files[i].path);
 		char *text = flyway_expand(&set, set.files[i].path, raw);

@@ -4,6 +4,7 @@
 #define SCHEMA2DAG_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 
 #include "buf.h"
 #include "catalog.h"
@@ -35,6 +36,9 @@ struct flyway_set {
 	struct flyway_file *files;
 	size_t n, cap;
 	struct strv placeholder_keys, placeholder_values;
+	char *placeholder_prefix, *placeholder_suffix; /* "${" and "}" by default */
+	bool placeholder_replacement;
+	char *default_schema; /* defaultSchema, else the first of schemas, else public */
 	char *latest_version;
 	char *conf_path;
 };
