@@ -369,12 +369,14 @@ static void test_placeholders(void)
 	dies(expand_arg, &set, EXIT_INPUT,
 	     "schema2dag: dir/V2__x.sql:3: no value provided for placeholder ${Missing}\n",
 	     "expand: unknown placeholder names file and line");
-	kv_set(&set.placeholder_keys, &set.placeholder_values, PH_PREFIX, "#[", false);
-	kv_set(&set.placeholder_keys, &set.placeholder_values, PH_SUFFIX, "]", false);
+	free(set.placeholder_prefix);
+	free(set.placeholder_suffix);
+	set.placeholder_prefix = xstrdup("#[");
+	set.placeholder_suffix = xstrdup("]");
 	s = flyway_expand(&set, "f.sql", "#[known] ${known}");
 	is_str(s, "k ${known}", "expand: placeholderPrefix/Suffix");
 	free(s);
-	kv_set(&set.placeholder_keys, &set.placeholder_values, PH_REPLACE, "false", false);
+	set.placeholder_replacement = false;
 	s = flyway_expand(&set, "f.sql", "#[unknown]");
 	is_str(s, "#[unknown]", "expand: placeholderReplacement=false leaves text alone");
 	free(s);

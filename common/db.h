@@ -1,0 +1,83 @@
+/*
+ * db: the libpq helpers every program uses, in the manner of PostgreSQL's
+ * fe_utils (connect_utils.c, query_utils.c).
+ *
+ * Ownership: arguments are borrowed. Every result belongs to the caller:
+ * a PGconn is closed with db_close(), a PGresult freed with PQclear() on
+ * every path, a char * freed with free(). Strings returned by db_get()
+ * point into their PGresult and live as long as it does.
+ *
+ * Errors: db_connect() prints "prog: error: <libpq's message>" and returns
+ * NULL, so the caller picks the exit. Everything else dies with EXIT_RUNTIME
+ * (the database failed us, not the input): "prog: error: query failed: ...".
+ *
+ * Secrets: no password ever reaches a message. Every message that could
+ * carry a connection string passes through db_redact_url(), and db_connect()
+ * also blanks out the literal password of its URL, in case libpq quoted it.
+ *
+ * Values always travel as parameters ($1, $2, ...); an identifier that must
+ * be spliced into SQL text goes through db_quote_ident().
+ */
+#ifndef MIGSAFE_DB_H
+#define MIGSAFE_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+/* Session settings for db_connect, sent in the startup packet (the
+ * "options" connection parameter, "-c name=value"), so they hold from the
+ * first query on. They are appended to the URL's own options (or
+ * PGOPTIONS), so they win over them. */
+struct db_opts {
+	bool read_only;		  /* default_transaction_read_only = on */
+	int statement_timeout_ms; /* > 0: statement_timeout; 0: server default */
+	const char *search_path;  /* e.g. "public"; NULL: server default */
+	int connect_timeout_s;	  /* > 0: unless the URL or PGCONNECT_TIMEOUT sets one */
+};
+
+#define DB_OPTS_INIT {false, 0, NULL, 0}
+
+/* db_connect: connect to url (a postgresql:// URI, a "key=value ..."
+ * string, or a bare database name; NULL or "" leaves everything to libpq's
+ * environment variables and service files). o may be NULL. The
+ * application_name defaults to the program's name (msg_prog()), and
+ * client_encoding is UTF8 whatever the database's (records are JSON).
+ * Returns the connection, or NULL after printing "prog: error: <message>"
+ * (with no password in it). */
+PGconn *db_connect(const char *url, const struct db_opts *o);
+
+/* db_close: PQfinish, NULL is fine. */
+void db_close(PGconn *conn);
+
+/* db_query: run one statement with nparams text parameters (params may be
+ * NULL when nparams is 0; a NULL element is SQL NULL) and return its
+ * result, which the caller PQclears. Dies with EXIT_RUNTIME and the
+ * server's message when the statement fails. */
+PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params);
+
+/* db_exec: run one statement without parameters and discard its result
+ * (BEGIN, SET, ...). Dies like db_query. */
+void db_exec(PGconn *conn, const char *sql);
+
+/* db_get: the value of column field (by name) in row, or NULL when it is
+ * SQL NULL. A field the result does not have is a BUG. */
+const char *db_get(const PGresult *res, int row, const char *field);
+/* db_get_bool: db_get as a boolean ("t" is true; NULL and "f" false). */
+bool db_get_bool(const PGresult *res, int row, const char *field);
+
+/* db_server_version: the server's version as "15.18" (or "9.6.24"). */
+char *db_server_version(const PGconn *conn);
+
+/* db_quote_ident: ident quoted for splicing into SQL (PQescapeIdentifier,
+ * always in double quotes). Dies with EXIT_RUNTIME if libpq refuses it (for
+ * instance an invalid multibyte character). */
+char *db_quote_ident(PGconn *conn, const char *ident);
+
+/* db_redact_url: s with every password removed: the ":password" of the
+ * userinfo of postgres:// and postgresql:// URLs, "password=..." query
+ * parameters, and "password=value" pairs of key=value strings (quoted or
+ * not). s may be a bare URL or any text holding some (an error message).
+ * Never fails; the caller frees the result. */
+char *db_redact_url(const char *s);
+
+#endif
