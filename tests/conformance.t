@@ -16,33 +16,49 @@ work=$(mktemp -d)
 on_exit rm -rf "$work"
 dbn=0
 
+# newdb: a fresh database; its URL in $url (not a subshell: dbn must count).
 newdb() {
 	dbn=$((dbn + 1))
-	"$MIGSAFE_ROOT/scripts/pg-tmp" createdb "$PGURL" "conf$dbn"
+	url=$("$MIGSAFE_ROOT/scripts/pg-tmp" createdb "$PGURL" "conf$dbn")
 }
 
 # apply_files URL FILE...: psql each file in turn; stops at the first error.
+# SINGLE_TXN=1 runs each file in one transaction, as Flyway does.
 apply_files() {
 	local url=$1 f
 	shift
 	for f in "$@"; do
-		psql -X -q -v ON_ERROR_STOP=1 "$url" -f "$f" >/dev/null 2>"$work/psql.err" || {
+		psql -X -q -v ON_ERROR_STOP=1 ${SINGLE_TXN:+-1} "$url" -f "$f" >/dev/null 2>"$work/psql.err" || {
 			diag "psql failed on $f:" "$(head -5 "$work/psql.err")"
 			return 1
 		}
 	done
 }
 
-# compare NAME OFFLINE.ndjson URL: --db introspection equals the offline DAG.
+# compare NAME OFFLINE.ndjson URL [KNOWN]: --db introspection equals the
+# offline DAG. KNOWN, when given, is a file of differences that offline
+# replay cannot avoid (DDL run by dynamic SQL, which schema2dag warns
+# about): then the differences must be exactly those, no more, no fewer.
 compare() {
-	local name=$1 off=$2 url=$3
+	local name=$1 off=$2 url=$3 known=${4:-}
 	"$BIN/schema2dag" --db "$url" >"$work/db.ndjson"
 	record_out "$work/db.ndjson" conformance-db
 	record_out "$off" conformance-offline
-	if "$MIGSAFE_ROOT/tests/dagcmp" "$off" "$work/db.ndjson" >"$work/diff"; then
-		ok 0 "$name: offline DAG equals the database ($(grep -c '"kind":"table"' "$off") tables)"
+	"$MIGSAFE_ROOT/tests/dagcmp" "$off" "$work/db.ndjson" >"$work/diff"
+	grep '^[-+][a-z]' "$work/diff" >"$work/difflines" || true
+	local tables
+	tables=$(grep -c '"kind":"table"' "$off")
+	if [ -n "$known" ]; then
+		if diff -u "$known" "$work/difflines" >"$work/kdiff"; then
+			ok 0 "$name: offline DAG equals the database but for $(wc -l <"$known") known differences ($tables tables)"
+		else
+			diag "$(head -60 "$work/kdiff")"
+			ok 1 "$name: offline DAG differs from the database only as known"
+		fi
+	elif [ ! -s "$work/difflines" ]; then
+		ok 0 "$name: offline DAG equals the database ($tables tables)"
 	else
-		diag "$(head -60 "$work/diff")" "$(grep -c '^[-+][a-z]' "$work/diff") differences"
+		diag "$(head -60 "$work/diff")" "$(wc -l <"$work/difflines") differences"
 		ok 1 "$name: offline DAG equals the database"
 	fi
 }
@@ -51,7 +67,7 @@ schemas=("$CORPUS"/prisma/*/schema.prisma "$MIGSAFE_ROOT"/tests/fixtures/prisma/
 for s in "${schemas[@]}"; do
 	[ -f "$s" ] || continue
 	name="prisma $(basename "$(dirname "$s")")/$(basename "$s")"
-	url=$(newdb)
+	newdb
 	"$oracle" "$s" >"$work/oracle.sql" 2>"$work/oracle.err" || {
 		diag "$(head -5 "$work/oracle.err")"
 		ok 1 "$name: Prisma's engine accepts it"
@@ -64,41 +80,47 @@ done
 
 # Migration histories: the order is the one schema2dag reports in its source
 # record (Flyway's and Prisma's ordering rules have their own unit tests).
+# When PostgreSQL 15 stops part-way (a history that needed code outside SQL,
+# such as a Java migration), the files it accepted are compared instead.
 history() {
-	local name=$1 url
-	shift
-	url=$(newdb)
+	local name=$1 known=$2
+	shift 2
+	newdb
 	"$BIN/schema2dag" "$@" >"$work/off.ndjson" 2>"$work/off.err" || {
 		diag "$(head -5 "$work/off.err")"
 		ok 1 "$name: schema2dag $*"
 		return
 	}
 	mapfile -t files < <(jq -r 'select(.kind == "source") | .files[]' "$work/off.ndjson")
-	if [ -n "${PLACEHOLDERS:-}" ]; then
-		mkdir -p "$work/expanded"
-		local i=0 f
-		for f in "${files[@]}"; do
-			i=$((i + 1))
-			sed "$PLACEHOLDERS" "$f" >"$work/expanded/$(printf %04d $i).sql"
-		done
-		mapfile -t files < <(ls "$work"/expanded/*.sql)
-	fi
+	local i=0 f applied=()
+	mkdir -p "$work/expanded"
+	for f in "${files[@]}"; do
+		i=$((i + 1))
+		sed "${PLACEHOLDERS:-}" "$f" >"$work/expanded/$(printf %04d $i).sql"
+	done
+	mapfile -t expanded < <(ls "$work"/expanded/*.sql)
 	[ -z "${PRELUDE:-}" ] || psql -X -q "$url" -c "$PRELUDE" >/dev/null
-	if ! PGOPTIONS="${SEARCH_PATH:+-c search_path=$SEARCH_PATH}" apply_files "$url" "${files[@]}"; then
-		ok 0 "$name: # SKIP PostgreSQL 15 does not accept this history"
-		return
+	for ((i = 0; i < ${#expanded[@]}; i++)); do
+		PGOPTIONS="${SEARCH_PATH:+-c search_path=$SEARCH_PATH}" apply_files "$url" "${expanded[$i]}" || break
+		applied+=("${expanded[$i]}")
+	done
+	if [ ${#applied[@]} -lt ${#files[@]} ]; then
+		[ ${#applied[@]} -gt 0 ] || { ok 1 "$name: PostgreSQL 15 accepts its first file"; return; }
+		diag "PostgreSQL 15 stops at ${files[${#applied[@]}]}; comparing the ${#applied[@]} files before it"
+		name="$name (first ${#applied[@]} of ${#files[@]} files)"
+		"$BIN/schema2dag" --sql "${applied[@]}" >"$work/off.ndjson" 2>/dev/null
 	fi
-	compare "$name" "$work/off.ndjson" "$url"
+	compare "$name" "$work/off.ndjson" "$url" "$known"
 	rm -rf "$work/expanded"
 }
 
 for f in "$MIGSAFE_ROOT"/tests/fixtures/sql/*.sql; do
-	history "sql $(basename "$f")" --sql "$f"
+	history "sql $(basename "$f")" "" --sql "$f"
 done
-history "prisma-migrations triggerdev" --prisma-migrations "$CORPUS/prisma/triggerdev/migrations"
-history "prisma-migrations langfuse" --prisma-migrations "$CORPUS/prisma/langfuse/migrations"
-history "flyway dspace" --flyway "$CORPUS/flyway/dspace"
-PLACEHOLDERS='s/\${ohdsiSchema}/webapi/g' PRELUDE='CREATE SCHEMA webapi' SEARCH_PATH=webapi \
-	history "flyway ohdsi-webapi" --flyway "$CORPUS/flyway/ohdsi-webapi" \
+history "prisma-migrations triggerdev" "" --prisma-migrations "$CORPUS/prisma/triggerdev/migrations"
+history "prisma-migrations langfuse" "" --prisma-migrations "$CORPUS/prisma/langfuse/migrations"
+SINGLE_TXN=1 history "flyway dspace" "" --flyway "$CORPUS/flyway/dspace"
+SINGLE_TXN=1 PLACEHOLDERS='s/\${ohdsiSchema}/webapi/g' PRELUDE='CREATE SCHEMA webapi' SEARCH_PATH=webapi \
+	history "flyway ohdsi-webapi" "$MIGSAFE_ROOT/tests/fixtures/flyway/ohdsi-webapi.known-diff" --flyway "$CORPUS/flyway/ohdsi-webapi" \
 	--conf "$MIGSAFE_ROOT/tests/fixtures/flyway/ohdsi-webapi.conf"
 done_testing

@@ -32,6 +32,8 @@ void replay_release(struct replay *r)
 	free(r->search_schema);
 	r->search_schema = NULL;
 	strv_release(&r->temp_tables);
+	strv_release(&r->fn_names);
+	strv_release(&r->fn_bodies);
 }
 
 bool rx_is_temp(const struct replay_ctx *x, const cJSON *rv)
@@ -123,6 +125,21 @@ static char *expr_text(const struct replay_ctx *x, const cJSON *e)
 	return sql_deparse_expr(e, x->src);
 }
 
+/* A NULL constant (possibly cast): PostgreSQL stores no default for it. */
+static bool is_null_const(const cJSON *e)
+{
+	const cJSON *cast = sql_node(e, "TypeCast");
+	if (cast)
+		e = sql_jget(cast, "arg");
+	return sql_node(e, "A_Const") && sql_jbool(sql_node(e, "A_Const"), "isnull");
+}
+
+/* default_text: the stored default of expression e, NULL when there is none. */
+static char *default_text(const struct replay_ctx *x, const cJSON *e)
+{
+	return e && !is_null_const(e) ? expr_text(x, e) : NULL;
+}
+
 /* Column-level constraints that shape the column itself. */
 static void apply_column_constraint(struct replay_ctx *x, struct cat_column *col, const cJSON *con)
 {
@@ -134,7 +151,7 @@ static void apply_column_constraint(struct replay_ctx *x, struct cat_column *col
 	} else if (!strcmp(ct, "CONSTR_NULL")) {
 		col->nullable = true;
 	} else if (!strcmp(ct, "CONSTR_DEFAULT")) {
-		char *d = expr_text(x, sql_jget(con, "raw_expr"));
+		char *d = default_text(x, sql_jget(con, "raw_expr"));
 		column_set_default(col, d);
 		free(d);
 	} else if (!strcmp(ct, "CONSTR_IDENTITY")) {
@@ -536,7 +553,7 @@ static void copy_like(struct replay_ctx *x, struct cat_table *t, const cJSON *li
 		if (!col)
 			continue;
 		col->nullable = src->cols[i].nullable;
-		if ((opt & LIKE_DEFAULTS) && src->cols[i].def && !strstr(src->cols[i].def, "nextval("))
+		if (opt & LIKE_DEFAULTS)
 			column_set_default(col, src->cols[i].def);
 		if (opt & LIKE_IDENTITY)
 			column_set_identity(col, src->cols[i].identity);
@@ -733,8 +750,7 @@ static void at_default(struct replay_ctx *x, struct cat_table *t, const cJSON *c
 	struct cat_column *col = cmd_column(x, t, cmd);
 	if (!col)
 		return;
-	const cJSON *def = sql_jget(cmd, "def");
-	char *d = def ? expr_text(x, def) : NULL;
+	char *d = default_text(x, sql_jget(cmd, "def"));
 	column_set_default(col, d);
 	free(d);
 }
@@ -1018,30 +1034,17 @@ static void collect_execsql(const cJSON *n, struct strv *out, bool *dynamic)
 	}
 }
 
-/* DO blocks: the DDL inside a PL/pgSQL body is applied as if its guards
- * held (the usual "IF NOT EXISTS ... THEN ALTER TABLE" on a fresh database). */
-static void replay_do(struct replay_ctx *x, const cJSON *n)
+/* replay_plpgsql: apply the SQL statements of a PL/pgSQL body as if every
+ * guard held (the usual "IF NOT EXISTS ... THEN ALTER TABLE" on a fresh
+ * database); what names the code in warnings ("DO block", "function f()"). */
+static void replay_plpgsql(struct replay_ctx *x, const char *body, const char *what)
 {
-	const char *body = NULL, *lang = "plpgsql";
-	const cJSON *a;
-	cJSON_ArrayForEach(a, sql_jget(n, "args"))
-	{
-		const cJSON *de = sql_node(a, "DefElem");
-		if (sql_jstr(de, "defname") && !strcmp(sql_jstr(de, "defname"), "as"))
-			body = sql_strval(sql_jget(de, "arg"));
-		else if (sql_jstr(de, "defname") && !strcmp(sql_jstr(de, "defname"), "language"))
-			lang = sql_strval(sql_jget(de, "arg"));
-	}
-	if (!body || !lang || strcmp(lang, "plpgsql")) {
-		rx_warn(x, "DO block in %s is not applied to the DAG", lang ? lang : "an unknown language");
-		return;
-	}
 	char *fn = xasprintf("CREATE FUNCTION migsafe_do() RETURNS void LANGUAGE plpgsql AS $migsafe_do$%s$migsafe_do$",
 			     body);
 	PgQueryPlpgsqlParseResult pr = pg_query_parse_plpgsql(fn);
 	free(fn);
 	if (pr.error) {
-		rx_warn(x, "DO block: %s", pr.error->message);
+		rx_warn(x, "%s: %s", what, pr.error->message);
 		pg_query_free_plpgsql_parse_result(pr);
 		return;
 	}
@@ -1052,12 +1055,12 @@ static void replay_do(struct replay_ctx *x, const cJSON *n)
 	collect_execsql(tree, &queries, &dynamic);
 	cJSON_Delete(tree);
 	if (dynamic)
-		rx_warn(x, "DO block runs dynamic SQL (EXECUTE), which is not applied to the DAG");
+		rx_warn(x, "%s runs dynamic SQL (EXECUTE), which is not applied to the DAG", what);
 	for (size_t i = 0; i < queries.n; i++) {
 		struct sql_script s;
 		struct sql_error err;
 		if (sql_parse(&s, queries.v[i], &err) < 0) {
-			rx_warn(x, "DO block: %s", err.message);
+			rx_warn(x, "%s: %s", what, err.message);
 			sql_error_release(&err);
 			continue;
 		}
@@ -1071,6 +1074,74 @@ static void replay_do(struct replay_ctx *x, const cJSON *n)
 		sql_script_release(&s);
 	}
 	strv_release(&queries);
+}
+
+/* The body and language of a DO statement or CREATE FUNCTION options. */
+static void code_of(const cJSON *list, const char **body, const char **lang)
+{
+	const cJSON *a;
+	*body = NULL;
+	*lang = "plpgsql";
+	cJSON_ArrayForEach(a, list)
+	{
+		const cJSON *de = sql_node(a, "DefElem"), *arg = sql_jget(de, "arg");
+		const char *name = sql_jstr(de, "defname");
+		if (name && !strcmp(name, "as"))
+			*body = sql_strval(arg) ? sql_strval(arg)
+						: sql_strval(cJSON_GetArrayItem(sql_jget(sql_node(arg, "List"), "items"), 0));
+		else if (name && !strcmp(name, "language"))
+			*lang = sql_strval(arg);
+	}
+}
+
+static void replay_do(struct replay_ctx *x, const cJSON *n)
+{
+	const char *body, *lang;
+	code_of(sql_jget(n, "args"), &body, &lang);
+	if (!body || !lang || strcmp(lang, "plpgsql"))
+		rx_warn(x, "DO block in %s is not applied to the DAG", lang ? lang : "an unknown language");
+	else
+		replay_plpgsql(x, body, "DO block");
+}
+
+/* CREATE FUNCTION in PL/pgSQL: remembered, so that a later SELECT f()
+ * applies the DDL in its body. */
+static void create_function(struct replay_ctx *x, const cJSON *n)
+{
+	const char *body, *lang;
+	const cJSON *last = NULL, *it;
+	code_of(sql_jget(n, "options"), &body, &lang);
+	cJSON_ArrayForEach(it, sql_jget(n, "funcname")) last = it;
+	if (!body || !lang || strcmp(lang, "plpgsql") || !sql_strval(last))
+		return;
+	long at = strv_index(&x->r->fn_names, sql_strval(last));
+	if (at >= 0) {
+		strv_remove(&x->r->fn_names, (size_t)at);
+		strv_remove(&x->r->fn_bodies, (size_t)at);
+	}
+	strv_push(&x->r->fn_names, sql_strval(last));
+	strv_push(&x->r->fn_bodies, body);
+}
+
+/* Calls, anywhere in a statement, of functions created earlier. */
+static void replay_calls(struct replay_ctx *x, const cJSON *n)
+{
+	for (const cJSON *c = n ? n->child : NULL; c; c = c->next) {
+		if (c->string && !strcmp(c->string, "FuncCall")) {
+			const cJSON *last = NULL, *it;
+			cJSON_ArrayForEach(it, sql_jget(c, "funcname")) last = it;
+			long at = sql_strval(last) ? strv_index(&x->r->fn_names, sql_strval(last)) : -1;
+			if (at >= 0) {
+				char *what = xasprintf("function %s()", sql_strval(last));
+				char *body = xstrdup(x->r->fn_bodies.v[at]);
+				replay_plpgsql(x, body, what);
+				free(body);
+				free(what);
+			}
+		}
+		if (cJSON_IsObject(c) || cJSON_IsArray(c))
+			replay_calls(x, c);
+	}
 }
 
 void replay_node(struct replay_ctx *x, const char *type, const cJSON *n)
@@ -1093,6 +1164,8 @@ void replay_node(struct replay_ctx *x, const char *type, const cJSON *n)
 		{"VariableSetStmt", set_search_path},
 		{"CreateSchemaStmt", create_schema},
 	};
+	if (x->r->fn_names.n && (!strcmp(type, "SelectStmt") || !strcmp(type, "CallStmt")))
+		replay_calls(x, n);
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(*handlers); i++)
 		if (!strcmp(type, handlers[i].type)) {
 			handlers[i].apply(x, n);
@@ -1102,6 +1175,8 @@ void replay_node(struct replay_ctx *x, const char *type, const cJSON *n)
 	x->r->skipped++;
 	if (!strcmp(type, "DoStmt"))
 		replay_do(x, n);
+	else if (!strcmp(type, "CreateFunctionStmt"))
+		create_function(x, n);
 	else if (!is_passed_over(type))
 		rx_warn(x, "%s is not modelled", type);
 }
