@@ -11,11 +11,19 @@ bin=$root/bin
 
 usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
 
+# Servers this run started; stopped on exit, whatever happens.
+started=()
+cleanup() {
+	local u
+	for u in "${started[@]}"; do "$root/scripts/pg-tmp" stop "$u" >/dev/null 2>&1 || true; done
+}
+trap cleanup EXIT
+
 demo() {
 	local out=${MIGSAFE_DEMO_OUT:-$root/demo-out} url
 	mkdir -p "$out"
 	url=$("$root/scripts/pg-tmp" start)
-	trap '"$root/scripts/pg-tmp" stop "$url" >/dev/null 2>&1 || true' EXIT
+	started+=("$url")
 	echo "pipeline: demo database at $url" >&2
 	psql -X -q -v ON_ERROR_STOP=1 "$url" -f "$root/scripts/demo-db.sql" >/dev/null
 	"$bin/schema2dag" --db "$url" >"$out/dag.ndjson"

@@ -61,7 +61,7 @@ SELECT 1 + (g * 7919) % (2000 * :scale),
 FROM generate_series(1, 20000 * :scale) g;
 
 INSERT INTO order_items (order_id, product_id, quantity, price_cents)
-SELECT o.id, 1 + (o.id * k) % 200, 1 + k, 100 + (o.id * k) % 5000
+SELECT o.id, 1 + (o.id + k * 67) % 200, 1 + k, 100 + (o.id * k) % 5000
 FROM orders o CROSS JOIN generate_series(1, 3) k;
 
 UPDATE orders o SET total_cents = s.total
