@@ -137,6 +137,19 @@ char *read_file(const char *path)
 	return buf_detach(&b);
 }
 
+/* progress: "replayed i/n" on stderr, only when it is a terminal. */
+static void progress(size_t i, size_t n)
+{
+	static int tty = -1;
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO);
+	if (!tty || n < 50)
+		return;
+	fprintf(stderr, "\r%s: replayed %zu/%zu files", msg_prog(), i, n);
+	if (i == n)
+		fputc('\n', stderr);
+}
+
 static void replay_file(struct replay *r, const char *path)
 {
 	char *text = read_file(path);
@@ -173,6 +186,7 @@ static void read_prisma_migrations(struct catalog *c, const char *dir, struct st
 			strv_push(files, p);
 		}
 		free(p);
+		progress(i + 1, names.n);
 	}
 	if (files->n == 0)
 		die("%s: no <timestamp>_<name>/migration.sql folders", dir);
@@ -197,6 +211,7 @@ static void read_flyway(struct catalog *c, const char *dir, const char *conf, st
 		strv_push(files, set.files[i].path);
 		free(raw);
 		free(text);
+		progress(i + 1, set.n);
 	}
 	if (set.latest_version)
 		cJSON_AddStringToObject(source, "latest_version", set.latest_version);

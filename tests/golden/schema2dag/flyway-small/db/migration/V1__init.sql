@@ -1,0 +1,2 @@
+CREATE SCHEMA IF NOT EXISTS app;
+CREATE TABLE accounts (id bigint PRIMARY KEY, name text NOT NULL);

@@ -1,0 +1,1 @@
+CREATE TABLE invoices (id bigint PRIMARY KEY, account_id bigint REFERENCES accounts ON DELETE CASCADE);
