@@ -28,7 +28,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=tests/unit/bin/%)
 all: $(addprefix bin/,$(PROGS)) $(UNIT_BIN)
 
 common/%.o: common/%.c $(HDRS)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC $<"; $(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 common/libmigsafe.a: $(COMMON_OBJ)
 	$(AR) rcs $@ $^

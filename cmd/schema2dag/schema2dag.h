@@ -13,19 +13,7 @@
  * Adds every path read to files. */
 void prisma_load(struct catalog *c, const char *path, struct strv *files);
 
-/* replay.c: apply SQL statements to the catalog, as PostgreSQL would. */
-struct replay {
-	struct catalog *cat;
-	char *search_schema; /* first schema of search_path: where unqualified names go */
-	struct strv temp_tables; /* names of temporary tables: not part of the schema */
-	struct strv fn_names, fn_bodies; /* PL/pgSQL functions created so far */
-	long statements, skipped, warned;
-};
-void replay_init(struct replay *r, struct catalog *c);
-void replay_release(struct replay *r);
-/* replay_sql: parse text (named file for diagnostics) and apply each
- * statement. A syntax error dies naming file and line. */
-void replay_sql(struct replay *r, const char *file, const char *text);
+#include "replay.h"
 
 /* flyway.c: the migrations of a Flyway location, in Flyway's order. */
 struct flyway_file {

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "msg.h"
-#include "replay.h"
+#include "replay_int.h"
 #include "xalloc.h"
 
 /* ---- CREATE INDEX ---- */

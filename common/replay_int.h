@@ -1,8 +1,8 @@
 /* replay internals shared by replay.c (tables) and replay_objects.c. */
-#ifndef SCHEMA2DAG_REPLAY_H
-#define SCHEMA2DAG_REPLAY_H
+#ifndef MIGSAFE_REPLAY_INT_H
+#define MIGSAFE_REPLAY_INT_H
 
-#include "schema2dag.h"
+#include "replay.h"
 #include "sql.h"
 
 /* The statement being applied, for diagnostics and source slices. */

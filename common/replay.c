@@ -6,7 +6,7 @@
  * Statements that change nothing in the DAG (DML, functions, grants,
  * comments) are passed over; DDL this model cannot follow is a warning.
  */
-#include "replay.h"
+#include "replay_int.h"
 
 #include <pg_query.h>
 
@@ -55,7 +55,8 @@ void rx_warn(const struct replay_ctx *x, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	warning_at(x->file, x->line, "%s", msg);
+	if (!x->r->quiet)
+		warning_at(x->file, x->line, "%s", msg);
 	x->r->warned++;
 }
 
@@ -1179,6 +1180,12 @@ void replay_node(struct replay_ctx *x, const char *type, const cJSON *n)
 		create_function(x, n);
 	else if (!is_passed_over(type))
 		rx_warn(x, "%s is not modelled", type);
+}
+
+void replay_stmt(struct replay *r, const char *file, const char *src, const struct sql_stmt *st)
+{
+	struct replay_ctx x = {r, file, st->line, src, st->offset, st->offset + st->len};
+	replay_node(&x, st->type, st->node);
 }
 
 void replay_sql(struct replay *r, const char *file, const char *text)
