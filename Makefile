@@ -14,12 +14,13 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-PROGS   = schema2dag
+PROGS   = schema2dag lockscore
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:.c=.o)
 HDRS    = $(wildcard common/*.h) $(wildcard cmd/*/*.h)
 
 SCHEMA2DAG_SRC = $(wildcard cmd/schema2dag/*.c)
+LOCKSCORE_SRC = $(wildcard cmd/lockscore/*.c)
 
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=tests/unit/bin/%)
@@ -36,6 +37,10 @@ common/libmigsafe.a: $(COMMON_OBJ)
 bin/schema2dag: $(SCHEMA2DAG_SRC) common/libmigsafe.a $(HDRS)
 	@mkdir -p bin
 	$(CC) $(CPPFLAGS) -Icmd/schema2dag $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(SCHEMA2DAG_SRC) common/libmigsafe.a $(LDLIBS_BASE)
+
+bin/lockscore: $(LOCKSCORE_SRC) common/libmigsafe.a $(HDRS)
+	@mkdir -p bin
+	$(CC) $(CPPFLAGS) -Icmd/lockscore $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(LOCKSCORE_SRC) common/libmigsafe.a $(LDLIBS_BASE) -lm
 
 tests/unit/bin/%: tests/unit/%.c common/libmigsafe.a $(HDRS)
 	@mkdir -p tests/unit/bin

@@ -1,0 +1,1136 @@
+/*
+ * locks: the static lock model. For each statement form, the lock mode
+ * PostgreSQL 15 takes on each table, whether it rewrites or scans them,
+ * and what work it does while it holds them, following
+ * ../shared/reference/rules.md section B and checked against pg_locks by
+ * the lock-truth suite in tests/locks/.
+ */
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lockscore.h"
+#include "xalloc.h"
+
+static const char *const mode_names[] = {
+	"",	     "AccessShareLock", "RowShareLock",		 "RowExclusiveLock",
+	"ShareUpdateExclusiveLock", "ShareLock", "ShareRowExclusiveLock", "ExclusiveLock",
+	"AccessExclusiveLock",
+};
+
+const char *lockmode_name(enum lockmode m)
+{
+	return mode_names[m];
+}
+
+enum lockmode lockmode_parse(const char *name)
+{
+	for (int i = LM_AS; i <= LM_AE; i++)
+		if (name && !strcmp(name, mode_names[i]))
+			return (enum lockmode)i;
+	return LM_NONE;
+}
+
+bool lockmode_blocks_reads(enum lockmode m)
+{
+	return m == LM_AE;
+}
+
+bool lockmode_blocks_writes(enum lockmode m)
+{
+	return m >= LM_S;
+}
+
+void effect_lock(struct effect *e, const char *table, enum lockmode m)
+{
+	if (!table || m == LM_NONE)
+		return;
+	for (size_t i = 0; i < e->nlocks; i++)
+		if (!strcmp(e->locks[i].table, table)) {
+			if (m > e->locks[i].mode)
+				e->locks[i].mode = m;
+			return;
+		}
+	xgrow(&e->locks, &e->caplocks, e->nlocks + 1, sizeof(*e->locks));
+	e->locks[e->nlocks].table = xstrdup(table);
+	e->locks[e->nlocks++].mode = m;
+}
+
+enum lockmode effect_mode(const struct effect *e, const char *table)
+{
+	for (size_t i = 0; i < e->nlocks; i++)
+		if (!strcmp(e->locks[i].table, table))
+			return e->locks[i].mode;
+	return LM_NONE;
+}
+
+enum lockmode effect_max_mode(const struct effect *e)
+{
+	enum lockmode m = LM_NONE;
+	for (size_t i = 0; i < e->nlocks; i++)
+		if (e->locks[i].mode > m)
+			m = e->locks[i].mode;
+	return m;
+}
+
+void effect_release(struct effect *e)
+{
+	for (size_t i = 0; i < e->nlocks; i++)
+		free(e->locks[i].table);
+	free(e->locks);
+	strv_release(&e->rewrites);
+	strv_release(&e->scans);
+	strv_release(&e->created);
+	memset(e, 0, sizeof(*e));
+}
+
+static void add_unique(struct strv *sv, const char *s)
+{
+	if (s && strv_index(sv, s) < 0)
+		strv_push(sv, s);
+}
+
+/* ---- sizes ---- */
+
+double table_rows(const struct catalog *cat, const char *qname)
+{
+	const struct cat_table *t = catalog_table_q(cat, qname);
+	return t ? t->rows : -1;
+}
+
+/* Throughput assumptions for production hardware, in rows per millisecond:
+ * a sequential scan, an index build, a table rewrite (new heap and every
+ * index), and row-by-row DML with its WAL and index maintenance. */
+double work_ms(enum work w, double rows)
+{
+	static const double rows_per_ms[] = {0, 2000, 500, 200, 50};
+	if (w == W_META)
+		return 1;
+	if (rows < 0)
+		return -1;
+	return 1 + rows / rows_per_ms[w];
+}
+
+/* ---- helpers ---- */
+
+struct ctx {
+	struct catalog *cat;
+	const struct opts *o;
+	struct stmt *st;
+	struct effect *e;
+	const char *search;
+};
+
+static struct cat_table *find_table(const struct ctx *c, const char *schema, const char *name)
+{
+	if (!name)
+		return NULL;
+	if (schema)
+		return catalog_table(c->cat, schema, name);
+	struct cat_table *t = catalog_table(c->cat, c->search, name);
+	return t ? t : catalog_table(c->cat, "public", name);
+}
+
+static struct cat_table *rv_table(const struct ctx *c, const cJSON *rv)
+{
+	return find_table(c, sql_jstr(rv, "schemaname"), sql_jstr(rv, "relname"));
+}
+
+static struct cat_view *rv_view(const struct ctx *c, const cJSON *rv)
+{
+	const char *s = sql_jstr(rv, "schemaname"), *n = sql_jstr(rv, "relname");
+	if (!n)
+		return NULL;
+	if (s)
+		return catalog_view(c->cat, s, n);
+	struct cat_view *v = catalog_view(c->cat, c->search, n);
+	return v ? v : catalog_view(c->cat, "public", n);
+}
+
+/* The qname of the relation rv names (table or view), or its would-be
+ * qname when unknown; caller frees. */
+static char *rv_qname(const struct ctx *c, const cJSON *rv)
+{
+	struct cat_table *t = rv_table(c, rv);
+	struct cat_view *v = t ? NULL : rv_view(c, rv);
+	if (t)
+		return xstrdup(t->qname);
+	if (v)
+		return xstrdup(v->qname);
+	const char *s = sql_jstr(rv, "schemaname");
+	return cat_qname(s ? s : c->search, sql_jstr(rv, "relname") ? sql_jstr(rv, "relname") : "?");
+}
+
+static void lock_rv(struct ctx *c, const cJSON *rv, enum lockmode m)
+{
+	char *q = rv_qname(c, rv);
+	effect_lock(c->e, q, m);
+	free(q);
+}
+
+static void set_work(struct ctx *c, enum work w, const char *table)
+{
+	double rows = table ? table_rows(c->cat, table) : -1;
+	if (w > c->e->work || c->e->work == W_META) {
+		c->e->work = w;
+		c->e->work_rows = rows;
+	} else if (w == c->e->work && rows > c->e->work_rows) {
+		c->e->work_rows = rows;
+	}
+}
+
+static void rewrite(struct ctx *c, const char *table)
+{
+	add_unique(&c->e->rewrites, table);
+	set_work(c, W_REWRITE, table);
+}
+
+static void scan(struct ctx *c, const char *table, enum work w)
+{
+	add_unique(&c->e->scans, table);
+	set_work(c, w, table);
+}
+
+/* Every relation a query reads takes ACCESS SHARE (views expand to their
+ * tables); names defined by the query's own CTEs are not relations. */
+static void lock_reads(struct ctx *c, const cJSON *n, struct strv *ctes)
+{
+	for (const cJSON *k = n ? n->child : NULL; k; k = k->next) {
+		if (k->string && !strcmp(k->string, "CommonTableExpr") && sql_jstr(k, "ctename"))
+			strv_push(ctes, sql_jstr(k, "ctename"));
+		if (k->string && !strcmp(k->string, "RangeVar")) {
+			const char *rel = sql_jstr(k, "relname");
+			if (!sql_jstr(k, "schemaname") && rel && strv_index(ctes, rel) >= 0)
+				continue;
+			struct cat_view *v = rv_view(c, k);
+			if (rv_table(c, k) || v)
+				lock_rv(c, k, LM_AS);
+			for (size_t i = 0; v && !v->materialized && i < v->depends_on.n; i++)
+				effect_lock(c->e, v->depends_on.v[i], LM_AS);
+		} else if (cJSON_IsObject(k) || cJSON_IsArray(k)) {
+			lock_reads(c, k, ctes);
+		}
+	}
+}
+
+static void lock_query_reads(struct ctx *c, const cJSON *n)
+{
+	struct strv ctes = STRV_INIT;
+	lock_reads(c, n, &ctes);
+	strv_release(&ctes);
+}
+
+/* ---- DML and foreign-key fan-out ---- */
+
+/* Rows a DML statement touches: all of them without WHERE, one for an
+ * equality on the primary key, and otherwise a tenth (a guess the finding
+ * says it makes). */
+static double dml_rows(const struct ctx *c, const char *table, const cJSON *where)
+{
+	double rows = table_rows(c->cat, table);
+	if (!where || rows < 0)
+		return rows;
+	const cJSON *ae = sql_node(where, "A_Expr");
+	const struct cat_table *t = catalog_table_q(c->cat, table);
+	if (ae && t && t->pk.n == 1 && sql_jstr(ae, "kind") && !strcmp(sql_jstr(ae, "kind"), "AEXPR_OP")) {
+		struct strv f = STRV_INIT;
+		sql_name_list(sql_jget(sql_node(sql_jget(ae, "lexpr"), "ColumnRef"), "fields"), &f);
+		bool pk = f.n && !strcmp(f.v[f.n - 1], t->pk.v[0]);
+		strv_release(&f);
+		if (pk)
+			return 1;
+	}
+	return rows / 10;
+}
+
+static bool overlaps(const struct strv *a, const struct strv *b)
+{
+	if (!b)
+		return true;
+	for (size_t i = 0; i < a->n; i++)
+		if (strv_index(b, a->v[i]) >= 0)
+			return true;
+	return false;
+}
+
+static void fan_delete(struct ctx *c, const char *table, struct strv *seen);
+static void fan_update(struct ctx *c, const char *table, const struct strv *cols, struct strv *seen);
+
+/* Rows deleted or updated in a parent fire the RI triggers of every
+ * foreign key that references it: CASCADE / SET NULL / SET DEFAULT write
+ * the child (ROW EXCLUSIVE, and onward), NO ACTION / RESTRICT look it up
+ * (SELECT ... FOR KEY SHARE: ROW SHARE). */
+static void fan_out(struct ctx *c, const char *table, bool del, const struct strv *cols, struct strv *seen)
+{
+	struct catalog *cat = c->cat;
+	for (size_t i = 0; i < cat->nfks; i++) {
+		struct cat_fk *fk = cat->fks[i];
+		if (strcmp(fk->ref_table, table) || (!del && !overlaps(&fk->ref_columns, cols)))
+			continue;
+		const char *act = del ? fk->on_delete : fk->on_update;
+		if (!strcmp(act, "no action") || !strcmp(act, "restrict")) {
+			effect_lock(c->e, fk->table, LM_RS);
+			continue;
+		}
+		effect_lock(c->e, fk->table, LM_RE);
+		double rows = table_rows(cat, fk->table);
+		if (rows > c->e->work_rows)
+			c->e->work_rows += rows; /* the fan-out adds its own rows */
+		if (del && !strcmp(act, "cascade"))
+			fan_delete(c, fk->table, seen);
+		else
+			fan_update(c, fk->table, &fk->columns, seen);
+	}
+}
+
+static void fan_delete(struct ctx *c, const char *table, struct strv *seen)
+{
+	if (strv_index(seen, table) >= 0)
+		return;
+	strv_push(seen, table);
+	fan_out(c, table, true, NULL, seen);
+}
+
+/* An update of cols in table: the foreign keys of table over those columns
+ * check their parents (ROW SHARE), and the keys referencing them fan out. */
+static void fan_update(struct ctx *c, const char *table, const struct strv *cols, struct strv *seen)
+{
+	for (size_t i = 0; i < c->cat->nfks; i++) {
+		struct cat_fk *fk = c->cat->fks[i];
+		if (!strcmp(fk->table, table) && overlaps(&fk->columns, cols))
+			effect_lock(c->e, fk->ref_table, LM_RS);
+	}
+	if (strv_index(seen, table) >= 0)
+		return;
+	strv_push(seen, table);
+	fan_out(c, table, false, cols, seen);
+}
+
+static void dml_target(struct ctx *c, const cJSON *rv, const cJSON *where, char **qname)
+{
+	*qname = rv_qname(c, rv);
+	effect_lock(c->e, *qname, LM_RE);
+	c->e->work = W_DML;
+	c->e->work_rows = dml_rows(c, *qname, where);
+}
+
+static void do_insert(struct ctx *c, const cJSON *n)
+{
+	char *t;
+	lock_query_reads(c, sql_jget(n, "selectStmt"));
+	dml_target(c, sql_jget(n, "relation"), NULL, &t);
+	const cJSON *sel = sql_node(sql_jget(n, "selectStmt"), "SelectStmt");
+	if (sel && sql_jget(sel, "valuesLists"))
+		c->e->work_rows = cJSON_GetArraySize(sql_jget(sel, "valuesLists"));
+	for (size_t i = 0; i < c->cat->nfks; i++)
+		if (!strcmp(c->cat->fks[i]->table, t))
+			effect_lock(c->e, c->cat->fks[i]->ref_table, LM_RS);
+	free(t);
+}
+
+static void do_update(struct ctx *c, const cJSON *n)
+{
+	char *t;
+	struct strv cols = STRV_INIT, seen = STRV_INIT;
+	lock_query_reads(c, sql_jget(n, "fromClause"));
+	lock_query_reads(c, sql_jget(n, "whereClause"));
+	lock_query_reads(c, sql_jget(n, "targetList"));
+	dml_target(c, sql_jget(n, "relation"), sql_jget(n, "whereClause"), &t);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, sql_jget(n, "targetList"))
+	{
+		const char *col = sql_jstr(sql_node(it, "ResTarget"), "name");
+		if (col)
+			strv_push(&cols, col);
+	}
+	fan_update(c, t, &cols, &seen);
+	strv_release(&cols);
+	strv_release(&seen);
+	free(t);
+}
+
+static void do_delete(struct ctx *c, const cJSON *n)
+{
+	char *t;
+	struct strv seen = STRV_INIT;
+	lock_query_reads(c, sql_jget(n, "usingClause"));
+	lock_query_reads(c, sql_jget(n, "whereClause"));
+	dml_target(c, sql_jget(n, "relation"), sql_jget(n, "whereClause"), &t);
+	fan_delete(c, t, &seen);
+	c->e->destroys = true;
+	strv_release(&seen);
+	free(t);
+}
+
+static void do_merge(struct ctx *c, const cJSON *n)
+{
+	char *t;
+	lock_query_reads(c, sql_jget(n, "sourceRelation"));
+	dml_target(c, sql_jget(n, "relation"), NULL, &t);
+	free(t);
+}
+
+/* SELECT: ACCESS SHARE on what it reads, ROW SHARE with FOR UPDATE/SHARE,
+ * and a new table with SELECT INTO. */
+static void do_select(struct ctx *c, const cJSON *n)
+{
+	lock_query_reads(c, n);
+	const cJSON *lk = sql_jget(n, "lockingClause");
+	if (cJSON_GetArraySize(lk) > 0) {
+		const cJSON *it;
+		cJSON_ArrayForEach(it, sql_jget(n, "fromClause"))
+		{
+			const cJSON *rv = sql_node(it, "RangeVar");
+			if (rv)
+				lock_rv(c, rv, LM_RS);
+		}
+	}
+	const cJSON *into = sql_jget(n, "intoClause");
+	if (into) {
+		char *q = rv_qname(c, sql_jget(into, "rel"));
+		effect_lock(c->e, q, LM_AE);
+		add_unique(&c->e->created, q);
+		free(q);
+	}
+	c->e->work = W_SCAN;
+	c->e->work_rows = -1;
+}
+
+/* ---- volatility and type changes ---- */
+
+/* Functions a default may call without forcing a rewrite (not volatile). */
+static bool stable_function(const char *name)
+{
+	static const char *const names[] = {
+		"now", "transaction_timestamp", "statement_timestamp", "current_date", "current_time",
+		"localtimestamp", "lower", "upper", "coalesce", "length", "char_length", "concat",
+		"to_timestamp", "to_date", "to_char", "make_date", "make_timestamp", "make_timestamptz",
+		"make_interval", "jsonb_build_object", "json_build_object", "jsonb_build_array",
+		"json_build_array", "array_fill", "date_trunc", "abs", "round", "greatest", "least",
+		"nullif", "md5", "current_setting", "current_user", "current_schema", "timezone", "int4",
+		"int8", "numeric", "text", "btrim", "trim", "replace", "substring", "age",
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
+}
+
+/* Is a default expression volatile (PostgreSQL must evaluate it per row,
+ * rewriting the table)? Unknown functions count as volatile. */
+static bool is_volatile(const cJSON *e)
+{
+	const char *type = sql_node_type(e);
+	const cJSON *n = type ? e->child : NULL;
+	if (!type)
+		return false;
+	if (!strcmp(type, "A_Const") || !strcmp(type, "SQLValueFunction") || !strcmp(type, "ParamRef"))
+		return false;
+	if (!strcmp(type, "TypeCast") || !strcmp(type, "CollateClause"))
+		return is_volatile(sql_jget(n, "arg"));
+	if (!strcmp(type, "A_Expr"))
+		return is_volatile(sql_jget(n, "lexpr")) || is_volatile(sql_jget(n, "rexpr"));
+	if (!strcmp(type, "A_ArrayExpr") || !strcmp(type, "List") || !strcmp(type, "CoalesceExpr") ||
+	    !strcmp(type, "BoolExpr")) {
+		const cJSON *list = sql_jget(n, "elements") ? sql_jget(n, "elements")
+				    : sql_jget(n, "items")  ? sql_jget(n, "items")
+							    : sql_jget(n, "args");
+		const cJSON *it;
+		cJSON_ArrayForEach(it, list) if (is_volatile(it)) return true;
+		return false;
+	}
+	if (!strcmp(type, "FuncCall")) {
+		const cJSON *last = NULL, *it;
+		cJSON_ArrayForEach(it, sql_jget(n, "funcname")) last = it;
+		if (!sql_strval(last) || !stable_function(sql_strval(last)))
+			return true;
+		cJSON_ArrayForEach(it, sql_jget(n, "args")) if (is_volatile(it)) return true;
+		return false;
+	}
+	return true;
+}
+
+/* Split "name(args) suffix" spellings: base name and the first typmod. */
+static void type_parts(const char *t, char *base, size_t cap, long *mod1, long *mod2)
+{
+	const char *p = strchr(t, '(');
+	size_t n = p ? (size_t)(p - t) : strlen(t);
+	*mod1 = *mod2 = -1;
+	if (p) {
+		char *end;
+		*mod1 = strtol(p + 1, &end, 10);
+		if (*end == ',')
+			*mod2 = strtol(end + 1, NULL, 10);
+		const char *close = strchr(p, ')');
+		snprintf(base, cap, "%.*s%s", (int)n, t, close ? close + 1 : "");
+	} else {
+		snprintf(base, cap, "%s", t);
+	}
+}
+
+/* Does changing a column from type `from` to `to` (format_type spellings)
+ * leave the stored bytes as they are? (binary-coercible, or a relaxed
+ * length/precision; the list of strong_migrations' change_type_safe? and
+ * PostgreSQL's ATColumnChangeRequiresRewrite). */
+static bool type_change_is_free(const char *from, const char *to)
+{
+	char fb[128], tb[128];
+	long f1, f2, t1, t2;
+	if (!strcmp(from, to))
+		return true;
+	type_parts(from, fb, sizeof fb, &f1, &f2);
+	type_parts(to, tb, sizeof tb, &t1, &t2);
+	bool fvar = !strcmp(fb, "character varying"), tvar = !strcmp(tb, "character varying");
+	if ((fvar || !strcmp(fb, "text")) && (!strcmp(tb, "text") || (tvar && t1 < 0)))
+		return true;
+	if (fvar && tvar && t1 >= f1)
+		return true;
+	if (!strcmp(fb, "numeric") && !strcmp(tb, "numeric"))
+		return t1 < 0 || (f1 >= 0 && t1 >= f1 && t2 == f2);
+	if (!strcmp(fb, tb) && (strstr(fb, "timestamp") || strstr(fb, "time") || !strcmp(fb, "interval")))
+		return t1 < 0 || (f1 >= 0 && t1 >= f1);
+	if (!strcmp(fb, "bit varying") && !strcmp(tb, "bit varying"))
+		return t1 < 0 || (f1 >= 0 && t1 >= f1);
+	if (!strcmp(from, "cidr") && !strcmp(to, "inet"))
+		return true;
+	return false;
+}
+
+/* Is the USING expression of a type change just the column (maybe cast)? */
+static bool using_is_plain(const cJSON *using, const char *col)
+{
+	if (!using)
+		return true;
+	const cJSON *cast = sql_node(using, "TypeCast");
+	const cJSON *ref = sql_node(cast ? sql_jget(cast, "arg") : using, "ColumnRef");
+	struct strv f = STRV_INIT;
+	sql_name_list(sql_jget(ref, "fields"), &f);
+	bool plain = f.n && !strcmp(f.v[f.n - 1], col);
+	strv_release(&f);
+	return plain;
+}
+
+/* A validated CHECK (col IS NOT NULL) on the table proves SET NOT NULL
+ * needs no scan (PostgreSQL 12+). */
+static bool has_not_null_check(const struct catalog *cat, const char *table, const char *col)
+{
+	for (size_t i = 0; i < cat->nchecks; i++) {
+		const struct cat_check *ck = cat->checks[i];
+		if (strcmp(ck->table, table) || !ck->validated)
+			continue;
+		char buf[512];
+		size_t k = 0;
+		for (const char *p = ck->expression; *p && k + 1 < sizeof buf; p++)
+			if (*p != '(' && *p != ')' && *p != '"')
+				buf[k++] = *p;
+		buf[k] = '\0';
+		char *want = xasprintf("%s IS NOT NULL", col);
+		bool match = !strcasecmp(buf, want);
+		free(want);
+		if (match)
+			return true;
+	}
+	return false;
+}
+
+/* ---- ALTER TABLE ---- */
+
+/* AlterTableGetLockLevel (PostgreSQL 15) for the subcommands that take less
+ * than ACCESS EXCLUSIVE. */
+static enum lockmode at_level(const char *sub, const cJSON *cmd)
+{
+	static const char *const sue[] = {
+		"AT_SetStatistics", "AT_ClusterOn",    "AT_DropCluster",	"AT_SetOptions",
+		"AT_ResetOptions",  "AT_SetRelOptions", "AT_ResetRelOptions",	"AT_ValidateConstraint",
+		"AT_AttachPartition", "AT_DetachPartitionFinalize",
+	};
+	static const char *const sre[] = {
+		"AT_EnableTrig",     "AT_EnableAlwaysTrig", "AT_EnableReplicaTrig", "AT_EnableTrigAll",
+		"AT_EnableTrigUser", "AT_DisableTrig",	    "AT_DisableTrigAll",	"AT_DisableTrigUser",
+	};
+	for (size_t i = 0; i < sizeof(sue) / sizeof(*sue); i++)
+		if (!strcmp(sub, sue[i]))
+			return LM_SUE;
+	for (size_t i = 0; i < sizeof(sre) / sizeof(*sre); i++)
+		if (!strcmp(sub, sre[i]))
+			return LM_SRE;
+	if (!strcmp(sub, "AT_DetachPartition") && sql_jbool(sql_node(sql_jget(cmd, "def"), "PartitionCmd"), "concurrent"))
+		return LM_SUE;
+	if (!strcmp(sub, "AT_AddConstraint")) {
+		const char *ct = sql_jstr(sql_node(sql_jget(cmd, "def"), "Constraint"), "contype");
+		if (ct && !strcmp(ct, "CONSTR_FOREIGN"))
+			return LM_SRE;
+	}
+	return LM_AE;
+}
+
+static void add_fk(struct ctx *c, const char *table, const cJSON *con)
+{
+	char *ref = rv_qname(c, sql_jget(con, "pktable"));
+	effect_lock(c->e, ref, LM_SRE);
+	if (!sql_jbool(con, "skip_validation") && table_rows(c->cat, table) != 0 &&
+	    strv_index(&c->e->created, table) < 0) {
+		scan(c, table, W_SCAN);
+		effect_lock(c->e, ref, LM_AS);
+	}
+	free(ref);
+}
+
+static void add_constraint(struct ctx *c, struct cat_table *t, const cJSON *con)
+{
+	const char *ct = sql_jstr(con, "contype");
+	if (!ct)
+		return;
+	if (!strcmp(ct, "CONSTR_FOREIGN")) {
+		add_fk(c, t->qname, con);
+	} else if (!strcmp(ct, "CONSTR_CHECK")) {
+		if (!sql_jbool(con, "skip_validation"))
+			scan(c, t->qname, W_SCAN);
+	} else if (!strcmp(ct, "CONSTR_PRIMARY") || !strcmp(ct, "CONSTR_UNIQUE") ||
+		   !strcmp(ct, "CONSTR_EXCLUSION")) {
+		if (!sql_jstr(con, "indexname")) {
+			scan(c, t->qname, W_INDEX);
+		} else if (!strcmp(ct, "CONSTR_PRIMARY")) {
+			/* USING INDEX: a PK over nullable columns runs SET NOT NULL */
+			struct cat_index *ix = catalog_index(c->cat, t->schema, sql_jstr(con, "indexname"));
+			for (size_t i = 0; ix && i < ix->columns.n; i++) {
+				struct cat_column *col = table_column(t, ix->columns.v[i]);
+				if (col && col->nullable)
+					scan(c, t->qname, W_SCAN);
+			}
+		}
+	}
+}
+
+static void add_column(struct ctx *c, struct cat_table *t, const cJSON *cd)
+{
+	const cJSON *cc;
+	bool notnull = false, has_default = false, volatile_default = false;
+	const char *serial = NULL;
+	char *type = sql_format_type(sql_jget(cd, "typeName"), &serial);
+	free(type);
+	if (serial)
+		volatile_default = has_default = true;
+	cJSON_ArrayForEach(cc, sql_jget(cd, "constraints"))
+	{
+		const cJSON *con = sql_node(cc, "Constraint");
+		const char *ct = sql_jstr(con, "contype");
+		if (!ct)
+			continue;
+		if (!strcmp(ct, "CONSTR_NOTNULL") || !strcmp(ct, "CONSTR_PRIMARY"))
+			notnull = true;
+		if (!strcmp(ct, "CONSTR_DEFAULT") && !sql_node(sql_jget(con, "raw_expr"), "A_Const")) {
+			has_default = true;
+			volatile_default |= is_volatile(sql_jget(con, "raw_expr")) || c->o->pg_version < 11;
+		} else if (!strcmp(ct, "CONSTR_DEFAULT")) {
+			has_default = !sql_jbool(sql_node(sql_jget(con, "raw_expr"), "A_Const"), "isnull");
+			volatile_default |= has_default && c->o->pg_version < 11;
+		}
+		if (!strcmp(ct, "CONSTR_IDENTITY") || !strcmp(ct, "CONSTR_GENERATED"))
+			volatile_default = has_default = true;
+		if (!strcmp(ct, "CONSTR_FOREIGN")) {
+			char *ref = rv_qname(c, sql_jget(con, "pktable"));
+			effect_lock(c->e, ref, LM_SRE);
+			free(ref);
+		}
+		if (!strcmp(ct, "CONSTR_UNIQUE") || !strcmp(ct, "CONSTR_PRIMARY") || !strcmp(ct, "CONSTR_CHECK"))
+			scan(c, t->qname, !strcmp(ct, "CONSTR_CHECK") ? W_SCAN : W_INDEX);
+	}
+	if (volatile_default)
+		rewrite(c, t->qname);
+	else if (notnull && !has_default)
+		scan(c, t->qname, W_SCAN);
+}
+
+static void alter_type(struct ctx *c, struct cat_table *t, const cJSON *cmd)
+{
+	const char *col = sql_jstr(cmd, "name");
+	const cJSON *cd = sql_node(sql_jget(cmd, "def"), "ColumnDef");
+	struct cat_column *old = table_column(t, col);
+	char *to = sql_format_type(sql_jget(cd, "typeName"), NULL);
+	bool free_change = old && type_change_is_free(old->type, to) && using_is_plain(sql_jget(cd, "raw_default"), col);
+	if (!free_change)
+		rewrite(c, t->qname);
+	else
+		for (size_t i = 0; i < c->cat->nchecks; i++) /* CHECKs on it are re-checked */
+			if (!strcmp(c->cat->checks[i]->table, t->qname) && strstr(c->cat->checks[i]->expression, col))
+				scan(c, t->qname, W_SCAN);
+	free(to);
+}
+
+static void drop_constraint(struct ctx *c, struct cat_table *t, const char *name)
+{
+	struct cat_fk *fk = catalog_fk(c->cat, t->qname, name);
+	if (fk)
+		effect_lock(c->e, fk->ref_table, LM_AE);
+}
+
+static void attach_partition(struct ctx *c, struct cat_table *parent, const cJSON *cmd)
+{
+	const cJSON *pc = sql_node(sql_jget(cmd, "def"), "PartitionCmd");
+	char *part = rv_qname(c, sql_jget(pc, "name"));
+	effect_lock(c->e, part, LM_AE);
+	scan(c, part, W_SCAN);
+	for (size_t i = 0; i < c->cat->ntables; i++) { /* the default partition is scanned too */
+		struct cat_table *p = c->cat->tables[i];
+		if (p->partition_of && !strcmp(p->partition_of, parent->qname) && strstr(p->name, "default"))
+			effect_lock(c->e, p->qname, LM_AE);
+	}
+	free(part);
+}
+
+static void detach_partition(struct ctx *c, struct cat_table *parent, const cJSON *cmd)
+{
+	const cJSON *pc = sql_node(sql_jget(cmd, "def"), "PartitionCmd");
+	bool conc = sql_jbool(pc, "concurrent");
+	lock_rv(c, sql_jget(pc, "name"), conc ? LM_SUE : LM_AE);
+	if (conc)
+		c->e->notx = true;
+	for (size_t i = 0; !conc && i < c->cat->nfks; i++)
+		if (!strcmp(c->cat->fks[i]->ref_table, parent->qname))
+			effect_lock(c->e, c->cat->fks[i]->table, LM_S);
+}
+
+static void at_cmd(struct ctx *c, struct cat_table *t, const cJSON *cmd)
+{
+	const char *sub = sql_jstr(cmd, "subtype");
+	if (!sub)
+		return;
+	effect_lock(c->e, t->qname, at_level(sub, cmd));
+	const cJSON *def = sql_jget(cmd, "def");
+	if (!strcmp(sub, "AT_AddColumn"))
+		add_column(c, t, sql_node(def, "ColumnDef"));
+	else if (!strcmp(sub, "AT_AddConstraint"))
+		add_constraint(c, t, sql_node(def, "Constraint"));
+	else if (!strcmp(sub, "AT_AlterColumnType"))
+		alter_type(c, t, cmd);
+	else if (!strcmp(sub, "AT_SetNotNull")) {
+		if (c->o->pg_version < 12 || !has_not_null_check(c->cat, t->qname, sql_jstr(cmd, "name")))
+			scan(c, t->qname, W_SCAN);
+	} else if (!strcmp(sub, "AT_ValidateConstraint")) {
+		scan(c, t->qname, W_SCAN);
+		struct cat_fk *fk = catalog_fk(c->cat, t->qname, sql_jstr(cmd, "name"));
+		if (fk)
+			effect_lock(c->e, fk->ref_table, LM_RS);
+	} else if (!strcmp(sub, "AT_DropConstraint"))
+		drop_constraint(c, t, sql_jstr(cmd, "name"));
+	else if (!strcmp(sub, "AT_DropColumn")) {
+		c->e->destroys = true;
+		for (size_t i = 0; i < c->cat->nfks; i++) {
+			struct cat_fk *fk = c->cat->fks[i];
+			if (!strcmp(fk->table, t->qname) && strv_index(&fk->columns, sql_jstr(cmd, "name")) >= 0)
+				effect_lock(c->e, fk->ref_table, LM_AE);
+		}
+	} else if (!strcmp(sub, "AT_SetLogged") || !strcmp(sub, "AT_SetUnLogged") ||
+		   !strcmp(sub, "AT_SetAccessMethod") || !strcmp(sub, "AT_SetTableSpace"))
+		rewrite(c, t->qname);
+	else if (!strcmp(sub, "AT_AttachPartition"))
+		attach_partition(c, t, cmd);
+	else if (!strcmp(sub, "AT_DetachPartition"))
+		detach_partition(c, t, cmd);
+	else if (!strcmp(sub, "AT_AddInherit") || !strcmp(sub, "AT_DropInherit"))
+		lock_rv(c, def, LM_SUE);
+}
+
+static void do_alter_table(struct ctx *c, const cJSON *n)
+{
+	const char *ot = sql_jstr(n, "objtype");
+	const cJSON *rv = sql_jget(n, "relation"), *cmd;
+	if (ot && strcmp(ot, "OBJECT_TABLE")) {
+		if (!strcmp(ot, "OBJECT_VIEW") || !strcmp(ot, "OBJECT_MATVIEW"))
+			lock_rv(c, rv, LM_AE);
+		else if (!strcmp(ot, "OBJECT_INDEX"))
+			c->e->work = W_META;
+		return;
+	}
+	struct cat_table *t = rv_table(c, rv);
+	if (!t) {
+		lock_rv(c, rv, LM_AE);
+		return;
+	}
+	cJSON_ArrayForEach(cmd, sql_jget(n, "cmds")) at_cmd(c, t, sql_node(cmd, "AlterTableCmd"));
+}
+
+/* ---- other statements ---- */
+
+static void do_create_table(struct ctx *c, const cJSON *n)
+{
+	const cJSON *rv = sql_jget(n, "relation"), *e, *cc;
+	char *q = rv_qname(c, rv);
+	effect_lock(c->e, q, LM_AE);
+	add_unique(&c->e->created, q);
+	free(q);
+	const cJSON *inh = sql_jget(n, "inhRelations");
+	if (cJSON_GetArraySize(inh) > 0) /* PARTITION OF / INHERITS */
+		lock_rv(c, sql_node(inh->child, "RangeVar"), sql_jget(n, "partbound") ? LM_AE : LM_SUE);
+	cJSON_ArrayForEach(e, sql_jget(n, "tableElts"))
+	{
+		const cJSON *con = sql_node(e, "Constraint"), *cd = sql_node(e, "ColumnDef");
+		const cJSON *like = sql_node(e, "TableLikeClause");
+		if (like)
+			lock_rv(c, sql_jget(like, "relation"), LM_AS);
+		if (con && sql_jstr(con, "contype") && !strcmp(sql_jstr(con, "contype"), "CONSTR_FOREIGN"))
+			lock_rv(c, sql_jget(con, "pktable"), LM_SRE);
+		cJSON_ArrayForEach(cc, sql_jget(cd, "constraints"))
+		{
+			const cJSON *k = sql_node(cc, "Constraint");
+			if (sql_jstr(k, "contype") && !strcmp(sql_jstr(k, "contype"), "CONSTR_FOREIGN"))
+				lock_rv(c, sql_jget(k, "pktable"), LM_SRE);
+		}
+	}
+}
+
+static void do_create_table_as(struct ctx *c, const cJSON *n)
+{
+	const cJSON *into = sql_jget(n, "into");
+	char *q = rv_qname(c, sql_jget(into, "rel"));
+	lock_query_reads(c, sql_jget(n, "query"));
+	effect_lock(c->e, q, LM_AE);
+	add_unique(&c->e->created, q);
+	c->e->work = W_SCAN;
+	free(q);
+}
+
+/* CREATE INDEX: SHARE (writes wait) for the build, SHARE UPDATE EXCLUSIVE
+ * with CONCURRENTLY; on a partitioned table, every partition too. */
+static void do_index(struct ctx *c, const cJSON *n)
+{
+	bool conc = sql_jbool(n, "concurrent");
+	enum lockmode m = conc ? LM_SUE : LM_S;
+	char *q = rv_qname(c, sql_jget(n, "relation"));
+	effect_lock(c->e, q, m);
+	if (strv_index(&c->e->created, q) < 0)
+		scan(c, q, W_INDEX);
+	for (size_t i = 0; i < c->cat->ntables; i++)
+		if (c->cat->tables[i]->partition_of && !strcmp(c->cat->tables[i]->partition_of, q))
+			effect_lock(c->e, c->cat->tables[i]->qname, m);
+	c->e->notx = conc;
+	free(q);
+}
+
+static void names_of(const cJSON *obj, struct strv *names)
+{
+	if (sql_node(obj, "List"))
+		sql_name_list(sql_jget(sql_node(obj, "List"), "items"), names);
+	else if (sql_node(obj, "TypeName"))
+		sql_name_list(sql_jget(sql_node(obj, "TypeName"), "names"), names);
+	else if (sql_strval(obj))
+		strv_push(names, sql_strval(obj));
+}
+
+static struct cat_table *table_by_names(const struct ctx *c, const struct strv *nm, size_t len)
+{
+	if (len == 0)
+		return NULL;
+	return find_table(c, len > 1 ? nm->v[len - 2] : NULL, nm->v[len - 1]);
+}
+
+/* DROP TABLE: ACCESS EXCLUSIVE on it, on the tables its foreign keys
+ * reference, and (CASCADE) on tables whose keys reference it and views. */
+static void drop_table(struct ctx *c, struct cat_table *t, bool cascade)
+{
+	effect_lock(c->e, t->qname, LM_AE);
+	c->e->destroys = true;
+	for (size_t i = 0; i < c->cat->nfks; i++) {
+		struct cat_fk *fk = c->cat->fks[i];
+		if (!strcmp(fk->table, t->qname))
+			effect_lock(c->e, fk->ref_table, LM_AE);
+		if (cascade && !strcmp(fk->ref_table, t->qname))
+			effect_lock(c->e, fk->table, LM_AE);
+	}
+	for (size_t i = 0; cascade && i < c->cat->nviews; i++)
+		if (strv_index(&c->cat->views[i]->depends_on, t->qname) >= 0)
+			effect_lock(c->e, c->cat->views[i]->qname, LM_AE);
+	for (size_t i = 0; i < c->cat->ntables; i++)
+		if (c->cat->tables[i]->partition_of && !strcmp(c->cat->tables[i]->partition_of, t->qname))
+			effect_lock(c->e, c->cat->tables[i]->qname, LM_AE);
+}
+
+static void drop_object(struct ctx *c, const char *rt, const struct strv *nm, bool cascade, bool conc)
+{
+	if (!strcmp(rt, "OBJECT_TABLE")) {
+		struct cat_table *t = table_by_names(c, nm, nm->n);
+		if (t)
+			drop_table(c, t, cascade);
+	} else if (!strcmp(rt, "OBJECT_VIEW") || !strcmp(rt, "OBJECT_MATVIEW")) {
+		const char *schema = nm->n > 1 ? nm->v[nm->n - 2] : c->search;
+		struct cat_view *v = catalog_view(c->cat, schema, nm->v[nm->n - 1]);
+		if (v)
+			effect_lock(c->e, v->qname, LM_AE);
+		c->e->destroys |= v && v->materialized;
+	} else if (!strcmp(rt, "OBJECT_INDEX")) {
+		const char *schema = nm->n > 1 ? nm->v[nm->n - 2] : c->search;
+		struct cat_index *ix = catalog_index(c->cat, schema, nm->v[nm->n - 1]);
+		if (!ix && nm->n == 1)
+			ix = catalog_index(c->cat, "public", nm->v[0]);
+		if (ix)
+			effect_lock(c->e, ix->table, conc ? LM_SUE : LM_AE);
+		c->e->notx = conc;
+	} else if (!strcmp(rt, "OBJECT_TRIGGER") || !strcmp(rt, "OBJECT_POLICY") || !strcmp(rt, "OBJECT_RULE")) {
+		struct cat_table *t = table_by_names(c, nm, nm->n - 1);
+		if (t)
+			effect_lock(c->e, t->qname, LM_AE);
+	} else if (!strcmp(rt, "OBJECT_TYPE") || !strcmp(rt, "OBJECT_DOMAIN")) {
+		char *ty = cat_type_name(nm->n > 1 ? nm->v[nm->n - 2] : "public", nm->v[nm->n - 1], false);
+		for (size_t i = 0; cascade && i < c->cat->ntables; i++)
+			for (size_t k = 0; k < c->cat->tables[i]->ncols; k++)
+				if (!strncmp(c->cat->tables[i]->cols[k].type, ty, strlen(ty)))
+					effect_lock(c->e, c->cat->tables[i]->qname, LM_AE);
+		free(ty);
+	} else if (!strcmp(rt, "OBJECT_SCHEMA")) {
+		for (size_t i = 0; i < c->cat->ntables; i++)
+			if (!strcmp(c->cat->tables[i]->schema, nm->v[0]))
+				drop_table(c, c->cat->tables[i], true);
+	}
+}
+
+static void do_drop(struct ctx *c, const cJSON *n)
+{
+	const char *rt = sql_jstr(n, "removeType"), *b = sql_jstr(n, "behavior");
+	const cJSON *obj;
+	if (!rt)
+		return;
+	cJSON_ArrayForEach(obj, sql_jget(n, "objects"))
+	{
+		struct strv nm = STRV_INIT;
+		names_of(obj, &nm);
+		if (nm.n)
+			drop_object(c, rt, &nm, b && strstr(b, "CASCADE"), sql_jbool(n, "concurrent"));
+		strv_release(&nm);
+	}
+	if (!strcmp(rt, "OBJECT_SCHEMA") || !strcmp(rt, "OBJECT_SEQUENCE"))
+		c->e->destroys = true;
+}
+
+static void do_rename(struct ctx *c, const cJSON *n)
+{
+	const char *rt = sql_jstr(n, "renameType");
+	const cJSON *rv = sql_jget(n, "relation");
+	if (!rt || !rv)
+		return;
+	if (!strcmp(rt, "OBJECT_INDEX")) {
+		const char *s = sql_jstr(rv, "schemaname");
+		struct cat_index *ix = catalog_index(c->cat, s ? s : c->search, sql_jstr(rv, "relname"));
+		if (ix)
+			effect_lock(c->e, ix->table, LM_NONE);
+		return;
+	}
+	lock_rv(c, rv, LM_AE);
+}
+
+/* TRUNCATE: ACCESS EXCLUSIVE on each table, and with CASCADE on every
+ * table that references them, recursively. */
+static void truncate_cascade(struct ctx *c, const char *table, struct strv *seen)
+{
+	if (strv_index(seen, table) >= 0)
+		return;
+	strv_push(seen, table);
+	effect_lock(c->e, table, LM_AE);
+	for (size_t i = 0; i < c->cat->nfks; i++)
+		if (!strcmp(c->cat->fks[i]->ref_table, table))
+			truncate_cascade(c, c->cat->fks[i]->table, seen);
+}
+
+static void do_truncate(struct ctx *c, const cJSON *n)
+{
+	const char *b = sql_jstr(n, "behavior");
+	bool cascade = b && strstr(b, "CASCADE");
+	const cJSON *it;
+	struct strv seen = STRV_INIT;
+	c->e->destroys = true;
+	cJSON_ArrayForEach(it, sql_jget(n, "relations"))
+	{
+		char *q = rv_qname(c, sql_node(it, "RangeVar"));
+		if (cascade)
+			truncate_cascade(c, q, &seen);
+		effect_lock(c->e, q, LM_AE);
+		rewrite(c, q);
+		c->e->work = W_META;
+		free(q);
+	}
+	strv_release(&seen);
+}
+
+/* VACUUM / ANALYZE: SHARE UPDATE EXCLUSIVE; VACUUM FULL rewrites under
+ * ACCESS EXCLUSIVE. Not in a transaction block (VACUUM). */
+static void do_vacuum(struct ctx *c, const cJSON *n)
+{
+	bool full = false, is_vacuum = sql_jbool(n, "is_vacuumcmd");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, sql_jget(n, "options"))
+	{
+		const char *opt = sql_jstr(sql_node(it, "DefElem"), "defname");
+		if (opt && !strcmp(opt, "full"))
+			full = true;
+	}
+	cJSON_ArrayForEach(it, sql_jget(n, "rels"))
+	{
+		const cJSON *rv = sql_jget(sql_node(it, "VacuumRelation"), "relation");
+		char *q = rv_qname(c, rv);
+		effect_lock(c->e, q, full ? LM_AE : LM_SUE);
+		if (full)
+			rewrite(c, q);
+		else
+			scan(c, q, W_SCAN);
+		free(q);
+	}
+	c->e->notx = is_vacuum;
+}
+
+static void do_cluster(struct ctx *c, const cJSON *n)
+{
+	char *q = rv_qname(c, sql_jget(n, "relation"));
+	effect_lock(c->e, q, LM_AE);
+	rewrite(c, q);
+	free(q);
+}
+
+static void do_refresh(struct ctx *c, const cJSON *n)
+{
+	const cJSON *rv = sql_jget(n, "relation");
+	struct cat_view *v = rv_view(c, rv);
+	bool conc = sql_jbool(n, "concurrent");
+	lock_rv(c, rv, conc ? LM_E : LM_AE);
+	for (size_t i = 0; v && i < v->depends_on.n; i++)
+		effect_lock(c->e, v->depends_on.v[i], LM_AS);
+	char *q = rv_qname(c, rv);
+	if (!conc)
+		add_unique(&c->e->rewrites, q);
+	c->e->work = W_REWRITE;
+	c->e->work_rows = -1;
+	for (size_t i = 0; v && i < v->depends_on.n; i++)
+		if (table_rows(c->cat, v->depends_on.v[i]) > c->e->work_rows)
+			c->e->work_rows = table_rows(c->cat, v->depends_on.v[i]);
+	free(q);
+}
+
+static void do_view(struct ctx *c, const cJSON *n)
+{
+	const cJSON *rv = sql_jget(n, "view");
+	lock_query_reads(c, sql_jget(n, "query"));
+	if (rv_view(c, rv))
+		lock_rv(c, rv, LM_AE);
+	else {
+		char *q = rv_qname(c, rv);
+		effect_lock(c->e, q, LM_AE);
+		add_unique(&c->e->created, q);
+		free(q);
+	}
+}
+
+/* LOCK TABLE: the mode written (AccessExclusiveLock by default). */
+static void do_lock(struct ctx *c, const cJSON *n)
+{
+	long mode = sql_jint(n, "mode");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, sql_jget(n, "relations"))
+		lock_rv(c, sql_node(it, "RangeVar"), mode >= 1 && mode <= 8 ? (enum lockmode)mode : LM_AE);
+}
+
+static void do_reindex(struct ctx *c, const cJSON *n)
+{
+	const char *kind = sql_jstr(n, "kind");
+	bool conc = false;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, sql_jget(n, "params"))
+	{
+		const char *opt = sql_jstr(sql_node(it, "DefElem"), "defname");
+		conc |= opt && !strcmp(opt, "concurrently");
+	}
+	const cJSON *rv = sql_jget(n, "relation");
+	const char *table = NULL;
+	char *q = NULL;
+	if (kind && !strcmp(kind, "REINDEX_OBJECT_INDEX")) {
+		const char *s = sql_jstr(rv, "schemaname");
+		struct cat_index *ix = catalog_index(c->cat, s ? s : c->search, sql_jstr(rv, "relname"));
+		table = ix ? ix->table : NULL;
+	} else if (rv) {
+		q = rv_qname(c, rv);
+		table = q;
+	}
+	effect_lock(c->e, table, conc ? LM_SUE : LM_S);
+	if (table)
+		scan(c, table, W_INDEX);
+	c->e->notx = conc;
+	free(q);
+}
+
+static void do_set_schema(struct ctx *c, const cJSON *n)
+{
+	const char *ot = sql_jstr(n, "objectType");
+	if (ot && (!strcmp(ot, "OBJECT_TABLE") || !strcmp(ot, "OBJECT_VIEW") || !strcmp(ot, "OBJECT_MATVIEW")))
+		lock_rv(c, sql_jget(n, "relation"), LM_AE);
+}
+
+static void do_comment(struct ctx *c, const cJSON *n)
+{
+	const char *ot = sql_jstr(n, "objtype");
+	struct strv nm = STRV_INIT;
+	names_of(sql_jget(n, "object"), &nm);
+	size_t len = ot && !strcmp(ot, "OBJECT_COLUMN") ? nm.n - 1 : nm.n;
+	if (ot && (!strcmp(ot, "OBJECT_TABLE") || !strcmp(ot, "OBJECT_COLUMN"))) {
+		struct cat_table *t = table_by_names(c, &nm, len);
+		if (t)
+			effect_lock(c->e, t->qname, LM_SUE);
+	}
+	strv_release(&nm);
+}
+
+static void do_trigger(struct ctx *c, const cJSON *n)
+{
+	lock_rv(c, sql_jget(n, "relation"), LM_SRE);
+}
+
+static void do_policy(struct ctx *c, const cJSON *n)
+{
+	lock_rv(c, sql_jget(n, "table"), LM_AE);
+}
+
+static void do_stats(struct ctx *c, const cJSON *n)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, sql_jget(n, "relations"))
+	{
+		const cJSON *rv = sql_node(it, "RangeVar");
+		if (rv)
+			lock_rv(c, rv, LM_SUE);
+	}
+}
+
+static void do_unmodelled(struct ctx *c, const cJSON *n)
+{
+	(void)n;
+	c->e->unmodelled = true;
+}
+
+void locks_predict(struct catalog *cat, const struct opts *o, struct stmt *st, const char *search_schema)
+{
+	static const struct {
+		const char *type;
+		void (*fn)(struct ctx *, const cJSON *);
+	} forms[] = {
+		{"InsertStmt", do_insert},	   {"UpdateStmt", do_update},
+		{"DeleteStmt", do_delete},	   {"MergeStmt", do_merge},
+		{"SelectStmt", do_select},	   {"CreateStmt", do_create_table},
+		{"CreateTableAsStmt", do_create_table_as}, {"AlterTableStmt", do_alter_table},
+		{"IndexStmt", do_index},	   {"DropStmt", do_drop},
+		{"RenameStmt", do_rename},	   {"TruncateStmt", do_truncate},
+		{"VacuumStmt", do_vacuum},	   {"ClusterStmt", do_cluster},
+		{"RefreshMatViewStmt", do_refresh}, {"ViewStmt", do_view},
+		{"LockStmt", do_lock},		   {"ReindexStmt", do_reindex},
+		{"AlterObjectSchemaStmt", do_set_schema}, {"CommentStmt", do_comment},
+		{"CreateTrigStmt", do_trigger},	   {"CreatePolicyStmt", do_policy},
+		{"AlterPolicyStmt", do_policy},	   {"CreateStatsStmt", do_stats},
+		{"DoStmt", do_unmodelled},
+	};
+	struct ctx c = {cat, o, st, &st->eff, search_schema};
+	memset(&st->eff, 0, sizeof(st->eff));
+	st->eff.work = W_META;
+	st->eff.work_rows = -1;
+	for (size_t i = 0; i < sizeof(forms) / sizeof(*forms); i++)
+		if (!strcmp(st->type, forms[i].type)) {
+			forms[i].fn(&c, st->node);
+			break;
+		}
+}

@@ -1,0 +1,546 @@
+/*
+ * lockscore — know every lock a migration takes, and score the risk.
+ *
+ * usage: lockscore [options] [FILE.sql ...] [< records.ndjson]
+ * SQL files named as arguments are migrations (one transaction each, as
+ * Flyway and Prisma run them). Records on stdin, when stdin is not a
+ * terminal, give the context: the DAG from schema2dag (table, index,
+ * foreign_key, check, view, enum), `migration` records (analysed too),
+ * `sample` (production row counts), `shadow` (sample percent) and `trace`
+ * records from applyexplain, whose observed locks replace the static
+ * prediction. Every record read is forwarded.
+ *
+ * Writes, per migration: a `statement` record per statement (locks: the
+ * strongest mode per table; rewrites; scans; blocks {reads, writes} in
+ * estimated ms; est_lock_ms; source static|traced), `finding` records and
+ * one `risk` record. --format text|github|sarif writes those as compiler
+ * lines, GitHub annotations or SARIF 2.1.0 instead.
+ * Exit: 0; 1 findings at or above --fail-on; 2 usage; 4 invalid input (a
+ * file PostgreSQL cannot parse: file, line and the parser's message).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lockscore.h"
+#include "msg.h"
+#include "nd.h"
+#include "xalloc.h"
+
+static const char usage_text[] =
+	"usage: lockscore [options] [FILE.sql ...] [< records.ndjson]\n"
+	"Predict the locks, rewrites and scans of each statement of a migration, and score the risk.\n"
+	"\n"
+	"  --format ndjson|text|github|sarif  output (default ndjson records)\n"
+	"  --fail-on low|medium|high          exit 1 when a finding is at or above this severity\n"
+	"  --pg-version N                     target PostgreSQL major version, 11..17 (default 15)\n"
+	"  --disable RULE                     turn a rule off (repeatable)\n"
+	"  --no-transaction                   the tool does not wrap each file in a transaction\n"
+	"  -h, --help                         this help\n"
+	"\n"
+	"Suppress one finding with a comment on or above the statement:\n"
+	"  -- migsafe:ignore RULE reason\n"
+	"Exit: 0 ok, 1 findings at or above --fail-on, 2 usage, 4 invalid input.\n";
+
+struct input {
+	struct catalog base;
+	cJSON *migrations; /* array of migration records */
+	cJSON *traces;	   /* array of trace records */
+	double sample_percent;
+};
+
+static void parse_opts(struct opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"format", required_argument, NULL, 'f'},	  {"fail-on", required_argument, NULL, 'F'},
+		{"pg-version", required_argument, NULL, 'p'}, {"disable", required_argument, NULL, 'd'},
+		{"no-transaction", no_argument, NULL, 'n'},	  {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+	memset(o, 0, sizeof(*o));
+	o->pg_version = 15;
+	o->format = "ndjson";
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		char *end;
+		switch (ch) {
+		case 'f':
+			if (strcmp(optarg, "ndjson") && strcmp(optarg, "text") && strcmp(optarg, "github") &&
+			    strcmp(optarg, "sarif"))
+				usage_error("unknown --format '%s' (ndjson, text, github, sarif)", optarg);
+			o->format = optarg;
+			break;
+		case 'F':
+			if (!severity_rank(optarg))
+				usage_error("--fail-on takes low, medium or high, not '%s'", optarg);
+			o->fail_on = optarg;
+			break;
+		case 'p':
+			o->pg_version = (int)strtol(optarg, &end, 10);
+			if (*end || o->pg_version < 11 || o->pg_version > 17)
+				usage_error("--pg-version takes 11 to 17, not '%s'", optarg);
+			break;
+		case 'd': strv_push(&o->disabled, optarg); break;
+		case 'n': o->no_transaction = true; break;
+		case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
+		default: usage_error("unknown option");
+		}
+	}
+}
+
+/* ---- input records ---- */
+
+static void note_sample(struct input *in, const cJSON *rec)
+{
+	const char *t = nd_get_str(rec, "table");
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(rec, "source_rows");
+	struct cat_table *tab = t ? catalog_table_q(&in->base, t) : NULL;
+	if (tab && cJSON_IsNumber(src) && tab->rows < 0)
+		tab->rows = src->valuedouble;
+}
+
+static void read_stdin(struct input *in)
+{
+	struct nd_reader rd;
+	cJSON *rec;
+	nd_reader_init(&rd, stdin, "<stdin>");
+	while ((rec = nd_read(&rd))) {
+		const char *kind = nd_kind(rec), *err = NULL;
+		nd_forward(rd.line.s, rd.line.len);
+		if (catalog_load_record(&in->base, rec, &err) < 0)
+			die_at(EXIT_INPUT, "<stdin>", rd.lineno, "%s", err);
+		if (!strcmp(kind, "migration")) {
+			if (!nd_get_str(rec, "id") || !nd_get_str(rec, "forward"))
+				die_at(EXIT_INPUT, "<stdin>", rd.lineno, "migration record needs \"id\" and \"forward\"");
+			cJSON_AddItemToArray(in->migrations, rec);
+			continue;
+		}
+		if (!strcmp(kind, "trace")) {
+			cJSON_AddItemToArray(in->traces, rec);
+			continue;
+		}
+		if (!strcmp(kind, "sample"))
+			note_sample(in, rec);
+		if (!strcmp(kind, "shadow")) {
+			const cJSON *p = cJSON_GetObjectItemCaseSensitive(rec, "sample_percent");
+			if (cJSON_IsNumber(p) && p->valuedouble > 0)
+				in->sample_percent = p->valuedouble;
+		}
+		cJSON_Delete(rec);
+	}
+	nd_reader_release(&rd);
+}
+
+/* ---- statements of a migration ---- */
+
+static char *read_whole(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		die("%s: %s", path, strerror(errno));
+	struct buf b;
+	buf_init(&b);
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_add(&b, chunk, n);
+	if (ferror(f))
+		die("%s: read error: %s", path, strerror(errno));
+	fclose(f);
+	return buf_detach(&b);
+}
+
+/* "-- migsafe:ignore RULE reason" in text: RULE is suppressed. */
+static void scan_ignores(const char *text, size_t len, struct strv *out)
+{
+	static const char tag[] = "migsafe:ignore";
+	const char *end = text + len;
+	for (const char *p = text; p < end && (p = strstr(p, tag)) && p < end; p += sizeof tag - 1) {
+		const char *r = p + sizeof tag - 1;
+		while (r < end && (*r == ' ' || *r == '\t'))
+			r++;
+		size_t n = 0;
+		while (r + n < end && r[n] != ' ' && r[n] != '\t' && r[n] != '\n' && r[n] != '\r')
+			n++;
+		strv_push_take(out, n ? xstrndup(r, n) : xstrdup("all"));
+	}
+}
+
+static bool is_tx_stmt(const struct stmt *st, const char *kind)
+{
+	const char *k = sql_jstr(st->node, "kind");
+	return !strcmp(st->type, "TransactionStmt") && k && !strcmp(k, kind);
+}
+
+/* Transactions: with the tool's wrapper (default) the whole file is one,
+ * unless it holds a single statement (PostgreSQL's implicit transaction
+ * of one statement is not a transaction block); explicit BEGIN/COMMIT
+ * delimit their own. */
+static void number_transactions(struct migration *m, const struct opts *o)
+{
+	int tx = 0;
+	bool explicit_open = false;
+	size_t real = 0;
+	for (size_t i = 0; i < m->n; i++)
+		real += strcmp(m->stmts[i].type, "TransactionStmt") != 0;
+	bool wrapped = !o->no_transaction && real > 1;
+	for (size_t i = 0; i < m->n; i++) {
+		struct stmt *st = &m->stmts[i];
+		if (is_tx_stmt(st, "TRANS_STMT_BEGIN") || is_tx_stmt(st, "TRANS_STMT_START")) {
+			if (!explicit_open && !wrapped)
+				tx++;
+			explicit_open = true;
+		}
+		st->in_tx = wrapped || explicit_open;
+		st->tx = wrapped ? 1 : explicit_open ? tx : -(int)i - 1;
+		if (is_tx_stmt(st, "TRANS_STMT_COMMIT") || is_tx_stmt(st, "TRANS_STMT_ROLLBACK"))
+			explicit_open = false;
+	}
+}
+
+static void build_stmts(struct migration *m, const struct sql_script *s, const struct opts *o)
+{
+	size_t prev_end = 0;
+	m->stmts = xcalloc(s->n ? s->n : 1, sizeof(*m->stmts));
+	m->n = s->n;
+	for (size_t i = 0; i < s->n; i++) {
+		struct stmt *st = &m->stmts[i];
+		const struct sql_stmt *ss = &s->stmts[i];
+		st->index = i;
+		st->line = ss->line;
+		st->sql = sql_stmt_text(s, ss);
+		st->type = ss->type;
+		st->node = ss->node;
+		if (ss->offset > prev_end)
+			scan_ignores(s->text + prev_end, ss->offset - prev_end, &st->ignore);
+		size_t end = ss->offset + ss->len;
+		const char *nl = strchr(s->text + end, '\n');
+		size_t tail = nl ? (size_t)(nl - (s->text + end)) : strlen(s->text + end);
+		scan_ignores(s->text + end, tail, &st->ignore); /* on the statement's last line */
+		prev_end = end + tail;
+	}
+	number_transactions(m, o);
+}
+
+/* ---- traces from the shadow ---- */
+
+static const cJSON *find_trace(const struct input *in, const char *mig, size_t index)
+{
+	const cJSON *t;
+	cJSON_ArrayForEach(t, in->traces)
+	{
+		const cJSON *si = cJSON_GetObjectItemCaseSensitive(t, "statement");
+		const char *tm = nd_get_str(t, "migration");
+		if (tm && !strcmp(tm, mig) && cJSON_IsNumber(si) && (size_t)si->valuedouble == index)
+			return t;
+	}
+	return NULL;
+}
+
+/* Observed locks replace the prediction; a disagreement is itself a
+ * finding. Shadow timings scale by the sample percentage. */
+static void apply_trace(const struct input *in, const struct opts *o, struct migration *m, struct stmt *st,
+			const cJSON *tr)
+{
+	struct effect seen = {0};
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(tr, "locks"))
+		effect_lock(&seen, nd_get_str(it, "table"), lockmode_parse(nd_get_str(it, "mode")));
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(tr, "rewrites")) if (cJSON_IsString(it))
+		strv_push(&seen.rewrites, it->valuestring);
+	struct buf diff;
+	buf_init(&diff);
+	for (size_t i = 0; i < seen.nlocks; i++)
+		if (effect_mode(&st->eff, seen.locks[i].table) != seen.locks[i].mode)
+			buf_addf(&diff, "%s%s: predicted %s, observed %s", diff.len ? "; " : "", seen.locks[i].table,
+				 effect_mode(&st->eff, seen.locks[i].table) ? lockmode_name(effect_mode(&st->eff, seen.locks[i].table)) : "none",
+				 lockmode_name(seen.locks[i].mode));
+	for (size_t i = 0; i < st->eff.nlocks; i++)
+		if (!effect_mode(&seen, st->eff.locks[i].table))
+			buf_addf(&diff, "%s%s: predicted %s, not observed", diff.len ? "; " : "", st->eff.locks[i].table,
+				 lockmode_name(st->eff.locks[i].mode));
+	if (diff.len && strv_index(&o->disabled, "trace-disagreement") < 0)
+		finding_add(m, st, "trace-disagreement", "medium", NULL,
+			    xasprintf("the shadow run disagrees with the static prediction (%s); the observed locks are used", diff.s),
+			    xstrdup("report this statement form to the migsafe maintainers; trust the observed locks"));
+	buf_release(&diff);
+	for (size_t i = 0; i < st->eff.nlocks; i++)
+		free(st->eff.locks[i].table);
+	st->eff.nlocks = 0;
+	for (size_t i = 0; i < seen.nlocks; i++)
+		effect_lock(&st->eff, seen.locks[i].table, seen.locks[i].mode);
+	strv_release(&st->eff.rewrites);
+	strv_copy(&st->eff.rewrites, &seen.rewrites);
+	effect_release(&seen);
+	const cJSON *ms = cJSON_GetObjectItemCaseSensitive(tr, "ms");
+	if (cJSON_IsNumber(ms))
+		st->est_ms = ms->valuedouble * (in->sample_percent > 0 ? 100 / in->sample_percent : 1);
+	st->traced = true;
+}
+
+/* ---- analysis: predict on a copy, then rule on the real walk ---- */
+
+static void estimate(struct migration *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		struct stmt *st = &m->stmts[i];
+		if (!st->traced)
+			st->est_ms = work_ms(st->eff.work, st->eff.work_rows);
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		double sum = 0;
+		for (size_t k = i; k < m->n && sum >= 0; k++) {
+			if (k > i && m->stmts[k].tx != m->stmts[i].tx)
+				break;
+			sum = m->stmts[k].est_ms < 0 ? -1 : sum + m->stmts[k].est_ms;
+		}
+		m->stmts[i].est_lock_ms = sum;
+	}
+}
+
+static void analyze(struct input *in, const struct opts *o, struct migration *m, const struct sql_script *s)
+{
+	struct catalog work;
+	struct replay r;
+	catalog_copy(&work, &in->base);
+	replay_init(&r, &work);
+	r.quiet = true;
+	for (size_t i = 0; i < m->n; i++) {
+		struct stmt *st = &m->stmts[i];
+		locks_predict(&work, o, st, r.search_schema);
+		const cJSON *tr = find_trace(in, m->id, i);
+		if (tr)
+			apply_trace(in, o, m, st, tr);
+		replay_stmt(&r, m->file, s->text, &s->stmts[i]);
+	}
+	replay_release(&r);
+	catalog_release(&work);
+	estimate(m);
+	struct strv created = STRV_INIT;
+	replay_init(&r, &in->base);
+	r.quiet = true;
+	for (size_t i = 0; i < m->n; i++) {
+		rules_stmt(&in->base, o, m, &m->stmts[i], &created);
+		strv_copy(&created, &m->stmts[i].eff.created);
+		replay_stmt(&r, m->file, s->text, &s->stmts[i]);
+	}
+	replay_release(&r);
+	strv_release(&created);
+	rules_migration(o, m);
+	risk_score(m);
+}
+
+/* ---- records ---- */
+
+static cJSON *strv_array(const struct strv *sv)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < sv->n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(sv->v[i]));
+	return a;
+}
+
+static void add_ms(cJSON *o, const char *k, double ms)
+{
+	if (ms < 0)
+		cJSON_AddNullToObject(o, k);
+	else
+		cJSON_AddNumberToObject(o, k, (double)(long long)(ms + 0.5));
+}
+
+static cJSON *statement_record(const struct migration *m, const struct stmt *st)
+{
+	cJSON *o = nd_record("statement");
+	cJSON_AddStringToObject(o, "migration", m->id);
+	cJSON_AddNumberToObject(o, "index", (double)st->index);
+	cJSON_AddNumberToObject(o, "line", st->line);
+	cJSON_AddStringToObject(o, "sql", st->sql);
+	cJSON *locks = cJSON_AddArrayToObject(o, "locks");
+	bool reads = false, writes = false;
+	for (size_t i = 0; i < st->eff.nlocks; i++) {
+		cJSON *l = cJSON_CreateObject();
+		cJSON_AddStringToObject(l, "table", st->eff.locks[i].table);
+		cJSON_AddStringToObject(l, "mode", lockmode_name(st->eff.locks[i].mode));
+		cJSON_AddItemToArray(locks, l);
+		bool fresh = strv_index(&st->eff.created, st->eff.locks[i].table) >= 0;
+		reads |= !fresh && lockmode_blocks_reads(st->eff.locks[i].mode);
+		writes |= !fresh && lockmode_blocks_writes(st->eff.locks[i].mode);
+	}
+	cJSON_AddItemToObject(o, "rewrites", strv_array(&st->eff.rewrites));
+	cJSON_AddItemToObject(o, "scans", strv_array(&st->eff.scans));
+	cJSON *blocks = cJSON_AddObjectToObject(o, "blocks");
+	add_ms(blocks, "reads", reads ? st->est_lock_ms : 0);
+	add_ms(blocks, "writes", writes ? st->est_lock_ms : 0);
+	add_ms(o, "est_ms", st->est_ms);
+	add_ms(o, "est_lock_ms", st->est_lock_ms);
+	cJSON_AddBoolToObject(o, "in_transaction", st->in_tx);
+	cJSON_AddStringToObject(o, "source", st->traced ? "traced" : "static");
+	return o;
+}
+
+static cJSON *finding_record(const struct migration *m, const struct finding *f)
+{
+	cJSON *o = nd_record("finding");
+	cJSON_AddStringToObject(o, "rule", f->rule);
+	cJSON_AddStringToObject(o, "severity", f->severity);
+	cJSON_AddStringToObject(o, "migration", m->id);
+	cJSON_AddNumberToObject(o, "statement", (double)f->stmt);
+	cJSON_AddNumberToObject(o, "line", f->line);
+	cJSON_AddStringToObject(o, "file", m->file);
+	if (f->table)
+		cJSON_AddStringToObject(o, "table", f->table);
+	else
+		cJSON_AddNullToObject(o, "table");
+	cJSON_AddStringToObject(o, "message", f->message);
+	if (f->fix)
+		cJSON_AddStringToObject(o, "fix", f->fix);
+	else
+		cJSON_AddNullToObject(o, "fix");
+	return o;
+}
+
+static cJSON *risk_record(const struct migration *m)
+{
+	cJSON *o = nd_record("risk");
+	cJSON_AddStringToObject(o, "migration", m->id);
+	cJSON_AddStringToObject(o, "level", m->level);
+	cJSON_AddNumberToObject(o, "score", m->score);
+	cJSON_AddItemToObject(o, "reasons", strv_array(&m->reasons));
+	return o;
+}
+
+static void emit_records(const struct migration *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		nd_emit(statement_record(m, &m->stmts[i]));
+	for (size_t i = 0; i < m->nfindings; i++)
+		nd_emit(finding_record(m, &m->findings[i]));
+	nd_emit(risk_record(m));
+}
+
+static void migration_release(struct migration *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->stmts[i].sql);
+		effect_release(&m->stmts[i].eff);
+		strv_release(&m->stmts[i].ignore);
+	}
+	for (size_t i = 0; i < m->nfindings; i++) {
+		struct finding *f = &m->findings[i];
+		free(f->rule);
+		free(f->severity);
+		free(f->table);
+		free(f->message);
+		free(f->fix);
+	}
+	free(m->stmts);
+	free(m->findings);
+	free(m->id);
+	free(m->file);
+	strv_release(&m->reasons);
+}
+
+/* ---- main ---- */
+
+static char *id_of(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t n = strlen(base);
+	if (n > 4 && !strcmp(base + n - 4, ".sql"))
+		n -= 4;
+	if (n == 9 && !strncmp(base, "migration", 9)) { /* prisma: the folder names it */
+		const char *slash = base - 1;
+		while (slash > path && slash[-1] != '/')
+			slash--;
+		if (base - 1 > path)
+			return xstrndup(slash, (size_t)(base - 1 - slash));
+	}
+	return xstrndup(base, n);
+}
+
+static void run_one(struct input *in, const struct opts *o, struct migration *m, const char *text)
+{
+	struct sql_script s;
+	struct sql_error err;
+	if (sql_parse(&s, text, &err) < 0)
+		die_at(EXIT_INPUT, m->file, err.line, "%s", err.message);
+	build_stmts(m, &s, o);
+	analyze(in, o, m, &s);
+	sql_script_release(&s);
+}
+
+static int worst_rank(const struct migration *ms, size_t n)
+{
+	int worst = 0;
+	for (size_t k = 0; k < n; k++)
+		for (size_t i = 0; i < ms[k].nfindings; i++)
+			if (severity_rank(ms[k].findings[i].severity) > worst)
+				worst = severity_rank(ms[k].findings[i].severity);
+	return worst;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	struct input in = {0};
+	msg_set_prog(argv[0]);
+	xalloc_init_cjson();
+	parse_opts(&o, argc, argv);
+	catalog_init(&in.base);
+	in.migrations = cJSON_CreateArray();
+	in.traces = cJSON_CreateArray();
+	if (!isatty(STDIN_FILENO))
+		read_stdin(&in);
+	size_t n = (size_t)(argc - optind) + (size_t)cJSON_GetArraySize(in.migrations);
+	if (n == 0)
+		usage_error("no migration: name SQL files, or pipe migration records on stdin");
+	struct migration *ms = xcalloc(n, sizeof(*ms));
+	size_t k = 0;
+	const cJSON *rec;
+	cJSON_ArrayForEach(rec, in.migrations)
+	{
+		const cJSON *files = cJSON_GetObjectItemCaseSensitive(rec, "files");
+		const char *fw = nd_get_str(files, "forward");
+		ms[k].id = xstrdup(nd_get_str(rec, "id"));
+		ms[k].file = xstrdup(fw ? fw : ms[k].id);
+		run_one(&in, &o, &ms[k++], nd_get_str(rec, "forward"));
+	}
+	for (int i = optind; i < argc; i++, k++) {
+		char *text = read_whole(argv[i]);
+		ms[k].id = id_of(argv[i]);
+		ms[k].file = xstrdup(argv[i]);
+		run_one(&in, &o, &ms[k], text);
+		free(text);
+	}
+	if (!strcmp(o.format, "ndjson")) {
+		for (size_t i = 0; i < n; i++)
+			emit_records(&ms[i]);
+	} else {
+		struct buf out;
+		buf_init(&out);
+		nd_discard(); /* a report, not a stream: the input records are not repeated */
+		if (!strcmp(o.format, "text"))
+			format_text(ms, n, &out);
+		else if (!strcmp(o.format, "github"))
+			format_github(ms, n, &out);
+		else
+			format_sarif(ms, n, &out);
+		if (fwrite(out.s, 1, out.len, stdout) != out.len)
+			die_code(EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
+		buf_release(&out);
+	}
+	nd_finish();
+	int rc = o.fail_on && worst_rank(ms, n) >= severity_rank(o.fail_on) ? EXIT_FINDINGS : EXIT_OK;
+	for (size_t i = 0; i < n; i++)
+		migration_release(&ms[i]);
+	free(ms);
+	cJSON_Delete(in.migrations);
+	cJSON_Delete(in.traces);
+	catalog_release(&in.base);
+	strv_release(&o.disabled);
+	return rc;
+}

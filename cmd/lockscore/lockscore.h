@@ -1,0 +1,112 @@
+/* lockscore internals: the lock model (locks.c), the rules (rules.c), the
+ * output formats (format.c). */
+#ifndef LOCKSCORE_H
+#define LOCKSCORE_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "buf.h"
+#include "catalog.h"
+#include "replay.h"
+#include "sql.h"
+
+/* The eight table lock modes, weakest first (pg_locks.mode spellings). */
+enum lockmode { LM_NONE, LM_AS, LM_RS, LM_RE, LM_SUE, LM_S, LM_SRE, LM_E, LM_AE };
+const char *lockmode_name(enum lockmode m);
+enum lockmode lockmode_parse(const char *name);
+/* Does a lock held in mode m block plain reads / writes of the application? */
+bool lockmode_blocks_reads(enum lockmode m);
+bool lockmode_blocks_writes(enum lockmode m);
+
+/* What a statement costs while it holds its locks. */
+enum work { W_META, W_SCAN, W_INDEX, W_REWRITE, W_DML };
+
+struct lock_entry {
+	char *table;
+	enum lockmode mode;
+};
+
+/* The effect of one statement, predicted from the parse tree and the DAG
+ * (static) or observed on the shadow (traced). */
+struct effect {
+	struct lock_entry *locks;
+	size_t nlocks, caplocks;
+	struct strv rewrites, scans, created;
+	enum work work;
+	double work_rows;  /* rows the work touches; < 0 when unknown */
+	bool notx;	   /* cannot run inside a transaction block */
+	bool destroys;	   /* destroys data */
+	bool unmodelled;   /* procedural code, dynamic SQL: effects unknown */
+};
+
+void effect_lock(struct effect *e, const char *table, enum lockmode m);
+enum lockmode effect_mode(const struct effect *e, const char *table);
+enum lockmode effect_max_mode(const struct effect *e);
+void effect_release(struct effect *e);
+
+struct stmt {
+	size_t index;	  /* 0-based within its migration */
+	int line;
+	char *sql;
+	const char *type; /* parse node name */
+	const cJSON *node;
+	struct effect eff;
+	bool in_tx;	  /* runs inside a transaction block (implicit or explicit) */
+	int tx;		  /* transaction number within the migration */
+	double est_ms;	  /* estimated duration in production; < 0 unknown */
+	double est_lock_ms; /* how long its locks are held: to the end of its transaction */
+	bool traced;
+	struct strv ignore; /* rules suppressed by -- migsafe:ignore comments */
+};
+
+struct finding {
+	char *rule, *severity, *table, *message, *fix;
+	size_t stmt;
+	int line;
+};
+
+struct migration {
+	char *id, *file; /* file: where lines point (a path, or the id) */
+	struct stmt *stmts;
+	size_t n;
+	struct finding *findings;
+	size_t nfindings, capfindings;
+	int score;
+	const char *level;
+	struct strv reasons;
+};
+
+struct opts {
+	int pg_version;
+	bool no_transaction;
+	struct strv disabled;
+	const char *fail_on;
+	const char *format;
+};
+
+/* locks.c: predict the effect of st against the catalog as it stands
+ * before st runs. */
+void locks_predict(struct catalog *cat, const struct opts *o, struct stmt *st, const char *search_schema);
+/* rows of a table from the DAG, < 0 when unknown */
+double table_rows(const struct catalog *cat, const char *qname);
+/* estimated milliseconds for work over rows */
+double work_ms(enum work w, double rows);
+
+/* rules.c: rules_stmt runs before st is applied to cat (so cat is the
+ * schema st sees); created lists the tables this migration created so far.
+ * rules_migration runs once all statements are known. */
+void rules_stmt(struct catalog *cat, const struct opts *o, struct migration *m, struct stmt *st,
+		const struct strv *created);
+void rules_migration(const struct opts *o, struct migration *m);
+void finding_add(struct migration *m, const struct stmt *st, const char *rule, const char *severity,
+		 const char *table, char *message_take, char *fix_take);
+void risk_score(struct migration *m);
+int severity_rank(const char *sev);
+
+/* format.c */
+void format_text(const struct migration *ms, size_t n, struct buf *out);
+void format_github(const struct migration *ms, size_t n, struct buf *out);
+void format_sarif(const struct migration *ms, size_t n, struct buf *out);
+
+#endif

@@ -1,0 +1,675 @@
+/*
+ * rules: findings for a migration, each with a stable id, a severity that
+ * grows with how long the statement blocks the application, a message that
+ * says what it blocks and for how long, and a fix: the safe SQL for that
+ * very statement. Ids follow ../shared/reference/rules.md section C.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lockscore.h"
+#include "xalloc.h"
+
+int severity_rank(const char *sev)
+{
+	if (!sev)
+		return 0;
+	return !strcmp(sev, "high") ? 3 : !strcmp(sev, "medium") ? 2 : !strcmp(sev, "low") ? 1 : 0;
+}
+
+void finding_add(struct migration *m, const struct stmt *st, const char *rule, const char *severity,
+		 const char *table, char *message_take, char *fix_take)
+{
+	xgrow(&m->findings, &m->capfindings, m->nfindings + 1, sizeof(*m->findings));
+	struct finding *f = &m->findings[m->nfindings++];
+	f->rule = xstrdup(rule);
+	f->severity = xstrdup(severity);
+	f->table = table ? xstrdup(table) : NULL;
+	f->message = message_take;
+	f->fix = fix_take;
+	f->stmt = st ? st->index : 0;
+	f->line = st ? st->line : 0;
+}
+
+/* "1.2 s", "4 min", "2.5 h" */
+static void fmt_ms(double ms, char *out, size_t cap)
+{
+	if (ms < 0)
+		snprintf(out, cap, "an unknown time (table size unknown)");
+	else if (ms < 1000)
+		snprintf(out, cap, "%.0f ms", ms);
+	else if (ms < 120000)
+		snprintf(out, cap, "%.1f s", ms / 1000);
+	else if (ms < 7200000)
+		snprintf(out, cap, "%.0f min", ms / 60000);
+	else
+		snprintf(out, cap, "%.1f h", ms / 3600000);
+}
+
+/* Severity of blocking the application for ms: under a second is low,
+ * under 30 s medium, longer high; unknown sizes count as medium. */
+static const char *blocking_severity(double ms)
+{
+	if (ms < 0)
+		return "medium";
+	return ms < 1000 ? "low" : ms < 30000 ? "medium" : "high";
+}
+
+static const char *blocks_what(enum lockmode m)
+{
+	return lockmode_blocks_reads(m) ? "reads and writes" : lockmode_blocks_writes(m) ? "writes" : "schema changes";
+}
+
+/* The first table the statement locks in its strongest mode. */
+static const char *main_table(const struct stmt *st)
+{
+	enum lockmode best = LM_NONE;
+	const char *t = NULL;
+	for (size_t i = 0; i < st->eff.nlocks; i++)
+		if (st->eff.locks[i].mode > best) {
+			best = st->eff.locks[i].mode;
+			t = st->eff.locks[i].table;
+		}
+	return t;
+}
+
+static bool created_here(const struct strv *created, const char *table)
+{
+	return table && strv_index(created, table) >= 0;
+}
+
+/* Insert text after the first whole word `word` (case-insensitive). */
+static char *insert_after_word(const char *sql, const char *word, const char *text)
+{
+	size_t n = strlen(word);
+	for (const char *p = sql; *p; p++)
+		if (!strncasecmp(p, word, n) && (p == sql || p[-1] == ' ' || p[-1] == '\n') &&
+		    (p[n] == ' ' || p[n] == '\n' || p[n] == '\t'))
+			return xasprintf("%.*s%s%s", (int)(p - sql + (long)n), sql, text, p + n);
+	return xstrdup(sql);
+}
+
+static char *blocking_message(const struct stmt *st, const char *what, const char *table)
+{
+	char dur[64];
+	enum lockmode m = effect_mode(&st->eff, table);
+	fmt_ms(st->est_lock_ms, dur, sizeof dur);
+	double rows = st->eff.work_rows;
+	char size[64] = "";
+	if (rows >= 0)
+		snprintf(size, sizeof size, " (~%.0f rows)", rows);
+	return xasprintf("%s %s%s: %s on %s blocks %s for about %s", what, table, size, lockmode_name(m), table,
+			 blocks_what(m), dur);
+}
+
+/* ---- per-statement rules ---- */
+
+struct rc {
+	struct catalog *cat;
+	const struct opts *o;
+	struct migration *m;
+	struct stmt *st;
+	const struct strv *created;
+};
+
+static void add(struct rc *r, const char *rule, const char *sev, const char *table, char *msg, char *fix)
+{
+	if (strv_index(&r->o->disabled, rule) >= 0 || strv_index(&r->st->ignore, rule) >= 0 ||
+	    strv_index(&r->st->ignore, "all") >= 0) {
+		free(msg);
+		free(fix);
+		return;
+	}
+	finding_add(r->m, r->st, rule, sev, table, msg, fix);
+}
+
+static void rule_index(struct rc *r)
+{
+	const cJSON *n = r->st->node;
+	const char *table = main_table(r->st);
+	if (sql_jbool(n, "concurrent")) {
+		const struct cat_table *ct = table ? catalog_table_q(r->cat, table) : NULL;
+		if (ct && ct->partition_by)
+			add(r, "concurrent-index-on-partitioned", "high", table,
+			    xasprintf("CREATE INDEX CONCURRENTLY is not supported on the partitioned table %s: the migration fails", table),
+			    xstrdup("build the index CONCURRENTLY on each partition, then CREATE INDEX ... ON ONLY the parent and ALTER INDEX ... ATTACH PARTITION each one"));
+		return;
+	}
+	if (!table || created_here(r->created, table))
+		return;
+	char *fix = insert_after_word(r->st->sql, "INDEX", " CONCURRENTLY");
+	char *fix2 = xasprintf("%s;  -- in its own migration, outside a transaction; if it fails, DROP INDEX CONCURRENTLY the invalid index and retry", fix);
+	free(fix);
+	add(r, "create-index-non-concurrently", blocking_severity(r->st->est_lock_ms), table,
+	    blocking_message(r->st, "CREATE INDEX builds the index on", table), fix2);
+}
+
+static void rule_drop_index(struct rc *r, const struct strv *nm)
+{
+	if (sql_jbool(r->st->node, "concurrent"))
+		return;
+	const char *table = main_table(r->st);
+	if (!table || created_here(r->created, table))
+		return;
+	add(r, "drop-index-non-concurrently", "low", table,
+	    xasprintf("DROP INDEX %s takes AccessExclusiveLock on %s: brief, but it queues behind long transactions and everything queues behind it",
+		      nm->v[nm->n - 1], table),
+	    xasprintf("DROP INDEX CONCURRENTLY IF EXISTS %s;  -- outside a transaction", nm->v[nm->n - 1]));
+}
+
+static void rule_drop(struct rc *r)
+{
+	const char *rt = sql_jstr(r->st->node, "removeType");
+	const char *b = sql_jstr(r->st->node, "behavior");
+	const cJSON *obj;
+	if (!rt)
+		return;
+	cJSON_ArrayForEach(obj, sql_jget(r->st->node, "objects"))
+	{
+		struct strv nm = STRV_INIT;
+		if (sql_node(obj, "List"))
+			sql_name_list(sql_jget(sql_node(obj, "List"), "items"), &nm);
+		else if (sql_node(obj, "TypeName"))
+			sql_name_list(sql_jget(sql_node(obj, "TypeName"), "names"), &nm);
+		else if (sql_strval(obj))
+			strv_push(&nm, sql_strval(obj));
+		if (!nm.n) {
+			strv_release(&nm);
+			continue;
+		}
+		const char *name = nm.v[nm.n - 1];
+		if (!strcmp(rt, "OBJECT_INDEX"))
+			rule_drop_index(r, &nm);
+		else if (!strcmp(rt, "OBJECT_TABLE")) {
+			char *q = cat_qname(nm.n > 1 ? nm.v[0] : "public", name);
+			if (!created_here(r->created, q))
+				add(r, "drop-table", "high", q,
+				    xasprintf("DROP TABLE %s destroys its data%s, and takes AccessExclusiveLock on it and on every table its foreign keys reference",
+					      q, b && strstr(b, "CASCADE") ? " and, with CASCADE, the views and foreign keys that depend on it" : ""),
+				    xasprintf("stop using %s in the application and deploy; then drop its foreign keys in one migration (SET lock_timeout = '1s'); then DROP TABLE IF EXISTS %s; in a later one",
+					      q, q));
+			free(q);
+		} else if (!strcmp(rt, "OBJECT_SCHEMA")) {
+			add(r, "drop-schema", "high", NULL, xasprintf("DROP SCHEMA %s destroys every object in it", name), NULL);
+		} else if (!strcmp(rt, "OBJECT_MATVIEW") || !strcmp(rt, "OBJECT_VIEW")) {
+			add(r, "drop-view", "medium", NULL,
+			    xasprintf("DROP VIEW %s breaks every query and client that still reads it", name),
+			    xstrdup("drop the view only after no deployed code reads it"));
+		}
+		strv_release(&nm);
+	}
+}
+
+static void rule_truncate(struct rc *r)
+{
+	const char *b = sql_jstr(r->st->node, "behavior");
+	const char *table = main_table(r->st);
+	bool cascade = b && strstr(b, "CASCADE");
+	add(r, cascade ? "truncate-cascade" : "truncate", "high", table,
+	    xasprintf("TRUNCATE destroys every row of %s%s under AccessExclusiveLock; it is not MVCC-safe", table ? table : "the table",
+		      cascade ? " and, through CASCADE, of every table that references it, recursively" : ""),
+	    xstrdup(cascade ? "name every table explicitly (TRUNCATE a, b;) after checking none holds data you need"
+			    : "delete in batches (DELETE ... WHERE id IN (SELECT id ... LIMIT 10000)) if the data must go while the application runs"));
+}
+
+static char *table_sql(const struct cat_table *t)
+{
+	char *s = cat_quote_ident(t->schema), *n = cat_quote_ident(t->name);
+	char *q = xasprintf("%s.%s", s, n);
+	free(s);
+	free(n);
+	return q;
+}
+
+static void rule_add_column(struct rc *r, struct cat_table *t, const cJSON *cd)
+{
+	const char *col = sql_jstr(cd, "colname");
+	bool notnull = false, has_default = false, generated = false, identity = false;
+	const char *serial = NULL;
+	char *type = sql_format_type(sql_jget(cd, "typeName"), &serial);
+	const cJSON *cc;
+	cJSON_ArrayForEach(cc, sql_jget(cd, "constraints"))
+	{
+		const char *ct = sql_jstr(sql_node(cc, "Constraint"), "contype");
+		notnull |= ct && !strcmp(ct, "CONSTR_NOTNULL");
+		has_default |= ct && !strcmp(ct, "CONSTR_DEFAULT");
+		generated |= ct && !strcmp(ct, "CONSTR_GENERATED");
+		identity |= ct && !strcmp(ct, "CONSTR_IDENTITY");
+	}
+	char *tq = table_sql(t);
+	if (strv_index(&r->st->eff.rewrites, t->qname) >= 0) {
+		const char *rule = generated ? "add-column-generated-stored"
+				   : (serial || identity) ? "add-column-serial-or-identity"
+							  : "add-column-volatile-default";
+		add(r, rule, blocking_severity(r->st->est_lock_ms), t->qname,
+		    blocking_message(r->st, "ADD COLUMN with a per-row value rewrites", t->qname),
+		    xasprintf("ALTER TABLE %s ADD COLUMN %s %s;  -- then, in later migrations: set the default for new rows, backfill in batches (UPDATE ... WHERE id BETWEEN ...), then the NOT NULL steps",
+			      tq, col, serial ? serial : type));
+	} else if (notnull && !has_default) {
+		add(r, "add-column-required", "high", t->qname,
+		    xasprintf("ADD COLUMN %s NOT NULL without a default fails on %s as soon as it has a row, and old application code that does not set %s fails its INSERTs",
+			      col, t->qname, col),
+		    xasprintf("ALTER TABLE %s ADD COLUMN %s %s NOT NULL DEFAULT <value>;  -- a constant default is free on PostgreSQL 11+", tq, col, type));
+	}
+	if (!strcmp(type, "json") || !strcmp(type, "json[]"))
+		add(r, "json-column", "low", t->qname, xasprintf("column %s is json, which has no equality operator (DISTINCT, GROUP BY fail)", col),
+		    xasprintf("ALTER TABLE %s ADD COLUMN %s jsonb;", tq, col));
+	if (!strncmp(type, "character(", 10))
+		add(r, "char-type", "low", t->qname, xasprintf("column %s is %s: blank-padded, no benefit in PostgreSQL", col, type),
+		    xstrdup("use text (or varchar)"));
+	if (!strcmp(type, "timestamp without time zone") || (!strncmp(type, "timestamp(", 10) && strstr(type, "without")))
+		add(r, "prefer-timestamptz", "low", t->qname, xasprintf("column %s is %s: the time zone is dropped on storage", col, type),
+		    xstrdup("use timestamptz"));
+	free(type);
+	free(tq);
+}
+
+static void rule_alter_type(struct rc *r, struct cat_table *t, const cJSON *cmd)
+{
+	const char *col = sql_jstr(cmd, "name");
+	char *tq = table_sql(t);
+	if (strv_index(&r->st->eff.rewrites, t->qname) >= 0 && !created_here(r->created, t->qname))
+		add(r, "change-column-type", blocking_severity(r->st->est_lock_ms), t->qname,
+		    blocking_message(r->st, "changing the type of a column rewrites", t->qname),
+		    xasprintf("expand and contract: ALTER TABLE %s ADD COLUMN %s_new <type>; keep it in sync with a trigger; backfill in batches; build indexes CONCURRENTLY; swap with RENAME in one short transaction; drop %s later",
+			      tq, col, col));
+	else if (strv_index(&r->st->eff.scans, t->qname) >= 0)
+		add(r, "type-change-with-check-constraints", blocking_severity(r->st->est_lock_ms), t->qname,
+		    blocking_message(r->st, "the CHECK constraints on the column are re-checked, scanning", t->qname),
+		    xstrdup("drop the CHECK constraints, change the type, re-add them NOT VALID, then VALIDATE CONSTRAINT"));
+	free(tq);
+}
+
+static void rule_set_not_null(struct rc *r, struct cat_table *t, const char *col)
+{
+	if (strv_index(&r->st->eff.scans, t->qname) < 0 || created_here(r->created, t->qname))
+		return;
+	char *tq = table_sql(t);
+	char *cn = cat_make_object_name(t->name, col, "not_null");
+	add(r, "set-not-null-existing-column", blocking_severity(r->st->est_lock_ms), t->qname,
+	    blocking_message(r->st, "SET NOT NULL scans", t->qname),
+	    xasprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID;\n"
+		      "-- next migration:\nALTER TABLE %s VALIDATE CONSTRAINT %s;\n"
+		      "ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;  -- no scan: the valid CHECK proves it\n"
+		      "ALTER TABLE %s DROP CONSTRAINT %s;",
+		      tq, cn, col, tq, cn, tq, col, tq, cn));
+	free(cn);
+	free(tq);
+}
+
+static void rule_constraint(struct rc *r, struct cat_table *t, const cJSON *con)
+{
+	const char *ct = sql_jstr(con, "contype"), *name = sql_jstr(con, "conname");
+	if (!ct || created_here(r->created, t->qname))
+		return;
+	char *tq = table_sql(t);
+	char *expr = sql_deparse_expr(sql_jget(con, "raw_expr"), NULL);
+	bool not_valid = sql_jbool(con, "skip_validation");
+	if (!strcmp(ct, "CONSTR_CHECK") && !not_valid) {
+		add(r, "add-check-without-not-valid", blocking_severity(r->st->est_lock_ms), t->qname,
+		    blocking_message(r->st, "ADD CHECK validates every row of", t->qname),
+		    xasprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s) NOT VALID;\n-- next migration:\nALTER TABLE %s VALIDATE CONSTRAINT %s;",
+			      tq, name ? name : "<name>", expr, tq, name ? name : "<name>"));
+	} else if (!strcmp(ct, "CONSTR_FOREIGN") && !not_valid) {
+		struct strv cols = STRV_INIT;
+		sql_name_list(sql_jget(con, "fk_attrs"), &cols);
+		char *cl = strv_join(&cols, ", ");
+		char *ref = NULL;
+		for (size_t i = 0; i < r->st->eff.nlocks && !ref; i++)
+			if (strcmp(r->st->eff.locks[i].table, t->qname))
+				ref = r->st->eff.locks[i].table;
+		add(r, "add-fk-without-not-valid", blocking_severity(r->st->est_lock_ms), t->qname,
+		    xasprintf("%s; ShareRowExclusiveLock on %s blocks its writes too", blocking_message(r->st, "ADD FOREIGN KEY checks every row of", t->qname),
+			      ref ? ref : "the referenced table"),
+		    xasprintf("ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES ... NOT VALID;\n-- next migration:\nALTER TABLE %s VALIDATE CONSTRAINT %s;\n-- and index the referencing columns: CREATE INDEX CONCURRENTLY ON %s (%s);",
+			      tq, name ? name : "<name>", cl, tq, name ? name : "<name>", tq, cl));
+		free(cl);
+		strv_release(&cols);
+	} else if ((!strcmp(ct, "CONSTR_UNIQUE") || !strcmp(ct, "CONSTR_PRIMARY")) && !sql_jstr(con, "indexname")) {
+		bool pk = !strcmp(ct, "CONSTR_PRIMARY");
+		struct strv cols = STRV_INIT;
+		sql_name_list(sql_jget(con, "keys"), &cols);
+		char *cl = strv_join(&cols, ", ");
+		char *ix = cat_make_object_name(t->name, pk ? "pkey" : cols.n ? cols.v[0] : "key", "idx");
+		add(r, pk ? "add-primary-key" : "add-unique-constraint", blocking_severity(r->st->est_lock_ms), t->qname,
+		    blocking_message(r->st, pk ? "ADD PRIMARY KEY builds its index on" : "ADD UNIQUE builds its index on", t->qname),
+		    xasprintf("CREATE UNIQUE INDEX CONCURRENTLY %s ON %s (%s);  -- its own migration\nALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s;",
+			      ix, tq, cl, tq, name ? name : "<name>", pk ? "PRIMARY KEY" : "UNIQUE", ix));
+		free(ix);
+		free(cl);
+		strv_release(&cols);
+	} else if (!strcmp(ct, "CONSTR_PRIMARY") && strv_index(&r->st->eff.scans, t->qname) >= 0) {
+		add(r, "pk-using-index-on-nullable", blocking_severity(r->st->est_lock_ms), t->qname,
+		    blocking_message(r->st, "PRIMARY KEY USING INDEX over nullable columns runs SET NOT NULL, scanning", t->qname),
+		    xstrdup("make each column NOT NULL first with CHECK (col IS NOT NULL) NOT VALID, VALIDATE, SET NOT NULL"));
+	} else if (!strcmp(ct, "CONSTR_EXCLUSION")) {
+		add(r, "add-exclusion-constraint", blocking_severity(r->st->est_lock_ms), t->qname,
+		    blocking_message(r->st, "ADD EXCLUDE builds its index on", t->qname),
+		    xstrdup("there is no online way to add an exclusion constraint: schedule downtime, or build a new table and switch"));
+	}
+	free(expr);
+	free(tq);
+}
+
+static void rule_alter_cmd(struct rc *r, struct cat_table *t, const cJSON *cmd)
+{
+	const char *sub = sql_jstr(cmd, "subtype"), *name = sql_jstr(cmd, "name");
+	const cJSON *def = sql_jget(cmd, "def");
+	char *tq = table_sql(t);
+	if (!sub) {
+		free(tq);
+		return;
+	}
+	if (!strcmp(sub, "AT_AddColumn") && !created_here(r->created, t->qname))
+		rule_add_column(r, t, sql_node(def, "ColumnDef"));
+	else if (!strcmp(sub, "AT_AlterColumnType"))
+		rule_alter_type(r, t, cmd);
+	else if (!strcmp(sub, "AT_SetNotNull"))
+		rule_set_not_null(r, t, name);
+	else if (!strcmp(sub, "AT_AddConstraint"))
+		rule_constraint(r, t, sql_node(def, "Constraint"));
+	else if (!strcmp(sub, "AT_DropColumn") && !created_here(r->created, t->qname))
+		add(r, "drop-column", "medium", t->qname,
+		    xasprintf("DROP COLUMN %s destroys its data, and running code that still reads or writes it fails (ORMs cache the column list)", name),
+		    xasprintf("stop reading and writing %s in the application (ignore the column) and deploy; then ALTER TABLE %s DROP COLUMN IF EXISTS %s; in a post-deploy migration",
+			      name, tq, name));
+	else if (!strcmp(sub, "AT_DropNotNull"))
+		add(r, "drop-not-null", "low", t->qname, xasprintf("DROP NOT NULL on %s: code that assumes a value may meet NULLs", name), NULL);
+	else if (!strcmp(sub, "AT_DropConstraint") && catalog_fk(r->cat, t->qname, name))
+		add(r, "drop-foreign-key", "low", t->qname,
+		    xasprintf("dropping the foreign key %s takes AccessExclusiveLock on %s and on the table it references", name, t->qname),
+		    xstrdup("SET lock_timeout = '1s'; and retry on timeout"));
+	else if ((!strcmp(sub, "AT_SetLogged") || !strcmp(sub, "AT_SetUnLogged") || !strcmp(sub, "AT_SetAccessMethod") ||
+		  !strcmp(sub, "AT_SetTableSpace")) && !created_here(r->created, t->qname))
+		add(r, "table-rewrite", blocking_severity(r->st->est_lock_ms), t->qname,
+		    blocking_message(r->st, "this ALTER TABLE form copies every row of", t->qname),
+		    xstrdup("build a new table and switch, or schedule the rewrite in a maintenance window"));
+	else if (!strcmp(sub, "AT_DetachPartition") && !sql_jbool(sql_node(def, "PartitionCmd"), "concurrent"))
+		add(r, "detach-partition-non-concurrently", "low", t->qname,
+		    xasprintf("DETACH PARTITION takes AccessExclusiveLock on %s and its partition (and ShareLock on tables that reference it)", t->qname),
+		    xasprintf("ALTER TABLE %s DETACH PARTITION ... CONCURRENTLY;  -- PostgreSQL 14+, outside a transaction, no default partition", tq));
+	else if (!strcmp(sub, "AT_AttachPartition") && r->st->est_lock_ms >= 1000)
+		add(r, "attach-partition-scan", blocking_severity(r->st->est_lock_ms), t->qname,
+		    xasprintf("ATTACH PARTITION scans the new partition under AccessExclusiveLock to check its bound (about %.0f ms)", r->st->est_lock_ms),
+		    xstrdup("first add a CHECK constraint matching the partition bound (NOT VALID, then VALIDATE): ATTACH then skips the scan"));
+	else if (!strcmp(sub, "AT_EnableRowSecurity") || !strcmp(sub, "AT_DisableRowSecurity") || !strcmp(sub, "AT_ForceRowSecurity"))
+		add(r, "authz-change", "low", t->qname, xasprintf("row-level security changes on %s: queries may fail or see other rows", t->qname), NULL);
+	free(tq);
+}
+
+static void rule_alter_table(struct rc *r)
+{
+	const cJSON *rv = sql_jget(r->st->node, "relation"), *cmd;
+	const char *s = sql_jstr(rv, "schemaname");
+	struct cat_table *t = catalog_table(r->cat, s ? s : "public", sql_jstr(rv, "relname"));
+	if (!t)
+		return;
+	cJSON_ArrayForEach(cmd, sql_jget(r->st->node, "cmds")) rule_alter_cmd(r, t, sql_node(cmd, "AlterTableCmd"));
+}
+
+static void rule_dml(struct rc *r)
+{
+	const char *table = NULL;
+	for (size_t i = 0; i < r->st->eff.nlocks && !table; i++)
+		if (r->st->eff.locks[i].mode == LM_RE)
+			table = r->st->eff.locks[i].table;
+	if (!table || created_here(r->created, table))
+		return;
+	size_t fan = 0;
+	struct buf others;
+	buf_init(&others);
+	for (size_t i = 0; i < r->st->eff.nlocks; i++)
+		if (r->st->eff.locks[i].mode == LM_RE && strcmp(r->st->eff.locks[i].table, table)) {
+			buf_addf(&others, "%s%s", fan++ ? ", " : "", r->st->eff.locks[i].table);
+		}
+	char dur[64];
+	fmt_ms(r->st->est_ms, dur, sizeof dur);
+	bool del = !strcmp(r->st->type, "DeleteStmt");
+	const char *sev = blocking_severity(r->st->est_ms);
+	if (fan && del)
+		add(r, "cascading-delete", severity_rank(sev) < 2 && r->st->est_ms < 0 ? "medium" : sev, table,
+		    xasprintf("DELETE on %s cascades through ON DELETE CASCADE to %s: every matching row there is deleted and locked too, about %s of row locks and WAL%s",
+			      table, others.s, dur, r->st->in_tx ? ", held until the transaction ends" : ""),
+		    xasprintf("delete the children first, in batches (DELETE FROM <child> WHERE ctid IN (SELECT ctid FROM <child> WHERE ... LIMIT 10000)), then the parents in batches, each batch its own transaction"));
+	else if (r->st->eff.work_rows < 0 || r->st->eff.work_rows > 10000)
+		add(r, "backfill-in-migration", sev, table,
+		    xasprintf("%s touches %s rows of %s%s%s (about %s, row locks and WAL%s)",
+			      r->st->type[0] == 'U' ? "UPDATE" : del ? "DELETE" : r->st->type[0] == 'I' ? "INSERT" : "MERGE",
+			      r->st->eff.work_rows < 0 ? "an unknown number of" : "many", table,
+			      fan ? " and, through foreign keys, " : "", fan ? others.s : "", dur,
+			      r->st->in_tx ? "; locks held until the transaction ends" : ""),
+		    xstrdup("run it in batches outside the migration transaction: UPDATE ... WHERE id BETWEEN $1 AND $2, one transaction per batch, with a pause between batches"));
+	buf_release(&others);
+}
+
+static void rule_misc(struct rc *r)
+{
+	const char *type = r->st->type, *table = main_table(r->st);
+	const cJSON *n = r->st->node;
+	if (!strcmp(type, "RefreshMatViewStmt") && !sql_jbool(n, "concurrent"))
+		add(r, "refresh-matview-non-concurrently", blocking_severity(r->st->est_lock_ms), table,
+		    blocking_message(r->st, "REFRESH MATERIALIZED VIEW recomputes", table),
+		    insert_after_word(r->st->sql, "VIEW", " CONCURRENTLY"));
+	else if ((!strcmp(type, "VacuumStmt") && r->st->eff.rewrites.n) || !strcmp(type, "ClusterStmt"))
+		add(r, "vacuum-full-or-cluster", blocking_severity(r->st->est_lock_ms), table,
+		    blocking_message(r->st, "VACUUM FULL / CLUSTER rewrites", table),
+		    xstrdup("use pg_repack (or REPACK CONCURRENTLY on PostgreSQL 19+), or schedule a maintenance window"));
+	else if (!strcmp(type, "ReindexStmt") && effect_max_mode(&r->st->eff) == LM_S)
+		add(r, "reindex-non-concurrently", blocking_severity(r->st->est_lock_ms), table,
+		    blocking_message(r->st, "REINDEX rebuilds indexes of", table), insert_after_word(r->st->sql, "INDEX", " CONCURRENTLY"));
+	else if (!strcmp(type, "LockStmt") && effect_max_mode(&r->st->eff) >= LM_S)
+		add(r, "explicit-lock-table", effect_max_mode(&r->st->eff) == LM_AE ? "medium" : "low", table,
+		    xasprintf("LOCK TABLE takes %s on %s until the transaction ends: it blocks %s", lockmode_name(effect_max_mode(&r->st->eff)),
+			      table, blocks_what(effect_max_mode(&r->st->eff))),
+		    xstrdup("take the weakest mode that protects the change, and keep the transaction short"));
+	else if (!strcmp(type, "RenameStmt")) {
+		const char *rt = sql_jstr(n, "renameType");
+		if (rt && !strcmp(rt, "OBJECT_COLUMN"))
+			add(r, "rename-column", "medium", table,
+			    xasprintf("RENAME COLUMN %s: application code still using the old name fails during and after the deploy", sql_jstr(n, "subname")),
+			    xstrdup("add the new column, write both, backfill, switch reads, drop the old column (or rename only in the ORM)"));
+		else if (rt && !strcmp(rt, "OBJECT_TABLE"))
+			add(r, "rename-table", "medium", table,
+			    xstrdup("RENAME TO: application code still using the old name fails during and after the deploy"),
+			    xasprintf("CREATE VIEW %s AS SELECT * FROM <old>; deploy code using the new name; then in one transaction DROP VIEW and RENAME",
+				      sql_jstr(n, "newname")));
+	} else if (!strcmp(type, "AlterEnumStmt")) {
+		if (sql_jstr(n, "oldVal"))
+			add(r, "rename-enum-value", "medium", NULL,
+			    xasprintf("RENAME VALUE '%s': clients reading or writing the old label break", sql_jstr(n, "oldVal")),
+			    xasprintf("ADD VALUE '%s' AFTER '%s'; handle both in the application; backfill; stop using the old one",
+				      sql_jstr(n, "newVal"), sql_jstr(n, "oldVal")));
+		else if (!sql_jstr(n, "newValNeighbor"))
+			add(r, "enum-add-value-unordered", "low", NULL,
+			    xasprintf("ADD VALUE '%s' without BEFORE/AFTER sorts last, which changes < and > and ORDER BY", sql_jstr(n, "newVal")),
+			    NULL);
+	} else if (!strcmp(type, "DoStmt")) {
+		add(r, "raw-sql-uninspectable", "low", NULL, xstrdup("a DO block: its locks cannot be predicted statically; review it, or let applyexplain trace it"), NULL);
+	} else if (!strcmp(type, "CreateStmt")) {
+		size_t fks = 0;
+		for (size_t i = 0; i < r->st->eff.nlocks; i++)
+			fks += r->st->eff.locks[i].mode == LM_SRE;
+		if (fks > 1)
+			add(r, "create-table-many-fks", "low", table,
+			    xasprintf("CREATE TABLE with %zu foreign keys takes ShareRowExclusiveLock on %zu referenced tables at once", fks, fks),
+			    xstrdup("create the table without foreign keys, then add each in its own migration (NOT VALID, then VALIDATE)"));
+	}
+}
+
+void rules_stmt(struct catalog *cat, const struct opts *o, struct migration *m, struct stmt *st, const struct strv *created)
+{
+	struct rc r = {cat, o, m, st, created};
+	if (!strcmp(st->type, "IndexStmt"))
+		rule_index(&r);
+	else if (!strcmp(st->type, "DropStmt"))
+		rule_drop(&r);
+	else if (!strcmp(st->type, "TruncateStmt"))
+		rule_truncate(&r);
+	else if (!strcmp(st->type, "AlterTableStmt"))
+		rule_alter_table(&r);
+	else if (!strcmp(st->type, "UpdateStmt") || !strcmp(st->type, "DeleteStmt") || !strcmp(st->type, "InsertStmt") ||
+		 !strcmp(st->type, "MergeStmt"))
+		rule_dml(&r);
+	else
+		rule_misc(&r);
+}
+
+/* ---- migration-wide rules ---- */
+
+static bool is_set(const struct stmt *st, const char *var)
+{
+	return !strcmp(st->type, "VariableSetStmt") && sql_jstr(st->node, "name") &&
+	       !strcmp(sql_jstr(st->node, "name"), var);
+}
+
+static bool holds_on_existing(const struct stmt *st, enum lockmode at_least, const char **table)
+{
+	for (size_t i = 0; i < st->eff.nlocks; i++)
+		if (st->eff.locks[i].mode >= at_least && strv_index(&st->eff.created, st->eff.locks[i].table) < 0) {
+			*table = st->eff.locks[i].table;
+			return true;
+		}
+	return false;
+}
+
+static void madd(const struct opts *o, struct migration *m, const struct stmt *st, const char *rule,
+		 const char *sev, const char *table, char *msg, char *fix)
+{
+	if (strv_index(&o->disabled, rule) >= 0 || strv_index(&st->ignore, rule) >= 0 || strv_index(&st->ignore, "all") >= 0) {
+		free(msg);
+		free(fix);
+		return;
+	}
+	finding_add(m, st, rule, sev, table, msg, fix);
+}
+
+/* A lock taken early in a transaction is held until it ends: the time of
+ * every later statement in it counts against that lock. */
+static void rule_work_after_ae(const struct opts *o, struct migration *m, size_t i)
+{
+	const struct stmt *st = &m->stmts[i];
+	const char *table;
+	if (!st->in_tx || !holds_on_existing(st, LM_AE, &table))
+		return;
+	double own = st->est_ms < 0 ? 0 : st->est_ms, extra = st->est_lock_ms < 0 ? -1 : st->est_lock_ms - own;
+	size_t last = i;
+	for (size_t k = i + 1; k < m->n; k++)
+		if (m->stmts[k].tx == st->tx)
+			last = k;
+	if (last == i || (extra >= 0 && extra < 1000))
+		return;
+	char dur[64];
+	fmt_ms(extra, dur, sizeof dur);
+	madd(o, m, st, "work-after-access-exclusive", blocking_severity(extra), table,
+	     xasprintf("AccessExclusiveLock on %s is held until the transaction commits, through %zu more statement(s) taking %s: reads and writes of %s wait all that time",
+		       table, last - i, dur, table),
+	     xstrdup("commit right after the ALTER: put the later statements (backfills, index builds) in their own migrations"));
+}
+
+static void rule_transactions(const struct opts *o, struct migration *m)
+{
+	int depth = 0;
+	const struct stmt *open_at = NULL;
+	for (size_t i = 0; i < m->n; i++) {
+		const struct stmt *st = &m->stmts[i];
+		if (strcmp(st->type, "TransactionStmt"))
+			continue;
+		const char *k = sql_jstr(st->node, "kind");
+		if (k && (!strcmp(k, "TRANS_STMT_BEGIN") || !strcmp(k, "TRANS_STMT_START"))) {
+			if (depth++ > 0 || (!o->no_transaction && m->n > 1))
+				madd(o, m, st, "transaction-nesting", "medium", NULL,
+				     xstrdup("BEGIN inside a transaction (the migration tool already wraps the file in one): PostgreSQL only warns, and the COMMIT ends the tool's transaction early"),
+				     xstrdup("remove BEGIN/COMMIT, or run the file with --no-transaction"));
+			open_at = st;
+		} else if (k && (!strcmp(k, "TRANS_STMT_COMMIT") || !strcmp(k, "TRANS_STMT_ROLLBACK"))) {
+			depth = depth > 0 ? depth - 1 : 0;
+		}
+	}
+	if (depth > 0 && open_at)
+		madd(o, m, open_at, "uncommitted-transaction", "medium", NULL,
+		     xstrdup("BEGIN without COMMIT: the migration looks applied but nothing is committed"), xstrdup("add COMMIT;"));
+}
+
+void rules_migration(const struct opts *o, struct migration *m)
+{
+	bool lock_timeout = false, warned = false;
+	for (size_t i = 0; i < m->n; i++) {
+		struct stmt *st = &m->stmts[i];
+		const char *table;
+		if (is_set(st, "lock_timeout"))
+			lock_timeout = true;
+		if (st->eff.notx && st->in_tx)
+			madd(o, m, st, "concurrently-in-transaction", "high", main_table(st),
+			     xasprintf("this statement cannot run inside a transaction block, and the migration runs the file in one: the deploy fails"),
+			     xstrdup("put this statement alone in its own migration file (or mark the migration non-transactional)"));
+		if (!lock_timeout && !warned && holds_on_existing(st, LM_S, &table)) {
+			warned = true;
+			madd(o, m, st, "lock-timeout-missing", "low", table,
+			     xasprintf("no lock_timeout before the first statement that takes %s on %s: if it waits behind a long transaction, every query on %s queues behind it",
+				       lockmode_name(effect_mode(&st->eff, table)), table, table),
+			     xstrdup("SET lock_timeout = '2s';  -- at the top of the migration, and retry on timeout"));
+		}
+		if (!strcmp(st->type, "AlterTableStmt")) {
+			const cJSON *cmd;
+			cJSON_ArrayForEach(cmd, sql_jget(st->node, "cmds"))
+			{
+				const char *sub = sql_jstr(sql_node(cmd, "AlterTableCmd"), "subtype");
+				for (size_t k = 0; sub && !strcmp(sub, "AT_ValidateConstraint") && k < i; k++) {
+					const struct stmt *prev = &m->stmts[k];
+					const char *t2;
+					if (prev->tx == st->tx && st->in_tx && holds_on_existing(prev, LM_SRE, &t2)) {
+						madd(o, m, st, "validate-in-same-transaction", "medium", t2,
+						     xasprintf("VALIDATE CONSTRAINT runs in the same transaction as an earlier %s on %s, so its scan happens while that lock is still held: NOT VALID gained nothing",
+							       lockmode_name(effect_mode(&prev->eff, t2)), t2),
+						     xstrdup("commit between ADD ... NOT VALID and VALIDATE CONSTRAINT (separate migrations)"));
+						break;
+					}
+				}
+			}
+		}
+		rule_work_after_ae(o, m, i);
+	}
+	rule_transactions(o, m);
+}
+
+/* ---- risk ---- */
+
+void risk_score(struct migration *m)
+{
+	static const int base[] = {0, 10, 40, 70};
+	int top = 0, highs = 0, mediums = 0;
+	bool destroys = false;
+	double longest = 0;
+	for (size_t i = 0; i < m->nfindings; i++) {
+		int r = severity_rank(m->findings[i].severity);
+		top = r > top ? r : top;
+		highs += r == 3;
+		mediums += r == 2;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		destroys |= m->stmts[i].eff.destroys;
+		enum lockmode md = effect_max_mode(&m->stmts[i].eff);
+		if (lockmode_blocks_writes(md) && m->stmts[i].est_lock_ms > longest)
+			longest = m->stmts[i].est_lock_ms;
+	}
+	int score = base[top] + 5 * (highs > 1 ? highs - 1 : 0) + 2 * (mediums > 1 ? mediums - 1 : 0);
+	if (longest > 60000)
+		score += 15;
+	else if (longest > 10000)
+		score += 8;
+	if (destroys)
+		score += 10;
+	m->score = score > 100 ? 100 : score;
+	m->level = m->score >= 60 ? "high" : m->score >= 30 ? "medium" : "low";
+	for (int want = 3; want >= 1; want--)
+		for (size_t i = 0; i < m->nfindings; i++)
+			if (severity_rank(m->findings[i].severity) == want && m->reasons.n < 8) {
+				char *r = xasprintf("%s (line %d): %s", m->findings[i].rule, m->findings[i].line, m->findings[i].message);
+				strv_push_take(&m->reasons, r);
+			}
+	if (m->reasons.n == 0)
+		strv_push(&m->reasons, "no finding: every statement is brief and metadata-only, or touches only new tables");
+}
