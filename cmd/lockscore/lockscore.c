@@ -290,14 +290,12 @@ static void estimate(struct migration *m)
 		if (!st->traced)
 			st->est_ms = work_ms(st->eff.work, st->eff.work_rows);
 	}
-	for (size_t i = 0; i < m->n; i++) {
-		double sum = 0;
-		for (size_t k = i; k < m->n && sum >= 0; k++) {
-			if (k > i && m->stmts[k].tx != m->stmts[i].tx)
-				break;
-			sum = m->stmts[k].est_ms < 0 ? -1 : sum + m->stmts[k].est_ms;
-		}
-		m->stmts[i].est_lock_ms = sum;
+	/* a statement's locks are held from its start to its transaction's end:
+	 * a suffix sum within each (contiguous) transaction */
+	for (size_t i = m->n; i-- > 0;) {
+		struct stmt *st = &m->stmts[i];
+		double later = i + 1 < m->n && m->stmts[i + 1].tx == st->tx ? m->stmts[i + 1].est_lock_ms : 0;
+		st->est_lock_ms = st->est_ms < 0 || later < 0 ? -1 : st->est_ms + later;
 	}
 }
 

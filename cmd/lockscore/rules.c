@@ -548,17 +548,13 @@ static void madd(const struct opts *o, struct migration *m, const struct stmt *s
 
 /* A lock taken early in a transaction is held until it ends: the time of
  * every later statement in it counts against that lock. */
-static void rule_work_after_ae(const struct opts *o, struct migration *m, size_t i)
+static void rule_work_after_ae(const struct opts *o, struct migration *m, size_t i, size_t last)
 {
 	const struct stmt *st = &m->stmts[i];
 	const char *table;
 	if (!st->in_tx || !holds_on_existing(st, LM_AE, &table))
 		return;
 	double own = st->est_ms < 0 ? 0 : st->est_ms, extra = st->est_lock_ms < 0 ? -1 : st->est_lock_ms - own;
-	size_t last = i;
-	for (size_t k = i + 1; k < m->n; k++)
-		if (m->stmts[k].tx == st->tx)
-			last = k;
 	if (last == i || (extra >= 0 && extra < 1000))
 		return;
 	char dur[64];
@@ -596,6 +592,9 @@ static void rule_transactions(const struct opts *o, struct migration *m)
 void rules_migration(const struct opts *o, struct migration *m)
 {
 	bool lock_timeout = false, warned = false;
+	size_t *last = xcalloc(m->n ? m->n : 1, sizeof(*last)); /* last statement of each one's transaction */
+	for (size_t i = m->n; i-- > 0;)
+		last[i] = i + 1 < m->n && m->stmts[i + 1].tx == m->stmts[i].tx ? last[i + 1] : i;
 	for (size_t i = 0; i < m->n; i++) {
 		struct stmt *st = &m->stmts[i];
 		const char *table;
@@ -630,8 +629,9 @@ void rules_migration(const struct opts *o, struct migration *m)
 				}
 			}
 		}
-		rule_work_after_ae(o, m, i);
+		rule_work_after_ae(o, m, i, last[i]);
 	}
+	free(last);
 	rule_transactions(o, m);
 }
 
