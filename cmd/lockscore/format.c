@@ -60,7 +60,7 @@ void format_github(const struct migration *ms, size_t n, struct buf *out)
 			buf_adds(out, "::");
 			gh_escape(out, f->message, false);
 			if (f->fix) {
-				buf_adds(out, "\nFix: ");
+				buf_adds(out, "%0AFix: ");
 				gh_escape(out, f->fix, false);
 			}
 			buf_addc(out, '\n');
