@@ -573,3 +573,78 @@ void catalog_drop_enum(struct catalog *c, struct cat_enum *e)
 	ARR_REMOVE(c, enums, e);
 	enum_free(e);
 }
+
+/* ---- copying ---- */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void copy_table(struct catalog *dst, const struct cat_table *t)
+{
+	struct cat_table *n = catalog_add_table(dst, t->schema, t->name);
+	for (size_t i = 0; i < t->ncols; i++) {
+		const struct cat_column *c = &t->cols[i];
+		struct cat_column *nc = table_add_column(n, c->name, c->type);
+		nc->nullable = c->nullable;
+		nc->def = dup_or_null(c->def);
+		nc->identity = dup_or_null(c->identity);
+		nc->generated = dup_or_null(c->generated);
+	}
+	strv_copy(&n->pk, &t->pk);
+	n->pk_name = dup_or_null(t->pk_name);
+	n->rows = t->rows;
+	n->partition_of = dup_or_null(t->partition_of);
+	n->partition_by = dup_or_null(t->partition_by);
+	n->unlogged = t->unlogged;
+}
+
+static void copy_index(struct catalog *dst, const struct cat_index *ix)
+{
+	struct cat_index *n = catalog_add_index(dst, ix->schema, ix->name, ix->table);
+	strv_copy(&n->columns, &ix->columns);
+	n->unique = ix->unique;
+	n->primary = ix->primary;
+	set_str(&n->method, ix->method);
+	n->predicate = dup_or_null(ix->predicate);
+	n->constraint = dup_or_null(ix->constraint);
+}
+
+static void copy_fk(struct catalog *dst, const struct cat_fk *fk)
+{
+	struct cat_fk *n = catalog_add_fk(dst, fk->table, fk->name);
+	set_str(&n->ref_table, fk->ref_table);
+	strv_copy(&n->columns, &fk->columns);
+	strv_copy(&n->ref_columns, &fk->ref_columns);
+	set_str(&n->on_delete, fk->on_delete);
+	set_str(&n->on_update, fk->on_update);
+	n->validated = fk->validated;
+}
+
+void catalog_copy(struct catalog *dst, const struct catalog *src)
+{
+	catalog_init(dst);
+	for (size_t i = 0; i < src->ntables; i++)
+		copy_table(dst, src->tables[i]);
+	for (size_t i = 0; i < src->nindexes; i++)
+		copy_index(dst, src->indexes[i]);
+	for (size_t i = 0; i < src->nfks; i++)
+		copy_fk(dst, src->fks[i]);
+	for (size_t i = 0; i < src->nchecks; i++)
+		catalog_add_check(dst, src->checks[i]->table, src->checks[i]->name, src->checks[i]->expression)
+			->validated = src->checks[i]->validated;
+	for (size_t i = 0; i < src->nviews; i++) {
+		const struct cat_view *v = src->views[i];
+		struct cat_view *n = catalog_add_view(dst, v->schema, v->name);
+		n->materialized = v->materialized;
+		strv_copy(&n->depends_on, &v->depends_on);
+		n->definition = dup_or_null(v->definition);
+	}
+	for (size_t i = 0; i < src->nenums; i++)
+		strv_copy(&catalog_add_enum(dst, src->enums[i]->schema, src->enums[i]->name)->values,
+			  &src->enums[i]->values);
+	for (size_t i = 0; i < src->schemas.n; i++)
+		if (strv_index(&dst->schemas, src->schemas.v[i]) < 0)
+			strv_push(&dst->schemas, src->schemas.v[i]);
+}

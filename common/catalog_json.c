@@ -307,18 +307,3 @@ int catalog_load_record(struct catalog *c, const cJSON *rec, const char **err)
 	return 0;
 }
 
-static void copy_cb(cJSON *rec, void *arg)
-{
-	const char *err;
-	catalog_load_record(arg, rec, &err);
-	cJSON_Delete(rec);
-}
-
-void catalog_copy(struct catalog *dst, const struct catalog *src)
-{
-	catalog_init(dst);
-	catalog_to_json(src, copy_cb, dst);
-	for (size_t i = 0; i < src->schemas.n; i++)
-		if (strv_index(&dst->schemas, src->schemas.v[i]) < 0)
-			strv_push(&dst->schemas, src->schemas.v[i]);
-}

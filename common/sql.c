@@ -71,7 +71,25 @@ static size_t char_to_byte(const char *t, int cursorpos)
 	return i;
 }
 
-static void add_stmt(struct sql_script *s, const cJSON *raw, size_t textlen)
+/* Line numbers are counted incrementally: statements come in text order. */
+struct line_cursor {
+	size_t off;
+	int line;
+};
+
+static int line_at(const char *text, struct line_cursor *lc, size_t off)
+{
+	if (off < lc->off) {
+		lc->off = 0;
+		lc->line = 1;
+	}
+	for (; lc->off < off && text[lc->off]; lc->off++)
+		if (text[lc->off] == '\n')
+			lc->line++;
+	return lc->line;
+}
+
+static void add_stmt(struct sql_script *s, const cJSON *raw, size_t textlen, struct line_cursor *lc)
 {
 	const cJSON *stmt = sql_jget(raw, "stmt");
 	size_t off = (size_t)sql_jint(raw, "stmt_location");
@@ -85,7 +103,7 @@ static void add_stmt(struct sql_script *s, const cJSON *raw, size_t textlen)
 	size_t first = skip_space(s->text, off, off + len);
 	st->offset = first;
 	st->len = len - (first - off);
-	st->line = line_of(s->text, first);
+	st->line = line_at(s->text, lc, first);
 	st->type = stmt->child->string;
 	st->node = stmt->child;
 }
@@ -114,7 +132,8 @@ int sql_parse(struct sql_script *s, const char *text, struct sql_error *err)
 	}
 	const cJSON *raw;
 	size_t textlen = strlen(text);
-	cJSON_ArrayForEach(raw, sql_jget(s->tree, "stmts")) add_stmt(s, raw, textlen);
+	struct line_cursor lc = {0, 1};
+	cJSON_ArrayForEach(raw, sql_jget(s->tree, "stmts")) add_stmt(s, raw, textlen, &lc);
 	return 0;
 }
 

@@ -158,7 +158,8 @@ static void scan_ignores(const char *text, size_t len, struct strv *out)
 {
 	static const char tag[] = "migsafe:ignore";
 	const char *end = text + len;
-	for (const char *p = text; p < end && (p = strstr(p, tag)) && p < end; p += sizeof tag - 1) {
+	for (const char *p = text; p < end && (p = memmem(p, (size_t)(end - p), tag, sizeof tag - 1));
+	     p += sizeof tag - 1) {
 		const char *r = p + sizeof tag - 1;
 		while (r < end && (*r == ' ' || *r == '\t'))
 			r++;
