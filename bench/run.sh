@@ -66,3 +66,9 @@ printf '%-64s %8sms %8sms %7sx\n' "replay $nmig trigger.dev migrations vs psql +
 	"$off_ms" "$rt_ms" "$(ratio "$rt_ms" "$off_ms")"
 printf '%-64s %8sms %8sms %7sx\n' "read trigger.dev schema.prisma vs Prisma's engine to SQL" \
 	"$ours_ms" "$prisma_ms" "$(ratio "$prisma_ms" "$ours_ms")"
+
+# 3. lockscore on the whole SQL corpus (one file) beside squawk's native
+#    binary and the bare libpg_query parse, and its memory as input grows:
+#    its own table, from bench/lockscore.sh.
+echo
+RUNS=$runs bash "$root/bench/lockscore.sh"
