@@ -169,6 +169,33 @@ static void lock_rv(struct ctx *c, const cJSON *rv, enum lockmode m)
 	free(q);
 }
 
+/* lock_tree: table and, recursively, its partitions (PostgreSQL recurses
+ * into them for most commands on a partitioned table). */
+static void lock_tree(struct ctx *c, const char *table, enum lockmode m)
+{
+	effect_lock(c->e, table, m);
+	for (size_t i = 0; i < c->cat->ntables; i++)
+		if (c->cat->tables[i]->partition_of && !strcmp(c->cat->tables[i]->partition_of, table))
+			lock_tree(c, c->cat->tables[i]->qname, m);
+}
+
+static bool is_partitioned(const struct ctx *c, const char *table)
+{
+	const struct cat_table *t = catalog_table_q(c->cat, table);
+	return t && t->partition_by;
+}
+
+/* The default partition of a partitioned table (named so), or NULL. */
+static const char *default_partition(const struct ctx *c, const char *parent)
+{
+	for (size_t i = 0; i < c->cat->ntables; i++) {
+		const struct cat_table *p = c->cat->tables[i];
+		if (p->partition_of && !strcmp(p->partition_of, parent) && strstr(p->name, "default"))
+			return p->qname;
+	}
+	return NULL;
+}
+
 static void set_work(struct ctx *c, enum work w, const char *table)
 {
 	double rows = table ? table_rows(c->cat, table) : -1;
@@ -182,6 +209,13 @@ static void set_work(struct ctx *c, enum work w, const char *table)
 
 static void rewrite(struct ctx *c, const char *table)
 {
+	const struct cat_table *t = catalog_table_q(c->cat, table);
+	if (t && t->partition_by) { /* no storage of its own: its partitions are rewritten */
+		for (size_t i = 0; i < c->cat->ntables; i++)
+			if (c->cat->tables[i]->partition_of && !strcmp(c->cat->tables[i]->partition_of, table))
+				rewrite(c, c->cat->tables[i]->qname);
+		return;
+	}
 	add_unique(&c->e->rewrites, table);
 	set_work(c, W_REWRITE, table);
 }
@@ -371,20 +405,38 @@ static void do_merge(struct ctx *c, const cJSON *n)
 	free(t);
 }
 
+/* FOR UPDATE/SHARE [OF rels]: ROW SHARE on the relations it names (by
+ * alias or name), or on every relation of the FROM list. */
+static void lock_for_update(struct ctx *c, const cJSON *from, const cJSON *of)
+{
+	for (const cJSON *k = from ? from->child : NULL; k; k = k->next) {
+		if (k->string && !strcmp(k->string, "RangeVar")) {
+			const char *al = sql_jstr(sql_jget(k, "alias"), "aliasname");
+			bool named = !of;
+			const cJSON *r;
+			cJSON_ArrayForEach(r, of)
+			{
+				const char *rn = sql_jstr(sql_node(r, "RangeVar"), "relname");
+				named |= rn && (!strcmp(rn, al ? al : "") || !strcmp(rn, sql_jstr(k, "relname")));
+			}
+			if (named)
+				lock_rv(c, k, LM_RS);
+		} else if (cJSON_IsObject(k) || cJSON_IsArray(k)) {
+			lock_for_update(c, k, of);
+		}
+	}
+}
+
 /* SELECT: ACCESS SHARE on what it reads, ROW SHARE with FOR UPDATE/SHARE,
  * and a new table with SELECT INTO. */
 static void do_select(struct ctx *c, const cJSON *n)
 {
 	lock_query_reads(c, n);
-	const cJSON *lk = sql_jget(n, "lockingClause");
-	if (cJSON_GetArraySize(lk) > 0) {
-		const cJSON *it;
-		cJSON_ArrayForEach(it, sql_jget(n, "fromClause"))
-		{
-			const cJSON *rv = sql_node(it, "RangeVar");
-			if (rv)
-				lock_rv(c, rv, LM_RS);
-		}
+	const cJSON *lk = sql_jget(n, "lockingClause"), *it;
+	cJSON_ArrayForEach(it, lk)
+	{
+		const cJSON *lr = sql_jget(sql_node(it, "LockingClause"), "lockedRels");
+		lock_for_update(c, sql_jget(n, "fromClause"), lr);
 	}
 	const cJSON *into = sql_jget(n, "intoClause");
 	if (into) {
@@ -395,6 +447,27 @@ static void do_select(struct ctx *c, const cJSON *n)
 	}
 	c->e->work = W_SCAN;
 	c->e->work_rows = -1;
+}
+
+/* ---- session settings that change what a statement does ---- */
+
+/* timestamp -> timestamptz is free only when the session TimeZone is UTC;
+ * a migration that sets another zone makes it a rewrite. */
+static bool session_tz_utc = true;
+
+void locks_reset(void)
+{
+	session_tz_utc = true;
+}
+
+static void do_set(struct ctx *c, const cJSON *n)
+{
+	const char *name = sql_jstr(n, "name");
+	const char *v = sql_jstr(sql_jget(sql_node(cJSON_GetArrayItem(sql_jget(n, "args"), 0), "A_Const"), "sval"), "sval");
+	(void)c;
+	if (name && !strcmp(name, "timezone"))
+		session_tz_utc = !v || !strcasecmp(v, "UTC") || !strcasecmp(v, "Etc/UTC") || !strcasecmp(v, "GMT") ||
+				 !strcasecmp(v, "Z") || !strcasecmp(v, "Etc/GMT");
 }
 
 /* ---- volatility and type changes ---- */
@@ -494,6 +567,9 @@ static bool type_change_is_free(const char *from, const char *to)
 		return t1 < 0 || (f1 >= 0 && t1 >= f1);
 	if (!strcmp(from, "cidr") && !strcmp(to, "inet"))
 		return true;
+	/* binary-coercible when the session TimeZone is UTC (the usual server setting) */
+	if (!strncmp(fb, "timestamp", 9) && !strncmp(tb, "timestamp", 9) && (t1 < 0 || t1 >= f1))
+		return session_tz_utc;
 	return false;
 }
 
@@ -650,6 +726,13 @@ static void alter_type(struct ctx *c, struct cat_table *t, const cJSON *cmd)
 	struct cat_column *old = table_column(t, col);
 	char *to = sql_format_type(sql_jget(cd, "typeName"), NULL);
 	bool free_change = old && type_change_is_free(old->type, to) && using_is_plain(sql_jget(cd, "raw_default"), col);
+	for (size_t i = 0; i < c->cat->nfks; i++) { /* a foreign key over the column is rebuilt */
+		struct cat_fk *fk = c->cat->fks[i];
+		if (!strcmp(fk->table, t->qname) && strv_index(&fk->columns, col) >= 0)
+			effect_lock(c->e, fk->ref_table, LM_AE);
+		if (!strcmp(fk->ref_table, t->qname) && strv_index(&fk->ref_columns, col) >= 0)
+			effect_lock(c->e, fk->table, LM_AE);
+	}
 	if (!free_change)
 		rewrite(c, t->qname);
 	else
@@ -659,11 +742,19 @@ static void alter_type(struct ctx *c, struct cat_table *t, const cJSON *cmd)
 	free(to);
 }
 
-static void drop_constraint(struct ctx *c, struct cat_table *t, const char *name)
+static void drop_constraint(struct ctx *c, struct cat_table *t, const char *name, bool cascade)
 {
 	struct cat_fk *fk = catalog_fk(c->cat, t->qname, name);
 	if (fk)
 		effect_lock(c->e, fk->ref_table, LM_AE);
+	for (size_t i = 0; cascade && i < c->cat->nindexes; i++) { /* keys that reference its index go too */
+		struct cat_index *ix = c->cat->indexes[i];
+		if (!ix->constraint || strcmp(ix->constraint, name) || strcmp(ix->table, t->qname))
+			continue;
+		for (size_t k = 0; k < c->cat->nfks; k++)
+			if (!strcmp(c->cat->fks[k]->ref_table, t->qname) && strv_equal(&c->cat->fks[k]->ref_columns, &ix->columns))
+				effect_lock(c->e, c->cat->fks[k]->table, LM_AE);
+	}
 }
 
 static void attach_partition(struct ctx *c, struct cat_table *parent, const cJSON *cmd)
@@ -672,6 +763,9 @@ static void attach_partition(struct ctx *c, struct cat_table *parent, const cJSO
 	char *part = rv_qname(c, sql_jget(pc, "name"));
 	effect_lock(c->e, part, LM_AE);
 	scan(c, part, W_SCAN);
+	for (size_t i = 0; i < c->cat->nfks; i++) /* keys referencing the parent get triggers on it */
+		if (!strcmp(c->cat->fks[i]->ref_table, parent->qname))
+			effect_lock(c->e, c->cat->fks[i]->table, LM_SRE);
 	for (size_t i = 0; i < c->cat->ntables; i++) { /* the default partition is scanned too */
 		struct cat_table *p = c->cat->tables[i];
 		if (p->partition_of && !strcmp(p->partition_of, parent->qname) && strstr(p->name, "default"))
@@ -684,21 +778,83 @@ static void detach_partition(struct ctx *c, struct cat_table *parent, const cJSO
 {
 	const cJSON *pc = sql_node(sql_jget(cmd, "def"), "PartitionCmd");
 	bool conc = sql_jbool(pc, "concurrent");
-	lock_rv(c, sql_jget(pc, "name"), conc ? LM_SUE : LM_AE);
+	lock_rv(c, sql_jget(pc, "name"), LM_AE);
 	if (conc)
 		c->e->notx = true;
-	for (size_t i = 0; !conc && i < c->cat->nfks; i++)
+	else if (default_partition(c, parent->qname))
+		effect_lock(c->e, default_partition(c, parent->qname), LM_AE);
+	for (size_t i = 0; i < c->cat->nfks; i++) /* their triggers on the partition are dropped */
 		if (!strcmp(c->cat->fks[i]->ref_table, parent->qname))
-			effect_lock(c->e, c->cat->fks[i]->table, LM_S);
+			effect_lock(c->e, c->cat->fks[i]->table, LM_AE);
 }
 
-static void at_cmd(struct ctx *c, struct cat_table *t, const cJSON *cmd)
+/* Storage parameters that need ACCESS EXCLUSIVE (the rest take SHARE
+ * UPDATE EXCLUSIVE). */
+static bool reloptions_need_ae(const cJSON *def)
+{
+	const cJSON *it, *list = sql_node(def, "List") ? sql_jget(sql_node(def, "List"), "items") : def;
+	cJSON_ArrayForEach(it, list)
+	{
+		const char *n = sql_jstr(sql_node(it, "DefElem"), "defname");
+		if (n && !strcmp(n, "user_catalog_table"))
+			return true;
+	}
+	return false;
+}
+
+static bool is_free_storage_change(const struct cat_table *t, const char *sub, const cJSON *cmd)
+{
+	const char *name = sql_jstr(cmd, "name");
+	if (!strcmp(sub, "AT_SetLogged"))
+		return !t->unlogged;
+	if (!strcmp(sub, "AT_SetUnLogged"))
+		return t->unlogged;
+	if (!strcmp(sub, "AT_SetTableSpace"))
+		return name && !strcmp(name, "pg_default");
+	if (!strcmp(sub, "AT_SetAccessMethod"))
+		return name && !strcmp(name, "heap");
+	return false;
+}
+
+static bool cascade_of(const cJSON *cmd)
+{
+	const char *b = sql_jstr(cmd, "behavior");
+	return b && strstr(b, "CASCADE");
+}
+
+/* DROP COLUMN: the foreign keys over it go (ACCESS EXCLUSIVE on the other
+ * table), and with CASCADE the keys referencing it and the views on it. */
+static void drop_column(struct ctx *c, struct cat_table *t, const char *col, bool cascade)
+{
+	c->e->destroys = true;
+	for (size_t i = 0; i < c->cat->nfks; i++) {
+		struct cat_fk *fk = c->cat->fks[i];
+		if (!strcmp(fk->table, t->qname) && strv_index(&fk->columns, col) >= 0)
+			effect_lock(c->e, fk->ref_table, LM_AE);
+		if (cascade && !strcmp(fk->ref_table, t->qname) && strv_index(&fk->ref_columns, col) >= 0)
+			effect_lock(c->e, fk->table, LM_AE);
+	}
+	for (size_t i = 0; cascade && i < c->cat->nviews; i++) {
+		struct cat_view *v = c->cat->views[i];
+		if (strv_index(&v->depends_on, t->qname) >= 0 && (!v->definition || strstr(v->definition, col)))
+			effect_lock(c->e, v->qname, LM_AE);
+	}
+}
+
+static void at_cmd(struct ctx *c, struct cat_table *t, const cJSON *cmd, bool inh)
 {
 	const char *sub = sql_jstr(cmd, "subtype");
 	if (!sub)
 		return;
-	effect_lock(c->e, t->qname, at_level(sub, cmd));
 	const cJSON *def = sql_jget(cmd, "def");
+	enum lockmode lvl = at_level(sub, cmd);
+	if (!strcmp(sub, "AT_SetRelOptions") && reloptions_need_ae(def))
+		lvl = LM_AE;
+	bool part_cmd = !strcmp(sub, "AT_AttachPartition") || !strcmp(sub, "AT_DetachPartition");
+	if (inh && !part_cmd)
+		lock_tree(c, t->qname, lvl);
+	else
+		effect_lock(c->e, t->qname, lvl);
 	if (!strcmp(sub, "AT_AddColumn"))
 		add_column(c, t, sql_node(def, "ColumnDef"));
 	else if (!strcmp(sub, "AT_AddConstraint"))
@@ -709,28 +865,27 @@ static void at_cmd(struct ctx *c, struct cat_table *t, const cJSON *cmd)
 		if (c->o->pg_version < 12 || !has_not_null_check(c->cat, t->qname, sql_jstr(cmd, "name")))
 			scan(c, t->qname, W_SCAN);
 	} else if (!strcmp(sub, "AT_ValidateConstraint")) {
-		scan(c, t->qname, W_SCAN);
 		struct cat_fk *fk = catalog_fk(c->cat, t->qname, sql_jstr(cmd, "name"));
-		if (fk)
+		struct cat_check *ck = catalog_check(c->cat, t->qname, sql_jstr(cmd, "name"));
+		if ((fk && !fk->validated) || (ck && !ck->validated))
+			scan(c, t->qname, W_SCAN);
+		if (fk && !fk->validated)
 			effect_lock(c->e, fk->ref_table, LM_RS);
 	} else if (!strcmp(sub, "AT_DropConstraint"))
-		drop_constraint(c, t, sql_jstr(cmd, "name"));
+		drop_constraint(c, t, sql_jstr(cmd, "name"), cascade_of(cmd));
 	else if (!strcmp(sub, "AT_DropColumn")) {
-		c->e->destroys = true;
-		for (size_t i = 0; i < c->cat->nfks; i++) {
-			struct cat_fk *fk = c->cat->fks[i];
-			if (!strcmp(fk->table, t->qname) && strv_index(&fk->columns, sql_jstr(cmd, "name")) >= 0)
-				effect_lock(c->e, fk->ref_table, LM_AE);
-		}
+		drop_column(c, t, sql_jstr(cmd, "name"), cascade_of(cmd));
 	} else if (!strcmp(sub, "AT_SetLogged") || !strcmp(sub, "AT_SetUnLogged") ||
-		   !strcmp(sub, "AT_SetAccessMethod") || !strcmp(sub, "AT_SetTableSpace"))
-		rewrite(c, t->qname);
+		   !strcmp(sub, "AT_SetAccessMethod") || !strcmp(sub, "AT_SetTableSpace")) {
+		if (!is_free_storage_change(t, sub, cmd))
+			rewrite(c, t->qname);
+	}
 	else if (!strcmp(sub, "AT_AttachPartition"))
 		attach_partition(c, t, cmd);
 	else if (!strcmp(sub, "AT_DetachPartition"))
 		detach_partition(c, t, cmd);
 	else if (!strcmp(sub, "AT_AddInherit") || !strcmp(sub, "AT_DropInherit"))
-		lock_rv(c, def, LM_SUE);
+		lock_rv(c, sql_node(def, "RangeVar"), !strcmp(sub, "AT_AddInherit") ? LM_SUE : LM_AS);
 }
 
 static void do_alter_table(struct ctx *c, const cJSON *n)
@@ -749,7 +904,8 @@ static void do_alter_table(struct ctx *c, const cJSON *n)
 		lock_rv(c, rv, LM_AE);
 		return;
 	}
-	cJSON_ArrayForEach(cmd, sql_jget(n, "cmds")) at_cmd(c, t, sql_node(cmd, "AlterTableCmd"));
+	bool inh = !sql_jget(rv, "inh") || sql_jbool(rv, "inh");
+	cJSON_ArrayForEach(cmd, sql_jget(n, "cmds")) at_cmd(c, t, sql_node(cmd, "AlterTableCmd"), inh);
 }
 
 /* ---- other statements ---- */
@@ -762,8 +918,14 @@ static void do_create_table(struct ctx *c, const cJSON *n)
 	add_unique(&c->e->created, q);
 	free(q);
 	const cJSON *inh = sql_jget(n, "inhRelations");
-	if (cJSON_GetArraySize(inh) > 0) /* PARTITION OF / INHERITS */
-		lock_rv(c, sql_node(inh->child, "RangeVar"), sql_jget(n, "partbound") ? LM_AE : LM_SUE);
+	if (cJSON_GetArraySize(inh) > 0) { /* PARTITION OF (and its default partition) / INHERITS */
+		const cJSON *parent = sql_node(inh->child, "RangeVar");
+		lock_rv(c, parent, sql_jget(n, "partbound") ? LM_AE : LM_SUE);
+		char *pq = rv_qname(c, parent);
+		if (sql_jget(n, "partbound") && default_partition(c, pq))
+			effect_lock(c->e, default_partition(c, pq), LM_AE);
+		free(pq);
+	}
 	cJSON_ArrayForEach(e, sql_jget(n, "tableElts"))
 	{
 		const cJSON *con = sql_node(e, "Constraint"), *cd = sql_node(e, "ColumnDef");
@@ -798,14 +960,19 @@ static void do_index(struct ctx *c, const cJSON *n)
 {
 	bool conc = sql_jbool(n, "concurrent");
 	enum lockmode m = conc ? LM_SUE : LM_S;
-	char *q = rv_qname(c, sql_jget(n, "relation"));
-	effect_lock(c->e, q, m);
+	const cJSON *rv = sql_jget(n, "relation");
+	char *q = rv_qname(c, rv);
+	c->e->notx = conc;
+	if (conc && is_partitioned(c, q)) { /* refused before any lock is taken */
+		free(q);
+		return;
+	}
+	if (sql_jbool(rv, "inh"))
+		lock_tree(c, q, m);
+	else /* ON ONLY */
+		effect_lock(c->e, q, m);
 	if (strv_index(&c->e->created, q) < 0)
 		scan(c, q, W_INDEX);
-	for (size_t i = 0; i < c->cat->ntables; i++)
-		if (c->cat->tables[i]->partition_of && !strcmp(c->cat->tables[i]->partition_of, q))
-			effect_lock(c->e, c->cat->tables[i]->qname, m);
-	c->e->notx = conc;
 	free(q);
 }
 
@@ -828,10 +995,20 @@ static struct cat_table *table_by_names(const struct ctx *c, const struct strv *
 
 /* DROP TABLE: ACCESS EXCLUSIVE on it, on the tables its foreign keys
  * reference, and (CASCADE) on tables whose keys reference it and views. */
+static bool referenced_by_others(const struct ctx *c, const char *table)
+{
+	for (size_t i = 0; i < c->cat->nfks; i++)
+		if (!strcmp(c->cat->fks[i]->ref_table, table) && strcmp(c->cat->fks[i]->table, table))
+			return true;
+	return false;
+}
+
 static void drop_table(struct ctx *c, struct cat_table *t, bool cascade)
 {
-	effect_lock(c->e, t->qname, LM_AE);
+	lock_tree(c, t->qname, LM_AE);
 	c->e->destroys = true;
+	if (!cascade && referenced_by_others(c, t->qname))
+		return; /* refused: other objects depend on it */
 	for (size_t i = 0; i < c->cat->nfks; i++) {
 		struct cat_fk *fk = c->cat->fks[i];
 		if (!strcmp(fk->table, t->qname))
@@ -865,7 +1042,7 @@ static void drop_object(struct ctx *c, const char *rt, const struct strv *nm, bo
 		if (!ix && nm->n == 1)
 			ix = catalog_index(c->cat, "public", nm->v[0]);
 		if (ix)
-			effect_lock(c->e, ix->table, conc ? LM_SUE : LM_AE);
+			lock_tree(c, ix->table, conc ? LM_SUE : LM_AE);
 		c->e->notx = conc;
 	} else if (!strcmp(rt, "OBJECT_TRIGGER") || !strcmp(rt, "OBJECT_POLICY") || !strcmp(rt, "OBJECT_RULE")) {
 		struct cat_table *t = table_by_names(c, nm, nm->n - 1);
@@ -873,7 +1050,7 @@ static void drop_object(struct ctx *c, const char *rt, const struct strv *nm, bo
 			effect_lock(c->e, t->qname, LM_AE);
 	} else if (!strcmp(rt, "OBJECT_TYPE") || !strcmp(rt, "OBJECT_DOMAIN")) {
 		char *ty = cat_type_name(nm->n > 1 ? nm->v[nm->n - 2] : "public", nm->v[nm->n - 1], false);
-		for (size_t i = 0; cascade && i < c->cat->ntables; i++)
+		for (size_t i = 0; i < c->cat->ntables; i++) /* locked to find dependents, even when refused */
 			for (size_t k = 0; k < c->cat->tables[i]->ncols; k++)
 				if (!strncmp(c->cat->tables[i]->cols[k].type, ty, strlen(ty)))
 					effect_lock(c->e, c->cat->tables[i]->qname, LM_AE);
@@ -939,16 +1116,27 @@ static void do_truncate(struct ctx *c, const cJSON *n)
 	const cJSON *it;
 	struct strv seen = STRV_INIT;
 	c->e->destroys = true;
+	struct strv listed = STRV_INIT;
 	cJSON_ArrayForEach(it, sql_jget(n, "relations"))
 	{
 		char *q = rv_qname(c, sql_node(it, "RangeVar"));
 		if (cascade)
 			truncate_cascade(c, q, &seen);
-		effect_lock(c->e, q, LM_AE);
-		rewrite(c, q);
-		c->e->work = W_META;
-		free(q);
+		strv_push_take(&listed, q);
 	}
+	bool refused = false; /* a table referenced by one not truncated with it */
+	for (size_t i = 0; !cascade && i < c->cat->nfks; i++)
+		refused |= strv_index(&listed, c->cat->fks[i]->ref_table) >= 0 &&
+			   strv_index(&listed, c->cat->fks[i]->table) < 0;
+	for (size_t i = 0; i < listed.n; i++) {
+		lock_tree(c, listed.v[i], LM_AE);
+		if (!refused)
+			rewrite(c, listed.v[i]);
+	}
+	for (size_t i = 0; i < seen.n; i++)
+		rewrite(c, seen.v[i]);
+	c->e->work = W_META;
+	strv_release(&listed);
 	strv_release(&seen);
 }
 
@@ -968,7 +1156,7 @@ static void do_vacuum(struct ctx *c, const cJSON *n)
 	{
 		const cJSON *rv = sql_jget(sql_node(it, "VacuumRelation"), "relation");
 		char *q = rv_qname(c, rv);
-		effect_lock(c->e, q, full ? LM_AE : LM_SUE);
+		lock_tree(c, q, full ? LM_AE : LM_SUE);
 		if (full)
 			rewrite(c, q);
 		else
@@ -1023,9 +1211,18 @@ static void do_view(struct ctx *c, const cJSON *n)
 static void do_lock(struct ctx *c, const cJSON *n)
 {
 	long mode = sql_jint(n, "mode");
+	enum lockmode m = mode >= 1 && mode <= 8 ? (enum lockmode)mode : LM_AE;
 	const cJSON *it;
 	cJSON_ArrayForEach(it, sql_jget(n, "relations"))
-		lock_rv(c, sql_node(it, "RangeVar"), mode >= 1 && mode <= 8 ? (enum lockmode)mode : LM_AE);
+	{
+		const cJSON *rv = sql_node(it, "RangeVar");
+		struct cat_view *v = rv_view(c, rv);
+		char *q = rv_qname(c, rv);
+		lock_tree(c, q, m); /* a view locks what it reads, in the same mode */
+		for (size_t i = 0; v && i < v->depends_on.n; i++)
+			lock_tree(c, v->depends_on.v[i], m);
+		free(q);
+	}
 }
 
 static void do_reindex(struct ctx *c, const cJSON *n)
@@ -1049,7 +1246,10 @@ static void do_reindex(struct ctx *c, const cJSON *n)
 		q = rv_qname(c, rv);
 		table = q;
 	}
-	effect_lock(c->e, table, conc ? LM_SUE : LM_S);
+	if (table && kind && !strcmp(kind, "REINDEX_OBJECT_TABLE"))
+		lock_tree(c, table, conc ? LM_SUE : LM_S);
+	else
+		effect_lock(c->e, table, conc ? LM_SUE : LM_S);
 	if (table)
 		scan(c, table, W_INDEX);
 	c->e->notx = conc;
@@ -1098,6 +1298,55 @@ static void do_stats(struct ctx *c, const cJSON *n)
 	}
 }
 
+/* ALTER DOMAIN: every table with a column of the domain is checked
+ * under SHARE. */
+static void do_alter_domain(struct ctx *c, const cJSON *n)
+{
+	struct strv nm = STRV_INIT;
+	const cJSON *con = sql_node(sql_jget(n, "def"), "Constraint");
+	if (con && sql_jbool(con, "skip_validation"))
+		return; /* NOT VALID: nothing is checked now */
+	sql_name_list(sql_jget(n, "typeName"), &nm);
+	if (nm.n) {
+		char *ty = cat_type_name(nm.n > 1 ? nm.v[nm.n - 2] : "public", nm.v[nm.n - 1], false);
+		for (size_t i = 0; i < c->cat->ntables; i++)
+			for (size_t k = 0; k < c->cat->tables[i]->ncols; k++)
+				if (!strcmp(c->cat->tables[i]->cols[k].type, ty)) {
+					effect_lock(c->e, c->cat->tables[i]->qname, LM_S);
+					scan(c, c->cat->tables[i]->qname, W_SCAN);
+				}
+		free(ty);
+	}
+	strv_release(&nm);
+}
+
+/* CREATE FUNCTION ... LANGUAGE sql: the body is parsed and analysed at
+ * creation, reading the tables it names (ACCESS SHARE). */
+static void do_create_function(struct ctx *c, const cJSON *n)
+{
+	const char *body = NULL, *lang = NULL;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, sql_jget(n, "options"))
+	{
+		const cJSON *de = sql_node(it, "DefElem"), *arg = sql_jget(de, "arg");
+		const char *dn = sql_jstr(de, "defname");
+		if (dn && !strcmp(dn, "language"))
+			lang = sql_strval(arg);
+		if (dn && !strcmp(dn, "as"))
+			body = sql_strval(cJSON_GetArrayItem(sql_jget(sql_node(arg, "List"), "items"), 0));
+	}
+	struct sql_script s;
+	struct sql_error err;
+	if (!lang || strcmp(lang, "sql") || !body || sql_parse(&s, body, &err) < 0) {
+		if (lang && !strcmp(lang, "sql") && body)
+			sql_error_release(&err);
+		return;
+	}
+	for (size_t i = 0; i < s.n; i++)
+		lock_query_reads(c, s.stmts[i].node);
+	sql_script_release(&s);
+}
+
 static void do_unmodelled(struct ctx *c, const cJSON *n)
 {
 	(void)n;
@@ -1122,7 +1371,8 @@ void locks_predict(struct catalog *cat, const struct opts *o, struct stmt *st, c
 		{"AlterObjectSchemaStmt", do_set_schema}, {"CommentStmt", do_comment},
 		{"CreateTrigStmt", do_trigger},	   {"CreatePolicyStmt", do_policy},
 		{"AlterPolicyStmt", do_policy},	   {"CreateStatsStmt", do_stats},
-		{"DoStmt", do_unmodelled},
+		{"DoStmt", do_unmodelled},	   {"AlterDomainStmt", do_alter_domain},
+		{"CreateFunctionStmt", do_create_function}, {"VariableSetStmt", do_set},
 	};
 	struct ctx c = {cat, o, st, &st->eff, search_schema};
 	memset(&st->eff, 0, sizeof(st->eff));

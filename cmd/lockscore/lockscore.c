@@ -305,11 +305,18 @@ static void analyze(struct input *in, const struct opts *o, struct migration *m,
 	struct catalog work;
 	struct replay r;
 	catalog_copy(&work, &in->base);
+	locks_reset();
 	replay_init(&r, &work);
 	r.quiet = true;
 	for (size_t i = 0; i < m->n; i++) {
 		struct stmt *st = &m->stmts[i];
 		locks_predict(&work, o, st, r.search_schema);
+		if (st->eff.notx && st->in_tx) { /* refused at once: takes no lock */
+			bool keep_notx = true;
+			effect_release(&st->eff);
+			st->eff.notx = keep_notx;
+			st->eff.work_rows = -1;
+		}
 		const cJSON *tr = find_trace(in, m->id, i);
 		if (tr)
 			apply_trace(in, o, m, st, tr);

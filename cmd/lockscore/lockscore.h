@@ -88,6 +88,8 @@ struct opts {
 /* locks.c: predict the effect of st against the catalog as it stands
  * before st runs. */
 void locks_predict(struct catalog *cat, const struct opts *o, struct stmt *st, const char *search_schema);
+/* locks_reset: forget session settings (call at each migration's start) */
+void locks_reset(void);
 /* rows of a table from the DAG, < 0 when unknown */
 double table_rows(const struct catalog *cat, const char *qname);
 /* estimated milliseconds for work over rows */
