@@ -735,9 +735,10 @@ static void alter_type(struct ctx *c, struct cat_table *t, const cJSON *cmd)
 	}
 	if (!free_change)
 		rewrite(c, t->qname);
-	else
-		for (size_t i = 0; i < c->cat->nchecks; i++) /* CHECKs on it are re-checked */
-			if (!strcmp(c->cat->checks[i]->table, t->qname) && strstr(c->cat->checks[i]->expression, col))
+	else /* validated CHECKs over the column are re-checked: a scan */
+		for (size_t i = 0; i < c->cat->nchecks; i++)
+			if (!strcmp(c->cat->checks[i]->table, t->qname) && c->cat->checks[i]->validated &&
+			    strstr(c->cat->checks[i]->expression, col))
 				scan(c, t->qname, W_SCAN);
 	free(to);
 }
@@ -783,9 +784,14 @@ static void detach_partition(struct ctx *c, struct cat_table *parent, const cJSO
 		c->e->notx = true;
 	else if (default_partition(c, parent->qname))
 		effect_lock(c->e, default_partition(c, parent->qname), LM_AE);
-	for (size_t i = 0; i < c->cat->nfks; i++) /* their triggers on the partition are dropped */
-		if (!strcmp(c->cat->fks[i]->ref_table, parent->qname))
+	for (size_t i = 0; i < c->cat->nfks; i++) /* their triggers go; they are checked against it */
+		if (!strcmp(c->cat->fks[i]->ref_table, parent->qname)) {
 			effect_lock(c->e, c->cat->fks[i]->table, LM_AE);
+			scan(c, c->cat->fks[i]->table, W_SCAN);
+			char *part = rv_qname(c, sql_jget(pc, "name"));
+			scan(c, part, W_SCAN);
+			free(part);
+		}
 }
 
 /* Storage parameters that need ACCESS EXCLUSIVE (the rest take SHARE
@@ -922,8 +928,10 @@ static void do_create_table(struct ctx *c, const cJSON *n)
 		const cJSON *parent = sql_node(inh->child, "RangeVar");
 		lock_rv(c, parent, sql_jget(n, "partbound") ? LM_AE : LM_SUE);
 		char *pq = rv_qname(c, parent);
-		if (sql_jget(n, "partbound") && default_partition(c, pq))
-			effect_lock(c->e, default_partition(c, pq), LM_AE);
+		if (sql_jget(n, "partbound") && default_partition(c, pq)) {
+			effect_lock(c->e, default_partition(c, pq), LM_AE); /* rows moving out of it? a scan */
+			scan(c, default_partition(c, pq), W_SCAN);
+		}
 		free(pq);
 	}
 	cJSON_ArrayForEach(e, sql_jget(n, "tableElts"))
@@ -967,11 +975,12 @@ static void do_index(struct ctx *c, const cJSON *n)
 		free(q);
 		return;
 	}
-	if (sql_jbool(rv, "inh"))
+	bool only = !sql_jbool(rv, "inh");
+	if (!only)
 		lock_tree(c, q, m);
 	else /* ON ONLY */
 		effect_lock(c->e, q, m);
-	if (strv_index(&c->e->created, q) < 0)
+	if (strv_index(&c->e->created, q) < 0 && !(only && is_partitioned(c, q)))
 		scan(c, q, W_INDEX);
 	free(q);
 }

@@ -131,7 +131,10 @@ static void rule_index(struct rc *r)
 	const cJSON *n = r->st->node;
 	const char *table = main_table(r->st);
 	if (sql_jbool(n, "concurrent")) {
-		const struct cat_table *ct = table ? catalog_table_q(r->cat, table) : NULL;
+		const cJSON *rv = sql_jget(n, "relation");
+		const char *sch = sql_jstr(rv, "schemaname");
+		const struct cat_table *ct = catalog_table(r->cat, sch ? sch : "public", sql_jstr(rv, "relname"));
+		table = ct ? ct->qname : table;
 		if (ct && ct->partition_by)
 			add(r, "concurrent-index-on-partitioned", "high", table,
 			    xasprintf("CREATE INDEX CONCURRENTLY is not supported on the partitioned table %s: the migration fails", table),
@@ -181,7 +184,26 @@ static void rule_drop(struct rc *r)
 			continue;
 		}
 		const char *name = nm.v[nm.n - 1];
-		if (!strcmp(rt, "OBJECT_INDEX"))
+		bool cascade = b && strstr(b, "CASCADE");
+		struct cat_index *ix = !strcmp(rt, "OBJECT_INDEX") ? catalog_index(r->cat, nm.n > 1 ? nm.v[0] : "public", name) : NULL;
+		struct cat_enum *en = !strcmp(rt, "OBJECT_TYPE") ? catalog_enum(r->cat, nm.n > 1 ? nm.v[0] : "public", name) : NULL;
+		bool type_used = false;
+		char *ty = en ? cat_type_name(en->schema, en->name, false) : NULL;
+		for (size_t i = 0; ty && i < r->cat->ntables; i++)
+			for (size_t k = 0; k < r->cat->tables[i]->ncols; k++)
+				type_used |= !strncmp(r->cat->tables[i]->cols[k].type, ty, strlen(ty));
+		free(ty);
+		if (ix && ix->constraint)
+			add(r, "statement-will-fail", "high", ix->table,
+			    xasprintf("DROP INDEX %s fails: the constraint %s on %s requires it", name, ix->constraint, ix->table),
+			    xasprintf("ALTER TABLE ... DROP CONSTRAINT %s;  -- drops the index with it", ix->constraint));
+		else if (en && type_used && !cascade)
+			add(r, "statement-will-fail", "high", NULL,
+			    xasprintf("DROP TYPE %s fails: columns still use it", name),
+			    xstrdup("change or drop those columns first (or DROP TYPE ... CASCADE, which drops them and their data)"));
+		else if (en && type_used)
+			add(r, "drop-column", "high", NULL, xasprintf("DROP TYPE %s CASCADE drops every column of that type, and its data", name), NULL);
+		else if (!strcmp(rt, "OBJECT_INDEX"))
 			rule_drop_index(r, &nm);
 		else if (!strcmp(rt, "OBJECT_TABLE")) {
 			char *q = cat_qname(nm.n > 1 ? nm.v[0] : "public", name);
@@ -240,7 +262,14 @@ static void rule_add_column(struct rc *r, struct cat_table *t, const cJSON *cd)
 		identity |= ct && !strcmp(ct, "CONSTR_IDENTITY");
 	}
 	char *tq = table_sql(t);
-	if (strv_index(&r->st->eff.rewrites, t->qname) >= 0) {
+	bool unique = false, pk = false;
+	cJSON_ArrayForEach(cc, sql_jget(cd, "constraints"))
+	{
+		const char *ct = sql_jstr(sql_node(cc, "Constraint"), "contype");
+		unique |= ct && !strcmp(ct, "CONSTR_UNIQUE");
+		pk |= ct && !strcmp(ct, "CONSTR_PRIMARY");
+	}
+	if (r->st->eff.rewrites.n > 0) {
 		const char *rule = generated ? "add-column-generated-stored"
 				   : (serial || identity) ? "add-column-serial-or-identity"
 							  : "add-column-volatile-default";
@@ -254,6 +283,11 @@ static void rule_add_column(struct rc *r, struct cat_table *t, const cJSON *cd)
 			      col, t->qname, col),
 		    xasprintf("ALTER TABLE %s ADD COLUMN %s %s NOT NULL DEFAULT <value>;  -- a constant default is free on PostgreSQL 11+", tq, col, type));
 	}
+	if ((unique || pk) && !r->st->eff.rewrites.n)
+		add(r, pk ? "add-primary-key" : "add-unique-constraint", blocking_severity(r->st->est_lock_ms), t->qname,
+		    blocking_message(r->st, pk ? "ADD COLUMN ... PRIMARY KEY builds its index on" : "ADD COLUMN ... UNIQUE builds its index on", t->qname),
+		    xasprintf("ALTER TABLE %s ADD COLUMN %s %s;  -- then CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... %s USING INDEX",
+			      tq, col, type, pk ? "PRIMARY KEY" : "UNIQUE"));
 	if (!strcmp(type, "json") || !strcmp(type, "json[]"))
 		add(r, "json-column", "low", t->qname, xasprintf("column %s is json, which has no equality operator (DISTINCT, GROUP BY fail)", col),
 		    xasprintf("ALTER TABLE %s ADD COLUMN %s jsonb;", tq, col));
@@ -354,6 +388,27 @@ static void rule_constraint(struct rc *r, struct cat_table *t, const cJSON *con)
 	free(tq);
 }
 
+static bool cascade_cmd(const cJSON *cmd)
+{
+	const char *b = sql_jstr(cmd, "behavior");
+	return b && strstr(b, "CASCADE");
+}
+
+/* Is constraint name of t a key that foreign keys of other tables use? */
+static bool referenced_key(const struct catalog *cat, const struct cat_table *t, const char *name)
+{
+	for (size_t i = 0; i < cat->nindexes; i++) {
+		const struct cat_index *ix = cat->indexes[i];
+		if (!ix->constraint || strcmp(ix->constraint, name) || strcmp(ix->table, t->qname))
+			continue;
+		for (size_t k = 0; k < cat->nfks; k++)
+			if (!strcmp(cat->fks[k]->ref_table, t->qname) && strcmp(cat->fks[k]->table, t->qname) &&
+			    strv_equal(&cat->fks[k]->ref_columns, &ix->columns))
+				return true;
+	}
+	return false;
+}
+
 static void rule_alter_cmd(struct rc *r, struct cat_table *t, const cJSON *cmd)
 {
 	const char *sub = sql_jstr(cmd, "subtype"), *name = sql_jstr(cmd, "name");
@@ -378,17 +433,22 @@ static void rule_alter_cmd(struct rc *r, struct cat_table *t, const cJSON *cmd)
 			      name, tq, name));
 	else if (!strcmp(sub, "AT_DropNotNull"))
 		add(r, "drop-not-null", "low", t->qname, xasprintf("DROP NOT NULL on %s: code that assumes a value may meet NULLs", name), NULL);
+	else if (!strcmp(sub, "AT_DropConstraint") && !cascade_cmd(cmd) && referenced_key(r->cat, t, name))
+		add(r, "statement-will-fail", "high", t->qname,
+		    xasprintf("DROP CONSTRAINT %s fails: foreign keys of other tables depend on it", name),
+		    xstrdup("drop those foreign keys first, in their own migrations"));
 	else if (!strcmp(sub, "AT_DropConstraint") && catalog_fk(r->cat, t->qname, name))
 		add(r, "drop-foreign-key", "low", t->qname,
 		    xasprintf("dropping the foreign key %s takes AccessExclusiveLock on %s and on the table it references", name, t->qname),
 		    xstrdup("SET lock_timeout = '1s'; and retry on timeout"));
 	else if ((!strcmp(sub, "AT_SetLogged") || !strcmp(sub, "AT_SetUnLogged") || !strcmp(sub, "AT_SetAccessMethod") ||
-		  !strcmp(sub, "AT_SetTableSpace")) && !created_here(r->created, t->qname))
+		  !strcmp(sub, "AT_SetTableSpace")) && !created_here(r->created, t->qname) &&
+		 strv_index(&r->st->eff.rewrites, t->qname) >= 0)
 		add(r, "table-rewrite", blocking_severity(r->st->est_lock_ms), t->qname,
 		    blocking_message(r->st, "this ALTER TABLE form copies every row of", t->qname),
 		    xstrdup("build a new table and switch, or schedule the rewrite in a maintenance window"));
 	else if (!strcmp(sub, "AT_DetachPartition") && !sql_jbool(sql_node(def, "PartitionCmd"), "concurrent"))
-		add(r, "detach-partition-non-concurrently", "low", t->qname,
+		add(r, "detach-partition-non-concurrently", r->st->eff.scans.n ? blocking_severity(r->st->est_lock_ms) : "low", t->qname,
 		    xasprintf("DETACH PARTITION takes AccessExclusiveLock on %s and its partition (and ShareLock on tables that reference it)", t->qname),
 		    xasprintf("ALTER TABLE %s DETACH PARTITION ... CONCURRENTLY;  -- PostgreSQL 14+, outside a transaction, no default partition", tq));
 	else if (!strcmp(sub, "AT_AttachPartition") && r->st->est_lock_ms >= 1000)
@@ -461,7 +521,7 @@ static void rule_misc(struct rc *r)
 		add(r, "reindex-non-concurrently", blocking_severity(r->st->est_lock_ms), table,
 		    blocking_message(r->st, "REINDEX rebuilds indexes of", table), insert_after_word(r->st->sql, "INDEX", " CONCURRENTLY"));
 	else if (!strcmp(type, "LockStmt") && effect_max_mode(&r->st->eff) >= LM_S)
-		add(r, "explicit-lock-table", effect_max_mode(&r->st->eff) == LM_AE ? "medium" : "low", table,
+		add(r, "explicit-lock-table", "low", table,
 		    xasprintf("LOCK TABLE takes %s on %s until the transaction ends: it blocks %s", lockmode_name(effect_max_mode(&r->st->eff)),
 			      table, blocks_what(effect_max_mode(&r->st->eff))),
 		    xstrdup("take the weakest mode that protects the change, and keep the transaction short"));
@@ -471,8 +531,8 @@ static void rule_misc(struct rc *r)
 			add(r, "rename-column", "medium", table,
 			    xasprintf("RENAME COLUMN %s: application code still using the old name fails during and after the deploy", sql_jstr(n, "subname")),
 			    xstrdup("add the new column, write both, backfill, switch reads, drop the old column (or rename only in the ORM)"));
-		else if (rt && !strcmp(rt, "OBJECT_TABLE"))
-			add(r, "rename-table", "medium", table,
+		else if (rt && (!strcmp(rt, "OBJECT_TABLE") || !strcmp(rt, "OBJECT_VIEW") || !strcmp(rt, "OBJECT_MATVIEW")))
+			add(r, !strcmp(rt, "OBJECT_TABLE") ? "rename-table" : "rename-view", "medium", table,
 			    xstrdup("RENAME TO: application code still using the old name fails during and after the deploy"),
 			    xasprintf("CREATE VIEW %s AS SELECT * FROM <old>; deploy code using the new name; then in one transaction DROP VIEW and RENAME",
 				      sql_jstr(n, "newname")));
@@ -488,6 +548,14 @@ static void rule_misc(struct rc *r)
 			    NULL);
 	} else if (!strcmp(type, "DoStmt")) {
 		add(r, "raw-sql-uninspectable", "low", NULL, xstrdup("a DO block: its locks cannot be predicted statically; review it, or let applyexplain trace it"), NULL);
+	} else if (!strcmp(type, "AlterDomainStmt") && r->st->eff.scans.n) {
+		add(r, "domain-constraint-scan", blocking_severity(r->st->est_lock_ms), table,
+		    blocking_message(r->st, "ALTER DOMAIN checks every column of the domain, scanning", table),
+		    xstrdup("add the constraint NOT VALID, then ALTER DOMAIN ... VALIDATE CONSTRAINT in a later migration (or put the CHECK on the columns)"));
+	} else if (!strcmp(type, "CreateStmt") && r->st->eff.scans.n) {
+		add(r, "partition-of-with-default", blocking_severity(r->st->est_lock_ms), r->st->eff.scans.v[0],
+		    blocking_message(r->st, "CREATE TABLE ... PARTITION OF scans the default partition", r->st->eff.scans.v[0]),
+		    xstrdup("create the table standalone, add a CHECK matching the bound (NOT VALID, then VALIDATE), then ATTACH PARTITION"));
 	} else if (!strcmp(type, "CreateStmt")) {
 		size_t fks = 0;
 		for (size_t i = 0; i < r->st->eff.nlocks; i++)
@@ -568,6 +636,10 @@ static void rule_work_after_ae(const struct opts *o, struct migration *m, size_t
 static void rule_transactions(const struct opts *o, struct migration *m)
 {
 	int depth = 0;
+	size_t real = 0;
+	for (size_t i = 0; i < m->n; i++)
+		real += strcmp(m->stmts[i].type, "TransactionStmt") != 0;
+	bool wrapped = !o->no_transaction && real > 1; /* the tool runs the file in one transaction */
 	const struct stmt *open_at = NULL;
 	for (size_t i = 0; i < m->n; i++) {
 		const struct stmt *st = &m->stmts[i];
@@ -575,7 +647,7 @@ static void rule_transactions(const struct opts *o, struct migration *m)
 			continue;
 		const char *k = sql_jstr(st->node, "kind");
 		if (k && (!strcmp(k, "TRANS_STMT_BEGIN") || !strcmp(k, "TRANS_STMT_START"))) {
-			if (depth++ > 0 || (!o->no_transaction && m->n > 1))
+			if (depth++ > 0 || wrapped)
 				madd(o, m, st, "transaction-nesting", "medium", NULL,
 				     xstrdup("BEGIN inside a transaction (the migration tool already wraps the file in one): PostgreSQL only warns, and the COMMIT ends the tool's transaction early"),
 				     xstrdup("remove BEGIN/COMMIT, or run the file with --no-transaction"));
