@@ -26,7 +26,7 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=tests/unit/bin/%)
 
 .PHONY: all install check demo clean deps unit conformance bench fmt
-all: $(addprefix bin/,$(PROGS)) $(UNIT_BIN)
+all: $(addprefix bin/,$(PROGS)) $(UNIT_BIN) tests/locks/bin/recorder
 
 common/%.o: common/%.c $(HDRS)
 	@echo "  CC $<"; $(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
@@ -41,6 +41,10 @@ bin/schema2dag: $(SCHEMA2DAG_SRC) common/libmigsafe.a $(HDRS)
 bin/lockscore: $(LOCKSCORE_SRC) common/libmigsafe.a $(HDRS)
 	@mkdir -p bin
 	$(CC) $(CPPFLAGS) -Icmd/lockscore $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(LOCKSCORE_SRC) common/libmigsafe.a $(LDLIBS_BASE) -lm
+
+tests/locks/bin/recorder: tests/locks/recorder.c
+	@mkdir -p tests/locks/bin
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -lcjson -lpg_query -lpq
 
 tests/unit/bin/%: tests/unit/%.c common/libmigsafe.a $(HDRS)
 	@mkdir -p tests/unit/bin
@@ -75,4 +79,4 @@ clean-objs:
 	rm -f common/*.o common/libmigsafe.a
 
 clean: clean-objs
-	rm -rf bin tests/unit/bin tests/out
+	rm -rf bin tests/unit/bin tests/out tests/locks/bin
