@@ -31,6 +31,7 @@ while IFS= read -r rec; do
 		jq -r .sql <<<"$rec" >"$work/case.sql"
 	else
 		{ echo 'BEGIN;'; jq -r .sql <<<"$rec"; echo ';'; echo 'COMMIT;'; } >"$work/case.sql"
+		opt=(--no-transaction)
 	fi
 	if ! "$BIN/lockscore" "${opt[@]}" "$work/case.sql" <"$work/dag.ndjson" >"$work/out.ndjson" 2>"$work/err"; then
 		diag "$(cat "$work/err")"
