@@ -188,7 +188,5 @@ cJSON *cat_enum_json(const struct cat_enum *e);
  * check, view, enum), add it and return 1; 0 for other kinds; -1 with
  * *err set (static string) when a DAG record is malformed. */
 int catalog_load_record(struct catalog *c, const cJSON *rec, const char **err);
-/* catalog_copy: dst (uninitialised) becomes an independent copy of src. */
-void catalog_copy(struct catalog *dst, const struct catalog *src);
 
 #endif

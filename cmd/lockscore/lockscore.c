@@ -282,17 +282,13 @@ static void apply_trace(const struct input *in, const struct opts *o, struct mig
 	st->traced = true;
 }
 
-/* ---- analysis: predict on a copy, then rule on the real walk ---- */
+/* ---- analysis: one walk over the migration ---- */
 
-static void estimate(struct migration *m)
+/* A statement's locks are held from its start to its transaction's end: a
+ * suffix sum of the estimated durations within each (contiguous)
+ * transaction. Unknown durations make the sum unknown. */
+static void estimate_lock_times(struct migration *m)
 {
-	for (size_t i = 0; i < m->n; i++) {
-		struct stmt *st = &m->stmts[i];
-		if (!st->traced)
-			st->est_ms = work_ms(st->eff.work, st->eff.work_rows);
-	}
-	/* a statement's locks are held from its start to its transaction's end:
-	 * a suffix sum within each (contiguous) transaction */
 	for (size_t i = m->n; i-- > 0;) {
 		struct stmt *st = &m->stmts[i];
 		double later = i + 1 < m->n && m->stmts[i + 1].tx == st->tx ? m->stmts[i + 1].est_lock_ms : 0;
@@ -300,41 +296,36 @@ static void estimate(struct migration *m)
 	}
 }
 
+/* Each statement is predicted and ruled on against the schema as it stands
+ * just before it, then applied to it; findings that depend on how long a
+ * lock is held are finalised once the transaction's end is known. The base
+ * catalog ends up with the migration applied, for the next one. */
 static void analyze(struct input *in, const struct opts *o, struct migration *m, const struct sql_script *s)
 {
-	struct catalog work;
 	struct replay r;
-	catalog_copy(&work, &in->base);
-	locks_reset();
-	replay_init(&r, &work);
-	r.quiet = true;
-	for (size_t i = 0; i < m->n; i++) {
-		struct stmt *st = &m->stmts[i];
-		locks_predict(&work, o, st, r.search_schema);
-		if (st->eff.notx && st->in_tx) { /* refused at once: takes no lock */
-			bool keep_notx = true;
-			effect_release(&st->eff);
-			st->eff.notx = keep_notx;
-			st->eff.work_rows = -1;
-		}
-		const cJSON *tr = find_trace(in, m->id, i);
-		if (tr)
-			apply_trace(in, o, m, st, tr);
-		replay_stmt(&r, m->file, s->text, &s->stmts[i]);
-	}
-	replay_release(&r);
-	catalog_release(&work);
-	estimate(m);
 	struct strv created = STRV_INIT;
+	locks_reset();
 	replay_init(&r, &in->base);
 	r.quiet = true;
 	for (size_t i = 0; i < m->n; i++) {
-		rules_stmt(&in->base, o, m, &m->stmts[i], &created);
-		strv_copy(&created, &m->stmts[i].eff.created);
+		struct stmt *st = &m->stmts[i];
+		locks_predict(&in->base, o, st, r.search_schema);
+		if (st->eff.notx && st->in_tx) { /* refused at once: takes no lock */
+			effect_release(&st->eff);
+			st->eff.notx = true;
+			st->eff.work_rows = -1;
+		}
+		const cJSON *tr = find_trace(in, m->id, i);
+		st->est_ms = work_ms(st->eff.work, st->eff.work_rows);
+		if (tr)
+			apply_trace(in, o, m, st, tr);
+		rules_stmt(&in->base, o, m, st, &created);
+		strv_copy(&created, &st->eff.created);
 		replay_stmt(&r, m->file, s->text, &s->stmts[i]);
 	}
 	replay_release(&r);
 	strv_release(&created);
+	estimate_lock_times(m);
 	rules_migration(o, m);
 	risk_score(m);
 }

@@ -62,6 +62,7 @@ struct stmt {
 
 struct finding {
 	char *rule, *severity, *table, *message, *fix;
+	char *what; /* set while the severity waits for the lock time (rules.c) */
 	size_t stmt;
 	int line;
 };

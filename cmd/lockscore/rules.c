@@ -32,6 +32,7 @@ void finding_add(struct migration *m, const struct stmt *st, const char *rule, c
 	f->fix = fix_take;
 	f->stmt = st ? st->index : 0;
 	f->line = st ? st->line : 0;
+	f->what = NULL;
 }
 
 /* "1.2 s", "4 min", "2.5 h" */
@@ -126,6 +127,20 @@ static void add(struct rc *r, const char *rule, const char *sev, const char *tab
 	finding_add(r->m, r->st, rule, sev, table, msg, fix);
 }
 
+/* add_blocking: a finding whose severity and message depend on how long
+ * the statement's locks are held, which is known only once the whole
+ * transaction is read: finalised by rules_migration. tail (taken) is
+ * appended to the message. */
+static void add_blocking(struct rc *r, const char *rule, const char *table, const char *what, char *tail, char *fix)
+{
+	size_t before = r->m->nfindings;
+	add(r, rule, "medium", table, tail ? tail : xstrdup(""), fix);
+	if (r->m->nfindings > before) {
+		struct finding *f = &r->m->findings[before];
+		f->what = xstrdup(what);
+	}
+}
+
 static void rule_index(struct rc *r)
 {
 	const cJSON *n = r->st->node;
@@ -146,8 +161,7 @@ static void rule_index(struct rc *r)
 	char *fix = insert_after_word(r->st->sql, "INDEX", " CONCURRENTLY");
 	char *fix2 = xasprintf("%s;  -- in its own migration, outside a transaction; if it fails, DROP INDEX CONCURRENTLY the invalid index and retry", fix);
 	free(fix);
-	add(r, "create-index-non-concurrently", blocking_severity(r->st->est_lock_ms), table,
-	    blocking_message(r->st, "CREATE INDEX builds the index on", table), fix2);
+	add_blocking(r, "create-index-non-concurrently", table, "CREATE INDEX builds the index on", NULL, fix2);
 }
 
 static void rule_drop_index(struct rc *r, const struct strv *nm)
@@ -273,8 +287,7 @@ static void rule_add_column(struct rc *r, struct cat_table *t, const cJSON *cd)
 		const char *rule = generated ? "add-column-generated-stored"
 				   : (serial || identity) ? "add-column-serial-or-identity"
 							  : "add-column-volatile-default";
-		add(r, rule, blocking_severity(r->st->est_lock_ms), t->qname,
-		    blocking_message(r->st, "ADD COLUMN with a per-row value rewrites", t->qname),
+		add_blocking(r, rule, t->qname, "ADD COLUMN with a per-row value rewrites", NULL,
 		    xasprintf("ALTER TABLE %s ADD COLUMN %s %s;  -- then, in later migrations: set the default for new rows, backfill in batches (UPDATE ... WHERE id BETWEEN ...), then the NOT NULL steps",
 			      tq, col, serial ? serial : type));
 	} else if (notnull && !has_default) {
@@ -284,8 +297,7 @@ static void rule_add_column(struct rc *r, struct cat_table *t, const cJSON *cd)
 		    xasprintf("ALTER TABLE %s ADD COLUMN %s %s NOT NULL DEFAULT <value>;  -- a constant default is free on PostgreSQL 11+", tq, col, type));
 	}
 	if ((unique || pk) && !r->st->eff.rewrites.n)
-		add(r, pk ? "add-primary-key" : "add-unique-constraint", blocking_severity(r->st->est_lock_ms), t->qname,
-		    blocking_message(r->st, pk ? "ADD COLUMN ... PRIMARY KEY builds its index on" : "ADD COLUMN ... UNIQUE builds its index on", t->qname),
+		add_blocking(r, pk ? "add-primary-key" : "add-unique-constraint", t->qname, pk ? "ADD COLUMN ... PRIMARY KEY builds its index on" : "ADD COLUMN ... UNIQUE builds its index on", NULL,
 		    xasprintf("ALTER TABLE %s ADD COLUMN %s %s;  -- then CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... %s USING INDEX",
 			      tq, col, type, pk ? "PRIMARY KEY" : "UNIQUE"));
 	if (!strcmp(type, "json") || !strcmp(type, "json[]"))
@@ -306,13 +318,11 @@ static void rule_alter_type(struct rc *r, struct cat_table *t, const cJSON *cmd)
 	const char *col = sql_jstr(cmd, "name");
 	char *tq = table_sql(t);
 	if (strv_index(&r->st->eff.rewrites, t->qname) >= 0 && !created_here(r->created, t->qname))
-		add(r, "change-column-type", blocking_severity(r->st->est_lock_ms), t->qname,
-		    blocking_message(r->st, "changing the type of a column rewrites", t->qname),
+		add_blocking(r, "change-column-type", t->qname, "changing the type of a column rewrites", NULL,
 		    xasprintf("expand and contract: ALTER TABLE %s ADD COLUMN %s_new <type>; keep it in sync with a trigger; backfill in batches; build indexes CONCURRENTLY; swap with RENAME in one short transaction; drop %s later",
 			      tq, col, col));
 	else if (strv_index(&r->st->eff.scans, t->qname) >= 0)
-		add(r, "type-change-with-check-constraints", blocking_severity(r->st->est_lock_ms), t->qname,
-		    blocking_message(r->st, "the CHECK constraints on the column are re-checked, scanning", t->qname),
+		add_blocking(r, "type-change-with-check-constraints", t->qname, "the CHECK constraints on the column are re-checked, scanning", NULL,
 		    xstrdup("drop the CHECK constraints, change the type, re-add them NOT VALID, then VALIDATE CONSTRAINT"));
 	free(tq);
 }
@@ -323,8 +333,7 @@ static void rule_set_not_null(struct rc *r, struct cat_table *t, const char *col
 		return;
 	char *tq = table_sql(t);
 	char *cn = cat_make_object_name(t->name, col, "not_null");
-	add(r, "set-not-null-existing-column", blocking_severity(r->st->est_lock_ms), t->qname,
-	    blocking_message(r->st, "SET NOT NULL scans", t->qname),
+	add_blocking(r, "set-not-null-existing-column", t->qname, "SET NOT NULL scans", NULL,
 	    xasprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID;\n"
 		      "-- next migration:\nALTER TABLE %s VALIDATE CONSTRAINT %s;\n"
 		      "ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;  -- no scan: the valid CHECK proves it\n"
@@ -343,8 +352,7 @@ static void rule_constraint(struct rc *r, struct cat_table *t, const cJSON *con)
 	char *expr = sql_deparse_expr(sql_jget(con, "raw_expr"), NULL);
 	bool not_valid = sql_jbool(con, "skip_validation");
 	if (!strcmp(ct, "CONSTR_CHECK") && !not_valid) {
-		add(r, "add-check-without-not-valid", blocking_severity(r->st->est_lock_ms), t->qname,
-		    blocking_message(r->st, "ADD CHECK validates every row of", t->qname),
+		add_blocking(r, "add-check-without-not-valid", t->qname, "ADD CHECK validates every row of", NULL,
 		    xasprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s) NOT VALID;\n-- next migration:\nALTER TABLE %s VALIDATE CONSTRAINT %s;",
 			      tq, name ? name : "<name>", expr, tq, name ? name : "<name>"));
 	} else if (!strcmp(ct, "CONSTR_FOREIGN") && !not_valid) {
@@ -355,9 +363,8 @@ static void rule_constraint(struct rc *r, struct cat_table *t, const cJSON *con)
 		for (size_t i = 0; i < r->st->eff.nlocks && !ref; i++)
 			if (strcmp(r->st->eff.locks[i].table, t->qname))
 				ref = r->st->eff.locks[i].table;
-		add(r, "add-fk-without-not-valid", blocking_severity(r->st->est_lock_ms), t->qname,
-		    xasprintf("%s; ShareRowExclusiveLock on %s blocks its writes too", blocking_message(r->st, "ADD FOREIGN KEY checks every row of", t->qname),
-			      ref ? ref : "the referenced table"),
+		add_blocking(r, "add-fk-without-not-valid", t->qname, "ADD FOREIGN KEY checks every row of",
+			     xasprintf("; ShareRowExclusiveLock on %s blocks its writes too", ref ? ref : "the referenced table"),
 		    xasprintf("ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES ... NOT VALID;\n-- next migration:\nALTER TABLE %s VALIDATE CONSTRAINT %s;\n-- and index the referencing columns: CREATE INDEX CONCURRENTLY ON %s (%s);",
 			      tq, name ? name : "<name>", cl, tq, name ? name : "<name>", tq, cl));
 		free(cl);
@@ -368,20 +375,17 @@ static void rule_constraint(struct rc *r, struct cat_table *t, const cJSON *con)
 		sql_name_list(sql_jget(con, "keys"), &cols);
 		char *cl = strv_join(&cols, ", ");
 		char *ix = cat_make_object_name(t->name, pk ? "pkey" : cols.n ? cols.v[0] : "key", "idx");
-		add(r, pk ? "add-primary-key" : "add-unique-constraint", blocking_severity(r->st->est_lock_ms), t->qname,
-		    blocking_message(r->st, pk ? "ADD PRIMARY KEY builds its index on" : "ADD UNIQUE builds its index on", t->qname),
+		add_blocking(r, pk ? "add-primary-key" : "add-unique-constraint", t->qname, pk ? "ADD PRIMARY KEY builds its index on" : "ADD UNIQUE builds its index on", NULL,
 		    xasprintf("CREATE UNIQUE INDEX CONCURRENTLY %s ON %s (%s);  -- its own migration\nALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s;",
 			      ix, tq, cl, tq, name ? name : "<name>", pk ? "PRIMARY KEY" : "UNIQUE", ix));
 		free(ix);
 		free(cl);
 		strv_release(&cols);
 	} else if (!strcmp(ct, "CONSTR_PRIMARY") && strv_index(&r->st->eff.scans, t->qname) >= 0) {
-		add(r, "pk-using-index-on-nullable", blocking_severity(r->st->est_lock_ms), t->qname,
-		    blocking_message(r->st, "PRIMARY KEY USING INDEX over nullable columns runs SET NOT NULL, scanning", t->qname),
+		add_blocking(r, "pk-using-index-on-nullable", t->qname, "PRIMARY KEY USING INDEX over nullable columns runs SET NOT NULL, scanning", NULL,
 		    xstrdup("make each column NOT NULL first with CHECK (col IS NOT NULL) NOT VALID, VALIDATE, SET NOT NULL"));
 	} else if (!strcmp(ct, "CONSTR_EXCLUSION")) {
-		add(r, "add-exclusion-constraint", blocking_severity(r->st->est_lock_ms), t->qname,
-		    blocking_message(r->st, "ADD EXCLUDE builds its index on", t->qname),
+		add_blocking(r, "add-exclusion-constraint", t->qname, "ADD EXCLUDE builds its index on", NULL,
 		    xstrdup("there is no online way to add an exclusion constraint: schedule downtime, or build a new table and switch"));
 	}
 	free(expr);
@@ -444,16 +448,20 @@ static void rule_alter_cmd(struct rc *r, struct cat_table *t, const cJSON *cmd)
 	else if ((!strcmp(sub, "AT_SetLogged") || !strcmp(sub, "AT_SetUnLogged") || !strcmp(sub, "AT_SetAccessMethod") ||
 		  !strcmp(sub, "AT_SetTableSpace")) && !created_here(r->created, t->qname) &&
 		 strv_index(&r->st->eff.rewrites, t->qname) >= 0)
-		add(r, "table-rewrite", blocking_severity(r->st->est_lock_ms), t->qname,
-		    blocking_message(r->st, "this ALTER TABLE form copies every row of", t->qname),
+		add_blocking(r, "table-rewrite", t->qname, "this ALTER TABLE form copies every row of", NULL,
 		    xstrdup("build a new table and switch, or schedule the rewrite in a maintenance window"));
+	else if (!strcmp(sub, "AT_DetachPartition") && !sql_jbool(sql_node(def, "PartitionCmd"), "concurrent") &&
+		 r->st->eff.scans.n)
+		add_blocking(r, "detach-partition-scan", t->qname,
+			     "DETACH PARTITION checks the tables that reference the partitioned table, scanning", NULL,
+			     xasprintf("ALTER TABLE %s DETACH PARTITION ... CONCURRENTLY;  -- PostgreSQL 14+, outside a transaction, no default partition", tq));
 	else if (!strcmp(sub, "AT_DetachPartition") && !sql_jbool(sql_node(def, "PartitionCmd"), "concurrent"))
-		add(r, "detach-partition-non-concurrently", r->st->eff.scans.n ? blocking_severity(r->st->est_lock_ms) : "low", t->qname,
+		add(r, "detach-partition-non-concurrently", "low", t->qname,
 		    xasprintf("DETACH PARTITION takes AccessExclusiveLock on %s and its partition (and ShareLock on tables that reference it)", t->qname),
 		    xasprintf("ALTER TABLE %s DETACH PARTITION ... CONCURRENTLY;  -- PostgreSQL 14+, outside a transaction, no default partition", tq));
-	else if (!strcmp(sub, "AT_AttachPartition") && r->st->est_lock_ms >= 1000)
-		add(r, "attach-partition-scan", blocking_severity(r->st->est_lock_ms), t->qname,
-		    xasprintf("ATTACH PARTITION scans the new partition under AccessExclusiveLock to check its bound (about %.0f ms)", r->st->est_lock_ms),
+	else if (!strcmp(sub, "AT_AttachPartition") && r->st->eff.scans.n)
+		add_blocking(r, "attach-partition-scan", r->st->eff.scans.v[0],
+			     "ATTACH PARTITION checks the bound of the new partition, scanning", NULL,
 		    xstrdup("first add a CHECK constraint matching the partition bound (NOT VALID, then VALIDATE): ATTACH then skips the scan"));
 	else if (!strcmp(sub, "AT_EnableRowSecurity") || !strcmp(sub, "AT_DisableRowSecurity") || !strcmp(sub, "AT_ForceRowSecurity"))
 		add(r, "authz-change", "low", t->qname, xasprintf("row-level security changes on %s: queries may fail or see other rows", t->qname), NULL);
@@ -510,16 +518,13 @@ static void rule_misc(struct rc *r)
 	const char *type = r->st->type, *table = main_table(r->st);
 	const cJSON *n = r->st->node;
 	if (!strcmp(type, "RefreshMatViewStmt") && !sql_jbool(n, "concurrent"))
-		add(r, "refresh-matview-non-concurrently", blocking_severity(r->st->est_lock_ms), table,
-		    blocking_message(r->st, "REFRESH MATERIALIZED VIEW recomputes", table),
+		add_blocking(r, "refresh-matview-non-concurrently", table, "REFRESH MATERIALIZED VIEW recomputes", NULL,
 		    insert_after_word(r->st->sql, "VIEW", " CONCURRENTLY"));
 	else if ((!strcmp(type, "VacuumStmt") && r->st->eff.rewrites.n) || !strcmp(type, "ClusterStmt"))
-		add(r, "vacuum-full-or-cluster", blocking_severity(r->st->est_lock_ms), table,
-		    blocking_message(r->st, "VACUUM FULL / CLUSTER rewrites", table),
+		add_blocking(r, "vacuum-full-or-cluster", table, "VACUUM FULL / CLUSTER rewrites", NULL,
 		    xstrdup("use pg_repack (or REPACK CONCURRENTLY on PostgreSQL 19+), or schedule a maintenance window"));
 	else if (!strcmp(type, "ReindexStmt") && effect_max_mode(&r->st->eff) == LM_S)
-		add(r, "reindex-non-concurrently", blocking_severity(r->st->est_lock_ms), table,
-		    blocking_message(r->st, "REINDEX rebuilds indexes of", table), insert_after_word(r->st->sql, "INDEX", " CONCURRENTLY"));
+		add_blocking(r, "reindex-non-concurrently", table, "REINDEX rebuilds indexes of", NULL, insert_after_word(r->st->sql, "INDEX", " CONCURRENTLY"));
 	else if (!strcmp(type, "LockStmt") && effect_max_mode(&r->st->eff) >= LM_S)
 		add(r, "explicit-lock-table", "low", table,
 		    xasprintf("LOCK TABLE takes %s on %s until the transaction ends: it blocks %s", lockmode_name(effect_max_mode(&r->st->eff)),
@@ -549,12 +554,10 @@ static void rule_misc(struct rc *r)
 	} else if (!strcmp(type, "DoStmt")) {
 		add(r, "raw-sql-uninspectable", "low", NULL, xstrdup("a DO block: its locks cannot be predicted statically; review it, or let applyexplain trace it"), NULL);
 	} else if (!strcmp(type, "AlterDomainStmt") && r->st->eff.scans.n) {
-		add(r, "domain-constraint-scan", blocking_severity(r->st->est_lock_ms), table,
-		    blocking_message(r->st, "ALTER DOMAIN checks every column of the domain, scanning", table),
+		add_blocking(r, "domain-constraint-scan", table, "ALTER DOMAIN checks every column of the domain, scanning", NULL,
 		    xstrdup("add the constraint NOT VALID, then ALTER DOMAIN ... VALIDATE CONSTRAINT in a later migration (or put the CHECK on the columns)"));
 	} else if (!strcmp(type, "CreateStmt") && r->st->eff.scans.n) {
-		add(r, "partition-of-with-default", blocking_severity(r->st->est_lock_ms), r->st->eff.scans.v[0],
-		    blocking_message(r->st, "CREATE TABLE ... PARTITION OF scans the default partition", r->st->eff.scans.v[0]),
+		add_blocking(r, "partition-of-with-default", r->st->eff.scans.v[0], "CREATE TABLE ... PARTITION OF scans the default partition", NULL,
 		    xstrdup("create the table standalone, add a CHECK matching the bound (NOT VALID, then VALIDATE), then ATTACH PARTITION"));
 	} else if (!strcmp(type, "CreateStmt")) {
 		size_t fks = 0;
@@ -661,8 +664,29 @@ static void rule_transactions(const struct opts *o, struct migration *m)
 		     xstrdup("BEGIN without COMMIT: the migration looks applied but nothing is committed"), xstrdup("add COMMIT;"));
 }
 
+/* The findings whose severity depends on lock time, now that it is known. */
+static void finalise_blocking(struct migration *m)
+{
+	for (size_t i = 0; i < m->nfindings; i++) {
+		struct finding *f = &m->findings[i];
+		if (!f->what)
+			continue;
+		const struct stmt *st = &m->stmts[f->stmt];
+		char *head = blocking_message(st, f->what, f->table);
+		char *msg = xasprintf("%s%s", head, f->message);
+		free(head);
+		free(f->message);
+		free(f->severity);
+		f->message = msg;
+		f->severity = xstrdup(blocking_severity(st->est_lock_ms));
+		free(f->what);
+		f->what = NULL;
+	}
+}
+
 void rules_migration(const struct opts *o, struct migration *m)
 {
+	finalise_blocking(m);
 	bool lock_timeout = false, warned = false;
 	size_t *last = xcalloc(m->n ? m->n : 1, sizeof(*last)); /* last statement of each one's transaction */
 	for (size_t i = m->n; i-- > 0;)
