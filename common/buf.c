@@ -1,10 +1,12 @@
 #include "buf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "msg.h"
 #include "xalloc.h"
 
 void buf_init(struct buf *b)
@@ -132,5 +134,24 @@ char *strv_join(const struct strv *sv, const char *sep)
 			buf_adds(&b, sep);
 		buf_adds(&b, sv->v[i]);
 	}
+	return buf_detach(&b);
+}
+
+char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		die("%s: %s", path, strerror(errno));
+	struct buf b;
+	buf_init(&b);
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	if (ferror(f))
+		die("%s: read error: %s", path, strerror(errno));
+	fclose(f);
+	if (memchr(b.s, '\0', b.len))
+		die("%s: binary file (NUL byte)", path);
 	return buf_detach(&b);
 }

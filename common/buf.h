@@ -29,6 +29,9 @@ void buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf,
 void buf_reset(struct buf *b);
 /* buf_detach: the string (never NULL), which the caller frees; b is reset. */
 char *buf_detach(struct buf *b);
+/* read_file: the whole file as a NUL-terminated string the caller frees;
+ * dies (EXIT_INPUT) naming the file when it cannot be read or holds a NUL. */
+char *read_file(const char *path);
 
 struct strv {
 	char **v;

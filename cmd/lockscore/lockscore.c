@@ -136,23 +136,6 @@ static void read_stdin(struct input *in)
 
 /* ---- statements of a migration ---- */
 
-static char *read_whole(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		die("%s: %s", path, strerror(errno));
-	struct buf b;
-	buf_init(&b);
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_add(&b, chunk, n);
-	if (ferror(f))
-		die("%s: read error: %s", path, strerror(errno));
-	fclose(f);
-	return buf_detach(&b);
-}
-
 /* "-- migsafe:ignore RULE reason" in text: RULE is suppressed. */
 static void scan_ignores(const char *text, size_t len, struct strv *out)
 {
@@ -507,7 +490,7 @@ int main(int argc, char **argv)
 		run_one(&in, &o, &ms[k++], nd_get_str(rec, "forward"));
 	}
 	for (int i = optind; i < argc; i++, k++) {
-		char *text = read_whole(argv[i]);
+		char *text = read_file(argv[i]);
 		ms[k].id = id_of(argv[i]);
 		ms[k].file = xstrdup(argv[i]);
 		run_one(&in, &o, &ms[k], text);

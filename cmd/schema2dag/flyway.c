@@ -75,24 +75,6 @@ struct fw_list {
 
 /* ---------- small helpers ---------- */
 
-/* slurp: the whole file as a string; dies (EXIT_INPUT) naming it. */
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		die("%s: %s", path, strerror(errno));
-	struct buf b;
-	buf_init(&b);
-	char chunk[8192];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
-	if (ferror(f))
-		die("%s: read error: %s", path, strerror(errno));
-	fclose(f);
-	return buf_detach(&b);
-}
-
 static bool is_file(const char *path)
 {
 	struct stat st;
@@ -751,7 +733,7 @@ static void conf_load(struct fw_conf *cf, const char *dir, const char *conf)
 	}
 	if (!cf->path)
 		return;
-	char *text = slurp(cf->path);
+	char *text = read_file(cf->path);
 	size_t n = strlen(cf->path);
 	if (n >= 5 && !strcasecmp(cf->path + n - 5, ".toml")) {
 		struct strv keys = STRV_INIT, vals = STRV_INIT;

@@ -118,25 +118,6 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		usage_error("--conf goes with --flyway");
 }
 
-char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		die("%s: %s", path, strerror(errno));
-	struct buf b;
-	buf_init(&b);
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
-	if (ferror(f))
-		die("%s: read error: %s", path, strerror(errno));
-	fclose(f);
-	if (memchr(b.s, '\0', b.len))
-		die("%s: binary file (NUL byte)", path);
-	return buf_detach(&b);
-}
-
 /* progress: "replayed i/n" on stderr, only when it is a terminal. */
 static void progress(size_t i, size_t n)
 {

@@ -45,7 +45,5 @@ void introspect_db(struct catalog *c, const char *url, cJSON *source);
 /* dot.c: a Graphviz ER diagram of the catalog. */
 void dot_write(const struct catalog *c, struct buf *out);
 
-/* read_file: the whole file as a string; dies (EXIT_INPUT) naming it. */
-char *read_file(const char *path);
 
 #endif
