@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # pipeline.sh — compose migsafe's stages into the review workflow.
 #
-# usage: pipeline.sh demo        start the demo database and read it with
-#                                schema2dag (the stages after schema2dag join
-#                                as they are built)
+# usage: pipeline.sh demo        start the demo database, read it with
+#                                schema2dag, and review two migrations with
+#                                lockscore (the other stages join as they are
+#                                built)
 #        pipeline.sh --help
 set -euo pipefail
 root=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +36,14 @@ demo() {
 	jq -r 'select(.kind == "foreign_key") | "  \(.table) -> \(.ref_table) on delete \(.on_delete)"' \
 		"$out/dag.ndjson"
 	echo "pipeline: ER diagram: $out/dag.dot${out:+ (and dag.svg when Graphviz is installed)}" >&2
+	local m name
+	for m in "$root"/scripts/demo-migrations/*.sql; do
+		name=$(basename "$m" .sql)
+		"$bin/lockscore" "$m" <"$out/dag.ndjson" >"$out/$name.ndjson"
+		"$bin/lockscore" --format text "$m" <"$out/dag.ndjson" >"$out/$name.txt"
+		echo "pipeline: $name: $(jq -r 'select(.kind == "risk") | "risk \(.level) (\(.score)/100)"' "$out/$name.ndjson")" >&2
+		sed 's/^/  /' "$out/$name.txt"
+	done
 }
 
 case "${1:-}" in
