@@ -1,10 +1,76 @@
 #include "sql.h"
 
 #include <pg_query.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xalloc.h"
+
+/* ---- the parse-tree arena ----
+ * A script's cJSON tree is allocated from big blocks and released all at
+ * once: parse trees are large (about four bytes of JSON per byte of SQL),
+ * read-only once built, and freed together, so per-node malloc and free
+ * cost more than the parse itself. */
+
+struct arena_block {
+	struct arena_block *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+struct sql_arena {
+	struct arena_block *head;
+};
+
+static struct sql_arena *current_arena;
+
+static void *arena_alloc(size_t n)
+{
+	struct sql_arena *a = current_arena;
+	size_t units = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t);
+	struct arena_block *b = a->head;
+	if (!b || b->used + units > b->cap) {
+		size_t cap = units > 65536 ? units : 65536;
+		b = xmalloc(sizeof(*b) + cap * sizeof(max_align_t));
+		b->used = 0;
+		b->cap = cap;
+		b->next = a->head;
+		a->head = b;
+	}
+	void *p = &b->data[b->used];
+	b->used += units;
+	return p;
+}
+
+static void arena_free(void *p)
+{
+	(void)p; /* released with the whole arena */
+}
+
+static void arena_release(struct sql_arena *a)
+{
+	while (a && a->head) {
+		struct arena_block *b = a->head;
+		a->head = b->next;
+		free(b);
+	}
+	free(a);
+}
+
+/* cJSON_Parse into a fresh arena; the global cJSON hooks point at the arena
+ * only for the duration of the call. */
+static cJSON *parse_in_arena(const char *json, struct sql_arena **out)
+{
+	cJSON_Hooks hooks = {arena_alloc, arena_free};
+	current_arena = xcalloc(1, sizeof(*current_arena));
+	cJSON_InitHooks(&hooks);
+	cJSON *tree = cJSON_Parse(json);
+	xalloc_init_cjson();
+	*out = current_arena;
+	current_arena = NULL;
+	return tree;
+}
 
 /* ---- parsing ---- */
 
@@ -122,10 +188,12 @@ int sql_parse(struct sql_script *s, const char *text, struct sql_error *err)
 		free(clean);
 		return -1;
 	}
-	s->tree = cJSON_Parse(r.parse_tree);
+	s->tree = parse_in_arena(r.parse_tree, &s->arena);
 	pg_query_free_parse_result(r);
 	free(clean);
 	if (!s->tree) {
+		arena_release(s->arena);
+		s->arena = NULL;
 		err->message = xstrdup("parse tree is not JSON (libpg_query)");
 		err->line = 1;
 		return -1;
@@ -139,7 +207,7 @@ int sql_parse(struct sql_script *s, const char *text, struct sql_error *err)
 
 void sql_script_release(struct sql_script *s)
 {
-	cJSON_Delete(s->tree);
+	arena_release(s->arena); /* the tree with it */
 	free(s->stmts);
 	memset(s, 0, sizeof(*s));
 }

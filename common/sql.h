@@ -27,9 +27,12 @@ struct sql_stmt {
 	cJSON *node;	   /* the node's fields, borrowed */
 };
 
+struct sql_arena; /* where a script's parse tree lives (sql.c) */
+
 struct sql_script {
 	const char *text; /* borrowed: must outlive the script */
-	cJSON *tree;
+	cJSON *tree;	  /* allocated in arena: never cJSON_Delete'd on its own */
+	struct sql_arena *arena;
 	struct sql_stmt *stmts;
 	size_t n, cap;
 };
