@@ -231,9 +231,11 @@ static void scan(struct ctx *c, const char *table, enum work w)
 static void lock_reads(struct ctx *c, const cJSON *n, struct strv *ctes)
 {
 	for (const cJSON *k = n ? n->child : NULL; k; k = k->next) {
-		if (k->string && !strcmp(k->string, "CommonTableExpr") && sql_jstr(k, "ctename"))
+		/* most keys are neither: the first letter saves a strcmp per node */
+		bool c0 = k->string && k->string[0] == 'C', r0 = k->string && k->string[0] == 'R';
+		if (c0 && !strcmp(k->string, "CommonTableExpr") && sql_jstr(k, "ctename"))
 			strv_push(ctes, sql_jstr(k, "ctename"));
-		if (k->string && !strcmp(k->string, "RangeVar")) {
+		if (r0 && !strcmp(k->string, "RangeVar")) {
 			const char *rel = sql_jstr(k, "relname");
 			if (!sql_jstr(k, "schemaname") && rel && strv_index(ctes, rel) >= 0)
 				continue;

@@ -155,8 +155,10 @@ static void scan_ignores(const char *text, size_t len, struct strv *out)
 
 static bool is_tx_stmt(const struct stmt *st, const char *kind)
 {
+	if (strcmp(st->type, "TransactionStmt"))
+		return false;
 	const char *k = sql_jstr(st->node, "kind");
-	return !strcmp(st->type, "TransactionStmt") && k && !strcmp(k, kind);
+	return k && !strcmp(k, kind);
 }
 
 /* Transactions: with the tool's wrapper (default) the whole file is one,
