@@ -354,6 +354,23 @@ void rx_retype_columns(struct replay_ctx *x, const char *from, const char *to)
 	free(toa);
 }
 
+/* move_enum: rename an enum and/or change its schema; columns of that
+ * type (and arrays of it) follow. */
+static void move_enum(struct replay_ctx *x, struct cat_enum *e, const char *schema, const char *name)
+{
+	char *s = xstrdup(schema), *nm = xstrdup(name); /* may alias e's own strings */
+	char *from_t = cat_type_name(e->schema, e->name, false), *to_t = cat_type_name(s, nm, false);
+	rx_retype_columns(x, from_t, to_t);
+	free(from_t);
+	free(to_t);
+	free(e->schema);
+	free(e->name);
+	free(e->qname);
+	e->schema = s;
+	e->name = nm;
+	e->qname = cat_qname(s, nm);
+}
+
 static void rename_type(struct replay_ctx *x, const cJSON *n)
 {
 	struct strv names = STRV_INIT;
@@ -362,15 +379,7 @@ static void rename_type(struct replay_ctx *x, const cJSON *n)
 	strv_release(&names);
 	if (!e)
 		return; /* not an enum: nothing modelled */
-	const char *to = sql_jstr(n, "newname");
-	char *from_t = cat_type_name(e->schema, e->name, false), *to_t = cat_type_name(e->schema, to, false);
-	rx_retype_columns(x, from_t, to_t);
-	free(from_t);
-	free(to_t);
-	free(e->name);
-	free(e->qname);
-	e->name = xstrdup(to);
-	e->qname = cat_qname(e->schema, to);
+	move_enum(x, e, e->schema, sql_jstr(n, "newname"));
 }
 
 void rx_rename_stmt(struct replay_ctx *x, const cJSON *n)
@@ -662,14 +671,7 @@ void rx_set_schema_stmt(struct replay_ctx *x, const cJSON *n)
 		strv_release(&names);
 		if (!e)
 			return;
-		char *from_t = cat_type_name(e->schema, e->name, false), *to_t = cat_type_name(to, e->name, false);
-		rx_retype_columns(x, from_t, to_t);
-		free(from_t);
-		free(to_t);
-		free(e->schema);
-		free(e->qname);
-		e->schema = xstrdup(to);
-		e->qname = cat_qname(to, e->name);
+		move_enum(x, e, to, e->name);
 	} else if (!strcmp(ot, "OBJECT_VIEW") || !strcmp(ot, "OBJECT_MATVIEW")) {
 		rx_warn(x, "ALTER VIEW ... SET SCHEMA is not modelled");
 	}

@@ -1097,13 +1097,8 @@ static void do_rename(struct ctx *c, const cJSON *n)
 	const cJSON *rv = sql_jget(n, "relation");
 	if (!rt || !rv)
 		return;
-	if (!strcmp(rt, "OBJECT_INDEX")) {
-		const char *s = sql_jstr(rv, "schemaname");
-		struct cat_index *ix = catalog_index(c->cat, s ? s : c->search, sql_jstr(rv, "relname"));
-		if (ix)
-			effect_lock(c->e, ix->table, LM_NONE);
-		return;
-	}
+	if (!strcmp(rt, "OBJECT_INDEX"))
+		return; /* SHARE UPDATE EXCLUSIVE on the index only: no table lock (recorded) */
 	lock_rv(c, rv, LM_AE);
 }
 

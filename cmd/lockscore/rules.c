@@ -116,15 +116,21 @@ struct rc {
 	const struct strv *created;
 };
 
-static void add(struct rc *r, const char *rule, const char *sev, const char *table, char *msg, char *fix)
+/* madd: a finding unless the rule is disabled or suppressed at st. */
+static void madd(const struct opts *o, struct migration *m, const struct stmt *st, const char *rule,
+		 const char *sev, const char *table, char *msg, char *fix)
 {
-	if (strv_index(&r->o->disabled, rule) >= 0 || strv_index(&r->st->ignore, rule) >= 0 ||
-	    strv_index(&r->st->ignore, "all") >= 0) {
+	if (strv_index(&o->disabled, rule) >= 0 || strv_index(&st->ignore, rule) >= 0 || strv_index(&st->ignore, "all") >= 0) {
 		free(msg);
 		free(fix);
 		return;
 	}
-	finding_add(r->m, r->st, rule, sev, table, msg, fix);
+	finding_add(m, st, rule, sev, table, msg, fix);
+}
+
+static void add(struct rc *r, const char *rule, const char *sev, const char *table, char *msg, char *fix)
+{
+	madd(r->o, r->m, r->st, rule, sev, table, msg, fix);
 }
 
 /* add_blocking: a finding whose severity and message depend on how long
@@ -604,17 +610,6 @@ static bool holds_on_existing(const struct stmt *st, enum lockmode at_least, con
 			return true;
 		}
 	return false;
-}
-
-static void madd(const struct opts *o, struct migration *m, const struct stmt *st, const char *rule,
-		 const char *sev, const char *table, char *msg, char *fix)
-{
-	if (strv_index(&o->disabled, rule) >= 0 || strv_index(&st->ignore, rule) >= 0 || strv_index(&st->ignore, "all") >= 0) {
-		free(msg);
-		free(fix);
-		return;
-	}
-	finding_add(m, st, rule, sev, table, msg, fix);
 }
 
 /* A lock taken early in a transaction is held until it ends: the time of
