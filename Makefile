@@ -8,19 +8,19 @@ WARN     = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-proto
 CPPFLAGS += -Icommon -I/usr/include/postgresql -D_GNU_SOURCE
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS)
 LDLIBS_BASE = -lcjson -lpg_query -lpq
+# every program links the same libraries; the linker drops what one does not use
+LDLIBS_PROG = -Wl,--as-needed $(LDLIBS_BASE) -lcurl -lm
 
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-PROGS   = schema2dag lockscore
+# one program per folder cmd/<prog>/: its *.c files and headers build bin/<prog>
+PROGS   = $(notdir $(wildcard cmd/*))
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:.c=.o)
 HDRS    = $(wildcard common/*.h) $(wildcard cmd/*/*.h)
-
-SCHEMA2DAG_SRC = $(wildcard cmd/schema2dag/*.c)
-LOCKSCORE_SRC = $(wildcard cmd/lockscore/*.c)
 
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=tests/unit/bin/%)
@@ -34,13 +34,12 @@ common/%.o: common/%.c $(HDRS)
 common/libmigsafe.a: $(COMMON_OBJ)
 	$(AR) rcs $@ $^
 
-bin/schema2dag: $(SCHEMA2DAG_SRC) common/libmigsafe.a $(HDRS)
+define prog_rule
+bin/$(1): $$(wildcard cmd/$(1)/*.c) common/libmigsafe.a $$(HDRS)
 	@mkdir -p bin
-	$(CC) $(CPPFLAGS) -Icmd/schema2dag $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(SCHEMA2DAG_SRC) common/libmigsafe.a $(LDLIBS_BASE)
-
-bin/lockscore: $(LOCKSCORE_SRC) common/libmigsafe.a $(HDRS)
-	@mkdir -p bin
-	$(CC) $(CPPFLAGS) -Icmd/lockscore $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(LOCKSCORE_SRC) common/libmigsafe.a $(LDLIBS_BASE) -lm
+	$$(CC) $$(CPPFLAGS) -Icmd/$(1) $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ $$(wildcard cmd/$(1)/*.c) common/libmigsafe.a $$(LDLIBS_PROG)
+endef
+$(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 
 tests/locks/bin/recorder: tests/locks/recorder.c
 	@mkdir -p tests/locks/bin
@@ -48,7 +47,7 @@ tests/locks/bin/recorder: tests/locks/recorder.c
 
 tests/unit/bin/%: tests/unit/%.c common/libmigsafe.a $(HDRS)
 	@mkdir -p tests/unit/bin
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< common/libmigsafe.a $(LDLIBS_BASE)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< common/libmigsafe.a $(LDLIBS_PROG)
 
 deps:
 	@bash scripts/install-deps.sh
