@@ -91,3 +91,24 @@ record_out() {
 	mkdir -p "$MIGSAFE_ROOT/tests/out"
 	cat "$1" >>"$MIGSAFE_ROOT/tests/out/records-$$-${name//[^A-Za-z0-9_.-]/_}.ndjson"
 }
+
+# mock_start SCRIPT.json: a local HTTP server playing a real API (see
+# tests/mockhttp.py for the script format). Sets MOCK_URL (http://127.0.0.1:PORT)
+# and MOCK_LOG (one JSON line per request received); stopped on exit.
+mock_start() {
+	local dir pid i
+	dir=$(mktemp -d)
+	MOCK_LOG=$dir/log.ndjson
+	python3 "$MIGSAFE_ROOT/tests/mockhttp.py" "$1" "$MOCK_LOG" "$dir/port" 2>"$dir/err" &
+	pid=$!
+	on_exit rm -rf "$dir"
+	on_exit kill "$pid"
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$dir/port" ] && break
+		kill -0 "$pid" 2>/dev/null || { cat "$dir/err" >&2; bail_out "mockhttp.py died"; }
+		sleep 0.05
+	done
+	[ -s "$dir/port" ] || bail_out "mockhttp.py did not start"
+	MOCK_URL=http://127.0.0.1:$(cat "$dir/port")
+	export MOCK_URL MOCK_LOG
+}
