@@ -1,11 +1,11 @@
 /*
- * test_flyway — unit tests for cmd/schema2dag/flyway.c (included whole, so
+ * test_flyway — unit tests for common/flyway.c (included whole, so
  * that its static helpers can be tested too): version comparison, migration
  * names, flyway.conf and flyway.toml, placeholders, discovery and order,
  * and the errors (in a child process, checking exit code and message).
  * Prints TAP. The corpus checks are skipped when ../shared/corpus is absent.
  */
-#include "../../cmd/schema2dag/flyway.c"
+#include "../../common/flyway.c"
 
 #include <fcntl.h>
 #include <ftw.h>

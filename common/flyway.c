@@ -38,7 +38,7 @@
 #include <unistd.h>
 
 #include "msg.h"
-#include "schema2dag.h"
+#include "flyway.h"
 #include "xalloc.h"
 
 #define MAX_DEPTH 32 /* folders below a location; also stops symlink loops */

@@ -31,7 +31,7 @@
 
 #include "catalog.h"
 #include "msg.h"
-#include "schema2dag.h"
+#include "prisma.h"
 #include "xalloc.h"
 
 #define PG_MAXNAME 63 /* NAMEDATALEN - 1, and Prisma's max_identifier_length */
