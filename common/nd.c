@@ -108,15 +108,37 @@ cJSON *nd_read(struct nd_reader *r)
 	return NULL;
 }
 
+/* What is queued beyond ND_SPILL bytes moves to an unlinked temporary file,
+ * so a long stream costs bounded memory and still reaches stdout only at
+ * commit. */
+#define ND_SPILL (8u << 20)
+static FILE *spill;
+
+static void spill_out(void)
+{
+	if (!spill && !(spill = tmpfile()))
+		die_code(EXIT_RUNTIME, "cannot create a temporary file for the output: %s", strerror(errno));
+	if (fwrite(out.s, 1, out.len, spill) != out.len)
+		die_code(EXIT_RUNTIME, "write error on the temporary output file: %s", strerror(errno));
+	buf_reset(&out);
+}
+
+static void queue(const char *s, size_t len)
+{
+	if (!out.s)
+		buf_init(&out);
+	buf_add(&out, s, len);
+	buf_addc(&out, '\n');
+	if (out.len >= ND_SPILL)
+		spill_out();
+}
+
 void nd_emit(cJSON *rec)
 {
 	char *s = cJSON_PrintUnformatted(rec);
 	if (!s)
 		die_code(EXIT_RUNTIME, "out of memory");
-	if (!out.s)
-		buf_init(&out);
-	buf_adds(&out, s);
-	buf_addc(&out, '\n');
+	queue(s, strlen(s));
 	free(s);
 	cJSON_Delete(rec);
 }
@@ -129,14 +151,29 @@ void nd_emit_cb(cJSON *rec, void *unused)
 
 void nd_forward(const char *line, size_t len)
 {
-	if (!out.s)
-		buf_init(&out);
-	buf_add(&out, line, len);
-	buf_addc(&out, '\n');
+	queue(line, len);
+}
+
+static void copy_spill(void)
+{
+	char chunk[1 << 16];
+	size_t n;
+
+	if (fflush(spill) != 0 || fseek(spill, 0, SEEK_SET) != 0)
+		die_code(EXIT_RUNTIME, "cannot read back the temporary output file: %s", strerror(errno));
+	while ((n = fread(chunk, 1, sizeof chunk, spill)) > 0)
+		if (fwrite(chunk, 1, n, stdout) != n)
+			die_code(EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
+	if (ferror(spill))
+		die_code(EXIT_RUNTIME, "cannot read back the temporary output file: %s", strerror(errno));
+	fclose(spill);
+	spill = NULL;
 }
 
 void nd_commit(void)
 {
+	if (spill)
+		copy_spill();
 	if (out.len && fwrite(out.s, 1, out.len, stdout) != out.len)
 		die_code(EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
 	buf_reset(&out);
@@ -144,6 +181,9 @@ void nd_commit(void)
 
 void nd_discard(void)
 {
+	if (spill)
+		fclose(spill);
+	spill = NULL;
 	buf_reset(&out);
 }
 

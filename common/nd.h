@@ -7,7 +7,8 @@
  * EXIT_INPUT. Blank lines are skipped. The raw text of the last line read
  * stays available (nd_reader.line) so records can be forwarded unchanged.
  *
- * Writing: records are collected in memory and reach stdout only at
+ * Writing: records are collected (in memory, then past 8 MiB in an unlinked
+ * temporary file, so memory stays bounded) and reach stdout only at
  * nd_commit()/nd_finish(), so a program that dies half-way leaves nothing
  * half-written on stdout. nd_finish() flushes and checks stdout: a closed
  * pipe or a full disk is an error (EXIT_RUNTIME), never silent truncation.
