@@ -1,0 +1,127 @@
+/*
+ * metricwatch: the parts shared by its files.
+ *
+ * Times are seconds as doubles: "now" is the monotonic clock (mw_now), so
+ * a change of the wall clock never shortens a cooldown; record timestamps
+ * are wall-clock RFC 3339 text (mw_ts).
+ *
+ * Ownership: every struct here is owned by main's struct watch and lives
+ * for the whole run; functions borrow what they are given.
+ */
+#ifndef METRICWATCH_H
+#define METRICWATCH_H
+
+#include <cjson/cJSON.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+struct opts {
+	const char *pg_url;	 /* NULL: no PostgreSQL source */
+	bool apply, auto_rollback, pitr_enabled;
+	int pid;		 /* --pid: the migration's backend */
+	const char *app_name;	 /* --app-name: find the backend by application_name */
+	double interval, cooldown, settle, baseline, max_lock_wait, duration;
+	double error_spike, error_floor, error_window;
+	double lock_timeout, retry_backoff, rollback_lock_timeout, cancel_timeout;
+	int lock_retries;
+	const char *datadog_query, *datadog_site;
+	double datadog_window;
+	const char *sentry;	 /* ORG/PROJECT */
+	double http_timeout;
+};
+
+/* What a metric's rule compares against. */
+enum metric_class {
+	MC_NONE,  /* recorded only */
+	MC_LOCK,  /* seconds of lock wait against --max-lock-wait */
+	MC_ERROR, /* a rate against baseline x --error-spike (at least --error-floor) */
+	MC_FIXED, /* a threshold given with the metric record itself */
+};
+
+struct metric {
+	char *name;
+	enum metric_class cls;
+	double threshold; /* MC_FIXED: given; others computed */
+	double base_sum;  /* baseline: sum and count of samples */
+	long base_n;
+	double breach_since; /* mw_now() when the breach began, or -1 */
+	double breach_peak;
+	bool sustained;	     /* this breach already outlasted the cooldown */
+};
+
+/* A forward migration run by --apply, one statement at a time, on its own
+ * connection, so the watch loop never waits for it. */
+enum apply_state { AP_WAIT, AP_RUNNING, AP_DONE, AP_FAILED, AP_STOPPED };
+
+struct apply {
+	PGconn *conn;
+	int pid;
+	struct strv sql; /* statements to send, wrapper included */
+	int *line;	 /* their lines in the forward SQL (0: the wrapper's) */
+	bool wrapped;	 /* BEGIN ... COMMIT around the file */
+	size_t next;	 /* index of the statement sent (or to send) */
+	size_t committed; /* statements before this index are committed */
+	bool maybe_committed; /* the connection died while COMMIT was in flight */
+	enum apply_state state;
+	int attempt;
+	double retry_at;
+	int own_aborts; /* transactions we rolled back (not the workload's errors) */
+	char *error;
+	bool cancelled;
+};
+
+struct watch {
+	struct opts *o;
+	const char *id;	      /* the migration's id */
+	const char *forward, *rollback;
+	cJSON *irreversible;  /* borrowed from the migration record */
+	PGconn *pg;	      /* read-only watch connection */
+	unsigned *table_oids; /* the migration's tables, resolved */
+	size_t ntables;
+	int mig_pid;	     /* the migration's backend, 0 when unknown */
+	bool mig_seen, mig_finished;
+	double finished_at, started_at, t0;
+	struct metric *metrics;
+	size_t nmetrics;
+	bool in_baseline;
+	/* pg error rate: xact_rollback samples in a ring for the window */
+	double *err_t, *err_v;
+	size_t err_n, err_cap;
+	struct apply ap;
+	bool sustained_any, rolled_back;
+	int source_failures[3]; /* consecutive failures: pg, datadog, sentry */
+	bool out_broken;
+};
+
+/* metricwatch.c */
+double mw_now(void);
+char *mw_ts(void);
+void mw_emit(cJSON *rec);
+cJSON *mw_event(struct watch *w, const char *event);
+void mw_sample(struct watch *w, const char *name, const char *source, double value, cJSON *labels,
+	       enum metric_class cls, double fixed_threshold);
+void mw_sleep(double s);
+
+/* pgwatch.c */
+int pgw_resolve_tables(struct watch *w);
+int pgw_poll(struct watch *w);
+int pgw_find_backend(struct watch *w);
+int pgw_cancel(struct watch *w, PGconn *act, int pid, cJSON *ev);
+bool pgw_not_there(const char *sqlstate);
+
+/* apply.c */
+int apply_init(struct apply *ap, const char *forward, const char *url, const struct opts *o);
+void apply_step(struct watch *w);
+void apply_release(struct apply *ap);
+int rollback_run(struct watch *w, PGconn *act, cJSON *done);
+int rollback_check(const struct watch *w);
+
+/* api.c */
+int api_datadog(struct watch *w);
+int api_sentry(struct watch *w);
+void api_slack(const struct watch *w, const char *event, const char *text);
+
+#endif
