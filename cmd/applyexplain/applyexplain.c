@@ -1,0 +1,350 @@
+/*
+ * applyexplain — run each migration on the shadow and measure what it does.
+ *
+ * usage: applyexplain [options] < records.ndjson > records.ndjson
+ * Reads the stream from mkshadow: a `shadow` record (the shadow's URL and
+ * sample percentage), `sample` records (production and shadow row counts),
+ * the DAG and `migration` records; forwards every record unchanged. For each
+ * migration, on the shadow only:
+ *   1. snapshots the catalog and EXPLAINs (ANALYZE, BUFFERS) the top queries
+ *      that touch the migration's tables;
+ *   2. applies the forward SQL as the deployment would (one transaction per
+ *      migration, --no-transaction, CONCURRENTLY outside), one statement at a
+ *      time under statement_timeout, and writes a `trace` record per
+ *      statement: the locks taken (strongest per table, from pg_locks), the
+ *      tables rewritten (new relfilenode) and scanned, rows, ms, the time
+ *      scaled to production, and blocked_read_ms / blocked_write_ms measured
+ *      by probe sessions that try a read and a write on each locked table; a
+ *      statement failing on the data gets `violations` (count, example key);
+ *   3. EXPLAINs the queries again: one `plan` record per query with
+ *      before/after and the regressions (new seq scan on a large table, lost
+ *      index, cost or time ratio);
+ *   4. applies the rollback, compares the catalog with step 1 and applies the
+ *      forward SQL again: a `rollback_check` record with every difference and
+ *      what the irreversible statements destroyed.
+ * Refuses a database whose COMMENT does not start with "migsafe shadow"
+ * (unless --i-know-this-is-not-production). Production is only read, and only
+ * for pg_stat_statements (--from-db).
+ * Exit: 0; 1 a statement failed on the shadow (violations included); 2
+ * usage, or a database that is not a shadow; 3 database trouble; 4 invalid
+ * input.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "applyexplain.h"
+#include "db.h"
+#include "msg.h"
+#include "nd.h"
+#include "xalloc.h"
+
+static const char usage_text[] =
+	"usage: applyexplain [options] < records.ndjson > records.ndjson\n"
+	"Apply each migration record to the shadow database and measure, per statement, the locks,\n"
+	"rewrites, blocking, time and data violations; EXPLAIN the top queries before and after;\n"
+	"check that the rollback restores the schema.\n"
+	"\n"
+	"  --shadow URL               the shadow database (default SHADOW_DATABASE_URL, else the\n"
+	"                             shadow record's url)\n"
+	"  --queries FILE             the queries to EXPLAIN (SQL, one query per statement)\n"
+	"  --from-db[=URL]            top queries from production's pg_stat_statements, read-only\n"
+	"                             (URL default PROD_DATABASE_URL); else the shadow's own\n"
+	"  --top N                    queries kept, those touching the migration's tables (default 10)\n"
+	"  --statement-timeout MS     statement_timeout of each migration statement (default 600000)\n"
+	"  --probe-timeout MS         longest wait of a blocking probe (default 60000)\n"
+	"  --no-transaction           each statement in its own transaction (default: one per file)\n"
+	"  --no-probes                do not measure blocking\n"
+	"  --no-plans                 do not EXPLAIN queries\n"
+	"  --no-rollback              do not apply the rollback (no rollback_check)\n"
+	"  --large-rows N             production rows from which a new seq scan is a regression\n"
+	"                             (default 10000)\n"
+	"  --cost-ratio X             cost after/before that is a regression (default 2)\n"
+	"  --time-ratio X             execution time after/before that is a regression (default 3)\n"
+	"  --i-know-this-is-not-production\n"
+	"                             run on a database mkshadow did not mark as a shadow\n"
+	"  -h, --help                 this help\n"
+	"\n"
+	"Writes trace, plan and rollback_check records after the records it forwards.\n"
+	"Exit: 0 ok, 1 a statement failed on the shadow (violations), 2 usage or not a shadow,\n"
+	"3 database trouble, 4 invalid input.\n";
+
+static double num_arg(const char *name, const char *s, double min)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (*end || end == s || v < min)
+		usage_error("%s takes a number of at least %g, not '%s'", name, min, s);
+	return v;
+}
+
+static void parse_opts(struct opts *o, int argc, char **argv)
+{
+	enum { O_SHADOW = 256, O_QUERIES, O_FROMDB, O_TOP, O_STMT_TO, O_PROBE_TO, O_NOTX, O_NOPROBES,
+	       O_NOPLANS, O_NOROLLBACK, O_LARGE, O_COST, O_TIME, O_NOTPROD };
+	static const struct option longopts[] = {
+		{"shadow", required_argument, NULL, O_SHADOW},
+		{"queries", required_argument, NULL, O_QUERIES},
+		{"from-db", optional_argument, NULL, O_FROMDB},
+		{"top", required_argument, NULL, O_TOP},
+		{"statement-timeout", required_argument, NULL, O_STMT_TO},
+		{"probe-timeout", required_argument, NULL, O_PROBE_TO},
+		{"no-transaction", no_argument, NULL, O_NOTX},
+		{"no-probes", no_argument, NULL, O_NOPROBES},
+		{"no-plans", no_argument, NULL, O_NOPLANS},
+		{"no-rollback", no_argument, NULL, O_NOROLLBACK},
+		{"large-rows", required_argument, NULL, O_LARGE},
+		{"cost-ratio", required_argument, NULL, O_COST},
+		{"time-ratio", required_argument, NULL, O_TIME},
+		{"i-know-this-is-not-production", no_argument, NULL, O_NOTPROD},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+	memset(o, 0, sizeof(*o));
+	o->top = 10;
+	o->statement_timeout_ms = 600000;
+	o->probe_timeout_ms = 60000;
+	o->large_rows = 10000;
+	o->cost_ratio = 2;
+	o->time_ratio = 3;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case O_SHADOW: o->shadow_url = optarg; break;
+		case O_QUERIES: o->queries_file = optarg; break;
+		case O_FROMDB: o->from_db = optarg ? optarg : ""; break;
+		case O_TOP: o->top = (int)num_arg("--top", optarg, 1); break;
+		case O_STMT_TO: o->statement_timeout_ms = (int)num_arg("--statement-timeout", optarg, 1); break;
+		case O_PROBE_TO: o->probe_timeout_ms = (int)num_arg("--probe-timeout", optarg, 1); break;
+		case O_NOTX: o->no_transaction = true; break;
+		case O_NOPROBES: o->no_probes = true; break;
+		case O_NOPLANS: o->no_plans = true; break;
+		case O_NOROLLBACK: o->no_rollback = true; break;
+		case O_LARGE: o->large_rows = num_arg("--large-rows", optarg, 0); break;
+		case O_COST: o->cost_ratio = num_arg("--cost-ratio", optarg, 1); break;
+		case O_TIME: o->time_ratio = num_arg("--time-ratio", optarg, 1); break;
+		case O_NOTPROD: o->not_production = true; break;
+		case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
+		default: usage_error("unknown option");
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s': records come on stdin", argv[optind]);
+	if (o->queries_file && o->from_db)
+		usage_error("--queries and --from-db are two sources of queries: choose one");
+}
+
+/* ---- input ---- */
+
+struct input {
+	cJSON *shadow;	   /* the first shadow record, or NULL */
+	cJSON *migrations; /* migration records */
+	cJSON *samples;	   /* sample records */
+};
+
+static void read_input(struct input *in)
+{
+	struct nd_reader rd;
+	cJSON *rec;
+	nd_reader_init(&rd, stdin, "<stdin>");
+	while ((rec = nd_read(&rd))) {
+		const char *kind = nd_kind(rec);
+		nd_forward(rd.line.s, rd.line.len);
+		if (!strcmp(kind, "migration")) {
+			const cJSON *rb = cJSON_GetObjectItemCaseSensitive(rec, "rollback");
+			if (!nd_get_str(rec, "id") || !nd_get_str(rec, "forward"))
+				die_at(EXIT_INPUT, "<stdin>", rd.lineno, "migration record needs \"id\" and \"forward\" strings");
+			if (rb && !cJSON_IsString(rb) && !cJSON_IsNull(rb))
+				die_at(EXIT_INPUT, "<stdin>", rd.lineno, "migration \"rollback\" must be a string or null");
+			cJSON_AddItemToArray(in->migrations, rec);
+		} else if (!strcmp(kind, "shadow") && !in->shadow) {
+			if (!nd_get_str(rec, "url"))
+				die_at(EXIT_INPUT, "<stdin>", rd.lineno, "shadow record needs a \"url\" string");
+			in->shadow = rec;
+		} else if (!strcmp(kind, "sample"))
+			cJSON_AddItemToArray(in->samples, rec);
+		else
+			cJSON_Delete(rec);
+	}
+	nd_reader_release(&rd);
+}
+
+/* ---- the shadow ---- */
+
+static void quiet_notice(void *arg, const char *m)
+{
+	(void)arg;
+	(void)m;
+}
+
+/* refuse_unless_shadow: mkshadow marks every shadow with a COMMENT ON
+ * DATABASE that starts with "migsafe shadow". */
+static void refuse_unless_shadow(PGconn *c, const struct opts *o, const char *url)
+{
+	PGresult *r = db_query(c,
+			       "SELECT pg_catalog.shobj_description(d.oid, 'pg_database') FROM pg_catalog.pg_database d "
+			       "WHERE d.datname = pg_catalog.current_database()",
+			       0, NULL);
+	const char *comment = PQntuples(r) == 1 ? db_get(r, 0, "shobj_description") : NULL;
+	bool marked = comment && !strncmp(comment, "migsafe shadow", 14);
+	PQclear(r);
+	if (marked || o->not_production)
+		return;
+	char *red = db_redact_url(url);
+	db_close(c);
+	die_code(EXIT_USAGE,
+		 "%s is not marked as a shadow (COMMENT ON DATABASE starting with 'migsafe shadow'): refusing to "
+		 "run migrations on it; use mkshadow, or --i-know-this-is-not-production",
+		 red);
+}
+
+static PGconn *connect_shadow(const char *url, const struct opts *o, const char *app)
+{
+	struct db_opts dbo = DB_OPTS_INIT;
+	dbo.statement_timeout_ms = o->statement_timeout_ms;
+	dbo.connect_timeout_s = 10;
+	PGconn *c = db_connect(url, &dbo);
+	if (!c)
+		exit(EXIT_RUNTIME);
+	PQsetNoticeProcessor(c, quiet_notice, NULL);
+	char *set = xasprintf("SET application_name = '%s'", app);
+	db_exec(c, set);
+	free(set);
+	return c;
+}
+
+/* ---- one migration ---- */
+
+static void migration_tables(const char *text, struct strv *out)
+{
+	struct sql_script s;
+	struct sql_error err;
+	if (sql_parse(&s, text, &err) < 0) {
+		sql_error_release(&err);
+		return; /* apply_traced reports it */
+	}
+	for (size_t i = 0; i < s.n; i++)
+		tree_tables(s.stmts[i].node, out);
+	sql_script_release(&s);
+}
+
+static cJSON *rollback_check(struct shadow *sh, const cJSON *mig, const struct strv *snap0, struct run *run)
+{
+	const char *id = nd_get_str(mig, "id"), *rb = nd_get_str(mig, "rollback");
+	cJSON *rec = nd_record("rollback_check");
+	cJSON_AddStringToObject(rec, "migration", id);
+	cJSON_AddItemToObject(rec, "destroyed", cJSON_Duplicate(run->destroyed, true));
+	if (!rb || !*rb) {
+		cJSON_AddBoolToObject(rec, "ok", false);
+		cJSON_AddArrayToObject(rec, "differences");
+		cJSON_AddStringToObject(rec, "error", "the migration has no rollback");
+		return rec;
+	}
+	double t0 = now_ms();
+	char *err = apply_plain(sh, rb);
+	cJSON_AddNumberToObject(rec, "rollback_ms", (double)(long long)(now_ms() - t0 + 0.5));
+	if (err) {
+		cJSON_AddBoolToObject(rec, "ok", false);
+		cJSON_AddArrayToObject(rec, "differences");
+		cJSON_AddStringToObject(rec, "error", err);
+		free(err);
+		return rec;
+	}
+	struct strv snap1 = STRV_INIT;
+	catalog_snapshot(sh->mig, &snap1);
+	cJSON *diff = catalog_diff(snap0, &snap1);
+	strv_release(&snap1);
+	cJSON_AddBoolToObject(rec, "ok", cJSON_GetArraySize(diff) == 0);
+	cJSON_AddItemToObject(rec, "differences", diff);
+	cJSON_AddBoolToObject(rec, "data_lost", cJSON_GetArraySize(run->destroyed) > 0);
+	err = apply_plain(sh, nd_get_str(mig, "forward")); /* re-runnable from the rolled-back state? */
+	cJSON_AddBoolToObject(rec, "reapplied", err == NULL);
+	if (err)
+		cJSON_AddStringToObject(rec, "reapply_error", err);
+	else
+		cJSON_AddNullToObject(rec, "reapply_error");
+	cJSON_AddNullToObject(rec, "error");
+	free(err);
+	return rec;
+}
+
+static void emit_all(cJSON *arr)
+{
+	cJSON *it;
+	while ((it = cJSON_DetachItemFromArray(arr, 0)))
+		nd_emit(it);
+}
+
+/* one_migration: returns true when every statement ran. */
+static bool one_migration(struct shadow *sh, const cJSON *mig)
+{
+	const char *id = nd_get_str(mig, "id"), *fw = nd_get_str(mig, "forward");
+	const char *file = nd_get_str(cJSON_GetObjectItemCaseSensitive(mig, "files"), "forward");
+	struct strv tables = STRV_INIT, snap0 = STRV_INIT;
+	struct queries *q = NULL;
+	struct run run;
+	migration_tables(fw, &tables);
+	if (!sh->o->no_plans && (q = queries_collect(sh, &tables)))
+		queries_explain(sh, q, false);
+	if (!sh->o->no_rollback)
+		catalog_snapshot(sh->mig, &snap0);
+	bool ok = apply_traced(sh, id, file ? file : id, fw, &run) == 0;
+	if (!ok)
+		warning("%s: statement %d failed on the shadow: %s%s", id, run.failed_stmt, run.error,
+			run.violations ? " (a violation of existing data)" : "");
+	emit_all(run.traces);
+	if (q) {
+		cJSON *plans = cJSON_CreateArray();
+		if (ok)
+			queries_explain(sh, q, true);
+		queries_records(sh, q, id, plans);
+		emit_all(plans);
+		cJSON_Delete(plans);
+	}
+	if (ok && !sh->o->no_rollback)
+		nd_emit(rollback_check(sh, mig, &snap0, &run));
+	queries_free(q);
+	run_release(&run);
+	strv_release(&tables);
+	strv_release(&snap0);
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	struct input in = {NULL, NULL, NULL};
+	msg_set_prog(argv[0]);
+	xalloc_init_cjson();
+	parse_opts(&o, argc, argv);
+	if (isatty(STDIN_FILENO))
+		usage_error("no input: pipe the records from mkshadow on stdin");
+	in.migrations = cJSON_CreateArray();
+	in.samples = cJSON_CreateArray();
+	read_input(&in);
+	if (cJSON_GetArraySize(in.migrations) == 0)
+		usage_error("no migration record on stdin");
+	const char *url = o.shadow_url ? o.shadow_url : getenv("SHADOW_DATABASE_URL");
+	if (!url || !*url)
+		url = in.shadow ? nd_get_str(in.shadow, "url") : NULL;
+	if (!url)
+		usage_error("no shadow database: give --shadow URL, SHADOW_DATABASE_URL or a shadow record");
+	const cJSON *pct = in.shadow ? cJSON_GetObjectItemCaseSensitive(in.shadow, "sample_percent") : NULL;
+	struct shadow sh = {url, NULL, NULL, &o, cJSON_IsNumber(pct) ? pct->valuedouble : 0, in.samples};
+	sh.mig = connect_shadow(url, &o, "applyexplain");
+	refuse_unless_shadow(sh.mig, &o, url);
+	sh.mon = connect_shadow(url, &o, "applyexplain-monitor");
+	atexit(probes_cleanup_all);
+	int rc = EXIT_OK;
+	const cJSON *mig;
+	cJSON_ArrayForEach(mig, in.migrations) if (!one_migration(&sh, mig)) rc = EXIT_FINDINGS;
+	db_close(sh.mon);
+	db_close(sh.mig);
+	nd_finish();
+	cJSON_Delete(in.shadow);
+	cJSON_Delete(in.migrations);
+	cJSON_Delete(in.samples);
+	return rc;
+}
