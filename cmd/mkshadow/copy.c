@@ -1,0 +1,499 @@
+/*
+ * copy: rows stream from production (COPY ... TO STDOUT, in the exported
+ * snapshot) through this process into the shadow (COPY ... FROM STDIN),
+ * with no temporary file and nothing written to production.
+ *
+ * On the way each row is split into its COPY text fields: masked columns
+ * are rewritten; the key tuples of referenced tables are remembered
+ * (loaded); and each foreign key's tuple is noted as wanted. The closure
+ * then fetches, round after round, the parent rows that are wanted but not
+ * loaded, by key, until none is missing (pg_sample's fixpoint, computed here
+ * instead of in scratch tables on production). Keys travel as raw COPY text
+ * of production's values, so masking a key column does not break the
+ * closure; the same deterministic rule on both sides keeps the join.
+ *
+ * The shadow has no indexes, constraints or triggers while it loads (the
+ * post-data section comes after), so load order and cycles do not matter
+ * and every foreign key is validated once, when it is added.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "mkshadow.h"
+#include "msg.h"
+#include "xalloc.h"
+
+#define CLOSURE_BATCH 5000
+
+/* ---- key sets ---- */
+
+static size_t hash_bytes(const char *k, size_t len)
+{
+	size_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* Stored keys are NUL-terminated; a key never holds a NUL (COPY text). */
+static size_t find_slot(const struct keyset *s, const char *k, size_t len)
+{
+	size_t i = hash_bytes(k, len) & (s->cap - 1);
+	while (s->slot[i] && (strncmp(s->slot[i], k, len) || s->slot[i][len]))
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
+bool keyset_has(const struct keyset *s, const char *k, size_t len)
+{
+	return s->cap && s->slot[find_slot(s, k, len)];
+}
+
+static void keyset_grow(struct keyset *s)
+{
+	struct keyset bigger = {xcalloc(s->cap ? s->cap * 2 : 64, sizeof(char *)), s->cap ? s->cap * 2 : 64, s->n};
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->slot[i])
+			bigger.slot[find_slot(&bigger, s->slot[i], strlen(s->slot[i]))] = s->slot[i];
+	free(s->slot);
+	*s = bigger;
+}
+
+bool keyset_add(struct keyset *s, const char *k, size_t len)
+{
+	if ((s->n + 1) * 2 > s->cap)
+		keyset_grow(s);
+	size_t i = find_slot(s, k, len);
+	if (s->slot[i])
+		return false;
+	s->slot[i] = xstrndup(k, len);
+	s->n++;
+	return true;
+}
+
+void keyset_release(struct keyset *s)
+{
+	for (size_t i = 0; i < s->cap; i++)
+		free(s->slot[i]);
+	free(s->slot);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- COPY text format ---- */
+
+struct row {
+	const char **f; /* field starts (in the row buffer) */
+	size_t *len;	/* field lengths, without separator */
+	int n, cap;
+};
+
+static void row_split(struct row *r, const char *line, size_t len)
+{
+	if (len && line[len - 1] == '\n')
+		len--;
+	r->n = 0;
+	size_t start = 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && line[i] != '\t')
+			continue;
+		if (r->n == r->cap) {
+			r->cap = r->cap ? r->cap * 2 : 16;
+			r->f = xrealloc(r->f, (size_t)r->cap * sizeof(*r->f));
+			r->len = xrealloc(r->len, (size_t)r->cap * sizeof(*r->len));
+		}
+		r->f[r->n] = line + start;
+		r->len[r->n++] = i - start;
+		start = i + 1;
+	}
+}
+
+static bool is_null(const char *f, size_t len)
+{
+	return len == 2 && f[0] == '\\' && f[1] == 'N';
+}
+
+/* copy_decode: the value a COPY text field stands for. */
+static void copy_decode(const char *f, size_t len, struct buf *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = f[i];
+		if (c != '\\' || i + 1 == len) {
+			buf_addc(out, c);
+			continue;
+		}
+		c = f[++i];
+		switch (c) {
+		case 'b': buf_addc(out, '\b'); break;
+		case 'f': buf_addc(out, '\f'); break;
+		case 'n': buf_addc(out, '\n'); break;
+		case 'r': buf_addc(out, '\r'); break;
+		case 't': buf_addc(out, '\t'); break;
+		case 'v': buf_addc(out, '\v'); break;
+		case 'x': {
+			int v = 0, k = 0;
+			while (k < 2 && i + 1 < len && strchr("0123456789abcdefABCDEF", f[i + 1]) && f[i + 1]) {
+				char h = f[++i];
+				v = v * 16 + (h <= '9' ? h - '0' : (h | 32) - 'a' + 10);
+				k++;
+			}
+			buf_addc(out, (char)v);
+			break;
+		}
+		default:
+			if (c >= '0' && c <= '7') {
+				int v = c - '0', k = 1;
+				while (k < 3 && i + 1 < len && f[i + 1] >= '0' && f[i + 1] <= '7')
+					v = v * 8 + (f[++i] - '0'), k++;
+				buf_addc(out, (char)v);
+			} else {
+				buf_addc(out, c);
+			}
+		}
+	}
+}
+
+static void copy_encode(const char *s, size_t len, struct buf *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		switch (s[i]) {
+		case '\\': buf_adds(out, "\\\\"); break;
+		case '\n': buf_adds(out, "\\n"); break;
+		case '\r': buf_adds(out, "\\r"); break;
+		case '\t': buf_adds(out, "\\t"); break;
+		default: buf_addc(out, s[i]);
+		}
+	}
+}
+
+/* ---- one table's stream ---- */
+
+struct stream {
+	struct prod *p;
+	PGconn *shadow;
+	const struct copy_opts *o;
+	struct table *t;
+	struct row row;
+	struct buf line, tmp, val;
+	bool closure; /* rows may already be loaded: skip those */
+	long rows;
+};
+
+/* tuple: the key tuple of cols in the current row (raw fields joined by
+ * tabs) into b; false when a column is NULL (no reference, no key). */
+static bool tuple(const struct row *r, const struct table *t, const int *cols, size_t n,
+		  struct buf *b)
+{
+	buf_reset(b);
+	for (size_t i = 0; i < n; i++) {
+		int f = t->cols[cols[i]].field;
+		if (f < 0 || f >= r->n || is_null(r->f[f], r->len[f]))
+			return false;
+		if (i)
+			buf_addc(b, '\t');
+		buf_add(b, r->f[f], r->len[f]);
+	}
+	return true;
+}
+
+/* note_keys: remember the row's key tuples and the parents it wants;
+ * false when (in the closure) the row is already in the shadow. */
+static bool note_keys(struct stream *st)
+{
+	struct table *t = st->t;
+	if (st->closure)
+		for (size_t k = 0; k < t->nkeys; k++)
+			if (tuple(&st->row, t, t->keys[k]->cols, t->keys[k]->ncols, &st->tmp) &&
+			    keyset_has(&t->keys[k]->loaded, st->tmp.s, st->tmp.len))
+				return false;
+	for (size_t k = 0; k < t->nkeys; k++)
+		if (tuple(&st->row, t, t->keys[k]->cols, t->keys[k]->ncols, &st->tmp))
+			keyset_add(&t->keys[k]->loaded, st->tmp.s, st->tmp.len);
+	for (size_t k = 0; k < t->nfks; k++) {
+		struct fkey *fk = t->fks[k];
+		if (tuple(&st->row, t, fk->cols, fk->ref->ncols, &st->tmp) &&
+		    !keyset_has(&fk->ref->loaded, st->tmp.s, st->tmp.len))
+			keyset_add(&fk->ref->wanted, st->tmp.s, st->tmp.len);
+	}
+	return true;
+}
+
+/* masked_line: the row with its masked fields rewritten, into st->line. */
+static void masked_line(struct stream *st)
+{
+	struct table *t = st->t;
+	buf_reset(&st->line);
+	for (size_t c = 0; c < t->ncols; c++) {
+		const struct column *col = &t->cols[c];
+		int f = col->field;
+		if (f < 0)
+			continue;
+		if (f)
+			buf_addc(&st->line, '\t');
+		const char *raw = f < st->row.n ? st->row.f[f] : "\\N";
+		size_t len = f < st->row.n ? st->row.len[f] : 2;
+		if (col->mask.kind == MASK_KEEP || is_null(raw, len)) {
+			buf_add(&st->line, raw, len);
+			continue;
+		}
+		buf_reset(&st->val);
+		buf_reset(&st->tmp);
+		copy_decode(raw, len, &st->val);
+		if (mask_apply(st->o->key, &col->mask, st->val.s, st->val.len, col->maxlen, &st->tmp))
+			copy_encode(st->tmp.s, st->tmp.len, &st->line);
+		else
+			buf_adds(&st->line, "\\N");
+	}
+	buf_addc(&st->line, '\n');
+}
+
+static void put(PGconn *shadow, const char *data, size_t len)
+{
+	if (PQputCopyData(shadow, data, (int)len) != 1)
+		die_code(EXIT_RUNTIME, "error: writing rows to the shadow: %s", PQerrorMessage(shadow));
+}
+
+static void copy_start(PGconn *conn, const char *sql, ExecStatusType want, const char *where)
+{
+	PGresult *res = PQexec(conn, sql);
+	if (PQresultStatus(res) != want) {
+		char *m = db_redact_url(PQresultErrorMessage(res));
+		m[strcspn(m, "\n")] = '\0';
+		die_code(EXIT_RUNTIME, "error: %s: %s", where, m);
+	}
+	PQclear(res);
+}
+
+static void copy_finish(PGconn *conn, const char *where)
+{
+	PGresult *res;
+	bool bad = false;
+	while ((res = PQgetResult(conn))) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			char *m = db_redact_url(PQresultErrorMessage(res));
+			m[strcspn(m, "\n")] = '\0';
+			error("error: %s: %s", where, m);
+			free(m);
+			bad = true;
+		}
+		PQclear(res);
+	}
+	if (bad)
+		exit(EXIT_RUNTIME);
+}
+
+/* column_list: the table's non-generated columns, quoted, for COPY. */
+static char *column_list(PGconn *conn, const struct table *t)
+{
+	struct buf b = BUF_INIT;
+	buf_init(&b);
+	for (size_t c = 0; c < t->ncols; c++) {
+		if (t->cols[c].field < 0)
+			continue;
+		char *q = db_quote_ident(conn, t->cols[c].name);
+		buf_addf(&b, "%s%s", b.len ? ", " : "", q);
+		free(q);
+	}
+	return buf_detach(&b);
+}
+
+static char *qualified(PGconn *conn, const struct table *t)
+{
+	char *s = db_quote_ident(conn, t->schema), *n = db_quote_ident(conn, t->name);
+	char *q = xasprintf("%s.%s", s, n);
+	free(s);
+	free(n);
+	return q;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* stream_rows: run select (a COPY ... TO STDOUT on production) into t. */
+static void stream_rows(struct stream *st, const char *select)
+{
+	char *cols = column_list(st->shadow, st->t), *q = qualified(st->shadow, st->t);
+	char *in = xasprintf("COPY %s (%s) FROM STDIN", q, cols);
+	double t0 = now_ms();
+	copy_start(st->p->conn, select, PGRES_COPY_OUT, st->t->qname);
+	copy_start(st->shadow, in, PGRES_COPY_IN, "shadow");
+	bool plain = !st->t->masked && !st->t->nkeys && !st->t->nfks;
+	char *data;
+	int n;
+	st->rows = 0;
+	while ((n = PQgetCopyData(st->p->conn, &data, 0)) > 0) {
+		if (plain) {
+			put(st->shadow, data, (size_t)n);
+			st->rows++;
+		} else {
+			row_split(&st->row, data, (size_t)n);
+			if (note_keys(st)) {
+				if (st->t->masked) {
+					masked_line(st);
+					put(st->shadow, st->line.s, st->line.len);
+				} else {
+					put(st->shadow, data, (size_t)n);
+				}
+				st->rows++;
+			}
+		}
+		PQfreemem(data);
+		if (st->o->progress && st->rows % 100000 == 0 && st->rows)
+			fprintf(stderr, "\r%s: %s: %ld rows", msg_prog(), st->t->qname, st->rows);
+	}
+	if (n == -2)
+		die_code(EXIT_RUNTIME, "error: reading %s: %s", st->t->qname, PQerrorMessage(st->p->conn));
+	copy_finish(st->p->conn, st->t->qname);
+	if (PQputCopyEnd(st->shadow, NULL) != 1)
+		die_code(EXIT_RUNTIME, "error: shadow: %s", PQerrorMessage(st->shadow));
+	copy_finish(st->shadow, st->t->qname);
+	st->t->ms += now_ms() - t0;
+	free(cols);
+	free(q);
+	free(in);
+}
+
+static void stream_release(struct stream *st)
+{
+	free(st->row.f);
+	free(st->row.len);
+	buf_release(&st->line);
+	buf_release(&st->tmp);
+	buf_release(&st->val);
+}
+
+/* ---- sampling ---- */
+
+static void sample_table(struct stream *st)
+{
+	struct table *t = st->t;
+	char *cols = column_list(st->p->conn, t), *q = qualified(st->p->conn, t);
+	char *sql;
+	if (st->o->percent >= 100)
+		sql = xasprintf("COPY (SELECT %s FROM ONLY %s) TO STDOUT", cols, q);
+	else
+		sql = xasprintf("COPY (SELECT %s FROM ONLY %s TABLESAMPLE BERNOULLI (%.6g) REPEATABLE (%ld)) TO STDOUT",
+				cols, q, st->o->percent, st->o->seed);
+	stream_rows(st, sql);
+	t->sampled = st->rows;
+	free(sql);
+	free(cols);
+	free(q);
+}
+
+/* array_literal: the values of column i of the tuples as a PostgreSQL array
+ * literal ({"a","b"}), decoded from COPY text and quoted for arrays. */
+static void array_literal(char **tuples, size_t n, size_t col, struct buf *b, struct buf *tmp)
+{
+	buf_reset(b);
+	buf_addc(b, '{');
+	for (size_t k = 0; k < n; k++) {
+		const char *f = tuples[k];
+		for (size_t i = 0; i < col; i++)
+			f = strchr(f, '\t') + 1;
+		size_t len = strcspn(f, "\t");
+		buf_reset(tmp);
+		copy_decode(f, len, tmp);
+		buf_adds(b, k ? ",\"" : "\"");
+		for (size_t i = 0; i < tmp->len; i++) {
+			if (tmp->s[i] == '"' || tmp->s[i] == '\\')
+				buf_addc(b, '\\');
+			buf_addc(b, tmp->s[i]);
+		}
+		buf_addc(b, '"');
+	}
+	buf_addc(b, '}');
+}
+
+/* fetch_parents: COPY the rows of rk's table whose key is one of tuples.
+ * COPY takes no parameters, so the keys go in as one array literal per
+ * column, quoted by libpq (PQescapeLiteral). */
+static void fetch_parents(struct stream *st, struct refkey *rk, char **tuples, size_t n)
+{
+	PGconn *conn = st->p->conn;
+	struct table *t = rk->t;
+	struct buf sql = BUF_INIT, arr = BUF_INIT, tmp = BUF_INIT, lhs = BUF_INIT;
+	buf_init(&sql), buf_init(&arr), buf_init(&tmp), buf_init(&lhs);
+	char *cols = column_list(conn, t), *q = qualified(conn, t);
+	buf_addf(&sql, "COPY (SELECT %s FROM ONLY %s WHERE (", cols, q);
+	for (size_t i = 0; i < rk->ncols; i++) {
+		char *c = db_quote_ident(conn, t->cols[rk->cols[i]].name);
+		buf_addf(&sql, "%s%s", i ? ", " : "", c);
+		free(c);
+	}
+	buf_adds(&sql, ") IN (SELECT * FROM unnest(");
+	for (size_t i = 0; i < rk->ncols; i++) {
+		array_literal(tuples, n, i, &arr, &tmp);
+		char *lit = PQescapeLiteral(conn, arr.s, arr.len);
+		if (!lit)
+			die_code(EXIT_RUNTIME, "error: %s", PQerrorMessage(conn));
+		buf_addf(&sql, "%s%s::%s[]", i ? ", " : "", lit, t->cols[rk->cols[i]].type);
+		PQfreemem(lit);
+	}
+	buf_adds(&sql, "))) TO STDOUT");
+	st->t = t;
+	st->closure = true;
+	stream_rows(st, sql.s);
+	t->closure += st->rows;
+	free(cols);
+	free(q);
+	buf_release(&sql), buf_release(&arr), buf_release(&tmp), buf_release(&lhs);
+}
+
+/* close_round: fetch every wanted, missing parent once; false when none was. */
+static bool close_round(struct stream *st)
+{
+	bool any = false;
+	for (size_t k = 0; k < st->p->nkeys; k++) {
+		struct refkey *rk = st->p->keys[k];
+		char **todo = xmalloc((rk->wanted.n + 1) * sizeof(char *));
+		size_t n = 0;
+		for (size_t i = 0; i < rk->wanted.cap; i++) {
+			char *s = rk->wanted.slot[i];
+			if (s && !keyset_has(&rk->loaded, s, strlen(s)))
+				todo[n++] = xstrdup(s);
+		}
+		keyset_release(&rk->wanted);
+		for (size_t i = 0; i < n; i += CLOSURE_BATCH) {
+			size_t m = n - i < CLOSURE_BATCH ? n - i : CLOSURE_BATCH;
+			fetch_parents(st, rk, todo + i, m);
+			/* keys that did not come back (orphans production allows, under a
+			 * NOT VALID constraint) are not asked for again */
+			for (size_t j = i; j < i + m; j++)
+				keyset_add(&rk->loaded, todo[j], strlen(todo[j]));
+			any = true;
+		}
+		for (size_t i = 0; i < n; i++)
+			free(todo[i]);
+		free(todo);
+	}
+	return any;
+}
+
+void copy_sample(struct prod *p, PGconn *shadow, const struct copy_opts *o)
+{
+	struct stream st;
+	memset(&st, 0, sizeof(st));
+	st.p = p, st.shadow = shadow, st.o = o;
+	buf_init(&st.line), buf_init(&st.tmp), buf_init(&st.val);
+	for (size_t i = 0; i < p->ntables; i++) {
+		st.t = p->tables[i];
+		st.closure = false;
+		sample_table(&st);
+		if (o->progress)
+			fprintf(stderr, "\r%s: %s: %ld rows sampled\n", msg_prog(), st.t->qname, st.rows);
+	}
+	int rounds = 0;
+	while (close_round(&st))
+		rounds++;
+	if (o->progress && rounds)
+		fprintf(stderr, "%s: foreign keys closed in %d rounds\n", msg_prog(), rounds);
+	stream_release(&st);
+}

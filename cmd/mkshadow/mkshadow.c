@@ -1,0 +1,544 @@
+/*
+ * mkshadow — a throwaway PostgreSQL with production's schema and a masked,
+ * foreign-key-consistent sample of its rows.
+ *
+ * usage: mkshadow [options] [< records.ndjson] > records.ndjson
+ * Production (--from-db or PROD_DATABASE_URL) is only read: a read-only
+ * session with a statement_timeout and a lock_timeout, one REPEATABLE READ
+ * snapshot shared with pg_dump --schema-only, and SELECT / COPY ... TO only.
+ * Each table is sampled (TABLESAMPLE BERNOULLI, seeded), the sample closed
+ * over foreign keys (missing parents fetched by key until none is missing),
+ * personal data masked in this process before it reaches the shadow, then
+ * the indexes and constraints are built (every foreign key validated),
+ * sequences positioned and the shadow ANALYZEd. Without production the
+ * schema comes from the DAG's source record (its SQL files), with no rows.
+ *
+ * Reads: any records; all are forwarded unchanged (the `source` record
+ * names the schema files when there is no production).
+ * Writes: one `shadow` record (url without password, server_version,
+ * provider, sample_percent, masked[], destroy{...}) and one `sample` record
+ * per table (source_rows, rows, sampled_rows, closure_rows,
+ * masked_columns[], ms). --destroy reads shadow records and removes what
+ * they name (forwarding every other record); --gc removes abandoned shadows.
+ * Exit: 0 ok; 2 usage (a sample percentage out of range, a mask rule for a
+ * column production lacks); 3 runtime (a server unreachable, a privilege
+ * missing, a version mismatch, production as the target); 4 invalid input
+ * records. On any failure nothing reaches stdout and nothing created is
+ * left behind.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "mkshadow.h"
+#include "msg.h"
+#include "nd.h"
+#include "xalloc.h"
+
+static const char usage_text[] =
+	"usage: mkshadow [options] [< records.ndjson] > records.ndjson\n"
+	"Build a throwaway PostgreSQL with production's schema and a masked, foreign-key-consistent\n"
+	"sample of its rows; forward the records read and add a shadow record and sample records.\n"
+	"\n"
+	"Source:\n"
+	"  --from-db URL             production, read only (default PROD_DATABASE_URL); without it the\n"
+	"                            schema comes from the source record's SQL files on stdin, no rows\n"
+	"  --sample PCT              percent of each table's rows, 0 < PCT <= 100 (default 5)\n"
+	"  --seed N                  sampling seed (default 1): the same seed picks the same rows\n"
+	"  --statement-timeout MS    statement_timeout on production (default 600000)\n"
+	"Where the shadow runs (default local, a throwaway cluster):\n"
+	"  --provider local|url|docker\n"
+	"  --url URL                 a server to create a fresh database on (default SHADOW_DATABASE_URL)\n"
+	"  --docker IMAGE            a container of IMAGE, when a Docker engine answers\n"
+	"  --allow-version-mismatch  build even when the major versions differ (EXPLAIN will mislead)\n"
+	"Masking (deterministic HMAC-SHA256; key from MIGSAFE_MASK_KEY, random per run when unset):\n"
+	"  --mask [SCHEMA.]TABLE.COLUMN=RULE   keep, null, fixed:VALUE, hash, email, name, digits,\n"
+	"                            ip, date (repeatable; wins over the mask file and the defaults)\n"
+	"  --mask-file FILE          one [SCHEMA.]TABLE.COLUMN=RULE per line, # comments\n"
+	"  --no-auto-mask            mask only what --mask and --mask-file name\n"
+	"Removing shadows:\n"
+	"  --destroy                 remove the shadows the shadow records on stdin name\n"
+	"  --gc                      remove shadows of crashed runs and those older than --older-than\n"
+	"  --older-than SECONDS      for --gc (default 86400; -1: crashed runs only)\n"
+	"  --dry-run                 with --gc: list what would go\n"
+	"  -h, --help                this help\n"
+	"\n"
+	"Exit: 0 ok, 2 usage, 3 database or server error, 4 invalid input.\n";
+
+struct opts {
+	const char *from_db, *provider, *url, *image, *mask_file;
+	struct strv masks;
+	double percent;
+	long seed, older_than;
+	int timeout_ms;
+	bool allow_mismatch, no_auto, destroy, gc, dry_run;
+};
+
+static long parse_long(const char *s, const char *opt, long min, long max)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		usage_error("%s: '%s' is not a whole number from %ld to %ld", opt, s, min, max);
+	return v;
+}
+
+static void parse_opts(struct opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"from-db", required_argument, NULL, 'f'},   {"sample", required_argument, NULL, 's'},
+		{"seed", required_argument, NULL, 'S'},	     {"statement-timeout", required_argument, NULL, 'T'},
+		{"provider", required_argument, NULL, 'p'},  {"url", required_argument, NULL, 'u'},
+		{"docker", required_argument, NULL, 'd'},    {"allow-version-mismatch", no_argument, NULL, 'V'},
+		{"mask", required_argument, NULL, 'm'},	     {"mask-file", required_argument, NULL, 'M'},
+		{"no-auto-mask", no_argument, NULL, 'n'},    {"destroy", no_argument, NULL, 'D'},
+		{"gc", no_argument, NULL, 'g'},		     {"older-than", required_argument, NULL, 'o'},
+		{"dry-run", no_argument, NULL, 'r'},	     {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+	char *end;
+	memset(o, 0, sizeof(*o));
+	o->percent = 5, o->seed = 1, o->older_than = 86400, o->timeout_ms = 600000;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f': o->from_db = optarg; break;
+		case 's':
+			errno = 0;
+			o->percent = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(o->percent > 0 && o->percent <= 100))
+				usage_error("--sample: '%s' is not a percentage above 0 and at most 100", optarg);
+			break;
+		case 'S': o->seed = parse_long(optarg, "--seed", 0, 2147483647); break;
+		case 'T': o->timeout_ms = (int)parse_long(optarg, "--statement-timeout", 0, 2147483647); break;
+		case 'p':
+			if (strcmp(optarg, "local") && strcmp(optarg, "url") && strcmp(optarg, "docker"))
+				usage_error("--provider: '%s' is not local, url or docker", optarg);
+			o->provider = optarg;
+			break;
+		case 'u': o->url = optarg; break;
+		case 'd': o->image = optarg; break;
+		case 'V': o->allow_mismatch = true; break;
+		case 'm': strv_push(&o->masks, optarg); break;
+		case 'M': o->mask_file = optarg; break;
+		case 'n': o->no_auto = true; break;
+		case 'D': o->destroy = true; break;
+		case 'g': o->gc = true; break;
+		case 'o': o->older_than = parse_long(optarg, "--older-than", -1, 1L << 40); break;
+		case 'r': o->dry_run = true; break;
+		case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
+		default: usage_error("unknown option");
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->destroy && o->gc)
+		usage_error("--destroy and --gc are separate runs");
+	if (!o->url && getenv("SHADOW_DATABASE_URL") && *getenv("SHADOW_DATABASE_URL"))
+		o->url = getenv("SHADOW_DATABASE_URL");
+	if (!o->from_db && getenv("PROD_DATABASE_URL") && *getenv("PROD_DATABASE_URL"))
+		o->from_db = getenv("PROD_DATABASE_URL");
+	if (!o->provider)
+		o->provider = o->image ? "docker" : o->url && !o->destroy && !o->gc ? "url" : "local";
+	if (!strcmp(o->provider, "url") && !o->url && !o->destroy && !o->gc)
+		usage_error("--provider url needs --url or SHADOW_DATABASE_URL");
+	if (!strcmp(o->provider, "docker") && !o->image && !o->destroy && !o->gc)
+		usage_error("--provider docker needs --docker IMAGE");
+	for (size_t i = 0; i < o->masks.n; i++)
+		if (!strchr(o->masks.v[i], '='))
+			usage_error("--mask '%s': expected TABLE.COLUMN=RULE", o->masks.v[i]);
+}
+
+/* ---- mask rules ---- */
+
+/* find_column: "[schema.]table.column" in production; usage error when it
+ * is not there or names more than one column. */
+static struct column *find_column(const struct prod *p, const char *spec, const char *where,
+				  struct table **tp)
+{
+	const char *d1 = strchr(spec, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+	if (!d1)
+		usage_error("%s: '%s': expected TABLE.COLUMN", where, spec);
+	struct column *found = NULL;
+	for (size_t i = 0; i < p->ntables; i++) {
+		struct table *t = p->tables[i];
+		const char *col;
+		if (d2 && !strncmp(spec, t->schema, (size_t)(d1 - spec)) && !t->schema[d1 - spec] &&
+		    !strncmp(d1 + 1, t->name, (size_t)(d2 - d1 - 1)) && !t->name[d2 - d1 - 1])
+			col = d2 + 1;
+		else if (!strncmp(spec, t->name, (size_t)(d1 - spec)) && !t->name[d1 - spec])
+			col = d1 + 1;
+		else
+			continue;
+		for (size_t c = 0; c < t->ncols; c++)
+			if (!strcmp(t->cols[c].name, col)) {
+				if (found)
+					usage_error("%s: '%s' names columns in two schemas; add the schema", where, spec);
+				found = &t->cols[c];
+				*tp = t;
+			}
+	}
+	if (!found)
+		usage_error("%s: production has no column %s", where, spec);
+	return found;
+}
+
+static void set_rule(const struct prod *p, const char *assign, const char *where)
+{
+	const char *eq = strrchr(assign, '=');
+	const char *first = strchr(assign, '=');
+	(void)eq;
+	char *spec = xstrndup(assign, (size_t)(first - assign));
+	struct mask_rule r;
+	struct table *t = NULL;
+	if (mask_parse_rule(first + 1, &r) < 0)
+		usage_error("%s: unknown mask rule '%s' (keep, null, fixed:VALUE, hash, email, name, digits, ip, date)",
+			    where, first + 1);
+	struct column *c = find_column(p, spec, where, &t);
+	if (!mask_fits(r.kind, c->typclass))
+		usage_error("%s: rule %s cannot mask %s.%s, of type %s", where, mask_kind_name(r.kind), t->qname,
+			    c->name, c->type);
+	if (r.kind == MASK_NULL && c->notnull)
+		usage_error("%s: rule null on %s.%s, which is NOT NULL", where, t->qname, c->name);
+	free(c->mask.fixed);
+	c->mask = r;
+	free(spec);
+}
+
+static void read_mask_file(const struct prod *p, const char *path)
+{
+	char *text = read_file(path), *save = NULL;
+	long line = 0;
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		line++;
+		while (isspace((unsigned char)*l))
+			l++;
+		size_t n = strlen(l);
+		while (n && isspace((unsigned char)l[n - 1]))
+			l[--n] = '\0';
+		if (!*l || *l == '#')
+			continue;
+		char *where = xasprintf("%s:%ld", path, line);
+		if (!strchr(l, '='))
+			usage_error("%s: expected TABLE.COLUMN=RULE", where);
+		set_rule(p, l, where);
+		free(where);
+	}
+	free(text);
+}
+
+/* propagate: a foreign key's two ends get the same rule, so masked keys
+ * still join (and the unmasked end does not leak what the other hides). */
+static void propagate_masks(struct prod *p)
+{
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (size_t k = 0; k < p->nfks; k++) {
+			struct fkey *fk = p->fks[k];
+			for (size_t i = 0; i < fk->ref->ncols; i++) {
+				struct column *a = &fk->child->cols[fk->cols[i]];
+				struct column *b = &fk->ref->t->cols[fk->ref->cols[i]];
+				if (a->mask.kind == b->mask.kind)
+					continue;
+				struct column *from = a->mask.kind != MASK_KEEP ? a : b, *to = from == a ? b : a;
+				if (to->mask.kind != MASK_KEEP && !to->mask.automatic && !from->mask.automatic)
+					continue; /* two explicit rules: the user's choice */
+				free(to->mask.fixed);
+				to->mask = from->mask;
+				to->mask.fixed = from->mask.fixed ? xstrdup(from->mask.fixed) : NULL;
+				changed = true;
+			}
+		}
+	}
+}
+
+static void resolve_masks(struct prod *p, const struct opts *o)
+{
+	for (size_t i = 0; i < p->ntables && !o->no_auto; i++) {
+		struct table *t = p->tables[i];
+		for (size_t c = 0; c < t->ncols; c++) {
+			enum mask_kind k = mask_guess(t->name, t->cols[c].name, t->cols[c].typclass);
+			if (k == MASK_NULL && t->cols[c].notnull)
+				k = MASK_HASH;
+			t->cols[c].mask.kind = k;
+			t->cols[c].mask.automatic = k != MASK_KEEP;
+		}
+	}
+	if (o->mask_file)
+		read_mask_file(p, o->mask_file);
+	for (size_t i = 0; i < o->masks.n; i++)
+		set_rule(p, o->masks.v[i], "--mask");
+	propagate_masks(p);
+	for (size_t i = 0; i < p->ntables; i++)
+		for (size_t c = 0; c < p->tables[i]->ncols; c++)
+			if (p->tables[i]->cols[c].mask.kind != MASK_KEEP && p->tables[i]->cols[c].field >= 0)
+				p->tables[i]->masked = true;
+}
+
+static void mask_key(struct hmac_sha256_key *k)
+{
+	const char *env = getenv("MIGSAFE_MASK_KEY");
+	unsigned char r[32];
+	if (env && *env) {
+		hmac_sha256_key_init(k, env, strlen(env));
+		return;
+	}
+	FILE *f = fopen("/dev/urandom", "r");
+	if (!f || fread(r, 1, sizeof(r), f) != sizeof(r))
+		die_code(EXIT_RUNTIME, "error: cannot read /dev/urandom for a masking key");
+	fclose(f);
+	hmac_sha256_key_init(k, r, sizeof(r));
+	memset(r, 0, sizeof(r));
+}
+
+/* ---- building ---- */
+
+static void exec_script(PGconn *conn, const char *sql, const char *what)
+{
+	PGresult *res = PQexec(conn, sql);
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+		char *m = db_redact_url(PQresultErrorMessage(res));
+		m[strcspn(m, "\n")] = '\0';
+		die_code(EXIT_RUNTIME, "error: %s: %s", what, m);
+	}
+	PQclear(res);
+	/* a script can leave search_path empty (pg_dump does) */
+	db_exec(conn, "RESET search_path");
+}
+
+static void set_sequences(struct prod *p, PGconn *shadow)
+{
+	PGresult *res = db_query(p->conn,
+				 "SELECT schemaname, sequencename, last_value::text AS last FROM pg_sequences "
+				 "WHERE last_value IS NOT NULL",
+				 0, NULL);
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *params[] = {db_get(res, i, "schemaname"), db_get(res, i, "sequencename"),
+					db_get(res, i, "last")};
+		PQclear(db_query(shadow, "SELECT setval(format('%I.%I', $1::text, $2::text)::regclass, $3::bigint)",
+				 3, params));
+	}
+	PQclear(res);
+}
+
+static void refresh_matviews(PGconn *shadow)
+{
+	PGresult *res = db_query(shadow,
+				 "SELECT format('REFRESH MATERIALIZED VIEW %I.%I', schemaname, matviewname) AS sql "
+				 "FROM pg_matviews ORDER BY 1",
+				 0, NULL);
+	for (int i = 0; i < PQntuples(res); i++)
+		db_exec(shadow, db_get(res, i, "sql"));
+	PQclear(res);
+}
+
+/* schema_from_source: without production, the DAG's source files (SQL
+ * migrations in order, or a structure.sql) replayed into the shadow. */
+static void schema_from_source(PGconn *shadow, const cJSON *source)
+{
+	const char *fmt = nd_get_str(source, "format");
+	const cJSON *files = cJSON_GetObjectItemCaseSensitive(source, "files");
+	const char *path = nd_get_str(source, "path");
+	if (fmt && !strcmp(fmt, "prisma"))
+		die_code(EXIT_INPUT, "source record: a schema.prisma holds no SQL; use schema2dag "
+				     "--prisma-migrations, or give --from-db");
+	int n = 0;
+	const cJSON *f;
+	cJSON_ArrayForEach(f, files)
+	{
+		if (!cJSON_IsString(f))
+			continue;
+		char *text = read_file(f->valuestring);
+		char *what = xasprintf("applying %s", f->valuestring);
+		exec_script(shadow, text, what);
+		free(what), free(text);
+		n++;
+	}
+	if (n == 0 && path && fmt && !strcmp(fmt, "sql")) {
+		char *text = read_file(path);
+		exec_script(shadow, text, path);
+		free(text);
+		n++;
+	}
+	if (n == 0)
+		die_code(EXIT_INPUT, "source record names no SQL files to build the schema from");
+}
+
+static cJSON *strings(const struct strv *sv)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < sv->n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(sv->v[i]));
+	return a;
+}
+
+static void emit_records(const struct shadow *s, const struct prod *p, const struct opts *o)
+{
+	cJSON *rec = shadow_record(s);
+	struct strv masked = STRV_INIT;
+	cJSON *rules = cJSON_CreateObject();
+	for (size_t i = 0; p && i < p->ntables; i++)
+		for (size_t c = 0; c < p->tables[i]->ncols; c++) {
+			const struct column *col = &p->tables[i]->cols[c];
+			if (col->mask.kind == MASK_KEEP)
+				continue;
+			char *q = xasprintf("%s.%s", p->tables[i]->qname, col->name);
+			strv_push(&masked, q);
+			cJSON_AddStringToObject(rules, q, mask_kind_name(col->mask.kind));
+			free(q);
+		}
+	if (p)
+		cJSON_AddNumberToObject(rec, "sample_percent", o->percent);
+	else
+		cJSON_AddNullToObject(rec, "sample_percent");
+	cJSON_AddNumberToObject(rec, "seed", (double)o->seed);
+	cJSON_AddItemToObject(rec, "masked", strings(&masked));
+	cJSON_AddItemToObject(rec, "mask_rules", rules);
+	if (p)
+		cJSON_AddStringToObject(rec, "source_version", p->version);
+	nd_emit(rec);
+	strv_release(&masked);
+	for (size_t i = 0; p && i < p->ntables; i++) {
+		const struct table *t = p->tables[i];
+		cJSON *r = nd_record("sample");
+		struct strv cols = STRV_INIT;
+		for (size_t c = 0; c < t->ncols; c++)
+			if (t->cols[c].mask.kind != MASK_KEEP)
+				strv_push(&cols, t->cols[c].name);
+		cJSON_AddStringToObject(r, "table", t->qname);
+		if (t->reltuples >= 0)
+			cJSON_AddNumberToObject(r, "source_rows", t->reltuples);
+		else
+			cJSON_AddNullToObject(r, "source_rows");
+		cJSON_AddNumberToObject(r, "rows", (double)(t->sampled + t->closure));
+		cJSON_AddNumberToObject(r, "sampled_rows", (double)t->sampled);
+		cJSON_AddNumberToObject(r, "closure_rows", (double)t->closure);
+		cJSON_AddItemToObject(r, "masked_columns", strings(&cols));
+		cJSON_AddNumberToObject(r, "ms", (double)(long)(t->ms + 0.5));
+		nd_emit(r);
+		strv_release(&cols);
+	}
+}
+
+static cJSON *read_input(void)
+{
+	cJSON *source = NULL;
+	if (isatty(STDIN_FILENO))
+		return NULL;
+	struct nd_reader r;
+	nd_reader_init(&r, stdin, "<stdin>");
+	cJSON *rec;
+	while ((rec = nd_read(&r))) {
+		nd_forward(r.line.s, r.line.len);
+		if (!strcmp(nd_kind(rec), "source")) {
+			cJSON_Delete(source);
+			source = rec;
+		} else {
+			cJSON_Delete(rec);
+		}
+	}
+	nd_reader_release(&r);
+	return source;
+}
+
+static void build(const struct opts *o)
+{
+	cJSON *source = read_input();
+	struct prod p, *pp = NULL;
+	if (o->from_db) {
+		prod_open(&p, o->from_db, o->timeout_ms);
+		pp = &p;
+		resolve_masks(&p, o);
+	} else if (!source) {
+		usage_error("no schema: give --from-db URL (or PROD_DATABASE_URL), or pipe schema2dag records");
+	} else if (o->masks.n || o->mask_file) {
+		warning("no production rows to mask: --mask and --mask-file are ignored");
+	}
+	struct shadow s;
+	struct shadow_opts so = {o->provider, o->url, o->image, NULL, pp ? p.major : 0, o->allow_mismatch, pp};
+	shadow_create(&s, &so);
+	if (pp) {
+		struct hmac_sha256_key key;
+		struct copy_opts co = {o->percent, o->seed, &key, isatty(STDERR_FILENO)};
+		mask_key(&key);
+		char *pre = prod_dump_schema(&p, "pre-data");
+		exec_script(s.conn, pre, "building the schema (pre-data)");
+		free(pre);
+		copy_sample(&p, s.conn, &co);
+		char *post = prod_dump_schema(&p, "post-data");
+		exec_script(s.conn, post, "indexes and constraints (post-data)");
+		free(post);
+		set_sequences(&p, s.conn);
+		refresh_matviews(s.conn);
+		memset(&key, 0, sizeof(key));
+	} else {
+		schema_from_source(s.conn, source);
+	}
+	db_exec(s.conn, "ANALYZE");
+	shadow_mark_ready(&s);
+	emit_records(&s, pp, o);
+	nd_finish();
+	shadow_handover(&s);
+	if (pp)
+		prod_close(&p);
+	shadow_release(&s);
+	cJSON_Delete(source);
+}
+
+/* destroy: remove the shadows named by shadow records; forward the rest. */
+static int destroy(const struct opts *o)
+{
+	struct nd_reader r;
+	int rc = EXIT_OK, n = 0;
+	nd_reader_init(&r, stdin, "<stdin>");
+	cJSON *rec;
+	while ((rec = nd_read(&r))) {
+		if (strcmp(nd_kind(rec), "shadow")) {
+			nd_forward(r.line.s, r.line.len);
+			cJSON_Delete(rec);
+			continue;
+		}
+		struct shadow s;
+		if (shadow_from_record(&s, rec, o->url) < 0)
+			die_at(EXIT_INPUT, "<stdin>", r.lineno, "shadow record without a usable destroy object");
+		if (shadow_destroy(&s) < 0)
+			rc = EXIT_RUNTIME;
+		n++;
+		shadow_release(&s);
+		cJSON_Delete(rec);
+	}
+	nd_reader_release(&r);
+	if (n == 0)
+		warning("no shadow record on stdin: nothing to destroy");
+	nd_finish();
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	msg_set_prog(argv[0]);
+	xalloc_init_cjson();
+	parse_opts(&o, argc, argv);
+	int rc = EXIT_OK;
+	if (o.destroy) {
+		rc = destroy(&o);
+	} else if (o.gc) {
+		int n = shadow_gc(o.url, o.older_than, o.dry_run);
+		fprintf(stderr, "%s: %d shadow%s %s\n", msg_prog(), n, n == 1 ? "" : "s",
+			o.dry_run ? "would be removed" : "removed");
+		nd_finish();
+	} else {
+		build(&o);
+	}
+	strv_release(&o.masks);
+	return rc;
+}

@@ -1,0 +1,197 @@
+/*
+ * mkshadow internals: the production model (tables, columns, keys, foreign
+ * keys), masking rules, the COPY pipeline and the shadow providers.
+ *
+ * Ownership: a struct prod owns every table, column, key and foreign key in
+ * it; pointers between them are borrowed. A struct shadow owns its strings.
+ * Errors: functions die (EXIT_RUNTIME for servers, EXIT_USAGE for bad
+ * options, EXIT_INPUT for bad records); the atexit handler in mkshadow.c
+ * removes a shadow that was not handed over, so dying never leaves one.
+ */
+#ifndef MIGSAFE_MKSHADOW_H
+#define MIGSAFE_MKSHADOW_H
+
+#include <cjson/cJSON.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "sha256.h"
+
+/* ---- masking ---- */
+
+enum mask_kind { MASK_KEEP, MASK_NULL, MASK_FIXED, MASK_HASH, MASK_EMAIL, MASK_NAME, MASK_DIGITS, MASK_IP, MASK_DATE };
+
+struct mask_rule {
+	enum mask_kind kind;
+	char *fixed; /* MASK_FIXED: the value */
+	bool automatic; /* recognised by name and type, not asked for */
+};
+
+/* mask_parse_rule: "keep", "null", "fixed:VALUE", "hash", "email", "name",
+ * "digits", "ip", "date" into r; -1 when unknown. */
+int mask_parse_rule(const char *s, struct mask_rule *r);
+const char *mask_kind_name(enum mask_kind k);
+/* mask_guess: the rule for a column recognised as personal data by its
+ * name, its table's name and its type class, or MASK_KEEP. */
+enum mask_kind mask_guess(const char *table, const char *column, char typclass);
+/* mask_fits: whether rule k can produce a value of type class typclass
+ * ('S' text, 'D' date/time, 'I' network, other: PostgreSQL's typcategory). */
+bool mask_fits(enum mask_kind k, char typclass);
+/* mask_apply: the masked value of val (decoded text) under r, into out;
+ * returns false when the result is SQL NULL. maxlen > 0 cuts the result to
+ * that many characters (varchar(n), char(n)). */
+bool mask_apply(const struct hmac_sha256_key *key, const struct mask_rule *r, const char *val,
+		size_t len, int maxlen, struct buf *out);
+
+/* ---- keys: sets of key tuples, as COPY text fields joined by tabs ---- */
+
+struct keyset {
+	char **slot;
+	size_t cap, n;
+};
+
+void keyset_release(struct keyset *s);
+bool keyset_has(const struct keyset *s, const char *k, size_t len);
+/* keyset_add: true when k was new. */
+bool keyset_add(struct keyset *s, const char *k, size_t len);
+
+/* ---- the production model ---- */
+
+struct column {
+	char *name, *type; /* type as format_type() prints it, schema-qualified */
+	char typclass;	   /* 'S' text-like, 'D' date/time, 'I' network, else typcategory */
+	int maxlen;	   /* varchar(n)/char(n): n; else 0 */
+	bool notnull, generated;
+	int field;	   /* position in the COPY row, -1 for generated columns */
+	struct mask_rule mask;
+};
+
+struct table;
+
+/* A set of columns some foreign key references (or the primary key): its
+ * tuples loaded so far, and the tuples children want that are not loaded. */
+struct refkey {
+	struct table *t;
+	int *cols; /* column indexes */
+	size_t ncols;
+	struct keyset loaded, wanted;
+};
+
+struct fkey {
+	char *name;
+	struct table *child;
+	int *cols; /* child column indexes, in the order of ref->cols */
+	struct refkey *ref;
+};
+
+struct table {
+	char *schema, *name, *qname;
+	double reltuples; /* estimate, < 0 unknown */
+	struct column *cols;
+	size_t ncols;
+	int nfields;	    /* columns in the COPY row (not generated) */
+	struct refkey **keys; /* keys of this table others reference (and its PK) */
+	size_t nkeys;
+	struct fkey **fks;  /* foreign keys of this table */
+	size_t nfks;
+	char *pk;	    /* comma-separated column names, or NULL */
+	/* results */
+	long sampled, closure;
+	double ms;
+	bool masked;
+};
+
+struct prod {
+	PGconn *conn;
+	char *url;	/* as given (may hold a password: never print it) */
+	char *version;	/* "15.8" */
+	int major;
+	char *snapshot; /* pg_export_snapshot() */
+	char *sysid;	/* pg_control_system().system_identifier, or NULL */
+	char *encoding;
+	struct table **tables; /* in load order: referenced tables first */
+	size_t ntables;
+	struct refkey **keys;
+	size_t nkeys;
+	struct fkey **fks;
+	size_t nfks;
+};
+
+/* prod_open: connect read-only, open the REPEATABLE READ snapshot, export
+ * it, and read the model. Dies (EXIT_RUNTIME) when unreachable or when a
+ * table cannot be read. */
+void prod_open(struct prod *p, const char *url, int timeout_ms);
+void prod_close(struct prod *p);
+struct table *prod_table(const struct prod *p, const char *schema, const char *name);
+/* prod_dump_schema: pg_dump --schema-only --section=SECTION in the
+ * snapshot, without psql meta-commands; caller frees. */
+char *prod_dump_schema(const struct prod *p, const char *section);
+
+/* ---- the shadow ---- */
+
+struct shadow {
+	char *provider; /* "local", "url", "docker" */
+	char *admin_url; /* server's maintenance database (may hold a password) */
+	char *database;
+	char *url;	 /* the shadow database, without password */
+	char *dir;	 /* local: the cluster's directory */
+	char *container; /* docker: the container id */
+	char *version;
+	int major;
+	PGconn *conn;	 /* to the shadow database */
+};
+
+struct shadow_opts {
+	const char *provider;
+	const char *url;     /* url provider's server */
+	const char *image;   /* docker image */
+	const char *bindir;  /* PostgreSQL binaries for local; NULL: guess */
+	int want_major;	     /* production's major, 0 when unknown */
+	bool allow_mismatch;
+	const struct prod *prod; /* for the production-as-target check; may be NULL */
+};
+
+/* shadow_create: a fresh, marked, empty shadow database; dies on failure
+ * after removing whatever it created. */
+void shadow_create(struct shadow *s, const struct shadow_opts *o);
+/* shadow_handover: s is complete and handed to the caller's records: it
+ * is no longer removed at exit. */
+void shadow_handover(struct shadow *s);
+/* shadow_mark_ready: the mark says the shadow is complete. */
+void shadow_mark_ready(struct shadow *s);
+/* shadow_destroy: remove what s names; returns -1 (after a message) when
+ * something could not be removed. */
+int shadow_destroy(struct shadow *s);
+/* shadow_from_record: s from a shadow record's destroy object; -1 when it
+ * names nothing removable. */
+int shadow_from_record(struct shadow *s, const cJSON *rec, const char *admin_override);
+cJSON *shadow_record(const struct shadow *s);
+void shadow_release(struct shadow *s);
+/* shadow_gc: remove shadows left behind (crashed runs, or older than
+ * max_age seconds; max_age < 0: only crashed ones); returns how many. */
+int shadow_gc(const char *server_url, long max_age, bool dry_run);
+/* pg_bindir: the directory of PostgreSQL major version major's programs
+ * (0: whatever is installed); NULL when none. Static storage. */
+const char *pg_bindir(int major);
+
+/* run_cmd: run argv (as the postgres user when as_pg and we are root),
+ * stdout into out (NULL: discarded), stderr into err (NULL: discarded);
+ * returns the exit status, or -1 when it could not run. */
+int run_cmd(char *const argv[], bool as_pg, struct buf *out, struct buf *err, char *const envp[]);
+
+/* ---- copying ---- */
+
+struct copy_opts {
+	double percent;
+	long seed;
+	const struct hmac_sha256_key *key;
+	bool progress;
+};
+
+/* copy_sample: sample every table into the shadow, close over foreign keys.
+ * Fills each table's sampled/closure/ms. */
+void copy_sample(struct prod *p, PGconn *shadow, const struct copy_opts *o);
+
+#endif

@@ -1,0 +1,786 @@
+/*
+ * provider: where a shadow runs, and how it is created, marked, found and
+ * removed.
+ *
+ *   local   a throwaway cluster (initdb, pg_ctl; scripts/pg-tmp's recipe):
+ *           a private directory holding data, log and the Unix socket,
+ *           fsync off, run as the postgres user when we are root.
+ *   url     a fresh, uniquely named database on an existing server.
+ *   docker  a postgres container, when a Docker engine answers.
+ *
+ * Every shadow database carries COMMENT ON DATABASE 'migsafe shadow {json}'
+ * (state creating|ready, provider, pid, host, created), and a local cluster's
+ * directory a .migsafe-shadow file with the same JSON: --gc finds them by
+ * it, --destroy refuses what does not carry it. Until shadow_handover(), an
+ * atexit handler removes the shadow being built, so a run that dies leaves
+ * nothing behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <glob.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "mkshadow.h"
+#include "msg.h"
+#include "nd.h"
+#include "xalloc.h"
+
+#define MARK_PREFIX "migsafe shadow"
+#define MARK_FILE ".migsafe-shadow"
+#define LOCAL_PORT "5432" /* the socket directory is private: no collisions */
+
+static struct shadow *pending; /* being built: removed if we exit before handover */
+
+/* ---- running programs ---- */
+
+/* drain: read fds[0..1] until both close, into outs (NULL: discard). */
+static void drain(int fds[2], struct buf *outs[2])
+{
+	struct pollfd pf[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
+	int open = 2;
+	char chunk[65536];
+	while (open > 0) {
+		if (poll(pf, 2, -1) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2; i++) {
+			if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t n = read(pf[i].fd, chunk, sizeof(chunk));
+			if (n > 0 && outs[i])
+				buf_add(outs[i], chunk, (size_t)n);
+			if (n <= 0 && !(n < 0 && errno == EINTR)) {
+				close(pf[i].fd);
+				pf[i].fd = -1;
+				open--;
+			}
+		}
+	}
+}
+
+static void become_postgres(void)
+{
+	struct passwd *pw = getpwnam("postgres");
+	if (!pw || initgroups("postgres", pw->pw_gid) || setgid(pw->pw_gid) || setuid(pw->pw_uid)) {
+		fprintf(stderr, "%s: error: cannot run as the postgres user (running as root needs it)\n",
+			msg_prog());
+		_exit(127);
+	}
+}
+
+int run_cmd(char *const argv[], bool as_pg, struct buf *out, struct buf *err, char *const envp[])
+{
+	int po[2], pe[2];
+	if (pipe(po) || pipe(pe))
+		return -1;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (as_pg && geteuid() == 0)
+			become_postgres();
+		if (chdir("/")) {
+		}
+		dup2(po[1], 1), dup2(pe[1], 2);
+		close(po[0]), close(po[1]), close(pe[0]), close(pe[1]);
+		int devnull = open("/dev/null", O_RDONLY);
+		if (devnull >= 0)
+			dup2(devnull, 0);
+		if (envp)
+			execve(argv[0], argv, envp);
+		else
+			execvp(argv[0], argv);
+		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(po[1]), close(pe[1]);
+	int fds[2] = {po[0], pe[0]};
+	struct buf *outs[2] = {out, err};
+	drain(fds, outs);
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+const char *pg_bindir(int major)
+{
+	static char dir[4096];
+	struct stat st;
+	if (major > 0) {
+		snprintf(dir, sizeof(dir), "/usr/lib/postgresql/%d/bin", major);
+		return stat(dir, &st) == 0 ? dir : NULL;
+	}
+	struct buf out = BUF_INIT;
+	buf_init(&out);
+	char *const argv[] = {"pg_config", "--bindir", NULL};
+	if (run_cmd(argv, false, &out, NULL, NULL) == 0 && out.len) {
+		out.s[strcspn(out.s, "\n")] = '\0';
+		snprintf(dir, sizeof(dir), "%s/initdb", out.s);
+		if (stat(dir, &st) == 0) {
+			snprintf(dir, sizeof(dir), "%s", out.s);
+			buf_release(&out);
+			return dir;
+		}
+	}
+	buf_release(&out);
+	for (int v = 20; v >= 10; v--) {
+		snprintf(dir, sizeof(dir), "/usr/lib/postgresql/%d/bin/initdb", v);
+		if (stat(dir, &st) == 0) {
+			snprintf(dir, sizeof(dir), "/usr/lib/postgresql/%d/bin", v);
+			return dir;
+		}
+	}
+	return NULL;
+}
+
+/* ---- marks ---- */
+
+static char *mark_json(const struct shadow *s, const char *state)
+{
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "state", state);
+	cJSON_AddStringToObject(o, "provider", s->provider);
+	cJSON_AddNumberToObject(o, "pid", (double)getpid());
+	cJSON_AddStringToObject(o, "host", host);
+	cJSON_AddNumberToObject(o, "created", (double)time(NULL));
+	char *j = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return j;
+}
+
+/* abandoned: a mark whose run died while building (same host, pid gone),
+ * or older than max_age seconds (max_age >= 0). */
+static bool abandoned(const char *json, long max_age, char *why, size_t whylen)
+{
+	cJSON *o = cJSON_Parse(json);
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	const char *state = nd_get_str(o, "state"), *h = nd_get_str(o, "host");
+	const cJSON *pid = cJSON_GetObjectItemCaseSensitive(o, "pid");
+	const cJSON *created = cJSON_GetObjectItemCaseSensitive(o, "created");
+	bool gone = false;
+	if (state && !strcmp(state, "creating") && h && !strcmp(h, host) && cJSON_IsNumber(pid))
+		gone = kill((pid_t)pid->valuedouble, 0) < 0 && errno == ESRCH;
+	long age = cJSON_IsNumber(created) ? (long)(time(NULL) - (time_t)created->valuedouble) : 0;
+	if (gone)
+		snprintf(why, whylen, "its run (pid %d) died while building it", (int)pid->valuedouble);
+	else if (max_age >= 0 && age >= max_age)
+		snprintf(why, whylen, "%ld s old", age);
+	cJSON_Delete(o);
+	return gone || (max_age >= 0 && age >= max_age);
+}
+
+static int write_mark_file(const struct shadow *s, const char *state)
+{
+	char *path = xasprintf("%s/%s", s->dir, MARK_FILE), *j = mark_json(s, state);
+	FILE *f = fopen(path, "w");
+	int rc = f && fputs(j, f) >= 0 && fclose(f) == 0 ? 0 : -1;
+	free(path), free(j);
+	return rc;
+}
+
+static char *quote_ident(PGconn *c, const char *s)
+{
+	char *q = PQescapeIdentifier(c, s, strlen(s));
+	char *r = xstrdup(q ? q : "\"?\"");
+	PQfreemem(q);
+	return r;
+}
+
+/* mark_database: COMMENT ON DATABASE (utility statements take no
+ * parameters, so the text is quoted by libpq). */
+static void mark_database(PGconn *admin, const struct shadow *s, const char *state)
+{
+	char *j = mark_json(s, state), *text = xasprintf(MARK_PREFIX " %s", j);
+	char *lit = PQescapeLiteral(admin, text, strlen(text)), *q = quote_ident(admin, s->database);
+	char *sql = xasprintf("COMMENT ON DATABASE %s IS %s", q, lit ? lit : "''");
+	db_exec(admin, sql);
+	PQfreemem(lit);
+	free(j), free(text), free(q), free(sql);
+}
+
+/* ---- connections ---- */
+
+/* conninfo_with_db: url with its database replaced by db, as a key=value
+ * string (keeps the password, for connecting only; never print it). */
+static char *conninfo_with_db(const char *url, const char *db)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(url && *url ? url : "", &err);
+	struct buf b = BUF_INIT;
+	buf_init(&b);
+	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+		const char *v = !strcmp(o->keyword, "dbname") ? db : o->val;
+		if (!v || !*v)
+			continue;
+		buf_addf(&b, "%s%s='", b.len ? " " : "", o->keyword);
+		for (const char *p = v; *p; p++) {
+			if (*p == '\'' || *p == '\\')
+				buf_addc(&b, '\\');
+			buf_addc(&b, *p);
+		}
+		buf_addc(&b, '\'');
+	}
+	PQconninfoFree(opts);
+	PQfreemem(err);
+	return buf_detach(&b);
+}
+
+static void add_uri_enc(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("-._~", c))
+			buf_addc(b, (char)c);
+		else
+			buf_addf(b, "%%%02X", c);
+	}
+}
+
+/* shadow_url: a URL to database db on admin's server, without password. */
+static char *shadow_url(PGconn *admin, const char *admin_url, const char *db)
+{
+	struct buf b = BUF_INIT;
+	const char *host = PQhost(admin), *port = PQport(admin), *user = PQuser(admin);
+	buf_init(&b);
+	buf_adds(&b, "postgresql://");
+	add_uri_enc(&b, user);
+	buf_addc(&b, '@');
+	bool socket = !host || !*host || host[0] == '/';
+	if (!socket) {
+		buf_adds(&b, strchr(host, ':') ? "[" : "");
+		buf_adds(&b, host);
+		buf_adds(&b, strchr(host, ':') ? "]" : "");
+		buf_addf(&b, ":%s", port);
+	}
+	buf_addc(&b, '/');
+	add_uri_enc(&b, db);
+	if (socket) {
+		buf_adds(&b, "?host=");
+		add_uri_enc(&b, host ? host : "/tmp");
+		buf_addf(&b, "&port=%s", port);
+	}
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(admin_url && *admin_url ? admin_url : "", &err);
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (!strcmp(o->keyword, "sslmode") && o->val && *o->val) {
+			buf_adds(&b, socket ? "&sslmode=" : "?sslmode=");
+			add_uri_enc(&b, o->val);
+		}
+	PQconninfoFree(opts);
+	PQfreemem(err);
+	return buf_detach(&b);
+}
+
+static PGconn *admin_connect(const char *url)
+{
+	struct db_opts o = DB_OPTS_INIT;
+	o.connect_timeout_s = 10;
+	PGconn *c = db_connect(url, &o);
+	if (!c)
+		exit(EXIT_RUNTIME);
+	return c;
+}
+
+static int major_of(const char *version)
+{
+	return atoi(version);
+}
+
+static void check_version(const struct shadow_opts *o, const char *prod_version, const char *shadow_version)
+{
+	if (!o->want_major || major_of(shadow_version) == o->want_major)
+		return;
+	if (!o->allow_mismatch)
+		die_code(EXIT_RUNTIME,
+			 "error: production runs PostgreSQL %s but the shadow would run %s: major versions must match "
+			 "(--allow-version-mismatch overrides)",
+			 prod_version, shadow_version);
+	warning("WARNING: production runs PostgreSQL %s but the shadow runs %s: EXPLAIN output, locks and "
+		"timings on this shadow will mislead",
+		prod_version, shadow_version);
+}
+
+/* same_server: the target is production (same system identifier, or same
+ * host, port and database). */
+static void refuse_production(PGconn *admin, const struct prod *p)
+{
+	if (!p)
+		return;
+	PGresult *res = PQexec(admin, "SELECT system_identifier::text FROM pg_control_system()");
+	bool same = false;
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && p->sysid)
+		same = !strcmp(PQgetvalue(res, 0, 0), p->sysid);
+	PQclear(res);
+	const char *h1 = PQhost(admin), *h2 = PQhost(p->conn);
+	if (!same && h1 && h2 && !strcmp(h1, h2) && !strcmp(PQport(admin), PQport(p->conn)) &&
+	    !strcmp(PQdb(admin), PQdb(p->conn)))
+		same = true;
+	if (same)
+		die_code(EXIT_RUNTIME, "error: the shadow target is the production server (same %s); refusing to "
+				       "create a shadow there",
+			 p->sysid ? "system identifier" : "host, port and database");
+}
+
+/* create_database: a fresh, marked database on admin's server. */
+static void create_database(struct shadow *s, PGconn *admin, const char *encoding)
+{
+	unsigned char r[4] = {0};
+	FILE *f = fopen("/dev/urandom", "r");
+	if (!f || fread(r, 1, sizeof(r), f) != sizeof(r))
+		r[0] = (unsigned char)getpid(), r[1] = (unsigned char)time(NULL);
+	if (f)
+		fclose(f);
+	char stamp[32];
+	time_t now = time(NULL);
+	strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", gmtime(&now));
+	char *name = xasprintf("migsafe_shadow_%s_%02x%02x%02x%02x", stamp, r[0], r[1], r[2], r[3]);
+	char *q = quote_ident(admin, name);
+	char *enc = PQescapeLiteral(admin, encoding ? encoding : "UTF8", strlen(encoding ? encoding : "UTF8"));
+	char *sql = xasprintf("CREATE DATABASE %s TEMPLATE template0 ENCODING %s", q, enc);
+	PGresult *res = PQexec(admin, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		char *m = db_redact_url(PQresultErrorMessage(res));
+		m[strcspn(m, "\n")] = '\0';
+		die_code(EXIT_RUNTIME, "error: cannot create the shadow database: %s%s", m,
+			 state && !strcmp(state, "42501") ? " (the role needs CREATEDB; or give --url a server where it has it)" : "");
+	}
+	PQclear(res);
+	s->database = name;
+	mark_database(admin, s, "creating");
+	PQfreemem(enc);
+	free(q), free(sql);
+}
+
+static void connect_shadow(struct shadow *s)
+{
+	char *ci = conninfo_with_db(s->admin_url, s->database);
+	struct db_opts o = DB_OPTS_INIT;
+	o.connect_timeout_s = 10;
+	s->conn = db_connect(ci, &o);
+	free(ci);
+	if (!s->conn)
+		exit(EXIT_RUNTIME);
+	db_exec(s->conn, "SET synchronous_commit = off");
+	db_exec(s->conn, "SET maintenance_work_mem = '256MB'");
+	s->version = db_server_version(s->conn);
+	s->major = major_of(s->version);
+}
+
+static void on_exit_cleanup(void)
+{
+	if (pending) {
+		struct shadow *s = pending;
+		pending = NULL;
+		shadow_destroy(s);
+	}
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	exit(EXIT_RUNTIME); /* runs on_exit_cleanup: the half-built shadow goes */
+}
+
+static void set_pending(struct shadow *s)
+{
+	static bool registered;
+	if (!registered) {
+		atexit(on_exit_cleanup);
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+		signal(SIGHUP, on_signal);
+		registered = true;
+	}
+	pending = s;
+}
+
+void shadow_handover(struct shadow *s)
+{
+	if (pending == s)
+		pending = NULL;
+}
+
+/* ---- local ---- */
+
+static char *binary_version(const char *bindir)
+{
+	char *path = xasprintf("%s/postgres", bindir);
+	char *const argv[] = {path, "--version", NULL};
+	struct buf out = BUF_INIT;
+	buf_init(&out);
+	int rc = run_cmd(argv, false, &out, NULL, NULL);
+	free(path);
+	const char *v = rc == 0 ? strstr(out.s, ") ") : NULL; /* "postgres (PostgreSQL) 15.8 ..." */
+	char *ver = v ? xstrndup(v + 2, strcspn(v + 2, " \n")) : NULL;
+	buf_release(&out);
+	return ver;
+}
+
+static void run_or_die(char *const argv[], bool as_pg, const char *what, const char *logpath)
+{
+	struct buf err = BUF_INIT;
+	buf_init(&err);
+	if (run_cmd(argv, as_pg, NULL, &err, NULL) == 0) {
+		buf_release(&err);
+		return;
+	}
+	char *last = err.len ? err.s : "";
+	while (err.len && err.s[err.len - 1] == '\n')
+		err.s[--err.len] = '\0';
+	char *nl = strrchr(last, '\n');
+	die_code(EXIT_RUNTIME, "error: %s failed: %s%s%s", what, nl ? nl + 1 : last,
+		 logpath ? "; see " : "", logpath ? logpath : "");
+}
+
+static void create_local(struct shadow *s, const struct shadow_opts *o, const char *encoding)
+{
+	const char *bin = o->bindir ? o->bindir : pg_bindir(o->want_major);
+	if (!bin)
+		bin = pg_bindir(0);
+	if (!bin)
+		die_code(EXIT_RUNTIME, "error: no PostgreSQL server programs found (install postgresql-15, or use --url)");
+	char *ver = binary_version(bin);
+	if (!ver)
+		die_code(EXIT_RUNTIME, "error: cannot run %s/postgres --version", bin);
+	check_version(o, o->prod ? o->prod->version : "", ver);
+	free(ver);
+
+	const char *tmp = getenv("TMPDIR");
+	char *tmpl = xasprintf("%s/migsafe-shadow.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(tmpl))
+		die_code(EXIT_RUNTIME, "error: cannot create %s: %s", tmpl, strerror(errno));
+	s->dir = tmpl;
+	set_pending(s);
+	char *pgtmp = xasprintf("%s/.pg-tmp", s->dir); /* scripts/pg-tmp stop works on it too */
+	FILE *f = fopen(pgtmp, "w");
+	if (f)
+		fclose(f);
+	free(pgtmp);
+	if (write_mark_file(s, "creating"))
+		die_code(EXIT_RUNTIME, "error: cannot write %s/%s", s->dir, MARK_FILE);
+	if (geteuid() == 0) {
+		struct passwd *pw = getpwnam("postgres");
+		if (!pw)
+			die_code(EXIT_RUNTIME, "error: running as root needs the postgres user (initdb refuses root)");
+		if (chown(s->dir, pw->pw_uid, pw->pw_gid) || chmod(s->dir, 0755))
+			die_code(EXIT_RUNTIME, "error: cannot hand %s to postgres: %s", s->dir, strerror(errno));
+	}
+	char *initdb = xasprintf("%s/initdb", bin), *pgctl = xasprintf("%s/pg_ctl", bin);
+	char *data = xasprintf("%s/data", s->dir), *log = xasprintf("%s/log", s->dir);
+	char *enc = xasprintf("--encoding=%s", encoding ? encoding : "UTF8");
+	char *const initdb_argv[] = {initdb, "--nosync", "-A", "trust", "-U", "postgres", enc, "--no-locale",
+				     "-D", data, NULL};
+	run_or_die(initdb_argv, true, "initdb", NULL);
+	char *pss = xasprintf("%s/../lib/pg_stat_statements.so", bin);
+	struct stat st;
+	char *opts = xasprintf("-p " LOCAL_PORT " -F -c fsync=off -c full_page_writes=off "
+			       "-c synchronous_commit=off -c wal_level=minimal -c max_wal_senders=0 "
+			       "-c max_wal_size=4GB -c autovacuum=off -c listen_addresses='' -k '%s'%s",
+			       s->dir, stat(pss, &st) == 0 ? " -c shared_preload_libraries=pg_stat_statements" : "");
+	char *const start_argv[] = {pgctl, "-D", data, "-w", "-t", "60", "-l", log, "-o", opts, "start", NULL};
+	run_or_die(start_argv, true, "starting the shadow cluster", log);
+	struct buf u = BUF_INIT;
+	buf_init(&u);
+	buf_adds(&u, "postgresql://postgres@/postgres?host=");
+	add_uri_enc(&u, s->dir);
+	buf_adds(&u, "&port=" LOCAL_PORT);
+	s->admin_url = buf_detach(&u);
+	free(initdb), free(pgctl), free(data), free(log), free(enc), free(pss), free(opts);
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static int destroy_local_dir(const char *dir)
+{
+	char *mark = xasprintf("%s/%s", dir, MARK_FILE), *pid = xasprintf("%s/data/postmaster.pid", dir);
+	struct stat st;
+	int rc = 0;
+	if (stat(dir, &st) < 0) {
+		warning("%s: already gone", dir);
+	} else if (stat(mark, &st) < 0) {
+		rc = error("error: refusing to remove %s: not a shadow (no %s)", dir, MARK_FILE);
+	} else {
+		if (stat(pid, &st) == 0) {
+			const char *bin = pg_bindir(0);
+			char *pgctl = xasprintf("%s/pg_ctl", bin ? bin : "/usr/lib/postgresql/15/bin");
+			char *data = xasprintf("%s/data", dir);
+			char *const argv[] = {pgctl, "-D", data, "-m", "immediate", "-w", "stop", NULL};
+			if (run_cmd(argv, true, NULL, NULL, NULL) != 0)
+				warning("pg_ctl stop failed for %s", dir);
+			free(pgctl), free(data);
+		}
+		if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
+			rc = error("error: cannot remove %s: %s", dir, strerror(errno));
+	}
+	free(mark), free(pid);
+	return rc;
+}
+
+/* ---- docker ---- */
+
+static char *docker(char *const argv[], const char *what, bool fatal)
+{
+	struct buf out = BUF_INIT, err = BUF_INIT;
+	buf_init(&out), buf_init(&err);
+	int rc = run_cmd(argv, false, &out, &err, NULL);
+	buf_release(&err);
+	if (rc != 0) {
+		buf_release(&out);
+		if (fatal)
+			die_code(EXIT_RUNTIME, "error: %s failed", what);
+		return NULL;
+	}
+	while (out.len && (out.s[out.len - 1] == '\n' || out.s[out.len - 1] == ' '))
+		out.s[--out.len] = '\0';
+	return buf_detach(&out);
+}
+
+static void create_docker(struct shadow *s, const struct shadow_opts *o)
+{
+	char *const info[] = {"docker", "info", "--format", "{{.ServerVersion}}", NULL};
+	char *v = docker(info, "docker info", false);
+	if (!v)
+		die_code(EXIT_RUNTIME, "error: no Docker engine answers (docker info failed); use the local "
+				       "provider (the default) or --url SERVER");
+	free(v);
+	char *const run[] = {"docker", "run", "-d", "--rm", "--label", "migsafe.shadow=1", "-e",
+			     "POSTGRES_HOST_AUTH_METHOD=trust", "-p", "127.0.0.1::5432", (char *)o->image,
+			     "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", NULL};
+	s->container = docker(run, "docker run", true);
+	set_pending(s);
+	char *const port[] = {"docker", "port", s->container, "5432/tcp", NULL};
+	char *hp = docker(port, "docker port", true);
+	hp[strcspn(hp, "\n")] = '\0';
+	const char *colon = strrchr(hp, ':');
+	s->admin_url = xasprintf("postgresql://postgres@127.0.0.1:%s/postgres?connect_timeout=5", colon ? colon + 1 : "5432");
+	free(hp);
+	for (int i = 0; i < 120; i++) { /* the image runs initdb first */
+		PGconn *c = PQconnectdb(s->admin_url);
+		bool up = PQstatus(c) == CONNECTION_OK;
+		PQfinish(c);
+		if (up)
+			return;
+		usleep(500000);
+	}
+	die_code(EXIT_RUNTIME, "error: the container's server did not come up in 60 s");
+}
+
+/* ---- the provider interface ---- */
+
+void shadow_create(struct shadow *s, const struct shadow_opts *o)
+{
+	memset(s, 0, sizeof(*s));
+	s->provider = xstrdup(o->provider);
+	const char *enc = o->prod ? o->prod->encoding : NULL;
+	if (!strcmp(o->provider, "local")) {
+		create_local(s, o, enc);
+	} else if (!strcmp(o->provider, "docker")) {
+		create_docker(s, o);
+	} else {
+		s->admin_url = xstrdup(o->url);
+	}
+	PGconn *admin = admin_connect(s->admin_url);
+	char *ver = db_server_version(admin);
+	if (strcmp(o->provider, "local"))
+		check_version(o, o->prod ? o->prod->version : "", ver);
+	free(ver);
+	if (!strcmp(o->provider, "url"))
+		refuse_production(admin, o->prod);
+	set_pending(s);
+	create_database(s, admin, enc);
+	s->url = shadow_url(admin, s->admin_url, s->database);
+	db_close(admin);
+	connect_shadow(s);
+	if (s->dir)
+		write_mark_file(s, "creating");
+}
+
+void shadow_mark_ready(struct shadow *s)
+{
+	PGconn *admin = admin_connect(s->admin_url);
+	mark_database(admin, s, "ready");
+	db_close(admin);
+	if (s->dir)
+		write_mark_file(s, "ready");
+}
+
+/* drop_database: DROP ... WITH (FORCE) after checking the mark. */
+static int drop_database(const char *admin_url, const char *db)
+{
+	PGconn *admin = admin_connect(admin_url);
+	const char *params[] = {db};
+	PGresult *res = PQexecParams(admin,
+				     "SELECT shobj_description(oid, 'pg_database') AS mark FROM pg_database "
+				     "WHERE datname = $1",
+				     1, NULL, params, NULL, NULL, 0);
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = error("error: %s", PQresultErrorMessage(res));
+	} else if (PQntuples(res) == 0) {
+		warning("database %s: already gone", db);
+	} else if (PQgetisnull(res, 0, 0) || strncmp(PQgetvalue(res, 0, 0), MARK_PREFIX, strlen(MARK_PREFIX))) {
+		rc = error("error: refusing to drop database %s: it is not marked as a shadow", db);
+	} else {
+		char *q = quote_ident(admin, db), *sql = xasprintf("DROP DATABASE %s WITH (FORCE)", q);
+		PGresult *r2 = PQexec(admin, sql);
+		if (PQresultStatus(r2) != PGRES_COMMAND_OK)
+			rc = error("error: dropping %s: %s", db, PQresultErrorMessage(r2));
+		PQclear(r2);
+		free(q), free(sql);
+	}
+	PQclear(res);
+	db_close(admin);
+	return rc;
+}
+
+int shadow_destroy(struct shadow *s)
+{
+	if (pending == s)
+		pending = NULL;
+	db_close(s->conn);
+	s->conn = NULL;
+	if (s->dir)
+		return destroy_local_dir(s->dir);
+	if (s->container) {
+		char *const rm[] = {"docker", "rm", "-f", s->container, NULL};
+		char *out = docker(rm, "docker rm", false);
+		free(out);
+		return out ? 0 : error("error: docker rm -f %s failed", s->container);
+	}
+	if (s->database && s->admin_url)
+		return drop_database(s->admin_url, s->database);
+	return 0;
+}
+
+cJSON *shadow_record(const struct shadow *s)
+{
+	cJSON *r = nd_record("shadow"), *d = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "url", s->url);
+	cJSON_AddStringToObject(r, "server_version", s->version);
+	cJSON_AddStringToObject(r, "provider", s->provider);
+	cJSON_AddStringToObject(r, "database", s->database);
+	cJSON_AddStringToObject(d, "provider", s->provider);
+	cJSON_AddStringToObject(d, "database", s->database);
+	char *admin = db_redact_url(s->admin_url);
+	cJSON_AddStringToObject(d, "admin_url", admin);
+	free(admin);
+	if (s->dir)
+		cJSON_AddStringToObject(d, "dir", s->dir);
+	if (s->container)
+		cJSON_AddStringToObject(d, "container", s->container);
+	cJSON_AddItemToObject(r, "destroy", d);
+	return r;
+}
+
+int shadow_from_record(struct shadow *s, const cJSON *rec, const char *admin_override)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(rec, "destroy");
+	memset(s, 0, sizeof(*s));
+	const char *prov = nd_get_str(d, "provider"), *dir = nd_get_str(d, "dir");
+	const char *db = nd_get_str(d, "database"), *admin = nd_get_str(d, "admin_url");
+	const char *ctr = nd_get_str(d, "container");
+	if (!prov || (!dir && !ctr && !(db && (admin || admin_override))))
+		return -1;
+	s->provider = xstrdup(prov);
+	s->dir = dir ? xstrdup(dir) : NULL;
+	s->container = ctr ? xstrdup(ctr) : NULL;
+	s->database = db ? xstrdup(db) : NULL;
+	/* a password never travels in records: the url provider's comes from
+	 * --url / SHADOW_DATABASE_URL (or libpq's PGPASSWORD, .pgpass) */
+	s->admin_url = xstrdup(admin_override && !strcmp(prov, "url") ? admin_override : admin ? admin : "");
+	return 0;
+}
+
+void shadow_release(struct shadow *s)
+{
+	db_close(s->conn);
+	free(s->provider), free(s->admin_url), free(s->database), free(s->url);
+	free(s->dir), free(s->container), free(s->version);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- gc ---- */
+
+static int gc_local(long max_age, bool dry_run)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *pat = xasprintf("%s/migsafe-shadow.*", tmp && *tmp ? tmp : "/tmp");
+	glob_t g;
+	int n = 0;
+	if (glob(pat, 0, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			char *mark = xasprintf("%s/%s", g.gl_pathv[i], MARK_FILE), why[128] = "";
+			FILE *f = fopen(mark, "r");
+			char json[4096] = "";
+			size_t len = f ? fread(json, 1, sizeof(json) - 1, f) : 0;
+			json[len] = '\0';
+			if (f)
+				fclose(f);
+			if (f && abandoned(json, max_age, why, sizeof(why))) {
+				fprintf(stderr, "%s: %s local shadow %s (%s)\n", msg_prog(),
+					dry_run ? "would remove" : "removing", g.gl_pathv[i], why);
+				if (dry_run || destroy_local_dir(g.gl_pathv[i]) == 0)
+					n++;
+			}
+			free(mark);
+		}
+		globfree(&g);
+	}
+	free(pat);
+	return n;
+}
+
+static int gc_server(const char *url, long max_age, bool dry_run)
+{
+	PGconn *admin = admin_connect(url);
+	PGresult *res = db_query(admin,
+				 "SELECT datname, substr(shobj_description(oid, 'pg_database'), "
+				 "length('" MARK_PREFIX "') + 2) AS mark FROM pg_database "
+				 "WHERE shobj_description(oid, 'pg_database') LIKE '" MARK_PREFIX "%' ORDER BY 1",
+				 0, NULL);
+	int n = 0;
+	for (int i = 0; i < PQntuples(res); i++) {
+		char why[128] = "";
+		const char *db = PQgetvalue(res, i, 0);
+		if (!abandoned(PQgetvalue(res, i, 1), max_age, why, sizeof(why)))
+			continue;
+		fprintf(stderr, "%s: %s shadow database %s (%s)\n", msg_prog(), dry_run ? "would drop" : "dropping",
+			db, why);
+		if (dry_run || drop_database(url, db) == 0)
+			n++;
+	}
+	PQclear(res);
+	db_close(admin);
+	return n;
+}
+
+int shadow_gc(const char *server_url, long max_age, bool dry_run)
+{
+	int n = gc_local(max_age, dry_run);
+	if (server_url)
+		n += gc_server(server_url, max_age, dry_run);
+	return n;
+}
