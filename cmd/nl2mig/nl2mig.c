@@ -1,0 +1,379 @@
+/*
+ * nl2mig — from a sentence, or a hand-written file, to a migration with
+ * its rollback.
+ *
+ * usage: nl2mig [options] "REQUEST" < dag.ndjson
+ *        nl2mig --sql FILE [--rollback FILE] < dag.ndjson
+ * The request is turned into forward SQL by a provider: the builtin grammar
+ * (default without an API key), Anthropic's Messages API or an OpenAI-style
+ * Chat Completions API. Whatever wrote it, the SQL is parsed by libpg_query
+ * and allow-listed (model output strictly), DROP and data-destroying
+ * statements need --allow-destructive, and the rollback is computed from
+ * the forward SQL and the DAG (the inverse of each statement in reverse
+ * order); a rollback given (--rollback, or by a model) is checked against
+ * it. The result goes through lockscore's rules (bin/lockscore beside this
+ * program); a model gets its medium-or-worse findings back once.
+ *
+ * Reads: the DAG (table, index, foreign_key, check, view, enum records) on
+ * stdin when stdin is not a terminal; every record read is forwarded.
+ * Writes: one `migration` record (id, description, request, provider,
+ * forward, rollback, irreversible[], prisma_diff, files{forward, rollback},
+ * destructive, findings[], risks[]). --write DIR also writes the files the
+ * project's tool expects (Flyway or Prisma Migrate).
+ * Exit: 0 ok; 1 refused (a forbidden statement, a destructive one without
+ * --allow-destructive, a given rollback that does not undo the forward);
+ * 2 usage; 3 provider or network failure; 4 invalid input (a request not
+ * understood, an unknown or ambiguous name, SQL that does not parse).
+ */
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "msg.h"
+#include "nd.h"
+#include "nl2mig.h"
+#include "xalloc.h"
+
+static const char usage_text[] =
+	"usage: nl2mig [options] \"REQUEST\" < dag.ndjson\n"
+	"       nl2mig --sql FILE [--rollback FILE] < dag.ndjson\n"
+	"Turn a request, or a hand-written migration, into forward SQL in safe forms, its computed rollback,\n"
+	"and the files of the project's migration tool. Writes the DAG through and one migration record.\n"
+	"\n"
+	"  --request TEXT           the request (instead of the argument)\n"
+	"  --sql FILE               wrap an existing migration file instead of a request\n"
+	"  --rollback FILE          with --sql: a rollback to check against the computed one\n"
+	"  --provider NAME          builtin, anthropic (ANTHROPIC_API_KEY) or openai (OPENAI_API_KEY);\n"
+	"                           default: anthropic or openai when its key is set, else builtin\n"
+	"  --model NAME             the model (default claude-sonnet-4-5 / gpt-4o)\n"
+	"  --base-url URL           API base URL (also ANTHROPIC_BASE_URL, OPENAI_BASE_URL: Ollama, vLLM,\n"
+	"                           llama.cpp)\n"
+	"  --timeout SECONDS        per HTTP request (default 120)\n"
+	"  --allow-destructive      accept DROP and data-destroying statements (a human approved them)\n"
+	"  --lock-timeout DURATION  SET lock_timeout written first (default 5s)\n"
+	"  --write DIR              write the files into the project at DIR (Flyway or Prisma, detected)\n"
+	"  --tool flyway|prisma     the project's tool, when detection is not wanted\n"
+	"  --version VERSION        Flyway version (default: a UTC timestamp, after the latest one)\n"
+	"  --prisma-generate        run `prisma generate` after writing, when the project has it\n"
+	"  --no-lint                do not run lockscore's rules on the result\n"
+	"  -h, --help               this help\n"
+	"\n"
+	"Exit: 0 ok, 1 refused (forbidden or destructive statement, wrong rollback), 2 usage,\n"
+	"3 provider or network failure, 4 invalid input (request not understood, unknown name, bad SQL).\n";
+
+static void parse_opts(struct opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"request", required_argument, NULL, 'r'},   {"sql", required_argument, NULL, 's'},
+		{"rollback", required_argument, NULL, 'R'},  {"provider", required_argument, NULL, 'p'},
+		{"model", required_argument, NULL, 'm'},     {"base-url", required_argument, NULL, 'b'},
+		{"timeout", required_argument, NULL, 't'},   {"allow-destructive", no_argument, NULL, 'D'},
+		{"lock-timeout", required_argument, NULL, 'l'}, {"write", required_argument, NULL, 'w'},
+		{"tool", required_argument, NULL, 'T'},	     {"version", required_argument, NULL, 'V'},
+		{"prisma-generate", no_argument, NULL, 'g'}, {"no-lint", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
+	};
+	int ch;
+	memset(o, 0, sizeof(*o));
+	o->lock_timeout = "5s";
+	o->timeout_ms = 120000;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		char *end;
+		switch (ch) {
+		case 'r': o->request = optarg; break;
+		case 's': o->sql_file = optarg; break;
+		case 'R': o->rollback_file = optarg; break;
+		case 'p':
+			if (strcmp(optarg, "builtin") && strcmp(optarg, "anthropic") && strcmp(optarg, "openai"))
+				usage_error("unknown --provider '%s' (builtin, anthropic, openai)", optarg);
+			o->provider = optarg;
+			break;
+		case 'm': o->model = optarg; break;
+		case 'b': o->base_url = optarg; break;
+		case 't':
+			o->timeout_ms = (long)(strtod(optarg, &end) * 1000);
+			if (*end || o->timeout_ms <= 0)
+				usage_error("--timeout takes seconds, not '%s'", optarg);
+			break;
+		case 'D': o->allow_destructive = true; break;
+		case 'l':
+			if (!*optarg || strspn(optarg, "0123456789smin") != strlen(optarg) || !isdigit((unsigned char)*optarg))
+				usage_error("--lock-timeout takes a duration such as 5s or 500ms, not '%s'", optarg);
+			o->lock_timeout = optarg;
+			break;
+		case 'w': o->write_dir = optarg; break;
+		case 'T':
+			if (strcmp(optarg, "flyway") && strcmp(optarg, "prisma"))
+				usage_error("--tool takes flyway or prisma, not '%s'", optarg);
+			o->tool = optarg;
+			break;
+		case 'V': o->version = optarg; break;
+		case 'g': o->prisma_generate = true; break;
+		case 'n': o->no_lint = true; break;
+		case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
+		default: usage_error("unknown option");
+		}
+	}
+	if (optind < argc && o->request)
+		usage_error("the request is given twice (argument and --request)");
+	if (optind < argc)
+		o->request = argv[optind++];
+	if (optind < argc)
+		usage_error("one request only (quote it): unexpected '%s'", argv[optind]);
+	if (!o->request == !o->sql_file)
+		usage_error(o->sql_file ? "--sql and a request exclude each other" : "a request or --sql FILE is needed");
+	if (o->rollback_file && !o->sql_file)
+		usage_error("--rollback goes with --sql");
+	if (o->sql_file && o->provider && strcmp(o->provider, "builtin"))
+		usage_error("--sql takes no --provider");
+	if (!o->provider)
+		o->provider = o->sql_file ? "file"
+			      : getenv("ANTHROPIC_API_KEY") && *getenv("ANTHROPIC_API_KEY") ? "anthropic"
+			      : getenv("OPENAI_API_KEY") && *getenv("OPENAI_API_KEY")	      ? "openai"
+											      : "builtin";
+	if (o->sql_file && !strcmp(o->provider, "builtin"))
+		o->provider = "file";
+}
+
+/* ---------- small helpers ---------- */
+
+void mig_release(struct mig *m)
+{
+	free(m->description);
+	free(m->forward);
+	free(m->rollback);
+	strv_release(&m->irreversible);
+	strv_release(&m->risks);
+	strv_release(&m->named_schemas);
+	cJSON_Delete(m->findings);
+	free(m->prisma_diff);
+	free(m->file_forward);
+	free(m->file_rollback);
+	strv_release(&m->files);
+	free(m->id);
+	strv_release(&m->destructive_why);
+}
+
+char *make_slug(const char *text)
+{
+	struct buf b = BUF_INIT;
+	buf_init(&b);
+	for (const char *p = text; *p && b.len < 60; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (isalnum(c))
+			buf_addc(&b, (char)tolower(c));
+		else if (b.len && b.s[b.len - 1] != '_')
+			buf_addc(&b, '_');
+	}
+	while (b.len && b.s[b.len - 1] == '_')
+		b.s[--b.len] = 0;
+	if (!b.len)
+		buf_adds(&b, "migration");
+	return buf_detach(&b);
+}
+
+/* utc_timestamp: YYYYMMDDHHMMSS, from SOURCE_DATE_EPOCH when set
+ * (reproducible runs and tests), else now. */
+char *utc_timestamp(void)
+{
+	const char *e = getenv("SOURCE_DATE_EPOCH");
+	time_t t = e && *e ? (time_t)strtoll(e, NULL, 10) : time(NULL);
+	struct tm tm;
+	char s[32];
+	gmtime_r(&t, &tm);
+	strftime(s, sizeof s, "%Y%m%d%H%M%S", &tm);
+	return xstrdup(s);
+}
+
+char *qualified(const char *schema, const char *name)
+{
+	char *n = cat_quote_ident(name);
+	if (!schema || !strcmp(schema, "public"))
+		return n;
+	char *s = cat_quote_ident(schema), *r = xasprintf("%s.%s", s, n);
+	free(s);
+	free(n);
+	return r;
+}
+
+/* ---------- input ---------- */
+
+static void read_dag(struct catalog *cat)
+{
+	struct nd_reader rd;
+	cJSON *rec;
+	if (isatty(STDIN_FILENO))
+		return;
+	nd_reader_init(&rd, stdin, "<stdin>");
+	while ((rec = nd_read(&rd))) {
+		const char *err = NULL;
+		nd_forward(rd.line.s, rd.line.len);
+		if (catalog_load_record(cat, rec, &err) < 0)
+			die_at(EXIT_INPUT, "<stdin>", rd.lineno, "%s", err);
+		cJSON_Delete(rec);
+	}
+	nd_reader_release(&rd);
+}
+
+/* schemas the request names ("audit.events", "schema audit"): model SQL may
+ * touch them. */
+static void named_schemas(const struct catalog *cat, const char *req, struct strv *out)
+{
+	for (size_t i = 0; i < cat->ntables; i++) {
+		const char *s = cat->tables[i]->schema;
+		char *dotted = xasprintf("%s.", s);
+		if (strcmp(s, "public") && strv_index(out, s) < 0 && strstr(req, dotted))
+			strv_push(out, s);
+		free(dotted);
+	}
+}
+
+/* ---------- the migration ---------- */
+
+static void require_approval(const struct opts *o, const struct mig *m)
+{
+	if (!m->needs_destructive || o->allow_destructive)
+		return;
+	for (size_t i = 0; i < m->destructive_why.n; i++)
+		error("destructive: %s", m->destructive_why.v[i]);
+	die_code(EXIT_FINDINGS, "refused: the migration drops or destroys data; rerun with --allow-destructive once "
+				"a human has approved it");
+}
+
+static void given_rollback(const struct catalog *cat, const struct opts *o, struct mig *m)
+{
+	char *text = read_file(o->rollback_file);
+	char *diff = check_rollback(cat, m->forward, m->rollback, text, o->rollback_file);
+	if (diff)
+		die_code(EXIT_FINDINGS, "%s: the rollback does not undo %s: %s", o->rollback_file, o->sql_file, diff);
+	free(m->rollback);
+	m->rollback = text;
+}
+
+static char *findings_text(const cJSON *f)
+{
+	struct buf b = BUF_INIT;
+	const cJSON *x;
+	buf_init(&b);
+	cJSON_ArrayForEach(x, f) buf_addf(&b, "- %s (%s): %s\n", nd_get_str(x, "rule"), nd_get_str(x, "severity"),
+					 nd_get_str(x, "message"));
+	return buf_detach(&b);
+}
+
+static void from_model(const struct opts *o, const struct catalog *cat, struct mig *m)
+{
+	llm_translate(o, cat, o->request, NULL, m);
+	char *proposed = m->rollback;
+	m->rollback = NULL;
+	check_forward(cat, "<model answer>", m);
+	cJSON *f = o->no_lint ? NULL : lint_forward(cat, m->forward);
+	if (f && cJSON_GetArraySize(f)) {
+		char *fb = findings_text(f);
+		warning("lockscore found %d issue(s) in the model's answer; asking for a correction", cJSON_GetArraySize(f));
+		struct mig again = {0};
+		strv_copy(&again.named_schemas, &m->named_schemas);
+		llm_translate(o, cat, o->request, fb, &again);
+		free(proposed);
+		proposed = again.rollback;
+		again.rollback = NULL;
+		check_forward(cat, "<model answer>", &again);
+		mig_release(m);
+		*m = again;
+		cJSON_Delete(f);
+		f = lint_forward(cat, m->forward);
+		free(fb);
+	}
+	m->findings = f;
+	if (proposed) {
+		char *diff = check_rollback(cat, m->forward, m->rollback, proposed, "<model rollback>");
+		if (diff)
+			warning("the model's rollback does not undo the migration (%s): the computed one is used", diff);
+		free(diff);
+		free(proposed);
+	}
+}
+
+static cJSON *strv_json(const struct strv *sv)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < sv->n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(sv->v[i]));
+	return a;
+}
+
+static cJSON *str_or_null(const char *s)
+{
+	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+static void emit_record(const struct opts *o, const struct mig *m)
+{
+	cJSON *r = nd_record("migration"), *files = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "id", m->id);
+	cJSON_AddItemToObject(r, "description", str_or_null(m->description));
+	cJSON_AddItemToObject(r, "request", str_or_null(o->request));
+	cJSON_AddStringToObject(r, "provider", o->provider);
+	cJSON_AddStringToObject(r, "forward", m->forward);
+	cJSON_AddItemToObject(r, "rollback", str_or_null(m->rollback));
+	cJSON_AddItemToObject(r, "irreversible", strv_json(&m->irreversible));
+	cJSON_AddItemToObject(r, "prisma_diff", str_or_null(m->prisma_diff));
+	cJSON_AddItemToObject(files, "forward", str_or_null(m->file_forward));
+	cJSON_AddItemToObject(files, "rollback", str_or_null(m->file_rollback));
+	cJSON_AddItemToObject(files, "all", strv_json(&m->files));
+	cJSON_AddItemToObject(r, "files", files);
+	cJSON_AddBoolToObject(r, "destructive", m->needs_destructive);
+	cJSON_AddItemToObject(r, "findings", m->findings ? cJSON_Duplicate(m->findings, 1) : cJSON_CreateArray());
+	cJSON_AddItemToObject(r, "risks", strv_json(&m->risks));
+	nd_emit(r);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	struct catalog cat;
+	struct mig m = {0};
+	msg_set_prog(argv[0]);
+	xalloc_init_cjson();
+	parse_opts(&o, argc, argv);
+	catalog_init(&cat);
+	read_dag(&cat);
+	if (o.request)
+		named_schemas(&cat, o.request, &m.named_schemas);
+	if (o.sql_file) {
+		m.forward = read_file(o.sql_file);
+		char *base = strrchr(o.sql_file, '/');
+		m.description = make_slug(base ? base + 1 : o.sql_file);
+		check_forward(&cat, o.sql_file, &m);
+		if (o.rollback_file)
+			given_rollback(&cat, &o, &m);
+	} else if (!strcmp(o.provider, "builtin")) {
+		grammar_translate(&cat, o.request, o.lock_timeout, &m);
+		check_forward(&cat, "<builtin>", &m);
+	} else {
+		from_model(&o, &cat, &m);
+	}
+	require_approval(&o, &m);
+	if (!m.findings && !o.no_lint)
+		m.findings = lint_forward(&cat, m.forward);
+	const cJSON *f;
+	cJSON_ArrayForEach(f, m.findings) warning("lockscore: %s (%s): %s", nd_get_str(f, "rule"), nd_get_str(f, "severity"),
+						  nd_get_str(f, "message"));
+	char *slug = make_slug(m.description ? m.description : o.request ? o.request : "migration");
+	if (o.write_dir) {
+		write_files(&o, &cat, &m, slug);
+	} else {
+		char *ts = utc_timestamp();
+		m.id = xasprintf("V%s__%s", o.version ? o.version : ts, slug);
+		free(ts);
+	}
+	emit_record(&o, &m);
+	free(slug);
+	mig_release(&m);
+	catalog_release(&cat);
+	nd_finish();
+	return EXIT_OK;
+}
