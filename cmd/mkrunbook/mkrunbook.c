@@ -220,6 +220,9 @@ int main(int argc, char **argv)
 		write_file(o.svg, svg, false);
 		free(svg);
 	}
+	if (o.gh_release && strlen(doc) > 125000) /* GitHub refuses longer release bodies */
+		die_code(EXIT_RUNTIME, "the runbook is %zu bytes, over GitHub's 125,000-character release body limit: "
+				       "write it with --out and attach it to the release", strlen(doc));
 	if (o.out)
 		write_file(o.out, doc, false);
 	if (o.step_summary) {

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# mkrunbook: the documents survive a CommonMark parser (cmark), the SVG
+# timeline is well-formed and complete, publishing speaks GitHub's REST API
+# (against tests/mockhttp.py), and every destination gets the whole document.
+. "$(dirname "$0")/lib.sh"
+set -u
+plan 33
+mk=$BIN/mkrunbook
+F=$MIGSAFE_ROOT/tests/fixtures/mkrunbook
+[ -x "$mk" ] || bail_out "bin/mkrunbook is not built"
+tmp=$(mktemp -d)
+on_exit rm -rf "$tmp"
+
+# ---- CommonMark: every table, <details> and fence intact ----
+if command -v cmark >/dev/null; then
+	for doc in review runbook; do
+		for c in low medium high many; do
+			"$mk" --$doc "$F/$c.ndjson" >"$tmp/$doc-$c.md"
+			cmark --sourcepos -t xml "$tmp/$doc-$c.md" >"$tmp/$doc-$c.xml"
+			out=$(python3 "$F/mdcheck.py" "$tmp/$doc-$c.md" "$tmp/$doc-$c.xml" 2>&1)
+			ok $? "$doc of the $c-risk stream renders with cmark without loss"
+			[ -z "${out//\#*/}" ] || diag "$out"
+		done
+	done
+	"$mk" --review --max-chars 4000 "$F/high.ndjson" >"$tmp/cut.md"
+	cmark --sourcepos -t xml "$tmp/cut.md" >"$tmp/cut.xml"
+	python3 "$F/mdcheck.py" "$tmp/cut.md" "$tmp/cut.xml" >/dev/null 2>&1
+	ok $? "a review cut at 4000 bytes is still intact"
+	# the checker itself must catch a broken document: a table row short of a cell, a glued </details>
+	sed -e 's/^| 0 | 2 | /| 0 | /' -e 's/^<\/details>$/text<\/details>/' "$tmp/review-high.md" >"$tmp/broken.md"
+	cmark --sourcepos -t xml "$tmp/broken.md" >"$tmp/broken.xml"
+	out=$(python3 "$F/mdcheck.py" "$tmp/broken.md" "$tmp/broken.xml" 2>/dev/null)
+	case $out in *"cells, header has"*"<details> left open"*) ok 0 "the check rejects a broken table and a broken </details>" ;;
+	*) ok 1 "the check rejects a broken table and a broken </details>"; diag "$out" ;; esac
+else
+	for i in $(seq 10); do echo "ok $((_tap_n + 1)) # SKIP cmark is not installed (Debian package cmark)"; _tap_n=$((_tap_n + 1)); done
+fi
+
+# ---- the limit: never over it, cut between rows, said so ----
+"$mk" --review "$F/many.ndjson" >"$tmp/many.md"
+n=$(wc -c <"$tmp/many.md")
+ok $((n > 65536)) "a 400-statement review fits GitHub's 65,536 (got $n bytes)"
+grep -q '^\*[0-9]* more rows of this table left out' "$tmp/many.md"
+ok $? "the cut table says how many rows were left out"
+tail -n 1 "$tmp/many.md" | grep -q '^> \*\*Truncated\.\*\*'
+ok $? "the truncation note ends the report"
+
+# ---- SVG: well-formed, every statement and every table shown ----
+for c in medium high many; do
+	"$mk" --review --svg "$tmp/$c.svg" --out "$tmp/$c-out.md" "$F/$c.ndjson"
+	out=$(python3 - "$tmp/$c.svg" "$F/$c.ndjson" <<'EOF'
+import json, sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+texts = {"".join(t.itertext()).split("(")[0].strip() if False else (t.text or "").strip()
+         for t in root.iter("{http://www.w3.org/2000/svg}text")}
+want_s, want_t = set(), set()
+for line in open(sys.argv[2]):
+    r = json.loads(line)
+    if r["kind"] == "statement":
+        want_s.add("#%d" % r["index"])
+        want_t.update(l["table"] for l in r["locks"])
+miss = sorted((want_s | want_t) - texts)
+print("missing: " + ", ".join(miss) if miss else "ok %d statements %d tables" % (len(want_s), len(want_t)))
+EOF
+	)
+	case $out in ok*) ok 0 "the $c SVG is well-formed XML with every statement and table ($out)" ;;
+	*) ok 1 "the $c SVG is well-formed XML with every statement and table"; diag "$out" ;; esac
+done
+
+# ---- GitHub ----
+mock_start "$F/api.json"
+export GITHUB_API_URL=$MOCK_URL GITHUB_REPOSITORY=acme/shop GITHUB_TOKEN=ghs_testtoken123
+"$mk" --review "$F/high.ndjson" >"$tmp/review.md"
+"$mk" "$F/high.ndjson" >"$tmp/runbook.md"
+
+out=$("$mk" --review --github-comment --pr 12 "$F/high.ndjson" 2>"$tmp/err"); rc=$?
+is "$rc:$out" "0:" "PR 12: the comment is updated, nothing on stdout"
+is "$(jq -r 'select(.route != null) | "\(.method) \(.path) \(.query.page[0] // "")"' "$MOCK_LOG" | tr '\n' ,)" \
+	"GET /repos/acme/shop/issues/12/comments 1,GET /repos/acme/shop/issues/12/comments 2,PATCH /repos/acme/shop/issues/comments/777 ," \
+	"it pages through 100 comments to find the marker, and updates the first marked one"
+jq -j 'select(.method == "PATCH") | .body.body' "$MOCK_LOG" >"$tmp/patched.md"
+cmp -s "$tmp/patched.md" "$tmp/review.md"
+ok $? "the PATCH body is the review, whole"
+is "$(jq -r 'select(.method == "PATCH") | [.headers.authorization, .headers.accept, .headers["x-github-api-version"], .headers["user-agent"]] | join(" ; ")' "$MOCK_LOG")" \
+	"Bearer ghs_testtoken123 ; application/vnd.github+json ; 2022-11-28 ; migsafe-mkrunbook/1.0" "the headers GitHub requires"
+grep -q 'updated comment 777 on #12' "$tmp/err"
+ok $? "stderr says which comment was updated"
+
+echo '{"action":"synchronize","pull_request":{"number":13}}' >"$tmp/event.json"
+out=$(GITHUB_EVENT_PATH=$tmp/event.json "$mk" --review --github-comment "$F/medium.ndjson" 2>"$tmp/err"); rc=$?
+is "$rc" 0 "PR 13 from GITHUB_EVENT_PATH: no marked comment, so one is created"
+is "$(jq -r 'select(.method == "POST" and (.path | endswith("/13/comments"))) | .route != null' "$MOCK_LOG")" true \
+	"the POST went to the PR's comments"
+jq -r 'select(.method == "POST" and (.path | endswith("/13/comments"))) | .body.body' "$MOCK_LOG" | head -n 1 >"$tmp/first"
+is "$(cat "$tmp/first")" "<!-- migsafe:review -->" "the new comment starts with the hidden marker"
+
+out=$("$mk" --review --github-comment --pr 14 "$F/high.ndjson" 2>"$tmp/err"); rc=$?
+is "$rc" 3 "a GitHub error exits 3"
+grep -q 'GitHub GET .*/repos/acme/shop/issues/14/comments: 403 Resource not accessible by integration' "$tmp/err"
+ok $? "the error shows the request, the status and GitHub's message"
+grep -q ghs_testtoken123 "$tmp/err"
+ok $((!$?)) "the token never appears, even when the server echoes it"
+is "$out" "" "nothing reaches stdout when publishing fails"
+
+out=$("$mk" --github-release v1.4.0 "$F/high.ndjson" 2>"$tmp/err"); rc=$?
+is "$rc" 0 "a release is created"
+jq -j 'select(.path == "/repos/acme/shop/releases" and .route != null and .body.tag_name == "v1.4.0") | .body.body' "$MOCK_LOG" >"$tmp/released.md"
+cmp -s "$tmp/released.md" "$tmp/runbook.md"
+ok $? "its body is the runbook"
+out=$("$mk" --github-release v1.3.0 "$F/high.ndjson" 2>&1); rc=$?
+case "$rc:$out" in "3:"*"422 Validation Failed (tag_name: already_exists)"*) ok 0 "an existing tag: 422 with GitHub's reason, exit 3" ;;
+*) ok 1 "an existing tag: 422 with GitHub's reason, exit 3"; diag "$rc: $out" ;; esac
+
+out=$(env -u GITHUB_TOKEN "$mk" --review --github-comment --pr 12 "$F/high.ndjson" 2>&1); rc=$?
+case "$rc:$out" in "2:"*GITHUB_TOKEN*) ok 0 "no GITHUB_TOKEN: a usage error, before any request" ;;
+*) ok 1 "no GITHUB_TOKEN: a usage error"; diag "$rc: $out" ;; esac
+
+# ---- step summary and --out ----
+: >"$tmp/summary.md"
+GITHUB_STEP_SUMMARY=$tmp/summary.md "$mk" --review --step-summary "$F/low.ndjson" >"$tmp/stdout"
+GITHUB_STEP_SUMMARY=$tmp/summary.md "$mk" --step-summary "$F/low.ndjson" >>"$tmp/stdout"
+is "$(grep -c '^<!-- migsafe:' "$tmp/summary.md"):$(wc -c <"$tmp/stdout")" "2:0" "--step-summary appends each document, stdout stays empty"
+done_testing
