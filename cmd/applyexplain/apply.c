@@ -517,12 +517,15 @@ static bool trace_stmt(struct shadow *sh, struct txstate *tx, const char *id, co
 		must(sh->mig, "ROLLBACK TO SAVEPOINT applyexplain_stmt");
 	rels_take(sh->mig, &after);
 	if (in_tx) {
-		stmt_locks(&tx->held, &now, &before, &after, &named, &locks);
+		/* a failed statement released what it took (AbortSubTransaction):
+		 * only what it took before failing and still shows is reported */
+		struct strv none = STRV_INIT;
+		stmt_locks(&tx->held, &now, &before, &after, oc.err ? &none : &named, &locks);
 		all_locks(&now, &before, &after, &held);
 	} else
 		all_locks(&now, &before, &after, &locks);
 	cJSON_AddItemToObject(rec, "locks", tlocks_json(&locks));
-	cJSON_AddBoolToObject(rec, "locks_complete", in_tx);
+	cJSON_AddBoolToObject(rec, "locks_complete", in_tx && !oc.err);
 	if (in_tx)
 		cJSON_AddItemToObject(rec, "held", tlocks_json(&held));
 	if (!oc.err) {
@@ -637,8 +640,14 @@ static bool run_script(struct shadow *sh, const char *id, const struct sql_scrip
 {
 	struct txstate tx = {0};
 	bool explicit_tx = script_has_control(s), ok = true;
-	if (run && !sh->o->no_probes)
+	if (run && !sh->o->no_probes) {
+		struct strv named = STRV_INIT;
+		for (size_t i = 0; i < s->n; i++)
+			tree_tables(s->stmts[i].node, &named);
 		tx.probes = probes_new(sh->url, sh->o, sh->mon, PQbackendPID(sh->mig));
+		probes_prepare(tx.probes, 2 * (named.n ? named.n : 1));
+		strv_release(&named);
+	}
 	for (size_t i = 0; i < s->n && ok; i++) {
 		const struct sql_stmt *st = &s->stmts[i];
 		char *sql = sql_stmt_text(s, st);

@@ -217,17 +217,62 @@ static PGconn *connect_shadow(const char *url, const struct opts *o, const char 
 
 /* ---- one migration ---- */
 
-static void migration_tables(const char *text, struct strv *out)
+/* dropped_indexes: the qualified names a DROP INDEX names. */
+static void dropped_indexes(const struct sql_stmt *st, struct strv *out)
+{
+	const char *rt = sql_jstr(st->node, "removeType");
+	const cJSON *it;
+	if (strcmp(st->type, "DropStmt") || !rt || strcmp(rt, "OBJECT_INDEX"))
+		return;
+	cJSON_ArrayForEach(it, sql_jget(st->node, "objects"))
+	{
+		struct strv names = STRV_INIT;
+		sql_name_list(sql_jget(sql_node(it, "List"), "items"), &names);
+		if (names.n)
+			strv_push_take(out, names.n > 1 ? xasprintf("%s.%s", names.v[names.n - 2], names.v[names.n - 1])
+							: xasprintf("public.%s", names.v[0]));
+		strv_release(&names);
+	}
+}
+
+/* migration_tables: the tables the migration names, and the tables of the
+ * indexes it names (DROP INDEX, ALTER INDEX), as the shadow knows them. */
+static void migration_tables(PGconn *c, const char *text, struct strv *out)
 {
 	struct sql_script s;
 	struct sql_error err;
+	struct strv names = STRV_INIT;
 	if (sql_parse(&s, text, &err) < 0) {
 		sql_error_release(&err);
 		return; /* apply_traced reports it */
 	}
-	for (size_t i = 0; i < s.n; i++)
-		tree_tables(s.stmts[i].node, out);
+	for (size_t i = 0; i < s.n; i++) {
+		tree_tables(s.stmts[i].node, &names);
+		dropped_indexes(&s.stmts[i], &names);
+	}
 	sql_script_release(&s);
+	for (size_t i = 0; i < names.n; i++) {
+		const char *dot = strchr(names.v[i], '.');
+		char *sch = xstrndup(names.v[i], (size_t)(dot - names.v[i]));
+		char *qs = db_quote_ident(c, sch), *qn = db_quote_ident(c, dot + 1);
+		char *q = xasprintf("%s.%s", qs, qn);
+		const char *params[1] = {q};
+		PGresult *r = db_query(c,
+				       "SELECT n.nspname || '.' || t.relname FROM pg_catalog.pg_index x "
+				       "JOIN pg_catalog.pg_class t ON t.oid = x.indrelid "
+				       "JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace "
+				       "WHERE x.indexrelid = pg_catalog.to_regclass($1)",
+				       1, params);
+		const char *t = PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : names.v[i];
+		if (strv_index(out, t) < 0)
+			strv_push(out, t);
+		PQclear(r);
+		free(q);
+		free(qs);
+		free(qn);
+		free(sch);
+	}
+	strv_release(&names);
 }
 
 static cJSON *rollback_check(struct shadow *sh, const cJSON *mig, const struct strv *snap0, struct run *run)
@@ -285,7 +330,7 @@ static bool one_migration(struct shadow *sh, const cJSON *mig)
 	struct strv tables = STRV_INIT, snap0 = STRV_INIT;
 	struct queries *q = NULL;
 	struct run run;
-	migration_tables(fw, &tables);
+	migration_tables(sh->mig, fw, &tables);
 	if (!sh->o->no_plans && (q = queries_collect(sh, &tables)))
 		queries_explain(sh, q, false);
 	if (!sh->o->no_rollback)

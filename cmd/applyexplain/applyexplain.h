@@ -76,6 +76,9 @@ void sleep_ms(double ms);
 
 struct probes;
 struct probes *probes_new(const char *url, const struct opts *o, PGconn *mon, int mig_pid);
+/* probes_prepare: open up to n probe sessions now, so that connecting
+ * costs nothing while the migration holds its locks. */
+void probes_prepare(struct probes *p, size_t n);
 /* probes_start: start a read and a write probe on table (qname), for the
  * trace record rec whose statement started at t_start. A probe that is
  * already waiting on the same table is shared. Returns quickly: a probe is

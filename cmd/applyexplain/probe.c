@@ -187,11 +187,24 @@ static const char *probe_sql(struct probes *p, const char *table, int op)
 
 /* ---- sessions ---- */
 
+static struct probe *probe_connect(struct probes *p);
+
 static struct probe *probe_idle(struct probes *p)
 {
 	for (size_t i = 0; i < p->n; i++)
 		if (!p->v[i]->waiting)
 			return p->v[i];
+	return probe_connect(p);
+}
+
+void probes_prepare(struct probes *p, size_t n)
+{
+	while (p->n < n && p->n < PROBES_MAX)
+		probe_connect(p);
+}
+
+static struct probe *probe_connect(struct probes *p)
+{
 	if (p->n == PROBES_MAX) {
 		if (!p->warned)
 			warning("more than %d tables wait at once: further probes skipped", PROBES_MAX);
