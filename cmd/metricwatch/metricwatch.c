@@ -845,6 +845,8 @@ int main(int argc, char **argv)
 		return EXIT_INPUT;
 	if (o.apply && apply_init(&w.ap, w.forward, o.pg_url, &o) < 0)
 		return EXIT_INPUT;
+	if (o.apply)
+		w.mig_pid = w.ap.pid;
 	if (o.pg_url) {
 		w.pg = connect_or_die(o.pg_url, true);
 		if (pgw_resolve_tables(&w) < 0)

@@ -34,22 +34,22 @@ static PGresult *query(PGconn *c, const char *sql, int n, const char *const *par
 	return NULL;
 }
 
-/* collect_rangevars: every table named in a parse tree. */
+/* collect_rangevars: every table named in a parse tree. A RangeVar is
+ * wrapped ({"RangeVar":{...}}) where the field is a Node and bare where it
+ * is typed (AlterTableStmt.relation): either way, an object with relname. */
 static void collect_rangevars(const cJSON *n, struct strv *out)
 {
-	for (const cJSON *k = n ? n->child : NULL; k; k = k->next) {
-		if (k->string && !strcmp(k->string, "RangeVar")) {
-			const char *rel = sql_jstr(k, "relname"), *sch = sql_jstr(k, "schemaname");
-			if (rel) {
-				char *q = sch ? xasprintf("%s\x1f%s", sch, rel) : xasprintf("\x1f%s", rel);
-				if (strv_index(out, q) < 0)
-					strv_push(out, q);
-				free(q);
-			}
-		}
+	const char *rel = cJSON_IsObject(n) ? sql_jstr(n, "relname") : NULL;
+	if (rel) {
+		const char *sch = sql_jstr(n, "schemaname");
+		char *q = xasprintf("%s\x1f%s", sch ? sch : "", rel);
+		if (strv_index(out, q) < 0)
+			strv_push(out, q);
+		free(q);
+	}
+	for (const cJSON *k = n ? n->child : NULL; k; k = k->next)
 		if (cJSON_IsObject(k) || cJSON_IsArray(k))
 			collect_rangevars(k, out);
-	}
 }
 
 /* pgw_resolve_tables: the OIDs of the existing tables the forward SQL
@@ -72,8 +72,8 @@ int pgw_resolve_tables(struct watch *w)
 		*sep = '\0';
 		const char *p[2] = {*names.v[i] ? names.v[i] : NULL, sep + 1};
 		PGresult *r = query(w->pg,
-				    "SELECT to_regclass(CASE WHEN $1 IS NULL THEN '' ELSE quote_ident($1) || '.' END"
-				    " || quote_ident($2))::oid AS oid",
+				    "SELECT to_regclass(CASE WHEN $1::text IS NULL THEN '' ELSE quote_ident($1::text) || '.' END"
+				    " || quote_ident($2::text))::oid AS oid",
 				    2, p);
 		const char *oid = r ? db_get(r, 0, "oid") : NULL;
 		if (oid)
@@ -182,7 +182,9 @@ static int poll_errors(struct watch *w)
 	if (w->err_n < 2)
 		return 0;
 	double dt = now - w->err_t[0];
-	double rate = dt > 0 ? fmax(0, v - w->err_v[0]) / dt : 0;
+	/* a short history is divided by the whole window: one early error
+	 * over 0.2 s of samples is not a rate of 5 per second */
+	double rate = fmax(0, v - w->err_v[0]) / fmax(dt, w->o->error_window);
 	cJSON *labels = cJSON_CreateObject();
 	cJSON_AddNumberToObject(labels, "window_s", round(dt * 1000) / 1000);
 	mw_sample(w, "error_rate", "postgres", rate, labels, MC_ERROR, 0);
