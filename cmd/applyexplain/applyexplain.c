@@ -110,6 +110,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	o->large_rows = 10000;
 	o->cost_ratio = 2;
 	o->time_ratio = 3;
+	opterr = 0; /* our own message, without argv[0]'s path */
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case O_SHADOW: o->shadow_url = optarg; break;
@@ -127,7 +128,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_TIME: o->time_ratio = num_arg("--time-ratio", optarg, 1); break;
 		case O_NOTPROD: o->not_production = true; break;
 		case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
-		default: usage_error("unknown option");
+		default: usage_error("unknown option or missing value: '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -144,6 +145,23 @@ struct input {
 	cJSON *samples;	   /* sample records */
 };
 
+/* check_sql: the migration's SQL must parse before anything runs:
+ * "prog: FILE:LINE: message" naming its file (or its id). */
+static void check_sql(const cJSON *mig, const char *which)
+{
+	const char *text = nd_get_str(mig, which);
+	const char *file = nd_get_str(cJSON_GetObjectItemCaseSensitive(mig, "files"), which);
+	struct sql_script s;
+	struct sql_error err;
+	if (!text)
+		return;
+	if (sql_parse(&s, text, &err) < 0) {
+		char *where = file ? xstrdup(file) : xasprintf("%s (%s)", nd_get_str(mig, "id"), which);
+		die_at(EXIT_INPUT, where, err.line, "%s", err.message);
+	}
+	sql_script_release(&s);
+}
+
 static void read_input(struct input *in)
 {
 	struct nd_reader rd;
@@ -158,6 +176,8 @@ static void read_input(struct input *in)
 				die_at(EXIT_INPUT, "<stdin>", rd.lineno, "migration record needs \"id\" and \"forward\" strings");
 			if (rb && !cJSON_IsString(rb) && !cJSON_IsNull(rb))
 				die_at(EXIT_INPUT, "<stdin>", rd.lineno, "migration \"rollback\" must be a string or null");
+			check_sql(rec, "forward");
+			check_sql(rec, "rollback");
 			cJSON_AddItemToArray(in->migrations, rec);
 		} else if (!strcmp(kind, "shadow") && !in->shadow) {
 			if (!nd_get_str(rec, "url"))
