@@ -39,6 +39,7 @@
 #include "mkshadow.h"
 #include "msg.h"
 #include "nd.h"
+#include "sql.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
@@ -340,6 +341,31 @@ static void refresh_matviews(PGconn *shadow)
 	PQclear(res);
 }
 
+/* exec_file: a migration file's statements, one at a time (so VACUUM,
+ * CREATE INDEX CONCURRENTLY and explicit transactions behave as in psql). */
+static void exec_file(PGconn *shadow, const char *path)
+{
+	char *text = read_file(path);
+	struct sql_script sc;
+	struct sql_error err;
+	if (sql_parse(&sc, text, &err) < 0)
+		die_at(EXIT_INPUT, path, err.line, "%s", err.message);
+	for (size_t i = 0; i < sc.n; i++) {
+		char *stmt = sql_stmt_text(&sc, &sc.stmts[i]);
+		PGresult *res = PQexec(shadow, stmt);
+		ExecStatusType st = PQresultStatus(res);
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+			char *m = xstrdup(PQresultErrorMessage(res));
+			m[strcspn(m, "\n")] = '\0';
+			die_at(EXIT_RUNTIME, path, sc.stmts[i].line, "the shadow refused the statement: %s", m);
+		}
+		PQclear(res);
+		free(stmt);
+	}
+	sql_script_release(&sc);
+	free(text);
+}
+
 /* schema_from_source: without production, the DAG's source files (SQL
  * migrations in order, or a structure.sql) replayed into the shadow. */
 static void schema_from_source(PGconn *shadow, const cJSON *source)
@@ -354,18 +380,13 @@ static void schema_from_source(PGconn *shadow, const cJSON *source)
 	const cJSON *f;
 	cJSON_ArrayForEach(f, files)
 	{
-		if (!cJSON_IsString(f))
-			continue;
-		char *text = read_file(f->valuestring);
-		char *what = xasprintf("applying %s", f->valuestring);
-		exec_script(shadow, text, what);
-		free(what), free(text);
-		n++;
+		if (cJSON_IsString(f)) {
+			exec_file(shadow, f->valuestring);
+			n++;
+		}
 	}
 	if (n == 0 && path && fmt && !strcmp(fmt, "sql")) {
-		char *text = read_file(path);
-		exec_script(shadow, text, path);
-		free(text);
+		exec_file(shadow, path);
 		n++;
 	}
 	if (n == 0)

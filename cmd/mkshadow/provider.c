@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -91,6 +92,12 @@ int run_cmd(char *const argv[], bool as_pg, struct buf *out, struct buf *err, ch
 	if (pid == 0) {
 		if (as_pg && geteuid() == 0)
 			become_postgres();
+		/* killed with us (after setuid, which clears it): an initdb must not
+		 * outlive a crashed run; a started server is pg_ctl's grandchild and
+		 * does not inherit this */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(127);
 		if (chdir("/")) {
 		}
 		dup2(po[1], 1), dup2(pe[1], 2);
@@ -313,8 +320,8 @@ static void check_version(const struct shadow_opts *o, const char *prod_version,
 			 "error: production runs PostgreSQL %s but the shadow would run %s: major versions must match "
 			 "(--allow-version-mismatch overrides)",
 			 prod_version, shadow_version);
-	warning("WARNING: production runs PostgreSQL %s but the shadow runs %s: EXPLAIN output, locks and "
-		"timings on this shadow will mislead",
+	warning("production runs PostgreSQL %s but the shadow runs %s: EXPLAIN OUTPUT, LOCKS AND "
+		"TIMINGS ON THIS SHADOW WILL MISLEAD",
 		prod_version, shadow_version);
 }
 
@@ -510,7 +517,7 @@ static void create_local(struct shadow *s, const struct shadow_opts *o, const ch
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
 static int destroy_local_dir(const char *dir)

@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# mkshadow.t — mkshadow against real PostgreSQL 15: a "production" cluster
+# (the demo shop at a small scale, and tests/fixtures/mkshadow/graph.sql
+# with multi-level cascades, a self-reference, a cycle and a composite key),
+# a second server for the url provider, and local throwaway shadows.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+command -v initdb >/dev/null || [ -x /usr/lib/postgresql/15/bin/initdb ] || skip_all "no PostgreSQL server"
+[ -x "$BIN/mkshadow" ] || bail_out "bin/mkshadow is not built"
+
+tmp=$(mktemp -d)
+on_exit rm -rf "$tmp"
+st=$tmp/shadows # mkshadow's TMPDIR: local shadows of this test only
+mkdir -p "$st"
+chmod 755 "$tmp" "$st"
+ms() { TMPDIR=$st MIGSAFE_MASK_KEY=test-key "$BIN/mkshadow" "$@"; }
+on_exit bash -c "TMPDIR=$st $BIN/mkshadow --gc --older-than 0 >/dev/null 2>&1 || true"
+
+pg_start
+prod_server=$PGURL
+shop=${prod_server/\/postgres\?//shop?}
+graph=${prod_server/\/postgres\?//graph?}
+"$MIGSAFE_ROOT/scripts/pg-tmp" createdb "$prod_server" graph >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 "$graph" -f "$MIGSAFE_ROOT/tests/fixtures/mkshadow/graph.sql" >/dev/null
+createdb_url=$("$MIGSAFE_ROOT/scripts/pg-tmp" createdb "$prod_server" shop)
+[ "$createdb_url" = "$shop" ] || bail_out "unexpected URL $createdb_url"
+"$MIGSAFE_ROOT/scripts/demo-prod" --url "$shop" --scale 0.02 --queries 200 >/dev/null
+
+other=$("$MIGSAFE_ROOT/scripts/pg-tmp" start --port 5433)
+on_exit "$MIGSAFE_ROOT/scripts/pg-tmp" stop "$other"
+
+q() { psql -X -At -v ON_ERROR_STOP=1 "$@"; }
+# stats: production's write counters and a fingerprint of its catalog.
+stats() {
+	q "$1" -c "SELECT pg_stat_force_next_flush()" >/dev/null
+	q "$1" -c "SELECT tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = current_database()"
+	q "$1" -c "SELECT md5(string_agg(oid::text || relname || relkind::text || relnatts, ',' ORDER BY oid)) FROM pg_class"
+	q "$1" -c "SELECT count(*) FROM pg_database"
+	pg_dump --schema-only "$1" | grep -v '^\\' | md5sum
+}
+# orphans URL: rows of every foreign key of the database that reference nothing.
+orphans() {
+	q "$1" <<'SQL'
+SELECT coalesce(sum(n), 0) FROM (SELECT (xpath('/row/n/text()', query_to_xml(format(
+  'SELECT count(*) AS n FROM %s c WHERE (%s) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s p WHERE (%s) = (%s))',
+  conrelid::regclass,
+  (SELECT string_agg('c.' || quote_ident(attname), ', ' ORDER BY k.i) FROM unnest(conkey) WITH ORDINALITY k(a, i)
+     JOIN pg_attribute ON attrelid = conrelid AND attnum = k.a),
+  confrelid::regclass,
+  (SELECT string_agg('p.' || quote_ident(attname), ', ' ORDER BY k.i) FROM unnest(confkey) WITH ORDINALITY k(a, i)
+     JOIN pg_attribute ON attrelid = confrelid AND attnum = k.a),
+  (SELECT string_agg('c.' || quote_ident(attname), ', ' ORDER BY k.i) FROM unnest(conkey) WITH ORDINALITY k(a, i)
+     JOIN pg_attribute ON attrelid = conrelid AND attnum = k.a)), false, false, '')))[1]::text::int AS n
+  FROM pg_constraint WHERE contype = 'f') x
+SQL
+}
+shadow_url() { jq -r 'select(.kind == "shadow") | .url' "$1"; }
+leftovers() { find "$st" -mindepth 1 -maxdepth 1 | wc -l; }
+
+# ---- a full run on the demo shop, local provider ----
+before=$(stats "$shop")
+rc=0
+ms --from-db "$shop" </dev/null >"$tmp/shop.out" 2>"$tmp/shop.err" || rc=$?
+is "$rc" 0 "demo shop: mkshadow succeeds"
+[ "$rc" = 0 ] || diag "$(cat "$tmp/shop.err")"
+record_out "$tmp/shop.out"
+after=$(stats "$shop")
+is "$after" "$before" "production's write counters, catalog and schema are unchanged"
+
+S=$(shadow_url "$tmp/shop.out")
+is "$(q "$S" -c "SELECT left(shobj_description(oid, 'pg_database'), 14) FROM pg_database WHERE datname = current_database()")" \
+	"migsafe shadow" "the shadow database is marked"
+is "$(q "$S" -c "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated")" 0 \
+	"demo shop: every foreign key in the shadow is validated"
+is "$(orphans "$S")" 0 "demo shop: no orphan rows in the shadow"
+is "$(q "$S" -c "SELECT count(*) FROM pg_constraint WHERE contype = 'f'")" \
+	"$(q "$shop" -c "SELECT count(*) FROM pg_constraint WHERE contype = 'f'")" "every foreign key of production is in the shadow"
+
+# tables above 10,000 rows: the sample (before closure) is within 1 point of 5%
+bad=""
+while IFS=$'\t' read -r table sampled; do
+	n=$(q "$shop" -c "SELECT count(*) FROM $table")
+	[ "$n" -gt 10000 ] || continue
+	ok=$(awk -v s="$sampled" -v n="$n" 'BEGIN { d = 100 * s / n - 5; print (d <= 1 && d >= -1) ? 1 : 0 }')
+	[ "$ok" = 1 ] || bad+=" $table:$sampled/$n"
+done < <(jq -r 'select(.kind == "sample") | [.table, .sampled_rows] | @tsv' "$tmp/shop.out")
+is "$bad" "" "tables over 10,000 rows are sampled within one percentage point of 5%"
+is "$(jq -r 'select(.kind == "sample" and .table == "public.orders") | .rows > .sampled_rows' "$tmp/shop.out")" true \
+	"closure pulls in orders that sampled items reference"
+
+# no raw value of a masked column anywhere in the shadow's text columns
+for col in $(jq -r 'select(.kind == "shadow") | .masked[]' "$tmp/shop.out"); do
+	IFS=. read -r sch tab c <<<"$col"
+	q "$shop" -c "SELECT DISTINCT $c::text FROM $sch.$tab WHERE $c IS NOT NULL AND length($c::text) >= 6
+		AND pg_typeof($c)::text IN ('text', 'character varying', 'character')"
+done | sort -u >"$tmp/raw.txt"
+q "$S" -c "SELECT format('SELECT %I::text FROM %I.%I WHERE %I IS NOT NULL', column_name, table_schema, table_name, column_name)
+	FROM information_schema.columns WHERE table_schema = 'public'
+	AND data_type IN ('text', 'character varying', 'character')" |
+	while IFS= read -r sql; do q "$S" -c "$sql"; done | sort -u >"$tmp/shadow-text.txt"
+leaks=$(grep -cFxf "$tmp/raw.txt" "$tmp/shadow-text.txt" || true)
+is "$leaks" 0 "no raw value of a masked column ($(wc -l <"$tmp/raw.txt") values) in any text column of the shadow"
+[ "$(wc -l <"$tmp/raw.txt")" -gt 1000 ] && [ "$(wc -l <"$tmp/shadow-text.txt")" -gt 1000 ]
+ok $? "the leak search compared real data"
+is "$(jq -r 'select(.kind == "shadow") | .mask_rules["public.customers.email"]' "$tmp/shop.out")" email \
+	"customers.email is recognised as an email"
+
+# the same key and seed give the same shadow
+ms --from-db "$shop" --provider local </dev/null >"$tmp/shop2.out" 2>/dev/null
+S2=$(shadow_url "$tmp/shop2.out")
+is "$(q "$S2" -c "SELECT md5(string_agg(email || full_name, ',' ORDER BY id)) FROM customers")" \
+	"$(q "$S" -c "SELECT md5(string_agg(email || full_name, ',' ORDER BY id)) FROM customers")" \
+	"seeded sample and keyed masking are repeatable"
+
+# --destroy removes the cluster, its directory and its processes
+dir=$(jq -r 'select(.kind == "shadow") | .destroy.dir' "$tmp/shop.out")
+ms --destroy <"$tmp/shop.out" >"$tmp/destroyed.out"
+ok $? "--destroy succeeds"
+[ ! -e "$dir" ] && ! pgrep -f -- "$dir" >/dev/null
+ok $? "--destroy leaves no directory and no process"
+is "$(jq -r .kind "$tmp/destroyed.out" | sort -u | tr '\n' ' ')" "sample " "--destroy forwards the other records"
+ms --destroy <"$tmp/shop2.out" >/dev/null
+
+# ---- the FK shapes, url provider ----
+rc=0
+ms --from-db "$graph" --url "$other" --sample 10 </dev/null >"$tmp/graph.out" 2>"$tmp/graph.err" || rc=$?
+is "$rc" 0 "graph: mkshadow --url succeeds"
+[ "$rc" = 0 ] || diag "$(cat "$tmp/graph.err")"
+record_out "$tmp/graph.out"
+G=$(shadow_url "$tmp/graph.out")
+is "$(jq -r 'select(.kind == "shadow") | .provider' "$tmp/graph.out")" url "graph: provider url"
+is "$(q "$G" -c "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated")" 0 \
+	"graph: every foreign key validated (cascades, self-reference, cycle, composite)"
+is "$(orphans "$G")" 0 "graph: no orphan rows"
+is "$(q "$G" -c "SELECT count(*) > 0 FROM employee WHERE manager_id IS NOT NULL")" t "graph: managers came along"
+is "$(q "$G" -c "SELECT count(*) FROM newsletter n JOIN employee e USING (email)") $(q "$G" -c "SELECT count(*) FROM newsletter")" \
+	"$(q "$G" -c "SELECT count(*) FROM newsletter") $(q "$G" -c "SELECT count(*) FROM newsletter")" \
+	"graph: a masked key still joins"
+is "$(q "$G" -c "SELECT count(*) FROM employee WHERE email LIKE '%corp.example.org'")" 0 "graph: emails masked"
+is "$(q "$G" -c "SELECT bool_and(price_eur = price_cents / 100.0) FROM item")" t "graph: generated columns recomputed"
+gdb=$(jq -r 'select(.kind == "shadow") | .database' "$tmp/graph.out")
+ms --destroy --url "$other" <"$tmp/graph.out" >/dev/null
+is "$(q "$other" -c "SELECT count(*) FROM pg_database WHERE datname = '$gdb'")" 0 "--destroy drops the url shadow"
+
+# ---- refusals: one line, an exit code, nothing left behind ----
+ndb=$(q "$prod_server" -c "SELECT count(*) FROM pg_database")
+rc=0
+ms --from-db "$graph" --url "$prod_server" </dev/null >"$tmp/o" 2>"$tmp/e" || rc=$?
+is "$rc:$(wc -c <"$tmp/o")" "3:0" "production as the target is refused (exit 3, no output)"
+grep -q "is the production server" "$tmp/e"
+ok $? "... saying why"
+is "$(q "$prod_server" -c "SELECT count(*) FROM pg_database")" "$ndb" "... and creates no database"
+
+rc=0
+MIGSAFE_TEST_PROD_VERSION=14.11 ms --from-db "$graph" </dev/null >"$tmp/o" 2>"$tmp/e" || rc=$?
+is "$rc:$(wc -c <"$tmp/o"):$(leftovers)" "3:0:0" "a major version mismatch is refused, nothing left"
+grep -q "14.11.*15\." "$tmp/e"
+ok $? "... naming both versions"
+rc=0
+MIGSAFE_TEST_PROD_VERSION=14.11 ms --from-db "$graph" --url "$other" </dev/null >"$tmp/o" 2>"$tmp/e" || rc=$?
+is "$rc:$(q "$other" -c "SELECT count(*) FROM pg_database WHERE datname LIKE 'migsafe_shadow%'")" "3:0" \
+	"url provider: a version mismatch is refused before anything is created"
+rc=0
+MIGSAFE_TEST_PROD_VERSION=14.11 ms --from-db "$graph" --allow-version-mismatch --sample 1 </dev/null >"$tmp/o" 2>"$tmp/e" || rc=$?
+is "$rc" 0 "--allow-version-mismatch builds anyway"
+grep -q "WILL MISLEAD" "$tmp/e"
+ok $? "... and says loudly that EXPLAIN will mislead"
+ms --destroy <"$tmp/o" >/dev/null
+
+rc=0
+ms --from-db "$graph" --mask employee.nosuch=hash </dev/null >"$tmp/o" 2>"$tmp/e" || rc=$?
+is "$rc:$(wc -c <"$tmp/o"):$(leftovers)" "2:0:0" "a mask rule for a missing column: exit 2, nothing created"
+rc=0
+ms --from-db "postgresql://postgres@/nope?host=$tmp/none&port=1" </dev/null >"$tmp/o" 2>"$tmp/e" || rc=$?
+is "$rc:$(wc -c <"$tmp/o"):$(leftovers)" "3:0:0" "an unreachable production: exit 3, nothing created"
+
+# a failure half-way (an index the masked rows break) removes the shadow
+rc=0
+ms --from-db "$graph" --url "$other" --mask department.title=fixed:same --mask region.name=fixed:x </dev/null >"$tmp/o" 2>"$tmp/e" || rc=$?
+is "$rc" 0 "fixed values mask (no unique constraint on them)"
+ms --destroy --url "$other" <"$tmp/o" >/dev/null
+psql -X -q "$graph" -c "CREATE UNIQUE INDEX region_name_key ON region (name)"
+rc=0
+ms --from-db "$graph" --url "$other" --mask region.name=fixed:x </dev/null >"$tmp/o" 2>"$tmp/e" || rc=$?
+is "$rc:$(wc -c <"$tmp/o")" "3:0" "a mask that breaks a unique index fails the run"
+is "$(q "$other" -c "SELECT count(*) FROM pg_database WHERE datname LIKE 'migsafe_shadow%'")" 0 \
+	"... and the half-built shadow database is dropped"
+psql -X -q "$graph" -c "DROP INDEX region_name_key"
+
+# ---- --gc: a run killed with SIGKILL half-way, and old shadows ----
+TMPDIR=$st MIGSAFE_MASK_KEY=k "$BIN/mkshadow" --from-db "$shop" --sample 100 </dev/null >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 200); do
+	compgen -G "$st/migsafe-shadow.*/.s.PGSQL.5432" >/dev/null && break
+	sleep 0.05
+done
+{ kill -9 "$pid" && wait "$pid"; } 2>/dev/null || true
+crashed=$(compgen -G "$st/migsafe-shadow.*" || true)
+[ -n "$crashed" ]
+ok $? "a killed run leaves a shadow behind"
+ms --gc 2>"$tmp/gc.err"
+[ ! -e "$crashed" ] && ! pgrep -f -- "$crashed" >/dev/null
+ok $? "--gc removes the crashed run's cluster and processes"
+
+ms --from-db "$graph" --url "$other" --sample 1 </dev/null >/dev/null 2>&1
+ms --from-db "$graph" --sample 1 </dev/null >/dev/null 2>&1
+ms --gc --url "$other" 2>/dev/null
+is "$(leftovers):$(q "$other" -c "SELECT count(*) FROM pg_database WHERE datname LIKE 'migsafe_shadow%'")" "1:1" \
+	"--gc keeps young, complete shadows"
+ms --gc --url "$other" --older-than 0 2>/dev/null
+is "$(leftovers):$(q "$other" -c "SELECT count(*) FROM pg_database WHERE datname LIKE 'migsafe_shadow%'")" "0:0" \
+	"--gc --older-than 0 removes them all"
+pgrep -f -- "$st/migsafe-shadow" >/dev/null && st_left=1 || st_left=0
+is "$st_left" 0 "no shadow server process is left"
+
+# ---- without production: the schema from the DAG's source files ----
+printf '{"kind":"source","v":1,"format":"sql","path":"%s","files":["%s"]}\n' \
+	"$MIGSAFE_ROOT/tests/fixtures/mkshadow/graph.sql" "$MIGSAFE_ROOT/tests/fixtures/mkshadow/graph.sql" >"$tmp/src.ndjson"
+rc=0
+env -u PROD_DATABASE_URL TMPDIR="$st" "$BIN/mkshadow" <"$tmp/src.ndjson" >"$tmp/o" 2>"$tmp/e" || rc=$?
+is "$rc" 0 "schema from the source record"
+record_out "$tmp/o"
+is "$(head -1 "$tmp/o")" "$(cat "$tmp/src.ndjson")" "... forwards its input first"
+is "$(q "$(shadow_url "$tmp/o")" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 7 "... with every table"
+ms --destroy <"$tmp/o" >/dev/null
+
+done_testing
