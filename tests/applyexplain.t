@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# applyexplain.t — applyexplain on a real PostgreSQL: a demo shop shadow
+# (scripts/demo-db.sql, scale 1) cloned fresh for each migration, and the
+# lock-truth schema (tests/locks/setup.sql) for a sample of its cases.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$BIN/applyexplain" ] || skip_all "bin/applyexplain is not built"
+command -v psql >/dev/null || skip_all "psql is not installed"
+command -v jq >/dev/null || skip_all "jq is not installed"
+pg_start
+
+tmp=$(mktemp -d)
+on_exit rm -rf "$tmp"
+queries=$MIGSAFE_ROOT/tests/fixtures/applyexplain/queries.sql
+url_of() { echo "$PGURL" | sed "s|/postgres?|/$1?|"; }
+psql -qX "$PGURL" -c "CREATE DATABASE demo_tpl" -c "CREATE DATABASE locks_tpl" >/dev/null
+psql -qX -v ON_ERROR_STOP=1 -v scale=1 "$(url_of demo_tpl)" -f "$MIGSAFE_ROOT/scripts/demo-db.sql" >/dev/null
+psql -qX -v ON_ERROR_STOP=1 "$(url_of locks_tpl)" -f "$MIGSAFE_ROOT/tests/locks/setup.sql" >/dev/null
+
+# shadow NAME [TEMPLATE]: a fresh marked shadow database; its URL in $S
+n=0
+shadow() {
+	psql -qX "$PGURL" -c "CREATE DATABASE $1 TEMPLATE ${2:-demo_tpl}" \
+		-c "COMMENT ON DATABASE $1 IS 'migsafe shadow (test)'" >/dev/null
+	S=$(url_of "$1")
+}
+# records ID FORWARD [ROLLBACK]: a shadow record and a migration record
+records() {
+	jq -cn --arg url "$S" '{kind:"shadow",v:1,url:$url,provider:"local",server_version:"15",sample_percent:5,masked:[]}'
+	jq -cn --arg id "$1" --arg f "$2" --arg r "${3:-}" \
+		'{kind:"migration",v:1,id:$id,forward:$f,rollback:(if $r == "" then null else $r end)}'
+}
+# run ID FORWARD [ROLLBACK] [-- applyexplain args]: on a fresh shadow;
+# stdout in $tmp/ID.out, stderr in $tmp/ID.err, exit status in $rc
+run() {
+	local id=$1 fw=$2 rb=${3:-}
+	shift 2
+	[ $# -gt 0 ] && shift
+	[ "${1:-}" = -- ] && shift
+	n=$((n + 1))
+	shadow "s$n"
+	rc=0
+	records "$id" "$fw" "$rb" | "$BIN/applyexplain" --queries "$queries" "$@" >"$tmp/$id.out" 2>"$tmp/$id.err" || rc=$?
+	record_out "$tmp/$id.out"
+}
+trace() { jq -c "select(.kind == \"trace\" and .statement == $2)" "$tmp/$1.out"; }
+kind() { jq -c "select(.kind == \"$2\")" "$tmp/$1.out"; }
+
+# --- ADD COLUMN ... NOT NULL DEFAULT false: ACCESS EXCLUSIVE, no rewrite, plans unchanged, rollback ok
+run soft "ALTER TABLE orders ADD COLUMN soft_delete boolean NOT NULL DEFAULT false;" \
+	"ALTER TABLE orders DROP COLUMN soft_delete;"
+is "$rc" 0 "soft_delete: exit 0"
+is "$(trace soft 0 | jq -c .locks)" '[{"table":"public.orders","mode":"AccessExclusiveLock"}]' \
+	"soft_delete: AccessExclusiveLock on public.orders traced"
+is "$(trace soft 0 | jq -c .rewrites)" '[]' "soft_delete: no rewrite"
+is "$(kind soft plan | jq -s 'length')" 2 "soft_delete: the two queries on orders are planned (products' is not)"
+is "$(kind soft plan | jq -s '[.[].regressions[]] | length')" 0 "soft_delete: plans unchanged"
+is "$(kind soft rollback_check | jq -c '[.ok, .differences, .reapplied]')" '[true,[],true]' \
+	"soft_delete: rollback_check ok, and the forward migration re-runs"
+is "$(trace soft 0 | jq '.blocked_read_ms > 0 and .blocked_write_ms > 0')" true \
+	"soft_delete: ACCESS EXCLUSIVE measured blocking reads and writes"
+
+# --- CREATE INDEX: SHARE lock and a measured blocked write; reads go through
+run ci "CREATE INDEX orders_created_at_idx ON orders (created_at);" "DROP INDEX orders_created_at_idx;"
+is "$(trace ci 0 | jq -c .locks)" '[{"table":"public.orders","mode":"ShareLock"}]' "CREATE INDEX: ShareLock traced"
+is "$(trace ci 0 | jq '.blocked_write_ms > 0')" true "CREATE INDEX: blocked write above zero"
+is "$(trace ci 0 | jq '.blocked_read_ms')" 0 "CREATE INDEX: reads not blocked"
+is "$(trace ci 0 | jq -c '.scans')" '["public.orders"]' "CREATE INDEX: the heap scan is seen"
+
+# --- CREATE INDEX CONCURRENTLY: neither a SHARE lock nor a blocked write
+run cic "CREATE INDEX CONCURRENTLY orders_created_at_idx ON orders (created_at);" \
+	"DROP INDEX CONCURRENTLY orders_created_at_idx;"
+is "$rc" 0 "CONCURRENTLY: exit 0"
+is "$(trace cic 0 | jq '[.locks[] | select(.mode == "ShareLock" or .mode == "AccessExclusiveLock")] | length')" 0 \
+	"CONCURRENTLY: no SHARE lock"
+is "$(trace cic 0 | jq -c '[.in_transaction, .blocked_write_ms, .blocked_read_ms]')" '[false,0,0]' \
+	"CONCURRENTLY: outside a transaction, nothing blocked"
+
+# --- int to bigint: a rewrite
+run bigint "ALTER TABLE order_items ALTER COLUMN quantity TYPE bigint;" \
+	"ALTER TABLE order_items ALTER COLUMN quantity TYPE integer;"
+is "$(trace bigint 0 | jq -c '[.rewrites, .locks]')" \
+	'[["public.order_items"],[{"table":"public.order_items","mode":"AccessExclusiveLock"}]]' \
+	"int to bigint: rewrite of public.order_items traced"
+is "$(trace bigint 0 | jq '.scale == 20 and .est_ms > .ms')" true "int to bigint: time scaled to production (5% shadow)"
+
+# --- dropping an index a top query uses
+run dropidx "DROP INDEX orders_customer_id_idx;" "CREATE INDEX orders_customer_id_idx ON orders (customer_id);"
+p=$(kind dropidx plan | jq -c 'select(.query == "SELECT * FROM orders WHERE customer_id = $1")')
+is "$(jq -c '[.regressions[].kind]' <<<"$p")" '["new_seq_scan","lost_index","cost"]' \
+	"DROP INDEX: the plan record flags the new seq scan, the lost index and the cost"
+is "$(jq -c '[.before.indexes, .after.seq_scans]' <<<"$p")" '[["orders_customer_id_idx"],["public.orders"]]' \
+	"DROP INDEX: before used the index, after scans orders"
+is "$(jq -r '.params[0] | test("^[0-9]+$")' <<<"$p")" true "DROP INDEX: \$1 filled from the shadow's rows"
+
+# --- SET NOT NULL over NULLs: a violation with the right count, exit 1
+run notnull "UPDATE customers SET phone = NULL WHERE id % 10 = 0;
+ALTER TABLE customers ALTER COLUMN phone SET NOT NULL;" "ALTER TABLE customers ALTER COLUMN phone DROP NOT NULL;"
+is "$rc" 1 "SET NOT NULL over NULLs: exit 1"
+is "$(trace notnull 1 | jq -c '.violations[0] | [.kind, .table, .column, .count, .example]')" \
+	'["not_null","public.customers","phone",200,"id=10"]' "SET NOT NULL: 200 offending rows, example id=10"
+is "$(kind notnull rollback_check | wc -l)" 0 "SET NOT NULL: no rollback check after a failed migration"
+is "$(psql -XAtq "$S" -c "SELECT count(*) FROM customers WHERE phone IS NULL")" 0 \
+	"SET NOT NULL: the failed transaction was rolled back (the UPDATE too)"
+
+# --- UNIQUE over duplicates and a foreign key over orphans
+run uniq "UPDATE customers SET full_name = 'same' WHERE id <= 3;
+CREATE UNIQUE INDEX customers_full_name_key ON customers (full_name);"
+is "$(trace uniq 1 | jq -c '.violations[0] | [.kind, .count, .example]')" '["unique",3,"(full_name)=(same)"]' \
+	"UNIQUE over duplicates: 3 rows, the duplicated key"
+run fk "ALTER TABLE order_items DROP CONSTRAINT order_items_product_id_fkey;
+DELETE FROM products WHERE id = 7;
+ALTER TABLE order_items ADD CONSTRAINT order_items_product_fk FOREIGN KEY (product_id) REFERENCES products;"
+want=$(psql -XAtq "$(url_of demo_tpl)" -c "SELECT count(*) FROM order_items WHERE product_id = 7")
+is "$(trace fk 2 | jq -c '.violations[0] | [.kind, .count, .example]')" "[\"foreign_key\",$want,\"(product_id)=(7)\"]" \
+	"FOREIGN KEY over orphans: every orphan counted"
+
+# --- a cascading DELETE: row locks on orders and order_items
+run cascade "DELETE FROM customers WHERE id <= 5;" ""
+is "$(trace cascade 0 | jq -c '[.locks[] | select(.mode == "RowExclusiveLock") | .table]')" \
+	'["public.customers","public.order_items","public.orders"]' "cascading DELETE: row locks on orders and order_items"
+is "$(trace cascade 0 | jq '.rows')" 5 "cascading DELETE: rows affected"
+is "$(trace cascade 0 | jq '.blocked_write_ms > 0')" true "cascading DELETE: a write on a deleted row waits"
+
+# --- a broken rollback: not ok, with the difference
+run broken "ALTER TABLE orders ADD COLUMN note text; CREATE INDEX orders_note_idx ON orders (note);" \
+	"DROP INDEX orders_note_idx;"
+is "$(kind broken rollback_check | jq -c '[.ok, .differences]')" \
+	'[false,[{"object":"column public.orders.note","before":null,"after":"text null"}]]' \
+	"broken rollback: ok false, the column left behind"
+is "$(kind broken rollback_check | jq -c '.reapplied')" false "broken rollback: the forward migration cannot re-run"
+run dropcol "ALTER TABLE customers DROP COLUMN phone;" "ALTER TABLE customers ADD COLUMN phone text;"
+is "$(kind dropcol rollback_check | jq -c '[.ok, .data_lost, .destroyed]')" \
+	'[true,true,[{"table":"public.customers","column":"phone","values":2000,"rows":2000}]]' \
+	"DROP COLUMN: schema restored, the 2000 destroyed values counted"
+
+# --- refusal without the shadow marker
+psql -qX "$PGURL" -c "CREATE DATABASE notashadow TEMPLATE demo_tpl" >/dev/null
+S=$(url_of notashadow)
+rc=0
+records refuse "ALTER TABLE orders ADD COLUMN x int;" | "$BIN/applyexplain" >"$tmp/refuse.out" 2>"$tmp/refuse.err" || rc=$?
+is "$rc:$(wc -c <"$tmp/refuse.out")" "2:0" "unmarked database: refused (exit 2), nothing on stdout"
+is "$(psql -XAtq "$S" -c "SELECT count(*) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'x'")" 0 \
+	"unmarked database: nothing ran"
+grep -q "not marked as a shadow" "$tmp/refuse.err"
+ok $? "unmarked database: the message says why"
+rc=0
+records refuse "ALTER TABLE orders ADD COLUMN x int;" |
+	"$BIN/applyexplain" --i-know-this-is-not-production --no-plans >/dev/null 2>&1 || rc=$?
+is "$rc" 0 "--i-know-this-is-not-production: runs"
+
+# --- applyexplain | lockscore: every statement traced
+if [ -x "$BIN/lockscore" ]; then
+	run pipe "SET lock_timeout = '2s';
+ALTER TABLE orders ADD COLUMN soft_delete boolean NOT NULL DEFAULT false;
+CREATE INDEX orders_created_at_idx ON orders (created_at);" "DROP INDEX orders_created_at_idx; ALTER TABLE orders DROP COLUMN soft_delete;"
+	"$BIN/lockscore" <"$tmp/pipe.out" >"$tmp/pipe.ls" 2>"$tmp/pipe.ls.err" || true
+	record_out "$tmp/pipe.ls"
+	is "$(jq -sc '[.[] | select(.kind == "statement") | .source] | unique' "$tmp/pipe.ls")" '["traced"]' \
+		"applyexplain | lockscore: statements with source traced"
+	is "$(jq -sc '[.[] | select(.kind == "finding" and .rule == "trace-disagreement")] | length' "$tmp/pipe.ls")" 0 \
+		"applyexplain | lockscore: traced locks agree with the static model"
+	is "$(jq -c 'select(.kind == "statement" and .index == 2) | .locks' "$tmp/pipe.ls")" \
+		'[{"table":"public.orders","mode":"ShareLock"}]' "applyexplain | lockscore: CREATE INDEX after ALTER in one transaction: ShareLock"
+else
+	for i in 1 2 3; do ok 0 "# SKIP lockscore not built"; done
+fi
+
+# --- the traced locks equal the lock truth (tests/locks/expected.ndjson) for the same statements
+cases="add-column-nullable add-column-not-null-default-constant create-index create-unique-index
+add-fk delete-customer-cascade alter-column-type-int-bigint set-not-null truncate update-from"
+agree=0 total=0
+for c in $cases; do
+	want=$(jq -c --arg c "$c" 'select(.case == $c) | .locks' "$MIGSAFE_ROOT/tests/locks/expected.ndjson")
+	[ -n "$want" ] || continue
+	sql=$(jq -r --arg c "$c" 'select(.case == $c) | .sql' "$MIGSAFE_ROOT/tests/locks/expected.ndjson")
+	n=$((n + 1))
+	shadow "s$n" locks_tpl
+	got=$(records "$c" "$sql" | "$BIN/applyexplain" --no-plans --no-rollback --no-probes 2>/dev/null |
+		jq -sc '[.[] | select(.kind == "trace") | .locks[]] | group_by(.table) |
+			map(max_by(.mode as $m | ["AccessShareLock","RowShareLock","RowExclusiveLock",
+			"ShareUpdateExclusiveLock","ShareLock","ShareRowExclusiveLock","ExclusiveLock",
+			"AccessExclusiveLock"] | index($m)))')
+	total=$((total + 1))
+	if [ "$got" = "$want" ]; then agree=$((agree + 1)); else diag "$c: traced $got, lock truth $want"; fi
+done
+is "$agree" "$total" "traced locks equal the lock truth for $total cases"
+ok "$([ "$total" -ge 6 ] && echo 0 || echo 1)" "at least 6 lock-truth cases found"
+
+done_testing
