@@ -58,12 +58,25 @@ static void arena_release(struct sql_arena *a)
 	free(a);
 }
 
-/* cJSON_Parse into a fresh arena; the global cJSON hooks point at the arena
- * only for the duration of the call. */
+/* arena_reset: empty the arena for reuse, keeping its newest block. */
+static void arena_reset(struct sql_arena *a)
+{
+	if (!a->head)
+		return;
+	while (a->head->next) {
+		struct arena_block *b = a->head->next;
+		a->head->next = b->next;
+		free(b);
+	}
+	a->head->used = 0;
+}
+
+/* cJSON_Parse into the arena *out (a fresh one when *out is NULL); the
+ * global cJSON hooks point at the arena only for the duration of the call. */
 static cJSON *parse_in_arena(const char *json, struct sql_arena **out)
 {
 	cJSON_Hooks hooks = {arena_alloc, arena_free};
-	current_arena = xcalloc(1, sizeof(*current_arena));
+	current_arena = *out ? *out : xcalloc(1, sizeof(*current_arena));
 	cJSON_InitHooks(&hooks);
 	cJSON *tree = cJSON_Parse(json);
 	xalloc_init_cjson();
@@ -203,6 +216,130 @@ int sql_parse(struct sql_script *s, const char *text, struct sql_error *err)
 	struct line_cursor lc = {0, 1};
 	cJSON_ArrayForEach(raw, sql_jget(s->tree, "stmts")) add_stmt(s, raw, textlen, &lc);
 	return 0;
+}
+
+/* ---- one statement at a time ---- */
+
+static bool has_meta_commands(const char *t)
+{
+	for (const char *p = t; p; p = strchr(p, '\n')) {
+		p += *p == '\n';
+		if (*p == '\\')
+			return true;
+	}
+	return false;
+}
+
+int sql_reader_open(struct sql_reader *r, const char *text, struct sql_error *err)
+{
+	memset(r, 0, sizeof(*r));
+	memset(err, 0, sizeof(*err));
+	r->text = text;
+	r->line = 1;
+	buf_init(&r->piece);
+	if (has_meta_commands(text))
+		r->clean = blank_meta_commands(text);
+	PgQuerySplitResult *sr = xmalloc(sizeof(*sr));
+	*sr = pg_query_split_with_scanner(r->clean ? r->clean : text);
+	r->split = sr;
+	if (sr->error) {
+		err->message = xstrdup(sr->error->message);
+		err->line = line_of(text, char_to_byte(text, sr->error->cursorpos));
+		return -1;
+	}
+	return 0;
+}
+
+/* The bytes of pieces [i, j] of the split, as one range. */
+static void piece_range(const struct sql_reader *r, int i, int j, size_t *off, size_t *len)
+{
+	const PgQuerySplitResult *sr = r->split;
+	size_t end;
+	*off = (size_t)sr->stmts[i]->stmt_location;
+	end = (size_t)sr->stmts[j]->stmt_location + (size_t)sr->stmts[j]->stmt_len;
+	if (sr->stmts[j]->stmt_len == 0)
+		end = strlen(r->text);
+	*len = end - *off;
+}
+
+/* Parse text[off, off+len) alone into r->cur; 0, or -1 with err set. */
+static int parse_piece(struct sql_reader *r, size_t off, size_t len, struct sql_error *err)
+{
+	const char *src = r->clean ? r->clean : r->text;
+	buf_reset(&r->piece);
+	buf_add(&r->piece, src + off, len);
+	PgQueryParseResult pr = pg_query_parse(r->piece.s);
+	if (pr.error) {
+		if (err) {
+			err->message = xstrdup(pr.error->message);
+			err->line = line_of(r->text, off + char_to_byte(r->piece.s, pr.error->cursorpos));
+		}
+		pg_query_free_parse_result(pr);
+		return -1;
+	}
+	if (r->cur.arena)
+		arena_reset(r->cur.arena);
+	r->cur.tree = parse_in_arena(pr.parse_tree, &r->cur.arena);
+	pg_query_free_parse_result(pr);
+	if (!r->cur.tree) {
+		if (err) {
+			err->message = xstrdup("parse tree is not JSON (libpg_query)");
+			err->line = line_of(r->text, off);
+		}
+		return -1;
+	}
+	return 0;
+}
+
+int sql_reader_next(struct sql_reader *r, const struct sql_script **one, struct sql_error *err)
+{
+	const PgQuerySplitResult *sr = r->split;
+	memset(err, 0, sizeof(*err));
+	while (r->next < sr->n_stmts) {
+		int i = r->next, j = i;
+		size_t off, len;
+		piece_range(r, i, i, &off, &len);
+		if (parse_piece(r, off, len, err) < 0) {
+			/* the scanner cut too early (BEGIN ATOMIC, CREATE RULE (...; ...)):
+			 * join the next pieces, a few at a time */
+			for (j = i + 1; j < sr->n_stmts && j < i + 64; j++) {
+				piece_range(r, i, j, &off, &len);
+				if (parse_piece(r, off, len, NULL) == 0)
+					break;
+			}
+			if (j >= sr->n_stmts || j >= i + 64)
+				return -1;
+			sql_error_release(err);
+		}
+		r->next = j + 1;
+		r->cur.text = r->text + off;
+		r->cur.n = 0;
+		struct line_cursor rel = {0, 1};
+		const cJSON *raw;
+		cJSON_ArrayForEach(raw, sql_jget(r->cur.tree, "stmts")) add_stmt(&r->cur, raw, len, &rel);
+		if (r->cur.n == 0)
+			continue; /* only comments */
+		struct line_cursor abs = {r->line_off, r->line}; /* lines in the whole text */
+		for (size_t k = 0; k < r->cur.n; k++)
+			r->cur.stmts[k].line = line_at(r->text, &abs, off + r->cur.stmts[k].offset);
+		r->line_off = abs.off;
+		r->line = abs.line;
+		*one = &r->cur;
+		return 1;
+	}
+	return 0;
+}
+
+void sql_reader_release(struct sql_reader *r)
+{
+	if (r->split) {
+		pg_query_free_split_result(*(PgQuerySplitResult *)r->split);
+		free(r->split);
+	}
+	free(r->clean);
+	buf_release(&r->piece);
+	sql_script_release(&r->cur);
+	memset(r, 0, sizeof(*r));
 }
 
 void sql_script_release(struct sql_script *s)

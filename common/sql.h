@@ -47,6 +47,33 @@ struct sql_error {
 int sql_parse(struct sql_script *s, const char *text, struct sql_error *err);
 void sql_script_release(struct sql_script *s);
 void sql_error_release(struct sql_error *err);
+
+/* sql_reader: a script one statement at a time, for input of any size:
+ * PostgreSQL's scanner cuts the text into statements, and each is parsed
+ * on its own when asked for, so only one parse tree exists at a time (a
+ * piece the parser refuses is retried joined with the next ones, for the
+ * few forms the scanner cuts too early, such as BEGIN ATOMIC bodies).
+ *
+ * sql_reader_next fills one with a script of exactly one statement:
+ * one->text points into the reader's text at the statement's piece, the
+ * statement's offset is relative to it (parse locations are too), and its
+ * line is the line in the whole text. The tree lives until the next call.
+ * Returns 1, 0 at the end, or -1 with err filled (the line in the whole
+ * text, PostgreSQL's message). The reader borrows text. */
+struct sql_reader {
+	const char *text;
+	char *clean;	 /* text with psql meta-command lines blanked, or NULL */
+	void *split;	 /* the scanner's result */
+	int next;
+	size_t line_off; /* line counting, incremental */
+	int line;
+	struct buf piece;
+	struct sql_script cur;
+};
+int sql_reader_open(struct sql_reader *r, const char *text, struct sql_error *err);
+int sql_reader_next(struct sql_reader *r, const struct sql_script **one, struct sql_error *err);
+void sql_reader_release(struct sql_reader *r);
+
 /* sql_stmt_text: the statement's source text, trimmed; caller frees. */
 char *sql_stmt_text(const struct sql_script *s, const struct sql_stmt *st);
 

@@ -153,62 +153,49 @@ static void scan_ignores(const char *text, size_t len, struct strv *out)
 	}
 }
 
-static bool is_tx_stmt(const struct stmt *st, const char *kind)
+/* What the migration-wide rules need of a statement once its tree is gone. */
+static void note_facts(struct stmt *st)
 {
-	if (strcmp(st->type, "TransactionStmt"))
-		return false;
-	const char *k = sql_jstr(st->node, "kind");
-	return k && !strcmp(k, kind);
+	if (!strcmp(st->type, "TransactionStmt")) {
+		const char *k = sql_jstr(st->node, "kind");
+		k = k ? k : "";
+		st->txk = !strcmp(k, "TRANS_STMT_BEGIN") || !strcmp(k, "TRANS_STMT_START")	  ? TXK_BEGIN
+			  : !strcmp(k, "TRANS_STMT_COMMIT") || !strcmp(k, "TRANS_STMT_ROLLBACK") ? TXK_END
+												   : TXK_OTHER;
+	} else if (!strcmp(st->type, "VariableSetStmt")) {
+		const char *name = sql_jstr(st->node, "name");
+		st->sets_lock_timeout = name && !strcmp(name, "lock_timeout");
+	} else if (!strcmp(st->type, "AlterTableStmt")) {
+		const cJSON *cmd;
+		cJSON_ArrayForEach(cmd, sql_jget(st->node, "cmds"))
+		{
+			const char *sub = sql_jstr(sql_node(cmd, "AlterTableCmd"), "subtype");
+			st->validates |= sub && !strcmp(sub, "AT_ValidateConstraint");
+		}
+	}
 }
 
 /* Transactions: with the tool's wrapper (default) the whole file is one,
  * unless it holds a single statement (PostgreSQL's implicit transaction
  * of one statement is not a transaction block); explicit BEGIN/COMMIT
- * delimit their own. */
-static void number_transactions(struct migration *m, const struct opts *o)
-{
-	int tx = 0;
-	bool explicit_open = false;
-	size_t real = 0;
-	for (size_t i = 0; i < m->n; i++)
-		real += strcmp(m->stmts[i].type, "TransactionStmt") != 0;
-	bool wrapped = !o->no_transaction && real > 1;
-	for (size_t i = 0; i < m->n; i++) {
-		struct stmt *st = &m->stmts[i];
-		if (is_tx_stmt(st, "TRANS_STMT_BEGIN") || is_tx_stmt(st, "TRANS_STMT_START")) {
-			if (!explicit_open && !wrapped)
-				tx++;
-			explicit_open = true;
-		}
-		st->in_tx = wrapped || explicit_open;
-		st->tx = wrapped ? 1 : explicit_open ? tx : -(int)i - 1;
-		if (is_tx_stmt(st, "TRANS_STMT_COMMIT") || is_tx_stmt(st, "TRANS_STMT_ROLLBACK"))
-			explicit_open = false;
-	}
-}
+ * delimit their own. Statements are numbered in order, once `wrapped` is
+ * known. */
+struct txstate {
+	bool wrapped, explicit_open;
+	int tx;
+};
 
-static void build_stmts(struct migration *m, const struct sql_script *s, const struct opts *o)
+static void number_transaction(struct txstate *t, struct stmt *st)
 {
-	size_t prev_end = 0;
-	m->stmts = xcalloc(s->n ? s->n : 1, sizeof(*m->stmts));
-	m->n = s->n;
-	for (size_t i = 0; i < s->n; i++) {
-		struct stmt *st = &m->stmts[i];
-		const struct sql_stmt *ss = &s->stmts[i];
-		st->index = i;
-		st->line = ss->line;
-		st->sql = sql_stmt_text(s, ss);
-		st->type = ss->type;
-		st->node = ss->node;
-		if (ss->offset > prev_end)
-			scan_ignores(s->text + prev_end, ss->offset - prev_end, &st->ignore);
-		size_t end = ss->offset + ss->len;
-		const char *nl = strchr(s->text + end, '\n');
-		size_t tail = nl ? (size_t)(nl - (s->text + end)) : strlen(s->text + end);
-		scan_ignores(s->text + end, tail, &st->ignore); /* on the statement's last line */
-		prev_end = end + tail;
+	if (st->txk == TXK_BEGIN) {
+		if (!t->explicit_open && !t->wrapped)
+			t->tx++;
+		t->explicit_open = true;
 	}
-	number_transactions(m, o);
+	st->in_tx = t->wrapped || t->explicit_open;
+	st->tx = t->wrapped ? 1 : t->explicit_open ? t->tx : -(int)st->index - 1;
+	if (st->txk == TXK_END)
+		t->explicit_open = false;
 }
 
 /* ---- traces from the shadow ---- */
@@ -281,35 +268,128 @@ static void estimate_lock_times(struct migration *m)
 	}
 }
 
-/* Each statement is predicted and ruled on against the schema as it stands
- * just before it, then applied to it; findings that depend on how long a
- * lock is held are finalised once the transaction's end is known. The base
- * catalog ends up with the migration applied, for the next one. */
-static void analyze(struct input *in, const struct opts *o, struct migration *m, const struct sql_script *s)
-{
+/* One migration's walk: each statement is predicted and ruled on against
+ * the schema as it stands just before it, then applied to it; findings that
+ * depend on how long a lock is held are finalised once the transaction's
+ * end is known. The base catalog ends up with the migration applied, for
+ * the next one. */
+struct walk {
+	struct input *in;
+	const struct opts *o;
+	struct migration *m;
 	struct replay r;
-	struct strv created = STRV_INIT;
-	locks_reset();
-	replay_init(&r, &in->base);
-	r.quiet = true;
-	for (size_t i = 0; i < m->n; i++) {
-		struct stmt *st = &m->stmts[i];
-		locks_predict(&in->base, o, st, r.search_schema);
-		if (st->eff.notx && st->in_tx) { /* refused at once: takes no lock */
-			effect_release(&st->eff);
-			st->eff.notx = true;
-			st->eff.work_rows = -1;
-		}
-		const cJSON *tr = find_trace(in, m->id, i);
-		st->est_ms = work_ms(st->eff.work, st->eff.work_rows);
-		if (tr)
-			apply_trace(in, o, m, st, tr);
-		rules_stmt(&in->base, o, m, st, &created);
-		strv_copy(&created, &st->eff.created);
-		replay_stmt(&r, m->file, s->text, &s->stmts[i]);
+	struct strv created;
+	struct txstate tx;
+	size_t real;	     /* statements that are not transaction control */
+	size_t npending;     /* statements waiting for tx.wrapped to be known */
+	struct sql_stmt *pending;
+	const char **pending_src;
+	size_t pending_cap, pending_src_cap;
+};
+
+static void analyze_stmt(struct walk *w, struct stmt *st, const char *src, const struct sql_stmt *ss)
+{
+	struct input *in = w->in;
+	number_transaction(&w->tx, st);
+	locks_predict(&in->base, w->o, st, w->r.search_schema);
+	if (st->eff.notx && st->in_tx) { /* refused at once: takes no lock */
+		effect_release(&st->eff);
+		st->eff.notx = true;
+		st->eff.work_rows = -1;
 	}
-	replay_release(&r);
-	strv_release(&created);
+	const cJSON *tr = find_trace(in, w->m->id, st->index);
+	st->est_ms = work_ms(st->eff.work, st->eff.work_rows);
+	if (tr)
+		apply_trace(in, w->o, w->m, st, tr);
+	rules_stmt(&in->base, w->o, w->m, st, &w->created);
+	strv_copy(&w->created, &st->eff.created);
+	replay_stmt(&w->r, w->m->file, src, ss);
+	st->node = NULL;
+	free(st->sql); /* statement_record takes it from the text again */
+	st->sql = NULL;
+}
+
+/* Until a second real statement shows up, whether the tool wraps the file
+ * in a transaction is not known: statements wait, with copies of their
+ * trees (at most one real statement, and transaction control). */
+static void flush_pending(struct walk *w, size_t upto)
+{
+	for (size_t i = 0; i < w->npending; i++) {
+		struct sql_stmt *ss = &w->pending[i];
+		struct stmt *st = &w->m->stmts[upto - w->npending + i];
+		st->node = ss->node;
+		ss->type = st->type; /* the original pointed into a released tree */
+		analyze_stmt(w, st, w->pending_src[i], ss);
+		cJSON_Delete(ss->node);
+	}
+	w->npending = 0;
+}
+
+static void walk_stmt(struct walk *w, const struct sql_script *one, const struct sql_stmt *ss, size_t *prev_end)
+{
+	struct migration *m = w->m;
+	const char *text = m->text;
+	size_t abs = (size_t)(one->text - text) + ss->offset;
+	xgrow(&m->stmts, &m->cap, m->n + 1, sizeof(*m->stmts));
+	struct stmt *st = &m->stmts[m->n];
+	memset(st, 0, sizeof(*st));
+	st->index = m->n++;
+	st->line = ss->line;
+	st->sql = sql_stmt_text(one, ss);
+	st->sql_off = abs;
+	st->sql_len = strlen(st->sql);
+	st->type = xstrdup(ss->type);
+	st->node = ss->node;
+	if (abs > *prev_end)
+		scan_ignores(text + *prev_end, abs - *prev_end, &st->ignore);
+	size_t end = abs + ss->len;
+	const char *nl = strchr(text + end, '\n');
+	size_t tail = nl ? (size_t)(nl - (text + end)) : strlen(text + end);
+	scan_ignores(text + end, tail, &st->ignore); /* on the statement's last line */
+	*prev_end = end + tail;
+	note_facts(st);
+	w->real += st->txk == TXK_NONE;
+	if (w->real <= 1) {
+		xgrow(&w->pending, &w->pending_cap, w->npending + 1, sizeof(*w->pending));
+		xgrow(&w->pending_src, &w->pending_src_cap, w->npending + 1, sizeof(*w->pending_src));
+		w->pending[w->npending] = *ss;
+		w->pending[w->npending].node = cJSON_Duplicate(ss->node, 1);
+		w->pending_src[w->npending++] = one->text;
+		return;
+	}
+	if (w->npending) { /* this is the second real statement */
+		w->tx.wrapped = !w->o->no_transaction;
+		flush_pending(w, st->index);
+	}
+	analyze_stmt(w, &m->stmts[st->index], one->text, ss);
+}
+
+static void run_one(struct input *in, const struct opts *o, struct migration *m, const char *text)
+{
+	struct sql_reader rd;
+	struct sql_error err;
+	const struct sql_script *one;
+	struct walk w = {in, o, m, {0}, STRV_INIT, {false, false, 0}, 0, 0, NULL, NULL, 0, 0};
+	size_t prev_end = 0;
+	int rc;
+	m->text = text;
+	if (sql_reader_open(&rd, text, &err) < 0)
+		die_at(EXIT_INPUT, m->file, err.line, "%s", err.message);
+	locks_reset();
+	replay_init(&w.r, &in->base);
+	w.r.quiet = true;
+	while ((rc = sql_reader_next(&rd, &one, &err)) > 0)
+		for (size_t i = 0; i < one->n; i++)
+			walk_stmt(&w, one, &one->stmts[i], &prev_end);
+	if (rc < 0)
+		die_at(EXIT_INPUT, m->file, err.line, "%s", err.message);
+	w.tx.wrapped = !o->no_transaction && w.real > 1;
+	flush_pending(&w, m->n);
+	sql_reader_release(&rd);
+	replay_release(&w.r);
+	strv_release(&w.created);
+	free(w.pending);
+	free(w.pending_src);
 	estimate_lock_times(m);
 	rules_migration(o, m);
 	risk_score(m);
@@ -339,7 +419,9 @@ static cJSON *statement_record(const struct migration *m, const struct stmt *st)
 	cJSON_AddStringToObject(o, "migration", m->id);
 	cJSON_AddNumberToObject(o, "index", (double)st->index);
 	cJSON_AddNumberToObject(o, "line", st->line);
-	cJSON_AddStringToObject(o, "sql", st->sql);
+	char *sql = xstrndup(m->text + st->sql_off, st->sql_len);
+	cJSON_AddStringToObject(o, "sql", sql);
+	free(sql);
 	cJSON *locks = cJSON_AddArrayToObject(o, "locks");
 	bool reads = false, writes = false;
 	for (size_t i = 0; i < st->eff.nlocks; i++) {
@@ -407,6 +489,7 @@ static void migration_release(struct migration *m)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		free(m->stmts[i].sql);
+		free(m->stmts[i].type);
 		effect_release(&m->stmts[i].eff);
 		strv_release(&m->stmts[i].ignore);
 	}
@@ -444,25 +527,59 @@ static char *id_of(const char *path)
 	return xstrndup(base, n);
 }
 
-static void run_one(struct input *in, const struct opts *o, struct migration *m, const char *text)
-{
-	struct sql_script s;
-	struct sql_error err;
-	if (sql_parse(&s, text, &err) < 0)
-		die_at(EXIT_INPUT, m->file, err.line, "%s", err.message);
-	build_stmts(m, &s, o);
-	analyze(in, o, m, &s);
-	sql_script_release(&s);
-}
-
-static int worst_rank(const struct migration *ms, size_t n)
+static int worst_rank(const struct migration *m)
 {
 	int worst = 0;
-	for (size_t k = 0; k < n; k++)
-		for (size_t i = 0; i < ms[k].nfindings; i++)
-			if (severity_rank(ms[k].findings[i].severity) > worst)
-				worst = severity_rank(ms[k].findings[i].severity);
+	for (size_t i = 0; i < m->nfindings; i++)
+		if (severity_rank(m->findings[i].severity) > worst)
+			worst = severity_rank(m->findings[i].severity);
 	return worst;
+}
+
+/* Output, one migration at a time so that memory does not grow with the
+ * number of migrations: records or text/github lines right away; SARIF is
+ * one document, so its migrations wait for the end. */
+struct output {
+	const struct opts *o;
+	struct buf report;
+	struct migration *kept;
+	size_t nkept, capkept;
+	int worst;
+};
+
+static void output_migration(struct output *out, struct migration *m)
+{
+	int w = worst_rank(m);
+	out->worst = w > out->worst ? w : out->worst;
+	if (!strcmp(out->o->format, "ndjson"))
+		emit_records(m);
+	else if (!strcmp(out->o->format, "text"))
+		format_text(m, 1, &out->report);
+	else if (!strcmp(out->o->format, "github"))
+		format_github(m, 1, &out->report);
+	if (!strcmp(out->o->format, "sarif")) {
+		xgrow(&out->kept, &out->capkept, out->nkept + 1, sizeof(*out->kept));
+		m->text = NULL; /* freed by the caller; SARIF needs only the findings */
+		out->kept[out->nkept++] = *m;
+	} else {
+		migration_release(m);
+	}
+}
+
+static void output_finish(struct output *out)
+{
+	if (strcmp(out->o->format, "ndjson")) {
+		nd_discard(); /* a report, not a stream: the input records are not repeated */
+		if (!strcmp(out->o->format, "sarif"))
+			format_sarif(out->kept, out->nkept, &out->report);
+		if (fwrite(out->report.s, 1, out->report.len, stdout) != out->report.len)
+			die_code(EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
+	}
+	nd_finish();
+	for (size_t i = 0; i < out->nkept; i++)
+		migration_release(&out->kept[i]);
+	free(out->kept);
+	buf_release(&out->report);
 }
 
 int main(int argc, char **argv)
@@ -477,49 +594,31 @@ int main(int argc, char **argv)
 	in.traces = cJSON_CreateArray();
 	if (!isatty(STDIN_FILENO))
 		read_stdin(&in);
-	size_t n = (size_t)(argc - optind) + (size_t)cJSON_GetArraySize(in.migrations);
-	if (n == 0)
+	if (argc - optind + cJSON_GetArraySize(in.migrations) == 0)
 		usage_error("no migration: name SQL files, or pipe migration records on stdin");
-	struct migration *ms = xcalloc(n, sizeof(*ms));
-	size_t k = 0;
+	struct output out = {&o, BUF_INIT, NULL, 0, 0, 0};
+	buf_init(&out.report);
 	const cJSON *rec;
 	cJSON_ArrayForEach(rec, in.migrations)
 	{
-		const cJSON *files = cJSON_GetObjectItemCaseSensitive(rec, "files");
-		const char *fw = nd_get_str(files, "forward");
-		ms[k].id = xstrdup(nd_get_str(rec, "id"));
-		ms[k].file = xstrdup(fw ? fw : ms[k].id);
-		run_one(&in, &o, &ms[k++], nd_get_str(rec, "forward"));
+		struct migration m = {0};
+		const char *fw = nd_get_str(cJSON_GetObjectItemCaseSensitive(rec, "files"), "forward");
+		m.id = xstrdup(nd_get_str(rec, "id"));
+		m.file = xstrdup(fw ? fw : m.id);
+		run_one(&in, &o, &m, nd_get_str(rec, "forward"));
+		output_migration(&out, &m);
 	}
-	for (int i = optind; i < argc; i++, k++) {
+	for (int i = optind; i < argc; i++) {
+		struct migration m = {0};
 		char *text = read_file(argv[i]);
-		ms[k].id = id_of(argv[i]);
-		ms[k].file = xstrdup(argv[i]);
-		run_one(&in, &o, &ms[k], text);
+		m.id = id_of(argv[i]);
+		m.file = xstrdup(argv[i]);
+		run_one(&in, &o, &m, text);
+		output_migration(&out, &m);
 		free(text);
 	}
-	if (!strcmp(o.format, "ndjson")) {
-		for (size_t i = 0; i < n; i++)
-			emit_records(&ms[i]);
-	} else {
-		struct buf out;
-		buf_init(&out);
-		nd_discard(); /* a report, not a stream: the input records are not repeated */
-		if (!strcmp(o.format, "text"))
-			format_text(ms, n, &out);
-		else if (!strcmp(o.format, "github"))
-			format_github(ms, n, &out);
-		else
-			format_sarif(ms, n, &out);
-		if (fwrite(out.s, 1, out.len, stdout) != out.len)
-			die_code(EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
-		buf_release(&out);
-	}
-	nd_finish();
-	int rc = o.fail_on && worst_rank(ms, n) >= severity_rank(o.fail_on) ? EXIT_FINDINGS : EXIT_OK;
-	for (size_t i = 0; i < n; i++)
-		migration_release(&ms[i]);
-	free(ms);
+	int rc = o.fail_on && out.worst >= severity_rank(o.fail_on) ? EXIT_FINDINGS : EXIT_OK;
+	output_finish(&out);
 	cJSON_Delete(in.migrations);
 	cJSON_Delete(in.traces);
 	catalog_release(&in.base);

@@ -45,12 +45,22 @@ enum lockmode effect_mode(const struct effect *e, const char *table);
 enum lockmode effect_max_mode(const struct effect *e);
 void effect_release(struct effect *e);
 
+/* What a transaction-control statement does. */
+enum txkind { TXK_NONE, TXK_BEGIN, TXK_END, TXK_OTHER };
+
+/* A statement's parse tree lives only while it is analysed (statements are
+ * parsed one at a time); what the migration-wide rules need afterwards is
+ * kept in the fields below node. */
 struct stmt {
 	size_t index;	  /* 0-based within its migration */
 	int line;
-	char *sql;
-	const char *type; /* parse node name */
-	const cJSON *node;
+	char *sql;	  /* the text, while it is analysed; then NULL */
+	size_t sql_off, sql_len; /* the text's place in the migration's text */
+	char *type;	  /* parse node name */
+	const cJSON *node; /* NULL once the statement has been analysed */
+	enum txkind txk;
+	bool sets_lock_timeout; /* SET lock_timeout */
+	bool validates;	  /* ALTER TABLE ... VALIDATE CONSTRAINT */
 	struct effect eff;
 	bool in_tx;	  /* runs inside a transaction block (implicit or explicit) */
 	int tx;		  /* transaction number within the migration */
@@ -69,8 +79,9 @@ struct finding {
 
 struct migration {
 	char *id, *file; /* file: where lines point (a path, or the id) */
+	const char *text; /* the SQL, borrowed */
 	struct stmt *stmts;
-	size_t n;
+	size_t n, cap;
 	struct finding *findings;
 	size_t nfindings, capfindings;
 	int score;

@@ -596,12 +596,6 @@ void rules_stmt(struct catalog *cat, const struct opts *o, struct migration *m, 
 
 /* ---- migration-wide rules ---- */
 
-static bool is_set(const struct stmt *st, const char *var)
-{
-	return !strcmp(st->type, "VariableSetStmt") && sql_jstr(st->node, "name") &&
-	       !strcmp(sql_jstr(st->node, "name"), var);
-}
-
 static bool holds_on_existing(const struct stmt *st, enum lockmode at_least, const char **table)
 {
 	for (size_t i = 0; i < st->eff.nlocks; i++)
@@ -636,21 +630,18 @@ static void rule_transactions(const struct opts *o, struct migration *m)
 	int depth = 0;
 	size_t real = 0;
 	for (size_t i = 0; i < m->n; i++)
-		real += strcmp(m->stmts[i].type, "TransactionStmt") != 0;
+		real += m->stmts[i].txk == TXK_NONE;
 	bool wrapped = !o->no_transaction && real > 1; /* the tool runs the file in one transaction */
 	const struct stmt *open_at = NULL;
 	for (size_t i = 0; i < m->n; i++) {
 		const struct stmt *st = &m->stmts[i];
-		if (strcmp(st->type, "TransactionStmt"))
-			continue;
-		const char *k = sql_jstr(st->node, "kind");
-		if (k && (!strcmp(k, "TRANS_STMT_BEGIN") || !strcmp(k, "TRANS_STMT_START"))) {
+		if (st->txk == TXK_BEGIN) {
 			if (depth++ > 0 || wrapped)
 				madd(o, m, st, "transaction-nesting", "medium", NULL,
 				     xstrdup("BEGIN inside a transaction (the migration tool already wraps the file in one): PostgreSQL only warns, and the COMMIT ends the tool's transaction early"),
 				     xstrdup("remove BEGIN/COMMIT, or run the file with --no-transaction"));
 			open_at = st;
-		} else if (k && (!strcmp(k, "TRANS_STMT_COMMIT") || !strcmp(k, "TRANS_STMT_ROLLBACK"))) {
+		} else if (st->txk == TXK_END) {
 			depth = depth > 0 ? depth - 1 : 0;
 		}
 	}
@@ -689,7 +680,7 @@ void rules_migration(const struct opts *o, struct migration *m)
 	for (size_t i = 0; i < m->n; i++) {
 		struct stmt *st = &m->stmts[i];
 		const char *table;
-		if (is_set(st, "lock_timeout"))
+		if (st->sets_lock_timeout)
 			lock_timeout = true;
 		if (st->eff.notx && st->in_tx)
 			madd(o, m, st, "concurrently-in-transaction", "high", main_table(st),
@@ -702,22 +693,15 @@ void rules_migration(const struct opts *o, struct migration *m)
 				       lockmode_name(effect_mode(&st->eff, table)), table, table),
 			     xstrdup("SET lock_timeout = '2s';  -- at the top of the migration, and retry on timeout"));
 		}
-		if (!strcmp(st->type, "AlterTableStmt")) {
-			const cJSON *cmd;
-			cJSON_ArrayForEach(cmd, sql_jget(st->node, "cmds"))
-			{
-				const char *sub = sql_jstr(sql_node(cmd, "AlterTableCmd"), "subtype");
-				for (size_t k = 0; sub && !strcmp(sub, "AT_ValidateConstraint") && k < i; k++) {
-					const struct stmt *prev = &m->stmts[k];
-					const char *t2;
-					if (prev->tx == st->tx && st->in_tx && holds_on_existing(prev, LM_SRE, &t2)) {
-						madd(o, m, st, "validate-in-same-transaction", "medium", t2,
-						     xasprintf("VALIDATE CONSTRAINT runs in the same transaction as an earlier %s on %s, so its scan happens while that lock is still held: NOT VALID gained nothing",
-							       lockmode_name(effect_mode(&prev->eff, t2)), t2),
-						     xstrdup("commit between ADD ... NOT VALID and VALIDATE CONSTRAINT (separate migrations)"));
-						break;
-					}
-				}
+		for (size_t k = 0; st->validates && k < i; k++) {
+			const struct stmt *prev = &m->stmts[k];
+			const char *t2;
+			if (prev->tx == st->tx && st->in_tx && holds_on_existing(prev, LM_SRE, &t2)) {
+				madd(o, m, st, "validate-in-same-transaction", "medium", t2,
+				     xasprintf("VALIDATE CONSTRAINT runs in the same transaction as an earlier %s on %s, so its scan happens while that lock is still held: NOT VALID gained nothing",
+					       lockmode_name(effect_mode(&prev->eff, t2)), t2),
+				     xstrdup("commit between ADD ... NOT VALID and VALIDATE CONSTRAINT (separate migrations)"));
+				break;
 			}
 		}
 		rule_work_after_ae(o, m, i, last[i]);
