@@ -312,7 +312,8 @@ int sql_reader_next(struct sql_reader *r, const struct sql_script **one, struct 
 			sql_error_release(err);
 		}
 		r->next = j + 1;
-		r->cur.text = r->text + off;
+		r->cur.text = (r->clean ? r->clean : r->text) + off;
+		r->cur.base = off;
 		r->cur.n = 0;
 		struct line_cursor rel = {0, 1};
 		const cJSON *raw;

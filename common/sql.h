@@ -31,6 +31,7 @@ struct sql_arena; /* where a script's parse tree lives (sql.c) */
 
 struct sql_script {
 	const char *text; /* borrowed: must outlive the script */
+	size_t base;	  /* where text starts in the whole script (sql_reader) */
 	cJSON *tree;	  /* allocated in arena: never cJSON_Delete'd on its own */
 	struct sql_arena *arena;
 	struct sql_stmt *stmts;
@@ -54,10 +55,11 @@ void sql_error_release(struct sql_error *err);
  * piece the parser refuses is retried joined with the next ones, for the
  * few forms the scanner cuts too early, such as BEGIN ATOMIC bodies).
  *
- * sql_reader_next fills one with a script of exactly one statement:
- * one->text points into the reader's text at the statement's piece, the
- * statement's offset is relative to it (parse locations are too), and its
- * line is the line in the whole text. The tree lives until the next call.
+ * sql_reader_next fills one with the statement(s) of one piece (nearly
+ * always exactly one): one->text points at the piece (in a copy of the text
+ * when psql meta-command lines were blanked), one->base is the piece's
+ * offset in the whole text, a statement's offset is relative to the piece
+ * (parse locations are too), and its line is the line in the whole text. The tree lives until the next call.
  * Returns 1, 0 at the end, or -1 with err filled (the line in the whole
  * text, PostgreSQL's message). The reader borrows text. */
 struct sql_reader {

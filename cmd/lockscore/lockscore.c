@@ -329,7 +329,7 @@ static void walk_stmt(struct walk *w, const struct sql_script *one, const struct
 {
 	struct migration *m = w->m;
 	const char *text = m->text;
-	size_t abs = (size_t)(one->text - text) + ss->offset;
+	size_t abs = one->base + ss->offset;
 	xgrow(&m->stmts, &m->cap, m->n + 1, sizeof(*m->stmts));
 	struct stmt *st = &m->stmts[m->n];
 	memset(st, 0, sizeof(*st));

@@ -143,6 +143,46 @@ static void test_parse(void)
 	sql_script_release(&s);
 }
 
+/* sql_reader: one statement at a time, same lines and errors as sql_parse */
+static void test_reader(void)
+{
+	struct sql_reader r;
+	struct sql_error err;
+	const struct sql_script *one;
+	const char *text = "\\restrict x\n-- c\nCREATE TABLE a (id int);\n\n"
+			   "CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n SELECT 1;\n SELECT 2;\nEND;\n"
+			   "/* k */ ALTER TABLE a ADD b int; ALTER TABLE a DROP b;\n-- only a comment\n";
+	int lines[8], n = 0, rc;
+	char types[8][32]; /* a tree lives until the next call: copy */
+	OK(sql_reader_open(&r, text, &err) == 0, "reader: opens");
+	while (n < 8 && (rc = sql_reader_next(&r, &one, &err)) > 0)
+		for (size_t i = 0; i < one->n && n < 8; i++, n++) {
+			lines[n] = one->stmts[i].line;
+			snprintf(types[n], sizeof types[n], "%s", one->stmts[i].type);
+			if (n == 2) {
+				char *t = sql_stmt_text(one, &one->stmts[i]);
+				IS_STR(t, "ALTER TABLE a ADD b int", "reader: statement text from its piece");
+				free(t);
+			}
+		}
+	OK(n == 4, "reader: four statements, BEGIN ATOMIC body kept whole (%d)", n);
+	OK(n == 4 && lines[0] == 3 && lines[1] == 5 && lines[2] == 10 && lines[3] == 10,
+	   "reader: lines 3, 5, 10, 10");
+	OK(n == 4 && !strcmp(types[1], "CreateFunctionStmt"), "reader: the function is one statement");
+	sql_reader_release(&r);
+	OK(sql_reader_open(&r, "SELECT 1;\n\nCREATE TABL x;\nSELECT 2;\n", &err) == 0, "reader: opens (error later)");
+	while ((rc = sql_reader_next(&r, &one, &err)) > 0)
+		;
+	OK(rc < 0 && err.line == 3, "reader: the syntax error names line 3 (%d)", err.line);
+	IS_STR(err.message, "syntax error at or near \"TABL\"", "reader: PostgreSQL's message");
+	sql_error_release(&err);
+	sql_reader_release(&r);
+	OK(sql_reader_open(&r, "SELECT 1;\nSELECT 'unterminated;\n", &err) < 0 && err.line == 2,
+	   "reader: a scanner error names its line (%d)", err.line);
+	sql_error_release(&err);
+	sql_reader_release(&r);
+}
+
 static void test_deparse(void)
 {
 	struct sql_script s;
@@ -173,6 +213,7 @@ int main(int argc, char **argv)
 	test_names();
 	test_types();
 	test_parse();
+	test_reader();
 	test_deparse();
 	return tap_done();
 }
