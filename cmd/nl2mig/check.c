@@ -5,6 +5,7 @@
  * each statement, in reverse order, read off the catalog as it stood just
  * before that statement (replayed statement by statement).
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,40 +160,57 @@ static bool schema_ok(const struct walk *w, const char *s)
 	return !strcmp(s, w->rp.search_schema) || strv_index(&w->m->named_schemas, s) >= 0;
 }
 
+static void walk_forbidden(const struct walk *w, const cJSON *n);
+
+static void check_node_rv(const struct walk *w, const cJSON *n)
+{
+	if (sql_jstr(n, "schemaname") && !schema_ok(w, sql_jstr(n, "schemaname")))
+		refuse(w, "schema %s is not named in the request", sql_jstr(n, "schemaname"));
+}
+
+/* check_node: one node of type ty with fields n */
+static void check_node(const struct walk *w, const char *ty, const cJSON *n)
+{
+	for (int i = 0; bad_stmts[i]; i++)
+		if (!strcmp(ty, bad_stmts[i]))
+			refuse(w, "%s is not allowed in a migration (roles, databases, COPY, server settings)", ty);
+	if (!strcmp(ty, "FuncCall")) {
+		struct strv nm = STRV_INIT;
+		sql_name_list(sql_jget(n, "funcname"), &nm);
+		const char *last = nm.n ? nm.v[nm.n - 1] : "";
+		if (bad_function(last) || (nm.n > 1 && strcmp(nm.v[0], "pg_catalog") && !schema_ok(w, nm.v[0])))
+			refuse(w, "the function %s is not allowed in a migration", last);
+		strv_release(&nm);
+	}
+	if (!strcmp(ty, "RangeVar") && sql_jstr(n, "schemaname") && !schema_ok(w, sql_jstr(n, "schemaname")))
+		refuse(w, "schema %s is not named in the request", sql_jstr(n, "schemaname"));
+	if (!strcmp(ty, "VariableSetStmt") && sql_jstr(n, "name")) {
+		const char *v = sql_jstr(n, "name");
+		if (strcmp(v, "lock_timeout") && strcmp(v, "statement_timeout") &&
+		    strcmp(v, "idle_in_transaction_session_timeout") && strcmp(v, "search_path") &&
+		    strcmp(v, "application_name"))
+			refuse(w, "SET %s is not allowed in a migration", v);
+	}
+	if (!strcmp(ty, "DropStmt") && sql_jstr(n, "removeType") && !strcmp(sql_jstr(n, "removeType"), "OBJECT_SCHEMA"))
+		refuse(w, "%s", "DROP SCHEMA is not allowed in a migration");
+	walk_forbidden(w, n);
+}
+
 static void walk_forbidden(const struct walk *w, const cJSON *n)
 {
+	const cJSON *c;
 	if (!n)
 		return;
-	if (cJSON_IsObject(n)) {
-		const char *ty = sql_node_type(n);
-		if (ty) {
-			for (int i = 0; bad_stmts[i]; i++)
-				if (!strcmp(ty, bad_stmts[i]))
-					refuse(w, "%s is not allowed in a migration (roles, databases, COPY, server settings)", ty);
-			const cJSON *f = sql_node(n, "FuncCall");
-			if (f) {
-				struct strv nm = STRV_INIT;
-				sql_name_list(sql_jget(f, "funcname"), &nm);
-				const char *last = nm.n ? nm.v[nm.n - 1] : "";
-				if (bad_function(last) || (nm.n > 1 && strcmp(nm.v[0], "pg_catalog") && !schema_ok(w, nm.v[0])))
-					refuse(w, "the function %s is not allowed in a migration", last);
-				strv_release(&nm);
-			}
-			const cJSON *rv = sql_node(n, "RangeVar");
-			if (rv && sql_jstr(rv, "schemaname") && !schema_ok(w, sql_jstr(rv, "schemaname")))
-				refuse(w, "schema %s is not named in the request", sql_jstr(rv, "schemaname"));
-			const cJSON *vs = sql_node(n, "VariableSetStmt");
-			if (vs && sql_jstr(vs, "name")) {
-				const char *v = sql_jstr(vs, "name");
-				if (strcmp(v, "lock_timeout") && strcmp(v, "statement_timeout") &&
-				    strcmp(v, "idle_in_transaction_session_timeout") && strcmp(v, "search_path") &&
-				    strcmp(v, "application_name"))
-					refuse(w, "SET %s is not allowed in a migration", v);
-			}
-		}
+	if (cJSON_IsObject(n) && sql_jstr(n, "relname")) /* a RangeVar field (not a wrapped node) */
+		check_node_rv(w, n);
+	cJSON_ArrayForEach(c, n)
+	{
+		const char *ty = sql_node_type(c);
+		if (ty && isupper((unsigned char)*ty))
+			check_node(w, ty, cJSON_GetObjectItemCaseSensitive(c, ty));
+		else
+			walk_forbidden(w, c);
 	}
-	const cJSON *c;
-	cJSON_ArrayForEach(c, n) walk_forbidden(w, c);
 }
 
 /* ---------- inverses ---------- */
@@ -401,11 +419,12 @@ static void alter_cmd(struct walk *w, const cJSON *stmt, const cJSON *cmd, struc
 		if (!c->nullable)
 			inv(w, xasprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL", q, qc));
 	} else if (!strcmp(sub, "AT_AlterColumnType") && c) {
-		if (c->def)
-			inv(w, xasprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s", q, qc, c->def));
-		inv(w, xasprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::%s", q, qc, c->type, qc, c->type));
+		/* a default of the new type may not cast back: dropped, then restored */
 		if (c->def)
 			inv(w, xasprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT", q, qc));
+		inv(w, xasprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::%s", q, qc, c->type, qc, c->type));
+		if (c->def)
+			inv(w, xasprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s", q, qc, c->def));
 	} else if (!strcmp(sub, "AT_AddConstraint")) {
 		/* named after the replay, from what appeared (see walk_stmt) */
 	} else if (!strcmp(sub, "AT_ValidateConstraint")) {
@@ -590,6 +609,15 @@ static void dml(struct walk *w, const char *type, const cJSON *n)
 	free(q);
 }
 
+static void reverse_from(struct strv *sv, size_t i)
+{
+	for (size_t j = sv->n; j > i + 1; i++, j--) {
+		char *tmp = sv->v[i];
+		sv->v[i] = sv->v[j - 1];
+		sv->v[j - 1] = tmp;
+	}
+}
+
 static void walk_stmt(struct walk *w, const char *src)
 {
 	const struct sql_stmt *st = w->st;
@@ -597,7 +625,7 @@ static void walk_stmt(struct walk *w, const char *src)
 	const char *ty = st->type;
 	struct strv before = STRV_INIT;
 	size_t inv_mark = w->inv.n;
-	walk_forbidden(w, st->node);
+	check_node(w, ty, st->node);
 	names_of(w->cat, &before);
 	if (!strcmp(ty, "VariableSetStmt")) {
 		if (!w->set_lock && sql_jstr(n, "name") && !strcmp(sql_jstr(n, "name"), "lock_timeout"))
@@ -609,7 +637,13 @@ static void walk_stmt(struct walk *w, const char *src)
 		const cJSON *c;
 		if (ot && strcmp(ot, "OBJECT_TABLE"))
 			refuse(w, "ALTER %s is not on the allow-list", ot + 7);
-		cJSON_ArrayForEach(c, sql_jget(n, "cmds")) alter_cmd(w, n, sql_node(c, "AlterTableCmd"), t);
+		cJSON_ArrayForEach(c, sql_jget(n, "cmds"))
+		{
+			size_t mark = w->inv.n;
+			alter_cmd(w, n, sql_node(c, "AlterTableCmd"), t);
+			reverse_from(&w->inv, mark);
+		}
+		inv_mark = w->inv.n; /* only what appeared is reversed below */
 	} else if (!strcmp(ty, "RenameStmt")) {
 		rename_stmt(w, n);
 	} else if (!strcmp(ty, "IndexStmt") || !strcmp(ty, "CreateStmt") || !strcmp(ty, "CreateEnumStmt") ||
@@ -698,12 +732,9 @@ static void walk_stmt(struct walk *w, const char *src)
 		free(q);
 		strv_release(&nm);
 	}
-	/* this statement's inverses run in reverse too */
-	for (size_t i = inv_mark, j = w->inv.n; j > i + 1; i++, j--) {
-		char *tmp = w->inv.v[i];
-		w->inv.v[i] = w->inv.v[j - 1];
-		w->inv.v[j - 1] = tmp;
-	}
+	/* each unit's inverses were written in the order they run; the
+	 * whole list is read backwards at the end */
+	reverse_from(&w->inv, inv_mark);
 	strv_release(&before);
 	strv_release(&after);
 	strv_release(&fresh);

