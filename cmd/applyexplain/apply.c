@@ -121,7 +121,8 @@ static int cmp_tlock(const void *a, const void *b)
 static cJSON *tlocks_json(struct tlocks *t)
 {
 	cJSON *a = cJSON_CreateArray();
-	qsort(t->v, t->n, sizeof(*t->v), cmp_tlock);
+	if (t->n)
+		qsort(t->v, t->n, sizeof(*t->v), cmp_tlock);
 	for (size_t i = 0; i < t->n; i++) {
 		cJSON *l = cJSON_CreateObject();
 		cJSON_AddStringToObject(l, "table", t->v[i].table);
@@ -472,6 +473,20 @@ static void estimate(struct shadow *sh, cJSON *rec, const struct sql_stmt *st, c
 	cJSON_AddNumberToObject(rec, "est_ms", round1(ms->valuedouble * scale));
 }
 
+/* named_index_tables: DROP INDEX locks the index's table too: name it. */
+static void named_index_tables(const struct sql_stmt *st, const struct rels *before, struct strv *named)
+{
+	struct strv idx = STRV_INIT;
+	stmt_dropped_indexes(st, &idx);
+	for (size_t i = 0; i < idx.n; i++) {
+		const struct rel *ix = rels_find_name(before, idx.v[i]);
+		const struct rel *t = ix && ix->table_oid ? rels_find(before, ix->table_oid) : NULL;
+		if (t && strv_index(named, t->name) < 0)
+			strv_push(named, t->name);
+	}
+	strv_release(&idx);
+}
+
 /* trace_stmt: run statement i and build its trace record; false when it failed. */
 static bool trace_stmt(struct shadow *sh, struct txstate *tx, const char *id, const struct sql_script *s, size_t i,
 		       struct run *run)
@@ -494,6 +509,7 @@ static bool trace_stmt(struct shadow *sh, struct txstate *tx, const char *id, co
 	struct outcome oc = {0};
 	tree_tables(st->node, &named);
 	rels_take(sh->mig, &before);
+	named_index_tables(st, &before, &named);
 	cJSON *destroyed = destroys(sh->mig, st, run->destroyed);
 	if (in_tx) {
 		must(sh->mig, "SAVEPOINT applyexplain_stmt");
@@ -558,8 +574,10 @@ static bool trace_stmt(struct shadow *sh, struct txstate *tx, const char *id, co
 		cJSON_AddItemToObject(rec, "destroys", destroyed);
 	estimate(sh, rec, st, &locks, &worked, oc.rows && strtod(oc.rows, NULL) > 0);
 	if (tx->probes) {
-		cJSON_AddNumberToObject(rec, "blocked_read_ms", 0);
-		cJSON_AddNumberToObject(rec, "blocked_write_ms", 0);
+		if (!cJSON_HasObjectItem(rec, "blocked_read_ms")) /* a sampled statement may have some */
+			cJSON_AddNumberToObject(rec, "blocked_read_ms", 0);
+		if (!cJSON_HasObjectItem(rec, "blocked_write_ms"))
+			cJSON_AddNumberToObject(rec, "blocked_write_ms", 0);
 		if (in_tx && !oc.err)
 			for (size_t k = 0; k < locks.n; k++)
 				probes_start(tx->probes, locks.v[k].table, rec, t0);

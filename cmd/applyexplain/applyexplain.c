@@ -237,24 +237,6 @@ static PGconn *connect_shadow(const char *url, const struct opts *o, const char 
 
 /* ---- one migration ---- */
 
-/* dropped_indexes: the qualified names a DROP INDEX names. */
-static void dropped_indexes(const struct sql_stmt *st, struct strv *out)
-{
-	const char *rt = sql_jstr(st->node, "removeType");
-	const cJSON *it;
-	if (strcmp(st->type, "DropStmt") || !rt || strcmp(rt, "OBJECT_INDEX"))
-		return;
-	cJSON_ArrayForEach(it, sql_jget(st->node, "objects"))
-	{
-		struct strv names = STRV_INIT;
-		sql_name_list(sql_jget(sql_node(it, "List"), "items"), &names);
-		if (names.n)
-			strv_push_take(out, names.n > 1 ? xasprintf("%s.%s", names.v[names.n - 2], names.v[names.n - 1])
-							: xasprintf("public.%s", names.v[0]));
-		strv_release(&names);
-	}
-}
-
 /* migration_tables: the tables the migration names, and the tables of the
  * indexes it names (DROP INDEX, ALTER INDEX), as the shadow knows them. */
 static void migration_tables(PGconn *c, const char *text, struct strv *out)
@@ -268,7 +250,7 @@ static void migration_tables(PGconn *c, const char *text, struct strv *out)
 	}
 	for (size_t i = 0; i < s.n; i++) {
 		tree_tables(s.stmts[i].node, &names);
-		dropped_indexes(&s.stmts[i], &names);
+		stmt_dropped_indexes(&s.stmts[i], &names);
 	}
 	sql_script_release(&s);
 	for (size_t i = 0; i < names.n; i++) {

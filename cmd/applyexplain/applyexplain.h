@@ -44,6 +44,7 @@ struct rel {
 	char *name; /* schema.table */
 	char kind;  /* pg_class.relkind */
 	unsigned long filenode;
+	unsigned long table_oid; /* an index's table, else 0 */
 };
 
 struct rels {
@@ -63,6 +64,9 @@ bool rel_is_table(char kind);
 /* tree_tables: the qualified names of the relations (RangeVar) a parse
  * tree names, schema "public" when unqualified; added to out once each. */
 void tree_tables(const cJSON *node, struct strv *out);
+
+/* stmt_dropped_indexes: the qualified names a DROP INDEX names, added to out. */
+void stmt_dropped_indexes(const struct sql_stmt *st, struct strv *out);
 
 /* lock modes, in pg_locks spelling; rank 1..8, 0 when unknown */
 int lock_rank(const char *mode);

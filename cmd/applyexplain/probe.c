@@ -295,7 +295,9 @@ static void set_blocked(cJSON *rec, cJSON *entry, int op, double ms, bool timed_
 	cJSON_AddNumberToObject(entry, "blocked_ms", ms);
 	if (timed_out)
 		cJSON_AddBoolToObject(entry, "timed_out", true);
-	if (!cJSON_IsNumber(cur))
+	if (!cur)
+		cJSON_AddNumberToObject(rec, field, ms);
+	else if (!cJSON_IsNumber(cur))
 		cJSON_ReplaceItemInObjectCaseSensitive(rec, field, cJSON_CreateNumber(ms));
 	else if (ms > cur->valuedouble)
 		cJSON_SetNumberValue(cur, ms);

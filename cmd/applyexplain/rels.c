@@ -51,8 +51,10 @@ bool rel_is_table(char kind)
 }
 
 static const char snap_sql[] =
-	"SELECT c.oid::int8, n.nspname || '.' || c.relname, c.relkind, c.relfilenode::int8 "
+	"SELECT c.oid::int8, n.nspname || '.' || c.relname, c.relkind, c.relfilenode::int8, "
+	"coalesce(x.indrelid, 0)::int8 "
 	"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	"LEFT JOIN pg_catalog.pg_index x ON x.indexrelid = c.oid "
 	"WHERE n.nspname <> 'pg_catalog' AND n.nspname <> 'information_schema' "
 	"AND n.nspname !~ '^pg_(toast|temp_)' ORDER BY 1";
 
@@ -66,6 +68,7 @@ void rels_take(PGconn *c, struct rels *out)
 		out->v[i].name = xstrdup(PQgetvalue(r, (int)i, 1));
 		out->v[i].kind = PQgetvalue(r, (int)i, 2)[0];
 		out->v[i].filenode = strtoul(PQgetvalue(r, (int)i, 3), NULL, 10);
+		out->v[i].table_oid = strtoul(PQgetvalue(r, (int)i, 4), NULL, 10);
 	}
 	PQclear(r);
 }
@@ -129,3 +132,22 @@ void tree_tables(const cJSON *node, struct strv *out)
 	}
 	cJSON_ArrayForEach(it, node) if (cJSON_IsObject(it) || cJSON_IsArray(it)) tree_tables(it, out);
 }
+
+/* dropped_indexes: the qualified names a DROP INDEX names. */
+void stmt_dropped_indexes(const struct sql_stmt *st, struct strv *out)
+{
+	const char *rt = sql_jstr(st->node, "removeType");
+	const cJSON *it;
+	if (strcmp(st->type, "DropStmt") || !rt || strcmp(rt, "OBJECT_INDEX"))
+		return;
+	cJSON_ArrayForEach(it, sql_jget(st->node, "objects"))
+	{
+		struct strv names = STRV_INIT;
+		sql_name_list(sql_jget(sql_node(it, "List"), "items"), &names);
+		if (names.n)
+			strv_push_take(out, names.n > 1 ? xasprintf("%s.%s", names.v[names.n - 2], names.v[names.n - 1])
+							: xasprintf("public.%s", names.v[0]));
+		strv_release(&names);
+	}
+}
+
