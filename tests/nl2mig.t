@@ -163,5 +163,48 @@ for req in "add index on orders (status)" "make customers.phone not null" "add a
 	ok $? "lockscore finds nothing of medium or more: $req"
 done
 
-. "$MIGSAFE_ROOT/tests/nl2mig-write.sh" 2>/dev/null || true
+# --- --write: Flyway, on the corpus's Flyway folders ---
+for proj in dspace ohdsi-webapi; do
+	rm -rf "$work/fw" && mkdir -p "$work/fw" && cp -r "$CORPUS/flyway/$proj" "$work/fw/p"
+	# WebAPI's scripts name their schema by a placeholder, as its Flyway config does
+	[ "$proj" = ohdsi-webapi ] && echo "flyway.placeholders.ohdsiSchema=webapi" >"$work/fw/p/flyway.conf"
+	run "$BIN/nl2mig" --write "$work/fw/p" "add index on orders (status)" <"$work/dag.ndjson"
+	fwd=$(tail -1 "$work/o" | jq -r .files.forward)
+	rb=$(tail -1 "$work/o" | jq -r .files.rollback)
+	[ "$rc" = 0 ] && [[ $(basename "$fwd") =~ ^V[0-9.]+__[a-z0-9_]+\.sql$ ]] && [ -f "$fwd" ] &&
+		[ "$rb" = "$work/fw/p/migrations/rollbacks/U20251124160000__add_index_on_orders_status.sql" ] && [ -f "$rb" ]
+	ok $? "flyway $proj: V<version>__<slug>.sql in the location, U<version> in migrations/rollbacks"
+	"$BIN/schema2dag" --flyway "$work/fw/p" >"$work/fw.ndjson" 2>"$work/fw.err"
+	[ "$(jq -r 'select(.kind == "source") | .latest_version' "$work/fw.ndjson")" = 20251124160000 ]
+	ok $? "flyway $proj: Flyway's own ordering takes the new file as the latest version, no collision"
+	latest=$(jq -r 'select(.kind == "source") | .latest_version' "$work/fw.ndjson")
+	run "$BIN/nl2mig" --write "$work/fw/p" --version "$latest" "add soft delete to orders" <"$work/dag.ndjson"
+	[ "$rc" = 4 ] && grep -q "not after the latest" "$work/e" && [ ! -s "$work/o" ]
+	ok $? "flyway $proj: --version equal to the latest (a collision) is refused"
+	SOURCE_DATE_EPOCH=1000000000 run "$BIN/nl2mig" --write "$work/fw/p" "add soft delete to orders" <"$work/dag.ndjson"
+	v=$(tail -1 "$work/o" | jq -r .id)
+	[ "$rc" = 0 ] && [ "$v" = "V20251124160000.1__add_soft_delete_to_orders" ] &&
+		"$BIN/schema2dag" --flyway "$work/fw/p" >/dev/null 2>&1
+	ok $? "flyway $proj: a clock behind the latest version still gives the next version ($v)"
+done
+rm -rf "$work/fw" && mkdir -p "$work/fw/db/sql"
+printf '[flyway]\nlocations = ["filesystem:db/sql"]\n' >"$work/fw/flyway.toml"
+printf 'CREATE TABLE t (id int);\n' >"$work/fw/db/sql/V1__init.sql"
+run "$BIN/nl2mig" --write "$work/fw" "add unique column code text to orders" <"$work/dag.ndjson"
+[ "$rc" = 0 ] && [ -f "$work/fw/db/sql/V20251124160000__add_column_code_to_orders.sql" ] &&
+	[ -f "$work/fw/db/sql/V20251124160000.1__add_column_code_to_orders.sql" ] &&
+	grep -q CONCURRENTLY "$work/fw/db/sql/V20251124160000.1__add_column_code_to_orders.sql" &&
+	! grep -q CONCURRENTLY "$work/fw/db/sql/V20251124160000__add_column_code_to_orders.sql"
+ok $? "flyway.toml locations: files go there; CREATE INDEX CONCURRENTLY gets a version of its own"
+
+# --- --write: Prisma ---
+mkdir -p "$work/pr/prisma/migrations/20990101000000_future"
+printf 'datasource db {\n  provider = "postgresql"\n  url = env("DATABASE_URL")\n}\n' >"$work/pr/prisma/schema.prisma"
+run "$BIN/nl2mig" --write "$work/pr" "add soft delete to orders" <"$work/dag.ndjson"
+d=$(dirname "$(tail -1 "$work/o" | jq -r .files.forward)")
+[ "$rc" = 0 ] && [ "$(basename "$d")" = 20990101000001_add_soft_delete_to_orders ] && [ -f "$d/migration.sql" ] && [ -f "$d/down.sql" ]
+ok $? "prisma: <timestamp>_<slug>/migration.sql and down.sql, after the latest folder"
+run "$BIN/nl2mig" --write "$work/pr" --version 20990101000001 "add timestamps to products" <"$work/dag.ndjson"
+[ "$rc" = 4 ] && [ ! -s "$work/o" ]
+ok $? "prisma: a folder timestamp not after the latest is refused"
 done_testing
