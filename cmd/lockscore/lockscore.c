@@ -231,7 +231,11 @@ static void apply_trace(const struct input *in, const struct opts *o, struct mig
 			buf_addf(&diff, "%s%s: predicted %s, observed %s", diff.len ? "; " : "", seen.locks[i].table,
 				 effect_mode(&st->eff, seen.locks[i].table) ? lockmode_name(effect_mode(&st->eff, seen.locks[i].table)) : "none",
 				 lockmode_name(seen.locks[i].mode));
-	for (size_t i = 0; i < st->eff.nlocks; i++)
+	/* a trace sampled while the statement ran, or of a statement that
+	 * failed, may have missed locks: only what it saw counts */
+	const cJSON *complete = cJSON_GetObjectItemCaseSensitive(tr, "locks_complete");
+	bool partial = cJSON_IsFalse(complete) || (nd_get_str(tr, "error") != NULL);
+	for (size_t i = 0; !partial && i < st->eff.nlocks; i++)
 		if (!effect_mode(&seen, st->eff.locks[i].table))
 			buf_addf(&diff, "%s%s: predicted %s, not observed", diff.len ? "; " : "", st->eff.locks[i].table,
 				 lockmode_name(st->eff.locks[i].mode));
@@ -248,9 +252,18 @@ static void apply_trace(const struct input *in, const struct opts *o, struct mig
 	strv_release(&st->eff.rewrites);
 	strv_copy(&st->eff.rewrites, &seen.rewrites);
 	effect_release(&seen);
+	/* applyexplain's own production estimate (scaled per table, 1x for
+	 * catalog-only work) wins over shadow time x 100 / sample percent */
+	const cJSON *est = cJSON_GetObjectItemCaseSensitive(tr, "est_ms");
 	const cJSON *ms = cJSON_GetObjectItemCaseSensitive(tr, "ms");
-	if (cJSON_IsNumber(ms))
+	if (cJSON_IsNumber(est))
+		st->est_ms = est->valuedouble;
+	else if (cJSON_IsNumber(ms))
 		st->est_ms = ms->valuedouble * (in->sample_percent > 0 ? 100 / in->sample_percent : 1);
+	const cJSON *br = cJSON_GetObjectItemCaseSensitive(tr, "blocked_read_ms");
+	const cJSON *bw = cJSON_GetObjectItemCaseSensitive(tr, "blocked_write_ms");
+	st->shadow_blocked_read_ms = cJSON_IsNumber(br) ? br->valuedouble : -1;
+	st->shadow_blocked_write_ms = cJSON_IsNumber(bw) ? bw->valuedouble : -1;
 	st->traced = true;
 }
 
@@ -438,6 +451,11 @@ static cJSON *statement_record(const struct migration *m, const struct stmt *st)
 	cJSON *blocks = cJSON_AddObjectToObject(o, "blocks");
 	add_ms(blocks, "reads", reads ? st->est_lock_ms : 0);
 	add_ms(blocks, "writes", writes ? st->est_lock_ms : 0);
+	if (st->traced && (st->shadow_blocked_read_ms >= 0 || st->shadow_blocked_write_ms >= 0)) {
+		cJSON *sb = cJSON_AddObjectToObject(o, "blocked_on_shadow"); /* measured by applyexplain */
+		add_ms(sb, "reads", st->shadow_blocked_read_ms);
+		add_ms(sb, "writes", st->shadow_blocked_write_ms);
+	}
 	add_ms(o, "est_ms", st->est_ms);
 	add_ms(o, "est_lock_ms", st->est_lock_ms);
 	cJSON_AddBoolToObject(o, "in_transaction", st->in_tx);

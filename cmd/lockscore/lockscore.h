@@ -67,6 +67,7 @@ struct stmt {
 	double est_ms;	  /* estimated duration in production; < 0 unknown */
 	double est_lock_ms; /* how long its locks are held: to the end of its transaction */
 	bool traced;
+	double shadow_blocked_read_ms, shadow_blocked_write_ms; /* from the trace; < 0 unknown */
 	struct strv ignore; /* rules suppressed by -- migsafe:ignore comments */
 };
 
