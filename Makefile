@@ -25,7 +25,7 @@ HDRS    = $(wildcard common/*.h) $(wildcard cmd/*/*.h)
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=tests/unit/bin/%)
 
-.PHONY: all install check demo clean deps unit conformance bench fmt
+.PHONY: all install check demo clean deps unit conformance bench fmt fuzz
 all: $(addprefix bin/,$(PROGS)) $(UNIT_BIN) tests/locks/bin/recorder
 
 common/%.o: common/%.c $(HDRS)
@@ -65,6 +65,10 @@ conformance: all
 
 bench: all
 	bash bench/run.sh
+
+# libFuzzer harnesses (clang), each for FUZZ_SECONDS (see fuzz/)
+fuzz:
+	$(MAKE) -C fuzz
 
 demo: deps
 	$(MAKE) all
