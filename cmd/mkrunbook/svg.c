@@ -32,15 +32,19 @@ static void xml_text(struct buf *b, const char *s)
 		}
 }
 
+/* Wide enough for every statement's label: many statements widen it. */
+static double plot_width(const struct mig *g)
+{
+	return MIN_COL * (double)g->n > PLOT_W ? MIN_COL * (double)g->n : PLOT_W;
+}
+
 /* Column widths from the estimates; x[i] is where statement i starts. */
 static void columns(const struct mig *g, double *x, double *w)
 {
 	double total = 0;
 	for (size_t i = 0; i < g->n; i++)
 		total += g->stmts[i].est_ms > 0 ? g->stmts[i].est_ms : 0;
-	double spare = PLOT_W - MIN_COL * (double)g->n;
-	if (spare < 0)
-		spare = 0;
+	double spare = plot_width(g) - MIN_COL * (double)g->n;
 	for (size_t i = 0; i < g->n; i++) {
 		double ms = g->stmts[i].est_ms > 0 ? g->stmts[i].est_ms : 0;
 		w[i] = MIN_COL + (total > 0 ? spare * ms / total : spare / (double)g->n);
@@ -48,18 +52,49 @@ static void columns(const struct mig *g, double *x, double *w)
 	}
 }
 
-/* The strongest mode held on table t while statement i runs. */
-static int held(const struct mig *g, size_t i, const char *t)
+/* Whether statement i starts a transaction (or runs on its own). */
+static bool tx_start(const struct mig *g, size_t i)
+{
+	return i == 0 || !g->stmts[i].in_tx || !g->stmts[i - 1].in_tx;
+}
+
+static int lock_on(const struct stmt *st, const char *t)
 {
 	int mode = 0;
-	for (size_t j = i + 1; j-- > 0;) {
-		for (size_t k = 0; k < g->stmts[j].nlocks; k++)
-			if (!strcmp(g->stmts[j].locks[k].table, t) && g->stmts[j].locks[k].mode > mode)
-				mode = g->stmts[j].locks[k].mode;
-		if (j == 0 || !g->stmts[j].in_tx || !g->stmts[j - 1].in_tx)
-			break; /* the transaction began at j */
-	}
+	for (size_t k = 0; k < st->nlocks; k++)
+		if (!strcmp(st->locks[k].table, t) && st->locks[k].mode > mode)
+			mode = st->locks[k].mode;
 	return mode;
+}
+
+/* One table's row: the strongest mode held as each statement runs (a lock
+ * stays until its transaction ends), one rectangle per run of equal mode. */
+static void table_row(struct buf *b, const struct mig *g, const char *t, const double *x, const double *w,
+		      double label_w, double y, bool *used)
+{
+	int held = 0, run_mode = 0;
+	size_t run_start = 0;
+	for (size_t i = 0; i <= g->n; i++) {
+		if (i < g->n) {
+			if (tx_start(g, i))
+				held = 0;
+			int m = lock_on(&g->stmts[i], t);
+			held = m > held ? m : held;
+		}
+		if (i < g->n && held == run_mode)
+			continue;
+		if (run_mode) { /* close the run [run_start, i) */
+			used[run_mode] = true;
+			buf_addf(b, "<rect x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>",
+				 label_w + x[run_start], y, x[i - 1] + w[i - 1] - x[run_start], ROW_H - 4,
+				 lockmode_colour(run_mode));
+			xml_text(b, t);
+			buf_addf(b, ": %s during statements %ld to %ld</title></rect>\n", lockmode_name(run_mode),
+				 g->stmts[run_start].index, g->stmts[i - 1].index);
+		}
+		run_mode = i < g->n ? held : 0;
+		run_start = i;
+	}
 }
 
 static void legend(struct buf *b, double y, const bool *used)
@@ -92,16 +127,7 @@ static void migration(struct buf *b, const struct mig *g, double y0, double labe
 		buf_adds(b, "</text>\n");
 		buf_addf(b, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%d\" fill=\"#f4f4f4\"/>\n", label_w, y,
 			 x[g->n ? g->n - 1 : 0] + (g->n ? w[g->n - 1] : 0), ROW_H - 4);
-		for (size_t i = 0; i < g->n; i++) {
-			int mode = held(g, i, tables.v[r]);
-			if (!mode)
-				continue;
-			used[mode] = true;
-			buf_addf(b, "<rect x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>", label_w + x[i], y,
-				 w[i], ROW_H - 4, lockmode_colour(mode));
-			xml_text(b, tables.v[r]);
-			buf_addf(b, ": %s during statement %ld</title></rect>\n", lockmode_name(mode), g->stmts[i].index);
-		}
+		table_row(b, g, tables.v[r], x, w, label_w, y, used);
 	}
 	double axis = top + (double)tables.n * ROW_H + 4;
 	for (size_t i = 0; i < g->n; i++) {
@@ -117,7 +143,7 @@ static void migration(struct buf *b, const struct mig *g, double y0, double labe
 	struct buf tot = BUF_INIT;
 	fmt_ms(&tot, mig_total_ms(g));
 	buf_addf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\" fill=\"#555\">time → total %s (production estimate)</text>\n",
-		 label_w + PLOT_W, axis + 32, tot.s);
+		 label_w + plot_width(g), axis + 32, tot.s);
 	buf_release(&tot);
 	free(x);
 	free(w);
@@ -146,7 +172,10 @@ char *svg_timeline(const struct model *m)
 				longest = strlen(t.v[k]);
 		strv_release(&t);
 	}
-	double label_w = 12 + 7.2 * (double)longest, y = TOP;
+	double label_w = 12 + 7.2 * (double)longest, y = TOP, plot_w = PLOT_W;
+	for (size_t i = 0; i < m->n; i++)
+		if (plot_width(&m->migs[i]) > plot_w)
+			plot_w = plot_width(&m->migs[i]);
 	for (size_t i = 0; i < m->n; i++) {
 		migration(&body, &m->migs[i], y, label_w, used);
 		y += mig_height(&m->migs[i]);
@@ -155,7 +184,7 @@ char *svg_timeline(const struct model *m)
 	buf_addf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		     "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" height=\"%.0f\" "
 		     "viewBox=\"-10 0 %.0f %.0f\" font-family=\"monospace\" font-size=\"12\">\n",
-		 label_w + PLOT_W + 20, y + 30, label_w + PLOT_W + 20, y + 30);
+		 label_w + plot_w + 20, y + 30, label_w + plot_w + 20, y + 30);
 	buf_adds(&b, "<title>Lock timeline</title>\n<text x=\"0\" y=\"20\" font-size=\"15\" font-weight=\"bold\">"
 		     "Lock timeline: the strongest lock held on each table, statement by statement</text>\n");
 	buf_add(&b, body.s, body.len);
