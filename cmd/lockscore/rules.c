@@ -487,6 +487,15 @@ static void rule_alter_table(struct rc *r)
 static void rule_dml(struct rc *r)
 {
 	const char *table = NULL;
+	/* the statement's own table first (a trace lists locks in its own
+	 * order), else the first table it writes */
+	const cJSON *rv = sql_jget(r->st->node, "relation");
+	const char *rs = sql_jstr(rv, "schemaname"), *rn = sql_jstr(rv, "relname");
+	char *target = rn ? xasprintf("%s.%s", rs ? rs : "public", rn) : NULL;
+	for (size_t i = 0; i < r->st->eff.nlocks && !table && target; i++)
+		if (r->st->eff.locks[i].mode == LM_RE && !strcmp(r->st->eff.locks[i].table, target))
+			table = r->st->eff.locks[i].table;
+	free(target);
 	for (size_t i = 0; i < r->st->eff.nlocks && !table; i++)
 		if (r->st->eff.locks[i].mode == LM_RE)
 			table = r->st->eff.locks[i].table;
