@@ -793,6 +793,14 @@ static int run(struct watch *w, struct input *in, PGconn *act_conn)
 		if (w->started_at > 0 && finished(w, now) && !any_breach(w) &&
 		    now - fmax(w->finished_at, last_breach_end) >= w->o->settle)
 			return all_clear(w);
+		if (w->mig_finished && w->sustained_any && now - w->finished_at >= w->o->settle) {
+			/* alert only, and still in breach a settle period after the
+			 * migration ended: the alert stands; watching on helps no one */
+			error("error: metrics still in breach %.1fs after the migration finished; alert sent, "
+			      "nothing rolled back",
+			      now - w->finished_at);
+			return EXIT_FINDINGS;
+		}
 		wait_tick(w, in, fmin(next, mw_now() + 0.05 + (w->ap.state == AP_WAIT ? 0 : w->o->interval)));
 	}
 }
