@@ -1,54 +1,271 @@
 #!/usr/bin/env bash
-# pipeline.sh — compose migsafe's stages into the review workflow.
+# pipeline.sh — migsafe's stages composed into the workflow a team adopts.
 #
-# usage: pipeline.sh demo        start the demo database, read it with
-#                                schema2dag, and review two migrations with
-#                                lockscore (the other stages join as they are
-#                                built)
-#        pipeline.sh --help
+# usage: pipeline.sh review  SOURCE (--migration FILE ... | --request TEXT) [options]
+#        pipeline.sh staging SOURCE (--migration FILE ... | --request TEXT) [options]
+#        pipeline.sh deploy  --stream FILE [--pitr-enabled] [--pg URL] [--out DIR]
+#        pipeline.sh demo    [--out DIR] [--scale S]
+#        pipeline.sh COMMAND --help
+#
+# review (pull request): schema2dag -> nl2mig -> mkshadow -> applyexplain ->
+#   lockscore -> mkrunbook --review. Keeps the stream (OUT/stream.ndjson), the
+#   report (OUT/review.md, OUT/timeline.svg) and GitHub annotations
+#   (OUT/annotations.txt); prints the report. Exit 1 on high risk or when a
+#   statement fails on the shadow's data.
+# staging (merge to main): the review's shadow validation, then the
+#   migrations applied to STAGING_DATABASE_URL (timings recorded in the
+#   stream for the runbook), the rollbacks stored in ROLLBACK_DIR.
+# deploy (production): the runbook (OUT/runbook.md), then metricwatch
+#   --apply against PROD_DATABASE_URL: lock_timeout and retries, watching lock
+#   waits and errors; with --pitr-enabled it rolls back on a sustained breach.
+# demo: the whole review, twice, on the built-in demo production database.
+#
+# SOURCE is what schema2dag reads: --flyway DIR [--conf FILE], --prisma FILE,
+# --prisma-migrations DIR, --sql FILE or --db URL.
+# Every stage's failure stops the run with that stage's message and exit
+# code; the shadow is removed whatever happens.
 set -euo pipefail
 root=$(cd "$(dirname "$0")" && pwd)
 bin=$root/bin
+prog=pipeline
 
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
+say() { echo "$prog: $*" >&2; }
+die() { say "$*"; exit "${rc:-3}"; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
-# Servers this run started; stopped on exit, whatever happens.
-started=()
+# ---- cleanup: every server and shadow this run made goes, whatever happens ----
+started=()	 # pg-tmp URLs
+shadow_records=() # files holding a shadow record, for mkshadow --destroy
 cleanup() {
-	local u
+	local st=$? u f
+	for f in "${shadow_records[@]}"; do
+		[ -s "$f" ] && "$bin/mkshadow" --destroy <"$f" >/dev/null 2>&1 || true
+	done
 	for u in "${started[@]}"; do "$root/scripts/pg-tmp" stop "$u" >/dev/null 2>&1 || true; done
+	exit "$st"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-demo() {
-	local out=${MIGSAFE_DEMO_OUT:-$root/demo-out} url
-	mkdir -p "$out"
-	url=$("$root/scripts/pg-tmp" start)
-	started+=("$url")
-	echo "pipeline: demo database at $url" >&2
-	psql -X -q -v ON_ERROR_STOP=1 "$url" -f "$root/scripts/demo-db.sql" >/dev/null
-	"$bin/schema2dag" --db "$url" >"$out/dag.ndjson"
-	"$bin/schema2dag" --db "$url" --format dot >"$out/dag.dot"
-	if command -v dot >/dev/null; then dot -Tsvg "$out/dag.dot" >"$out/dag.svg"; fi
-	echo "pipeline: the schema as records: $out/dag.ndjson" >&2
-	jq -r 'select(.kind == "table") | "  \(.name): \(.columns | length) columns, ~\(.rows // 0 | floor) rows"' \
-		"$out/dag.ndjson"
-	jq -r 'select(.kind == "foreign_key") | "  \(.table) -> \(.ref_table) on delete \(.on_delete)"' \
-		"$out/dag.ndjson"
-	echo "pipeline: ER diagram: $out/dag.dot${out:+ (and dag.svg when Graphviz is installed)}" >&2
-	local m name
-	for m in "$root"/scripts/demo-migrations/*.sql; do
-		name=$(basename "$m" .sql)
-		"$bin/lockscore" "$m" <"$out/dag.ndjson" >"$out/$name.ndjson"
-		"$bin/lockscore" --format text "$m" <"$out/dag.ndjson" >"$out/$name.txt"
-		echo "pipeline: $name: $(jq -r 'select(.kind == "risk") | "risk \(.level) (\(.score)/100)"' "$out/$name.ndjson")" >&2
-		sed 's/^/  /' "$out/$name.txt"
-	done
+# stage NAME CMD...: run one stage; on failure say which and exit with its code
+stage() {
+	local name=$1 st=0
+	shift
+	"$@" || st=$?
+	if [ "$st" != 0 ]; then
+		rc=$st
+		die "stage $name failed (exit $st); stopping"
+	fi
 }
 
-case "${1:-}" in
-demo) demo ;;
+for p in schema2dag nl2mig mkshadow applyexplain lockscore mkrunbook metricwatch; do
+	[ -x "$bin/$p" ] || { rc=3; die "$bin/$p is not built: run make in $root"; }
+done
+
+# ---- options shared by review and staging ----
+source_args=() migrations=() request="" from_db="" shadow_url="" sample="" queries=""
+out="" nl2mig_args=() mkshadow_args=() lockscore_args=() fail_level=high
+parse_review_opts() {
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--flyway | --prisma | --prisma-migrations | --sql | --db | --conf)
+			[ $# -ge 2 ] || usage_err "$1 needs a value"
+			source_args+=("$1" "$2"); shift 2 ;;
+		--migration) [ $# -ge 2 ] || usage_err "$1 needs a file"; migrations+=("$2"); shift 2 ;;
+		--request) [ $# -ge 2 ] || usage_err "$1 needs a text"; request=$2; shift 2 ;;
+		--from-db) [ $# -ge 2 ] || usage_err "$1 needs a URL"; from_db=$2; shift 2 ;;
+		--shadow-url) [ $# -ge 2 ] || usage_err "$1 needs a URL"; shadow_url=$2; shift 2 ;;
+		--sample) [ $# -ge 2 ] || usage_err "$1 needs a percentage"; sample=$2; shift 2 ;;
+		--queries) [ $# -ge 2 ] || usage_err "$1 needs a file"; queries=$2; shift 2 ;;
+		--out) [ $# -ge 2 ] || usage_err "$1 needs a folder"; out=$2; shift 2 ;;
+		--provider | --model) nl2mig_args+=("$1" "$2"); shift 2 ;;
+		--allow-destructive) nl2mig_args+=("$1"); shift ;;
+		--mask | --mask-file) mkshadow_args+=("$1" "$2"); shift 2 ;;
+		--disable) lockscore_args+=("$1" "$2"); shift 2 ;;
+		--fail-on) fail_level=$2; shift 2 ;;
+		-h | --help) usage; exit 0 ;;
+		*) usage_err "unknown option '$1'" ;;
+		esac
+	done
+	[ ${#source_args[@]} -gt 0 ] || usage_err "no schema source (--flyway, --prisma, --prisma-migrations, --sql or --db)"
+	[ ${#migrations[@]} -gt 0 ] || [ -n "$request" ] || usage_err "nothing to review: --migration FILE or --request TEXT"
+	case $fail_level in low | medium | high | none) ;; *) usage_err "--fail-on low|medium|high|none" ;; esac
+	out=${out:-migsafe-out}
+	from_db=${from_db:-${PROD_DATABASE_URL:-}}
+	shadow_url=${shadow_url:-${SHADOW_DATABASE_URL:-}}
+	mkdir -p "$out"
+}
+usage_err() { say "$*"; usage >&2; exit 2; }
+
+# review_stream: the stages up to lockscore, into $out/stream.ndjson.
+# Sets shadow_violations=1 when applyexplain found data that breaks a statement.
+shadow_violations=0
+review_stream() {
+	local s=$out/stages f
+	mkdir -p "$s"
+	say "schema2dag ${source_args[*]}"
+	stage schema2dag "$bin/schema2dag" "${source_args[@]}" >"$s/1-dag.ndjson"
+	cp "$s/1-dag.ndjson" "$s/2-nl2mig.ndjson"
+	if [ -n "$request" ]; then
+		say "nl2mig: \"$request\""
+		stage nl2mig "$bin/nl2mig" "${nl2mig_args[@]}" "$request" <"$s/2-nl2mig.ndjson" >"$s/2.tmp"
+		mv "$s/2.tmp" "$s/2-nl2mig.ndjson"
+	fi
+	for f in "${migrations[@]}"; do
+		# a file from the pull request was written by a person: review it
+		# whatever it destroys (lockscore reports that); only model output
+		# needs --allow-destructive
+		say "nl2mig --sql $f"
+		stage nl2mig "$bin/nl2mig" "${nl2mig_args[@]}" --allow-destructive --sql "$f" <"$s/2-nl2mig.ndjson" >"$s/2.tmp"
+		mv "$s/2.tmp" "$s/2-nl2mig.ndjson"
+	done
+	local shadow=(--provider local)
+	[ -z "$shadow_url" ] || shadow=(--provider url --url "$shadow_url")
+	local prod=()
+	[ -z "$from_db" ] || prod=(--from-db "$from_db")
+	[ -z "$sample" ] || prod+=(--sample "$sample")
+	say "mkshadow ${shadow[*]}${from_db:+ (sample of production, masked)}"
+	shadow_records+=("$s/3-mkshadow.ndjson")
+	stage mkshadow "$bin/mkshadow" "${shadow[@]}" "${prod[@]}" "${mkshadow_args[@]}" \
+		<"$s/2-nl2mig.ndjson" >"$s/3-mkshadow.ndjson"
+	local ax=() st=0
+	[ -z "$queries" ] || ax=(--queries "$queries")
+	[ -z "$from_db" ] || ax+=(--from-db="$from_db")
+	say "applyexplain"
+	"$bin/applyexplain" "${ax[@]}" <"$s/3-mkshadow.ndjson" >"$s/4-applyexplain.ndjson" || st=$?
+	case $st in
+	0) ;;
+	1) shadow_violations=1; say "applyexplain: a statement failed on the shadow's data (see the report)" ;;
+	*) rc=$st; die "stage applyexplain failed (exit $st); stopping" ;;
+	esac
+	say "lockscore"
+	stage lockscore "$bin/lockscore" "${lockscore_args[@]}" <"$s/4-applyexplain.ndjson" >"$out/stream.ndjson"
+	"$bin/lockscore" "${lockscore_args[@]}" --format github <"$s/4-applyexplain.ndjson" >"$out/annotations.txt" || true
+}
+
+# risk_exit: 1 when a migration's risk reaches the --fail-on level or a
+# statement failed on the shadow
+risk_exit() {
+	local worst
+	worst=$(jq -r 'select(.kind == "risk") | .level' "$out/stream.ndjson" |
+		awk '{ r = ($0 == "high") ? 3 : ($0 == "medium") ? 2 : 1; if (r > w) w = r } END { print w + 0 }')
+	local want=4
+	case $fail_level in low) want=1 ;; medium) want=2 ;; high) want=3 ;; esac
+	jq -r 'select(.kind == "risk") | "  \(.migration): risk \(.level) (\(.score)/100)"' "$out/stream.ndjson" >&2
+	if [ "$shadow_violations" = 1 ] || [ "$worst" -ge "$want" ]; then
+		return 1
+	fi
+	return 0
+}
+
+review() {
+	started=() # run in a subshell by demo: stop only what this review made
+	trap cleanup EXIT
+	parse_review_opts "$@"
+	review_stream
+	say "mkrunbook --review"
+	stage mkrunbook "$bin/mkrunbook" --review -o "$out/review.md" --svg "$out/timeline.svg" <"$out/stream.ndjson"
+	say "report: $out/review.md (stream: $out/stream.ndjson, timeline: $out/timeline.svg)"
+	[ -n "${PIPELINE_QUIET:-}" ] || cat "$out/review.md"
+	risk_exit
+}
+
+staging() {
+	parse_review_opts "$@"
+	local staging_url=${STAGING_DATABASE_URL:-}
+	[ -n "$staging_url" ] || usage_err "STAGING_DATABASE_URL is not set"
+	review_stream
+	if ! risk_exit; then
+		rc=1
+		die "the shadow validation failed or found high risk: not applying to staging"
+	fi
+	say "applying to staging"
+	# staging is not a shadow: applyexplain applies and times the migration
+	# there (no rollback, no blocking probes), so the runbook has real timings
+	stage staging "$bin/applyexplain" --shadow "$staging_url" --i-know-this-is-not-production \
+		--no-rollback --no-probes --no-plans <"$out/stream.ndjson" >"$out/stages/5-staging.ndjson"
+	jq -c 'if .kind == "trace" then . + {environment: "staging"} else empty end' \
+		"$out/stages/5-staging.ndjson" >>"$out/stream.ndjson"
+	local dir=${ROLLBACK_DIR:-migrations/rollbacks} id
+	mkdir -p "$dir"
+	while IFS= read -r id; do
+		jq -r --arg id "$id" 'select(.kind == "migration" and .id == $id) | .rollback // ""' \
+			"$out/stream.ndjson" >"$dir/U_$id.sql"
+		say "rollback stored: $dir/U_$id.sql"
+	done < <(jq -r 'select(.kind == "migration") | .id' "$out/stream.ndjson")
+	stage mkrunbook "$bin/mkrunbook" --runbook -o "$out/runbook.md" <"$out/stream.ndjson"
+	say "runbook: $out/runbook.md"
+}
+
+deploy() {
+	local stream="" pitr=() pg="" dout=""
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--stream) stream=$2; shift 2 ;;
+		--pitr-enabled) pitr=(--auto-rollback --pitr-enabled); shift ;;
+		--pg) pg=$2; shift 2 ;;
+		--out) dout=$2; shift 2 ;;
+		-h | --help) usage; exit 0 ;;
+		*) usage_err "unknown option '$1'" ;;
+		esac
+	done
+	[ -n "$stream" ] && [ -r "$stream" ] || usage_err "--stream FILE: the review or staging stream"
+	pg=${pg:-${PROD_DATABASE_URL:-}}
+	[ -n "$pg" ] || usage_err "no production database: --pg URL or PROD_DATABASE_URL"
+	out=${dout:-$(dirname "$stream")}
+	stage mkrunbook "$bin/mkrunbook" --runbook -o "$out/runbook.md" <"$stream"
+	say "runbook: $out/runbook.md"
+	[ ${#pitr[@]} -gt 0 ] || say "no --pitr-enabled: metricwatch alerts but never rolls back"
+	local st=0
+	jq -c 'select(.kind == "migration")' "$stream" |
+		"$bin/metricwatch" --pg "$pg" --apply "${pitr[@]}" >"$out/watch.ndjson" || st=$?
+	case $st in
+	0) say "all clear" ;;
+	1) rc=1; die "metricwatch rolled back (or alerted on a sustained breach): see $out/watch.ndjson" ;;
+	*) rc=$st; die "stage metricwatch failed (exit $st)" ;;
+	esac
+}
+
+demo() {
+	local dout=${MIGSAFE_DEMO_OUT:-$root/demo-out} scale=${MIGSAFE_DEMO_SCALE:-0.25} url
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--out) dout=$2; shift 2 ;;
+		--scale) scale=$2; shift 2 ;;
+		-h | --help) usage; exit 0 ;;
+		*) usage_err "unknown option '$1'" ;;
+		esac
+	done
+	mkdir -p "$dout"
+	say "starting the demo production database (scale $scale)"
+	url=$("$root/scripts/demo-prod" --scale "$scale" --queries 500)
+	started+=("$url")
+	say "demo production: $(printf '%s' "$url" | sed 's/:[^:@/]*@/@/')"
+	export PIPELINE_QUIET=1
+	local st1=0 st2=0
+	say "review 1: \"add soft_delete column to orders table with a default of false\""
+	(review --db "$url" --from-db "$url" --request "add soft_delete column to orders table with a default of false" \
+		--out "$dout/soft-delete") || st1=$?
+	say "review 2: scripts/demo-migrations/V3__purge_old_customers.sql"
+	(review --db "$url" --from-db "$url" --migration "$root/scripts/demo-migrations/V3__purge_old_customers.sql" \
+		--out "$dout/index-and-purge") || st2=$?
+	[ -s "$dout/soft-delete/review.md" ] && [ -s "$dout/index-and-purge/review.md" ] ||
+		{ rc=3; die "the demo review failed (see the messages above)"; }
+	echo
+	cat "$dout/soft-delete/review.md"
+	echo
+	say "reports:"
+	say "  $dout/soft-delete/review.md      (exit $st1: expected 0, low risk)"
+	say "  $dout/index-and-purge/review.md  (exit $st2: expected 1, high risk, with the fixes)"
+	say "  streams: $dout/*/stream.ndjson; lock timelines: $dout/*/timeline.svg"
+	[ "$st1" = 0 ] && [ "$st2" = 1 ] || { rc=1; die "the demo did not give the expected risk levels"; }
+}
+
+cmd=${1:-}
+[ $# -eq 0 ] || shift
+case $cmd in
+review | staging | deploy | demo) "$cmd" "$@" ;;
 -h | --help) usage ;;
 "") usage >&2; exit 2 ;;
-*) echo "pipeline: unknown command '$1'" >&2; usage >&2; exit 2 ;;
+*) say "unknown command '$cmd'"; usage >&2; exit 2 ;;
 esac
