@@ -91,9 +91,37 @@ parse_review_opts() {
 	[ ${#migrations[@]} -gt 0 ] || [ -n "$request" ] || usage_err "nothing to review: --migration FILE or --request TEXT"
 	case $fail_level in low | medium | high | none) ;; *) usage_err "--fail-on low|medium|high|none" ;; esac
 	out=${out:-migsafe-out}
+	mkdir -p "$out"
+	base_source
 	from_db=${from_db:-${PROD_DATABASE_URL:-}}
 	shadow_url=${shadow_url:-${SHADOW_DATABASE_URL:-}}
-	mkdir -p "$out"
+}
+
+# base_source: the schema as it was before the reviewed migrations. When a
+# --flyway or --prisma-migrations folder holds them (a pull request adds its
+# files there), read a copy of the folder without them.
+base_source() {
+	local i dir rel f base
+	for ((i = 0; i < ${#source_args[@]}; i += 2)); do
+		case ${source_args[i]} in --flyway | --prisma-migrations) ;; *) continue ;; esac
+		dir=${source_args[i + 1]}
+		[ -d "$dir" ] || continue
+		base=$out/stages/base-$((i / 2))
+		rm -rf "$base"
+		mkdir -p "$base"
+		cp -a "$dir/." "$base/"
+		for f in "${migrations[@]}"; do
+			rel=$(realpath -m --relative-to="$dir" "$f")
+			case $rel in ../* | /*) continue ;; esac
+			if [ "${source_args[i]}" = --prisma-migrations ] && [ "$(basename "$rel")" = migration.sql ]; then
+				rm -rf "${base:?}/$(dirname "$rel")"
+			else
+				rm -f "$base/$rel"
+			fi
+			say "schema before the review: $dir without $rel"
+		done
+		source_args[i + 1]=$base
+	done
 }
 usage_err() { say "$*"; usage >&2; exit 2; }
 

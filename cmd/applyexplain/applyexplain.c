@@ -47,8 +47,8 @@ static const char usage_text[] =
 	"rewrites, blocking, time and data violations; EXPLAIN the top queries before and after;\n"
 	"check that the rollback restores the schema.\n"
 	"\n"
-	"  --shadow URL               the shadow database (default SHADOW_DATABASE_URL, else the\n"
-	"                             shadow record's url)\n"
+	"  --shadow URL               the shadow database (default: the shadow record's url, else\n"
+	"                             SHADOW_DATABASE_URL)\n"
 	"  --queries FILE             the queries to EXPLAIN (SQL, one query per statement)\n"
 	"  --from-db[=URL]            top queries from production's pg_stat_statements, read-only\n"
 	"                             (URL default PROD_DATABASE_URL); else the shadow's own\n"
@@ -373,10 +373,12 @@ int main(int argc, char **argv)
 	read_input(&in);
 	if (cJSON_GetArraySize(in.migrations) == 0)
 		usage_error("no migration record on stdin");
-	const char *url = o.shadow_url ? o.shadow_url : getenv("SHADOW_DATABASE_URL");
+	/* the shadow mkshadow made wins over SHADOW_DATABASE_URL, which names
+	 * the server mkshadow made it on */
+	const char *url = o.shadow_url ? o.shadow_url : in.shadow ? nd_get_str(in.shadow, "url") : NULL;
 	if (!url || !*url)
-		url = in.shadow ? nd_get_str(in.shadow, "url") : NULL;
-	if (!url)
+		url = getenv("SHADOW_DATABASE_URL");
+	if (!url || !*url)
 		usage_error("no shadow database: give --shadow URL, SHADOW_DATABASE_URL or a shadow record");
 	const cJSON *pct = in.shadow ? cJSON_GetObjectItemCaseSensitive(in.shadow, "sample_percent") : NULL;
 	struct shadow sh = {url, NULL, NULL, &o, cJSON_IsNumber(pct) ? pct->valuedouble : 0, in.samples};
