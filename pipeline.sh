@@ -94,6 +94,11 @@ parse_review_opts() {
 	mkdir -p "$out"
 	base_source
 	from_db=${from_db:-${PROD_DATABASE_URL:-}}
+	# the schema read from a live database: that database is production
+	local i
+	for ((i = 0; i < ${#source_args[@]}; i += 2)); do
+		[ "${source_args[i]}" != --db ] || from_db=${from_db:-${source_args[i + 1]}}
+	done
 	shadow_url=${shadow_url:-${SHADOW_DATABASE_URL:-}}
 }
 

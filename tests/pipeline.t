@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# pipeline.sh review end to end on the small demo production, with the
+# builtin provider: the report's risk levels, lock table, fixes and rollback
+# check; then every kind of failure gives one clear message, the right exit
+# code, and leaves no server or shadow behind.
+. "$(dirname "$0")/lib.sh"
+set -u
+work=$(mktemp -d)
+chmod 755 "$work"
+on_exit rm -rf "$work"
+export TMPDIR=$work/tmp # every server and shadow of this test lives here
+mkdir -p "$TMPDIR"
+chmod 1777 "$TMPDIR"
+url=$("$MIGSAFE_ROOT/scripts/demo-prod" --scale 0.02 --queries 200) || bail_out "cannot build the demo production"
+on_exit "$MIGSAFE_ROOT/scripts/pg-tmp" stop "$url"
+export PIPELINE_QUIET=1
+pl=$MIGSAFE_ROOT/pipeline.sh
+# servers: the pg-tmp and mkshadow folders in TMPDIR besides production's
+prod_dir=${url##*host=}
+prod_dir=${prod_dir%%&*}
+leftovers() { find "$TMPDIR" -maxdepth 1 \( -name 'pg-tmp.*' -o -name 'migsafe-shadow.*' \) | grep -vcF "$prod_dir"; }
+
+# ---- a low-risk request ----
+st=0
+"$pl" review --db "$url" --from-db "$url" --out "$work/low" \
+	--request "add soft_delete column to orders table with a default of false" 2>"$work/low.err" || st=$?
+is "$st" 0 "the soft-delete request reviews with exit 0"
+[ "$st" = 0 ] || diag "$(cat "$work/low.err")"
+r=$work/low/review.md
+grep -q 'Migration review: risk \*\*low\*\*' "$r" 2>/dev/null
+ok $? "the report says low risk"
+grep -Eq '^\| 1 \| [0-9]+ \| `ALTER TABLE orders ADD COLUMN soft_delete boolean DEFAULT false` \| public.orders \| ACCESS EXCLUSIVE \|' "$r" 2>/dev/null
+ok $? "the lock table shows ACCESS EXCLUSIVE on public.orders for the ALTER"
+grep -q 'Rollback check: \*\*passed\*\*' "$r" 2>/dev/null
+ok $? "the rollback check passed on the shadow"
+is "$(jq -r 'select(.kind == "statement" and (.sql | startswith("ALTER"))) | .source' "$work/low/stream.ndjson" 2>/dev/null)" \
+	traced "lockscore used the shadow's trace"
+is "$(jq -c 'select(.kind == "rollback_check") | .ok' "$work/low/stream.ndjson" 2>/dev/null)" true "rollback_check ok in the stream"
+[ -s "$work/low/timeline.svg" ] && python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$work/low/timeline.svg"
+ok $? "the lock timeline is well-formed SVG"
+record_out "$work/low/stream.ndjson"
+
+# ---- the dangerous migration ----
+st=0
+"$pl" review --db "$url" --from-db "$url" --out "$work/bad" \
+	--migration "$MIGSAFE_ROOT/scripts/demo-migrations/V3__purge_old_customers.sql" 2>"$work/bad.err" || st=$?
+level=$(jq -r 'select(.kind == "risk") | .level' "$work/bad/stream.ndjson" 2>/dev/null)
+case $level in medium | high) ok 0 "index-and-purge is $level risk" ;; *) ok 1 "index-and-purge is medium or high risk (got '$level')"; diag "$(cat "$work/bad.err")" ;; esac
+is "$st" "$([ "$level" = high ] && echo 1 || echo 0)" "exit 1 exactly when the risk is high"
+r=$work/bad/review.md
+grep -q 'CREATE INDEX CONCURRENTLY orders_status_created_at_idx ON orders (status, created_at)' "$r" 2>/dev/null
+ok $? "the fix for the index is the concurrent build of the same index"
+grep -q 'cascading-delete.*public.customers cascades through ON DELETE CASCADE to .*public.orders' "$r" 2>/dev/null
+ok $? "the cascading delete is found, with the tables it reaches"
+grep -q 'delete the children first, in batches' "$r" 2>/dev/null
+ok $? "and its fix is batched deletes"
+grep -A3 '^#### Irreversible steps' "$r" 2>/dev/null | grep -q 'rows deleted from public.customers are lost'
+ok $? "the report lists the deleted rows as irreversible"
+record_out "$work/bad/stream.ndjson"
+st=0
+"$pl" review --db "$url" --out "$work/gate" --fail-on medium \
+	--migration "$MIGSAFE_ROOT/scripts/demo-migrations/V3__purge_old_customers.sql" 2>/dev/null || st=$?
+is "$st" 1 "--fail-on medium turns the medium risk into exit 1"
+
+# ---- failures ----
+st=0
+err=$("$pl" review --db "postgresql://postgres@127.0.0.1:1/none?connect_timeout=2" --out "$work/down" \
+	--request "add note column to orders" 2>&1 >/dev/null) || st=$?
+is "$st" 3 "database down: exit 3"
+case $err in *"stage schema2dag failed (exit 3); stopping"*) ok 0 "and one line says which stage failed" ;;
+*) ok 1 "and one line says which stage failed"; diag "$err" ;; esac
+st=0
+err=$("$pl" review --db "$url" --out "$work/nonsense" --request "make the database faster please" 2>&1 >/dev/null) || st=$?
+is "$st" 4 "a request the builtin grammar does not understand: exit 4"
+case $err in *"nl2mig:"*"stage nl2mig failed (exit 4)"*) ok 0 "with nl2mig's message, then the stage" ;;
+*) ok 1 "with nl2mig's message, then the stage"; diag "$err" ;; esac
+st=0
+"$pl" review --db "$url" --out "$work/x" 2>/dev/null || st=$?
+is "$st" 2 "nothing to review: usage, exit 2"
+st=0
+err=$("$pl" review --db "$url" --from-db "$url" --out "$work/unknown" --request "add note column to invoices" 2>&1 >/dev/null) || st=$?
+is "$st" 4 "an unknown table: exit 4"
+case $err in *invoices*) ok 0 "the message names the table" ;; *) ok 1 "the message names the table"; diag "$err" ;; esac
+
+is "$(leftovers)" 0 "no server or shadow left behind by any run"
+n=$(pgrep -f "$TMPDIR" | wc -l)
+is "$n" 1 "only the demo production's postmaster is running"
+done_testing
