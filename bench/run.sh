@@ -8,6 +8,9 @@
 #     the catalog back (schema2dag --db).
 #  2. schema2dag reading the largest Prisma schema against Prisma's own
 #     schema engine (Wasm, ../shared/oracles/prisma) producing its SQL.
+#  3. lockscore vs squawk and the bare parse (bench/lockscore.sh)
+#  4. mkshadow vs pg_dump | pg_restore and raw COPY (bench/mkshadow.sh)
+#  5. applyexplain vs psql by hand (bench/applyexplain.sh)
 # Each is the median of RUNS runs (default 5) of wall-clock time.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,3 +75,14 @@ printf '%-64s %8sms %8sms %7sx\n' "read trigger.dev schema.prisma vs Prisma's en
 #    its own table, from bench/lockscore.sh.
 echo
 RUNS=$runs bash "$root/bench/lockscore.sh"
+
+# 4. mkshadow: a 5% masked, FK-closed shadow of the demo production beside
+#    pg_dump | pg_restore of the whole database and raw COPY of the sample
+#    (SHADOW_SCALE, default 0.1, about 110 MB; 1 is about 1.1 GB).
+echo
+SCALE=${SHADOW_SCALE:-0.1} bash "$root/bench/mkshadow.sh"
+
+# 5. applyexplain: the whole measured run beside psql by hand and one psql
+#    session applying the same migration.
+echo
+RUNS=$runs bash "$root/bench/applyexplain.sh"
