@@ -36,6 +36,7 @@
 #include "msg.h"
 #include "nd.h"
 #include "nl2mig.h"
+#include "sql.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
@@ -254,26 +255,57 @@ static void given_rollback(const struct catalog *cat, const struct opts *o, stru
 	m->rollback = text;
 }
 
-static char *findings_text(const cJSON *f)
+/* feedback_text: the previous answer and lockscore's findings on it, for
+ * the model to correct */
+static char *feedback_text(const char *forward, const cJSON *f)
 {
 	struct buf b = BUF_INIT;
 	const cJSON *x;
 	buf_init(&b);
-	cJSON_ArrayForEach(x, f) buf_addf(&b, "- %s (%s): %s\n", nd_get_str(x, "rule"), nd_get_str(x, "severity"),
-					 nd_get_str(x, "message"));
+	buf_addf(&b, "Its forward_sql was:\n%s\nlockscore (lock and rewrite rules) found:\n", forward);
+	cJSON_ArrayForEach(x, f)
+	{
+		const char *fix = nd_get_str(x, "fix");
+		buf_addf(&b, "- %s (%s): %s%s%s\n", nd_get_str(x, "rule"), nd_get_str(x, "severity"),
+			 nd_get_str(x, "message"), fix ? " Fix: " : "", fix ? fix : "");
+	}
+	buf_adds(&b, "Answer again with a corrected migration.\n");
 	return buf_detach(&b);
 }
 
+/* model_rollback_check: a rollback the model proposed, against the computed
+ * one (which is the one kept) */
+static void model_rollback_check(const struct catalog *cat, const struct mig *m, char *proposed)
+{
+	struct sql_script s = {0};
+	struct sql_error err = {0};
+	if (sql_parse(&s, proposed, &err) < 0) {
+		warning("the model's rollback does not parse (line %d: %s): the computed one is used", err.line,
+			err.message);
+	} else {
+		char *diff = check_rollback(cat, m->forward, m->rollback, proposed, "<model rollback>");
+		if (diff)
+			warning("the model's rollback does not undo the migration (%s): the computed one is used", diff);
+		free(diff);
+	}
+	sql_script_release(&s);
+	sql_error_release(&err);
+}
+
+/* from_model: ask the provider, check the answer like any file (strictly),
+ * give lockscore's medium-or-worse findings back once for a correction */
 static void from_model(const struct opts *o, const struct catalog *cat, struct mig *m)
 {
 	llm_translate(o, cat, o->request, NULL, m);
 	char *proposed = m->rollback;
 	m->rollback = NULL;
 	check_forward(cat, "<model answer>", m);
+	require_approval(o, m);
 	cJSON *f = o->no_lint ? NULL : lint_forward(cat, m->forward);
 	if (f && cJSON_GetArraySize(f)) {
-		char *fb = findings_text(f);
-		warning("lockscore found %d issue(s) in the model's answer; asking for a correction", cJSON_GetArraySize(f));
+		char *fb = feedback_text(m->forward, f);
+		warning("lockscore found %d issue(s) in the model's answer; asking once for a correction",
+			cJSON_GetArraySize(f));
 		struct mig again = {0};
 		strv_copy(&again.named_schemas, &m->named_schemas);
 		llm_translate(o, cat, o->request, fb, &again);
@@ -281,6 +313,7 @@ static void from_model(const struct opts *o, const struct catalog *cat, struct m
 		proposed = again.rollback;
 		again.rollback = NULL;
 		check_forward(cat, "<model answer>", &again);
+		require_approval(o, &again);
 		mig_release(m);
 		*m = again;
 		cJSON_Delete(f);
@@ -288,13 +321,9 @@ static void from_model(const struct opts *o, const struct catalog *cat, struct m
 		free(fb);
 	}
 	m->findings = f;
-	if (proposed) {
-		char *diff = check_rollback(cat, m->forward, m->rollback, proposed, "<model rollback>");
-		if (diff)
-			warning("the model's rollback does not undo the migration (%s): the computed one is used", diff);
-		free(diff);
-		free(proposed);
-	}
+	if (proposed)
+		model_rollback_check(cat, m, proposed);
+	free(proposed);
 }
 
 static cJSON *strv_json(const struct strv *sv)
