@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "msg.h"
@@ -203,6 +204,24 @@ char *qualified(const char *schema, const char *name)
 
 /* ---------- input ---------- */
 
+/* the schema.prisma a DAG was read from (its source record), or NULL */
+static char *prisma_source;
+
+static void note_source(const cJSON *rec)
+{
+	const char *fmt = nd_get_str(rec, "format"), *path = nd_get_str(rec, "path");
+	struct stat st;
+	if (!fmt || !path || prisma_source)
+		return;
+	char *p = !strcmp(fmt, "prisma") ? xstrdup(path)
+		  : !strcmp(fmt, "prisma-migrations") ? xasprintf("%s/../schema.prisma", path)
+						       : NULL;
+	if (p && stat(p, &st) == 0 && S_ISREG(st.st_mode))
+		prisma_source = p;
+	else
+		free(p);
+}
+
 static void read_dag(struct catalog *cat)
 {
 	struct nd_reader rd;
@@ -213,6 +232,8 @@ static void read_dag(struct catalog *cat)
 	while ((rec = nd_read(&rd))) {
 		const char *err = NULL;
 		nd_forward(rd.line.s, rd.line.len);
+		if (!strcmp(nd_kind(rec), "source"))
+			note_source(rec);
 		if (catalog_load_record(cat, rec, &err) < 0)
 			die_at(EXIT_INPUT, "<stdin>", rd.lineno, "%s", err);
 		cJSON_Delete(rec);
@@ -395,6 +416,8 @@ int main(int argc, char **argv)
 	if (o.write_dir) {
 		write_files(&o, &cat, &m, slug);
 	} else {
+		if (prisma_source) /* the diff only: no --write, no file touched */
+			free(prisma_update(&cat, m.forward, prisma_source, "schema.prisma", &m.prisma_diff));
 		char *ts = utc_timestamp();
 		m.id = xasprintf("V%s__%s", o.version ? o.version : ts, slug);
 		free(ts);
@@ -403,6 +426,7 @@ int main(int argc, char **argv)
 	free(slug);
 	mig_release(&m);
 	catalog_release(&cat);
+	free(prisma_source);
 	nd_finish();
 	return EXIT_OK;
 }

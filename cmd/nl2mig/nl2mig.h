@@ -86,6 +86,12 @@ void llm_translate(const struct opts *o, const struct catalog *cat, const char *
 /* write.c: --write DIR. */
 void write_files(const struct opts *o, const struct catalog *cat, struct mig *m, const char *slug);
 
+/* prisma.c: schema.prisma at path with the change forward makes to cat
+ * edited in (returned, caller frees); *diff is the unified diff between
+ * them labelled a/label, b/label (NULL when nothing changed). */
+char *prisma_update(const struct catalog *cat, const char *forward, const char *path, const char *label,
+		    char **diff);
+
 /* small helpers (nl2mig.c) */
 char *make_slug(const char *text);
 char *utc_timestamp(void);

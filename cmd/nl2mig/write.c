@@ -6,12 +6,14 @@
  *  after the latest by Flyway's own comparison, never colliding; the
  *  rollback in DIR/migrations/rollbacks/U<version>__<slug>.sql.
  *  Prisma: prisma/migrations/<timestamp>_<slug>/migration.sql and a
- *  down.sql beside it.
+ *  down.sql beside it, and schema.prisma updated with the change (prisma.c;
+ *  the record's prisma_diff is the unified diff).
  * Statements that cannot run in a transaction (CREATE/DROP INDEX
  * CONCURRENTLY) go in a file of their own, alone, since both tools run a
  * file as one transaction or as one multi-statement query: the next
  * version (V<version>.1) or the next second's folder.
- * Files are created exclusively: an existing file is never overwritten.
+ * Files are created exclusively: an existing file is never overwritten
+ * (but schema.prisma, which is replaced atomically).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -250,9 +252,44 @@ static long long ts_add(long long ts, int s)
 	return strtoll(buf, NULL, 10);
 }
 
-static void write_prisma(const struct opts *o, struct mig *m, const char *slug)
+/* prisma_schema_path: the project's schema.prisma, or NULL */
+static char *prisma_schema_path(const char *dir)
+{
+	const char *cands[] = {"prisma/schema.prisma", "schema.prisma"};
+	for (int i = 0; i < 2; i++) {
+		char *p = xasprintf("%s/%s", dir, cands[i]);
+		if (is_file(p))
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+/* replace_file: path's content replaced atomically (a temporary beside it,
+ * renamed over it) */
+static void replace_file(const char *path, const char *text)
+{
+	char *tmp = xasprintf("%s.nl2mig-tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f || fputs(text, f) == EOF || fclose(f) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		die_code(EXIT_RUNTIME, "%s: %s", path, strerror(errno));
+	}
+	free(tmp);
+}
+
+static void write_prisma(const struct opts *o, const struct catalog *cat, struct mig *m, const char *slug)
 {
 	char *pd = prisma_dir(o->write_dir), *md = xasprintf("%s/migrations", pd);
+	/* the schema's new text first: nothing is written if that fails */
+	char *schema = prisma_schema_path(o->write_dir), *schema_text = NULL;
+	if (schema) {
+		const char *label = schema + strlen(o->write_dir);
+		while (*label == '/')
+			label++;
+		free(m->prisma_diff);
+		schema_text = prisma_update(cat, m->forward, schema, label, &m->prisma_diff);
+	}
 	char *now = o->version ? xstrdup(o->version) : utc_timestamp();
 	if (strlen(now) != 14 || strspn(now, "0123456789") != 14)
 		die_code(EXIT_USAGE, "--version '%s': Prisma migration folders start with 14 digits", now);
@@ -281,6 +318,12 @@ static void write_prisma(const struct opts *o, struct mig *m, const char *slug)
 	}
 	m->file_rollback = xasprintf("%s/down.sql", folder);
 	write_new(m->file_rollback, m->rollback, m);
+	if (schema && m->prisma_diff) {
+		replace_file(schema, schema_text);
+		strv_push(&m->files, schema);
+	}
+	free(schema);
+	free(schema_text);
 	if (o->prisma_generate) {
 		char *cmd = xasprintf("cd '%s' && npx --no-install prisma generate >&2", o->write_dir);
 		if (strchr(o->write_dir, '\'') || system(cmd) != 0)
@@ -309,12 +352,11 @@ static bool looks_prisma(const char *dir)
 
 void write_files(const struct opts *o, const struct catalog *cat, struct mig *m, const char *slug)
 {
-	(void)cat;
 	if (!is_dir(o->write_dir))
 		die("%s: not a folder (--write takes the project's folder)", o->write_dir);
 	const char *tool = o->tool ? o->tool : looks_prisma(o->write_dir) ? "prisma" : "flyway";
 	if (!strcmp(tool, "prisma"))
-		write_prisma(o, m, slug);
+		write_prisma(o, cat, m, slug);
 	else
 		write_flyway(o, m, slug);
 }
