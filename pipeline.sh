@@ -3,7 +3,7 @@
 #
 # usage: pipeline.sh review  SOURCE (--migration FILE ... | --request TEXT) [options]
 #        pipeline.sh staging SOURCE (--migration FILE ... | --request TEXT) [options]
-#        pipeline.sh deploy  --stream FILE [--pitr-enabled] [--pg URL] [--out DIR]
+#        pipeline.sh deploy  --stream FILE [--pitr-enabled] [--pg URL] [--out DIR] [-- METRICWATCH-OPTIONS]
 #        pipeline.sh demo    [--out DIR] [--scale S]
 #        pipeline.sh COMMAND --help
 #
@@ -217,23 +217,30 @@ staging() {
 	# there (no rollback, no blocking probes), so the runbook has real timings
 	stage staging "$bin/applyexplain" --shadow "$staging_url" --i-know-this-is-not-production \
 		--no-rollback --no-probes --no-plans <"$out/stream.ndjson" >"$out/stages/5-staging.ndjson"
-	jq -c 'if .kind == "trace" then . + {environment: "staging"} else empty end' \
-		"$out/stages/5-staging.ndjson" >>"$out/stream.ndjson"
+	# applyexplain forwards what it read, then adds its own traces
+	local n
+	n=$(wc -l <"$out/stream.ndjson")
+	tail -n +$((n + 1)) "$out/stages/5-staging.ndjson" |
+		jq -c 'if .kind == "trace" then . + {environment: "staging"} else empty end' >>"$out/stream.ndjson"
 	local dir=${ROLLBACK_DIR:-migrations/rollbacks} id
 	mkdir -p "$dir"
 	while IFS= read -r id; do
+		# Flyway's undo name for V<version>__<desc> is U<version>__<desc>
+		local undo=U_$id.sql
+		case $id in V*__*) undo=U${id#V}.sql ;; esac
 		jq -r --arg id "$id" 'select(.kind == "migration" and .id == $id) | .rollback // ""' \
-			"$out/stream.ndjson" >"$dir/U_$id.sql"
-		say "rollback stored: $dir/U_$id.sql"
+			"$out/stream.ndjson" >"$dir/$undo"
+		say "rollback stored: $dir/$undo"
 	done < <(jq -r 'select(.kind == "migration") | .id' "$out/stream.ndjson")
 	stage mkrunbook "$bin/mkrunbook" --runbook -o "$out/runbook.md" <"$out/stream.ndjson"
 	say "runbook: $out/runbook.md"
 }
 
 deploy() {
-	local stream="" pitr=() pg="" dout=""
+	local stream="" pitr=() pg="" dout="" watch=()
 	while [ $# -gt 0 ]; do
 		case $1 in
+		--) shift; watch=("$@"); break ;;
 		--stream) stream=$2; shift 2 ;;
 		--pitr-enabled) pitr=(--auto-rollback --pitr-enabled); shift ;;
 		--pg) pg=$2; shift 2 ;;
@@ -246,12 +253,13 @@ deploy() {
 	pg=${pg:-${PROD_DATABASE_URL:-}}
 	[ -n "$pg" ] || usage_err "no production database: --pg URL or PROD_DATABASE_URL"
 	out=${dout:-$(dirname "$stream")}
+	mkdir -p "$out"
 	stage mkrunbook "$bin/mkrunbook" --runbook -o "$out/runbook.md" <"$stream"
 	say "runbook: $out/runbook.md"
 	[ ${#pitr[@]} -gt 0 ] || say "no --pitr-enabled: metricwatch alerts but never rolls back"
 	local st=0
 	jq -c 'select(.kind == "migration")' "$stream" |
-		"$bin/metricwatch" --pg "$pg" --apply "${pitr[@]}" >"$out/watch.ndjson" || st=$?
+		"$bin/metricwatch" --pg "$pg" --apply "${pitr[@]}" "${watch[@]}" >"$out/watch.ndjson" || st=$?
 	case $st in
 	0) say "all clear" ;;
 	1) rc=1; die "metricwatch rolled back (or alerted on a sustained breach): see $out/watch.ndjson" ;;

@@ -82,6 +82,35 @@ err=$("$pl" review --db "$url" --from-db "$url" --out "$work/unknown" --request 
 is "$st" 4 "an unknown table: exit 4"
 case $err in *invoices*) ok 0 "the message names the table" ;; *) ok 1 "the message names the table"; diag "$err" ;; esac
 
+# ---- staging, then deploy ----
+base=${url%%\?*}
+srv=${base%/*}/postgres?${url#*\?}
+stg=$("$MIGSAFE_ROOT/scripts/pg-tmp" createdb "$srv" staging) && prod2=$("$MIGSAFE_ROOT/scripts/pg-tmp" createdb "$srv" prod2) ||
+	bail_out "cannot create the staging databases"
+for d in "$stg" "$prod2"; do pg_dump -s "$url" | psql -X -q "$d" >/dev/null 2>&1; done
+st=0
+STAGING_DATABASE_URL=$stg ROLLBACK_DIR=$work/rollbacks "$pl" staging --db "$url" --out "$work/stg" \
+	--request "add soft_delete column to orders table with a default of false" 2>"$work/stg.err" || st=$?
+is "$st" 0 "staging passes"
+[ "$st" = 0 ] || diag "$(cat "$work/stg.err")"
+is "$(psql -X -At "$stg" -c "SELECT data_type FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'soft_delete'")" \
+	boolean "the column is on staging"
+rb=$(find "$work/rollbacks" -name 'U*__add_column_soft_delete_to_orders.sql' 2>/dev/null)
+grep -q 'ALTER TABLE orders DROP COLUMN soft_delete' "$rb" 2>/dev/null
+ok $? "the rollback is stored under Flyway's undo name ($(basename "${rb:-none}"))"
+is "$(jq -c 'select(.kind == "trace" and .environment == "staging")' "$work/stg/stream.ndjson" | wc -l)" 2 \
+	"staging's timings are in the stream"
+grep -q 'ALTER TABLE orders ADD COLUMN soft_delete' "$work/stg/runbook.md" 2>/dev/null
+ok $? "the runbook holds the migration"
+st=0
+PROD_DATABASE_URL=$prod2 "$pl" deploy --stream "$work/stg/stream.ndjson" --out "$work/dep" \
+	-- --baseline 0.5 --settle 1 --interval 0.2 2>"$work/dep.err" || st=$?
+is "$st" 0 "deploy: metricwatch applies and gives the all-clear"
+[ "$st" = 0 ] || diag "$(cat "$work/dep.err")"
+is "$(jq -r 'select(.kind == "watch") | .event' "$work/dep/watch.ndjson" 2>/dev/null | tail -n 1)" all_clear "the last watch event is all_clear"
+is "$(psql -X -At "$prod2" -c "SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'soft_delete'")" \
+	1 "the column is on the deployed database"
+
 is "$(leftovers)" 0 "no server or shadow left behind by any run"
 n=$(pgrep -f "$TMPDIR" | wc -l)
 is "$n" 1 "only the demo production's postmaster is running"
