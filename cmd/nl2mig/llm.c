@@ -449,8 +449,10 @@ static const cJSON *anthropic_answer(const struct provider *pv, const cJSON *r)
 	{
 		const char *ty = nd_get_str(c, "type");
 		if (ty && !strcmp(ty, "tool_use") && nd_get_str(c, "name") && !strcmp(nd_get_str(c, "name"), TOOL_NAME) &&
-		    (!stop || strcmp(stop, "refusal")))
+		    (!stop || strcmp(stop, "refusal"))) {
+			buf_release(&text);
 			return cJSON_GetObjectItemCaseSensitive(c, "input");
+		}
 		if (ty && !strcmp(ty, "text") && nd_get_str(c, "text"))
 			buf_addf(&text, "%s%.300s", text.len ? " " : "", nd_get_str(c, "text"));
 	}

@@ -17,9 +17,15 @@
  * Reads: the DAG (table, index, foreign_key, check, view, enum records) on
  * stdin when stdin is not a terminal; every record read is forwarded.
  * Writes: one `migration` record (id, description, request, provider,
- * forward, rollback, irreversible[], prisma_diff, files{forward, rollback},
- * destructive, findings[], risks[]). --write DIR also writes the files the
- * project's tool expects (Flyway or Prisma Migrate).
+ * forward, rollback, irreversible[], prisma_diff, files{forward, rollback,
+ * all[]}, destructive, findings[], risks[]). --write DIR also writes the
+ * files the project's tool expects (Flyway, or Prisma Migrate with
+ * schema.prisma updated); prisma_diff is the unified diff of schema.prisma,
+ * also without --write when the DAG was read from a Prisma schema.
+ * HTTP providers get only the tables the request names and their
+ * foreign-key neighbours; their answers are untrusted (allow-list, no
+ * DO/functions, destructive needs approval) and the API key, taken from
+ * the environment, is never printed.
  * Exit: 0 ok; 1 refused (a forbidden statement, a destructive one without
  * --allow-destructive, a given rollback that does not undo the forward);
  * 2 usage; 3 provider or network failure; 4 invalid input (a request not
@@ -57,7 +63,8 @@ static const char usage_text[] =
 	"  --timeout SECONDS        per HTTP request (default 120)\n"
 	"  --allow-destructive      accept DROP and data-destroying statements (a human approved them)\n"
 	"  --lock-timeout DURATION  SET lock_timeout written first (default 5s)\n"
-	"  --write DIR              write the files into the project at DIR (Flyway or Prisma, detected)\n"
+	"  --write DIR              write the files into the project at DIR (Flyway or Prisma, detected;\n"
+	"                           Prisma: schema.prisma updated too)\n"
 	"  --tool flyway|prisma     the project's tool, when detection is not wanted\n"
 	"  --version VERSION        Flyway version (default: a UTC timestamp, after the latest one)\n"
 	"  --prisma-generate        run `prisma generate` after writing, when the project has it\n"

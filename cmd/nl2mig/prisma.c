@@ -794,7 +794,7 @@ static void drop_model(struct pschema *ps, struct pblock *b)
 	size_t s = b->start, e = b->end;
 	for (size_t i = e + 1; i > s; i--)
 		ps_delete(ps, i - 1);
-	if (s < ps->lines.n && s > 0 && !*ps->lines.v[s - 1] && (s == ps->lines.n || !*ps->lines.v[s]))
+	if (s > 0 && s - 1 < ps->lines.n && !*ps->lines.v[s - 1] && (s == ps->lines.n || !*ps->lines.v[s]))
 		ps_delete(ps, s - 1);
 	/* relation fields elsewhere that point at it */
 	for (size_t i = 0; i < ps->lines.n; i++) {
