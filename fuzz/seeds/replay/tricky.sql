@@ -1,0 +1,27 @@
+\restrict abc
+SET search_path = app, public;
+CREATE SCHEMA app;
+CREATE TABLE app.p (id int, region text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
+CREATE TABLE app.p_eu PARTITION OF app.p FOR VALUES IN ('eu');
+CREATE UNLOGGED TABLE IF NOT EXISTS t2 (LIKE customers INCLUDING ALL, extra int[] DEFAULT '{}');
+ALTER TABLE customers ADD COLUMN IF NOT EXISTS age smallint CHECK (age > 0) NOT VALID, ALTER COLUMN name TYPE text USING name::text;
+ALTER TABLE orders RENAME COLUMN total TO amount;
+ALTER TABLE orders ADD CONSTRAINT fk2 FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;
+ALTER TABLE orders VALIDATE CONSTRAINT fk2;
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ux ON orders USING btree (lower(st::text), id DESC NULLS LAST) INCLUDE (amount);
+ALTER TYPE status ADD VALUE IF NOT EXISTS 'shipped' BEFORE 'paid';
+ALTER TYPE status RENAME VALUE 'new' TO 'fresh';
+CREATE MATERIALIZED VIEW mv AS SELECT c.id, count(*) FROM customers c JOIN orders o ON o.customer_id = c.id GROUP BY 1 WITH NO DATA;
+CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'DROP TABLE ' || 'x'; RETURN NEW; END $$;
+CREATE PROCEDURE p2() BEGIN ATOMIC INSERT INTO customers (email) VALUES ('a'); END;
+DO $$ BEGIN ALTER TABLE customers ADD COLUMN dyn int; END $$;
+COMMENT ON TABLE orders IS 'x';
+CREATE TEMP TABLE tmp AS SELECT * FROM orders;
+DROP VIEW big_orders CASCADE;
+ALTER TABLE orders ALTER COLUMN st SET DEFAULT 'paid', ALTER COLUMN amount DROP NOT NULL;
+ALTER TABLE IF EXISTS orders DROP COLUMN created_at CASCADE;
+ALTER INDEX orders_customer RENAME TO oc;
+ALTER TABLE customers RENAME TO clients;
+CREATE SEQUENCE s OWNED BY clients.id;
+TRUNCATE clients CASCADE;
+DROP TABLE IF EXISTS clients, orders CASCADE;
