@@ -27,7 +27,7 @@
 #include "msg.h"
 #include "xalloc.h"
 
-#define CLOSURE_BATCH 5000
+#define CLOSURE_BATCH 100000
 
 /* ---- key sets ---- */
 
@@ -171,9 +171,11 @@ static void copy_encode(const char *s, size_t len, struct buf *out)
 
 /* ---- one table's stream ---- */
 
+/* A worker: its sessions (production in the shared snapshot, the shadow)
+ * and its buffers. */
 struct stream {
 	struct prod *p;
-	PGconn *shadow;
+	PGconn *prod, *shadow;
 	const struct copy_opts *o;
 	struct table *t;
 	struct row row;
@@ -181,6 +183,13 @@ struct stream {
 	bool closure; /* rows may already be loaded: skip those */
 	long rows;
 };
+
+/* Progress over all workers (under pool_lock). */
+static struct {
+	long rows;
+	double last;
+	const char *what;
+} progress;
 
 /* tuple: the key tuple of cols in the current row (raw fields joined by
  * tabs) into b; false when a column is NULL (no reference, no key). */
@@ -200,7 +209,8 @@ static bool tuple(const struct row *r, const struct table *t, const int *cols, s
 }
 
 /* note_keys: remember the row's key tuples and the parents it wants;
- * false when (in the closure) the row is already in the shadow. */
+ * false when (in the closure) the row is already in the shadow. The key
+ * sets are shared by the workers: the caller holds pool_lock. */
 static bool note_keys(struct stream *st)
 {
 	struct table *t = st->t;
@@ -309,11 +319,29 @@ static char *qualified(PGconn *conn, const struct table *t)
 	return q;
 }
 
-static double now_ms(void)
+double now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+void phase(bool on, const char *what, double ms)
+{
+	if (on)
+		fprintf(stderr, "\r\033[K%s: %s: %.1f s\n", msg_prog(), what, ms / 1000);
+}
+
+/* show_progress: one line, redrawn at most five times a second (caller
+ * holds pool_lock). */
+static void show_progress(const struct copy_opts *o, long more)
+{
+	progress.rows += more;
+	double t = now_ms();
+	if (!o->progress || t - progress.last < 200)
+		return;
+	progress.last = t;
+	fprintf(stderr, "\r\033[K%s: %s: %ld rows", msg_prog(), progress.what, progress.rows);
 }
 
 /* stream_rows: run select (a COPY ... TO STDOUT on production) into t. */
@@ -322,19 +350,23 @@ static void stream_rows(struct stream *st, const char *select)
 	char *cols = column_list(st->shadow, st->t), *q = qualified(st->shadow, st->t);
 	char *in = xasprintf("COPY %s (%s) FROM STDIN", q, cols);
 	double t0 = now_ms();
-	copy_start(st->p->conn, select, PGRES_COPY_OUT, st->t->qname);
+	copy_start(st->prod, select, PGRES_COPY_OUT, st->t->qname);
 	copy_start(st->shadow, in, PGRES_COPY_IN, "shadow");
 	bool plain = !st->t->masked && !st->t->nkeys && !st->t->nfks;
 	char *data;
 	int n;
+	long unreported = 0;
 	st->rows = 0;
-	while ((n = PQgetCopyData(st->p->conn, &data, 0)) > 0) {
+	while ((n = PQgetCopyData(st->prod, &data, 0)) > 0) {
 		if (plain) {
 			put(st->shadow, data, (size_t)n);
 			st->rows++;
 		} else {
 			row_split(&st->row, data, (size_t)n);
-			if (note_keys(st)) {
+			pool_lock();
+			bool fresh = note_keys(st);
+			pool_unlock();
+			if (fresh) {
 				if (st->t->masked) {
 					masked_line(st);
 					put(st->shadow, st->line.s, st->line.len);
@@ -345,16 +377,24 @@ static void stream_rows(struct stream *st, const char *select)
 			}
 		}
 		PQfreemem(data);
-		if (st->o->progress && st->rows % 100000 == 0 && st->rows)
-			fprintf(stderr, "\r%s: %s: %ld rows", msg_prog(), st->t->qname, st->rows);
+		if (st->o->progress && ++unreported == 10000) {
+			pool_lock();
+			show_progress(st->o, unreported);
+			pool_unlock();
+			unreported = 0;
+		}
 	}
 	if (n == -2)
-		die_code(EXIT_RUNTIME, "error: reading %s: %s", st->t->qname, PQerrorMessage(st->p->conn));
-	copy_finish(st->p->conn, st->t->qname);
+		die_code(EXIT_RUNTIME, "error: reading %s: %s", st->t->qname, PQerrorMessage(st->prod));
+	copy_finish(st->prod, st->t->qname);
 	if (PQputCopyEnd(st->shadow, NULL) != 1)
 		die_code(EXIT_RUNTIME, "error: shadow: %s", PQerrorMessage(st->shadow));
 	copy_finish(st->shadow, st->t->qname);
+	pool_lock();
 	st->t->ms += now_ms() - t0;
+	if (st->o->progress)
+		show_progress(st->o, unreported);
+	pool_unlock();
 	free(cols);
 	free(q);
 	free(in);
@@ -374,7 +414,7 @@ static void stream_release(struct stream *st)
 static void sample_table(struct stream *st)
 {
 	struct table *t = st->t;
-	char *cols = column_list(st->p->conn, t), *q = qualified(st->p->conn, t);
+	char *cols = column_list(st->prod, t), *q = qualified(st->prod, t);
 	char *sql;
 	if (st->o->percent >= 100)
 		sql = xasprintf("COPY (SELECT %s FROM ONLY %s) TO STDOUT", cols, q);
@@ -412,88 +452,242 @@ static void array_literal(char **tuples, size_t n, size_t col, struct buf *b, st
 	buf_addc(b, '}');
 }
 
+/* integer_key: a one-column key of an integer type (its tuples sort as
+ * numbers and batches get a range the planner can use). */
+static bool integer_key(const struct refkey *rk)
+{
+	if (rk->ncols != 1)
+		return false;
+	const char *ty = rk->t->cols[rk->cols[0]].type;
+	return !strcmp(ty, "bigint") || !strcmp(ty, "integer") || !strcmp(ty, "smallint");
+}
+
 /* fetch_parents: COPY the rows of rk's table whose key is one of tuples.
  * COPY takes no parameters, so the keys go in as one array literal per
- * column, quoted by libpq (PQescapeLiteral). */
+ * column, quoted by libpq (PQescapeLiteral). A one-column key is
+ * "col = ANY (array)", which the planner answers with the key's index (or,
+ * for a large share of the table, one hashed sequential scan); an integer
+ * key's batch is sorted, and its range bounds the scan. */
 static void fetch_parents(struct stream *st, struct refkey *rk, char **tuples, size_t n)
 {
-	PGconn *conn = st->p->conn;
+	PGconn *conn = st->prod;
 	struct table *t = rk->t;
-	struct buf sql = BUF_INIT, arr = BUF_INIT, tmp = BUF_INIT, lhs = BUF_INIT;
-	buf_init(&sql), buf_init(&arr), buf_init(&tmp), buf_init(&lhs);
+	struct buf sql = BUF_INIT, arr = BUF_INIT, tmp = BUF_INIT;
+	buf_init(&sql), buf_init(&arr), buf_init(&tmp);
 	char *cols = column_list(conn, t), *q = qualified(conn, t);
-	buf_addf(&sql, "COPY (SELECT %s FROM ONLY %s WHERE (", cols, q);
-	for (size_t i = 0; i < rk->ncols; i++) {
-		char *c = db_quote_ident(conn, t->cols[rk->cols[i]].name);
-		buf_addf(&sql, "%s%s", i ? ", " : "", c);
-		free(c);
-	}
-	buf_adds(&sql, ") IN (SELECT * FROM unnest(");
-	for (size_t i = 0; i < rk->ncols; i++) {
-		array_literal(tuples, n, i, &arr, &tmp);
+	buf_addf(&sql, "COPY (SELECT %s FROM ONLY %s WHERE ", cols, q);
+	if (rk->ncols == 1) {
+		char *c = db_quote_ident(conn, t->cols[rk->cols[0]].name);
+		array_literal(tuples, n, 0, &arr, &tmp);
 		char *lit = PQescapeLiteral(conn, arr.s, arr.len);
 		if (!lit)
 			die_code(EXIT_RUNTIME, "error: %s", PQerrorMessage(conn));
-		buf_addf(&sql, "%s%s::%s[]", i ? ", " : "", lit, t->cols[rk->cols[i]].type);
+		buf_addf(&sql, "%s = ANY (%s::%s[])", c, lit, t->cols[rk->cols[0]].type);
+		if (integer_key(rk))
+			buf_addf(&sql, " AND %s BETWEEN %s AND %s", c, tuples[0], tuples[n - 1]);
 		PQfreemem(lit);
+		free(c);
+	} else {
+		buf_addc(&sql, '(');
+		for (size_t i = 0; i < rk->ncols; i++) {
+			char *c = db_quote_ident(conn, t->cols[rk->cols[i]].name);
+			buf_addf(&sql, "%s%s", i ? ", " : "", c);
+			free(c);
+		}
+		buf_adds(&sql, ") IN (SELECT * FROM unnest(");
+		for (size_t i = 0; i < rk->ncols; i++) {
+			array_literal(tuples, n, i, &arr, &tmp);
+			char *lit = PQescapeLiteral(conn, arr.s, arr.len);
+			if (!lit)
+				die_code(EXIT_RUNTIME, "error: %s", PQerrorMessage(conn));
+			buf_addf(&sql, "%s%s::%s[]", i ? ", " : "", lit, t->cols[rk->cols[i]].type);
+			PQfreemem(lit);
+		}
+		buf_adds(&sql, "))");
 	}
-	buf_adds(&sql, "))) TO STDOUT");
+	buf_adds(&sql, ") TO STDOUT");
 	st->t = t;
 	st->closure = true;
 	stream_rows(st, sql.s);
+	pool_lock();
 	t->closure += st->rows;
+	pool_unlock();
 	free(cols);
 	free(q);
-	buf_release(&sql), buf_release(&arr), buf_release(&tmp), buf_release(&lhs);
+	buf_release(&sql), buf_release(&arr), buf_release(&tmp);
 }
 
-/* close_round: fetch every wanted, missing parent once; false when none was. */
-static bool close_round(struct stream *st)
+/* ---- the work, shared by the workers ---- */
+
+struct task {
+	struct table *t;   /* sampling t, or */
+	struct refkey *rk; /* fetching keys[0..n-1] of rk */
+	char **keys;
+	size_t n;
+};
+
+struct work {
+	struct stream *ws; /* one per worker */
+	struct task *tasks;
+	size_t ntasks, cap;
+};
+
+static void run_task(void *ctx, int worker, size_t i)
 {
-	bool any = false;
-	for (size_t k = 0; k < st->p->nkeys; k++) {
-		struct refkey *rk = st->p->keys[k];
-		char **todo = xmalloc((rk->wanted.n + 1) * sizeof(char *));
-		size_t n = 0;
+	struct work *w = ctx;
+	struct stream *st = &w->ws[worker];
+	struct task *tk = &w->tasks[i];
+	if (tk->t) {
+		st->t = tk->t;
+		st->closure = false;
+		sample_table(st);
+	} else {
+		fetch_parents(st, tk->rk, tk->keys, tk->n);
+	}
+}
+
+static void add_task(struct work *w, struct task tk)
+{
+	xgrow(&w->tasks, &w->cap, w->ntasks + 1, sizeof(*w->tasks));
+	w->tasks[w->ntasks++] = tk;
+}
+
+static int by_size(const void *a, const void *b)
+{
+	const struct table *x = *(struct table *const *)a, *y = *(struct table *const *)b;
+	return x->reltuples < y->reltuples ? 1 : x->reltuples > y->reltuples ? -1 : 0;
+}
+
+static int by_number(const void *a, const void *b)
+{
+	long long x = strtoll(*(char *const *)a, NULL, 10), y = strtoll(*(char *const *)b, NULL, 10);
+	return x < y ? -1 : x > y;
+}
+
+/* close_table: fetch the wanted, missing parents of t (every key of it
+ * others reference) once; false when none was missing. Keys are split into
+ * batches, at least one per worker. */
+static bool close_table(struct table *t, struct work *w, int jobs)
+{
+	struct strv all = STRV_INIT; /* owns the keys fetched */
+	size_t *first = xcalloc(t->nkeys + 1, sizeof(size_t));
+	for (size_t k = 0; k < t->nkeys; k++) {
+		struct refkey *rk = t->keys[k];
+		first[k] = all.n;
 		for (size_t i = 0; i < rk->wanted.cap; i++) {
 			char *s = rk->wanted.slot[i];
 			if (s && !keyset_has(&rk->loaded, s, strlen(s)))
-				todo[n++] = xstrdup(s);
+				strv_push(&all, s);
 		}
 		keyset_release(&rk->wanted);
-		for (size_t i = 0; i < n; i += CLOSURE_BATCH) {
-			size_t m = n - i < CLOSURE_BATCH ? n - i : CLOSURE_BATCH;
-			fetch_parents(st, rk, todo + i, m);
-			/* keys that did not come back (orphans production allows, under a
-			 * NOT VALID constraint) are not asked for again */
-			for (size_t j = i; j < i + m; j++)
-				keyset_add(&rk->loaded, todo[j], strlen(todo[j]));
-			any = true;
-		}
-		for (size_t i = 0; i < n; i++)
-			free(todo[i]);
-		free(todo);
+		if (integer_key(rk))
+			qsort(all.v + first[k], all.n - first[k], sizeof(char *), by_number);
 	}
+	first[t->nkeys] = all.n;
+	w->ntasks = 0;
+	for (size_t k = 0; k < t->nkeys; k++) {
+		size_t n = first[k + 1] - first[k];
+		size_t batch = (n + (size_t)jobs - 1) / (size_t)jobs;
+		if (batch > CLOSURE_BATCH)
+			batch = CLOSURE_BATCH;
+		for (size_t i = 0; i < n; i += batch)
+			add_task(w, (struct task){NULL, t->keys[k], all.v + first[k] + i, n - i < batch ? n - i : batch});
+	}
+	pool_run(jobs, w->ntasks, run_task, w);
+	/* keys that did not come back (orphans production allows, under a NOT
+	 * VALID constraint) are not asked for again */
+	for (size_t k = 0; k < t->nkeys; k++)
+		for (size_t i = first[k]; i < first[k + 1]; i++)
+			keyset_add(&t->keys[k]->loaded, all.v[i], strlen(all.v[i]));
+	bool any = all.n > 0;
+	free(first);
+	strv_release(&all);
 	return any;
+}
+
+/* close_round: one pass over the tables, children before parents (the
+ * reverse of the load order), so that the parents a table's fetched rows
+ * want are fetched in the same pass; false when nothing was missing. Only
+ * cycles and self-references need a second pass. */
+static bool close_round(struct prod *p, struct work *w, int jobs)
+{
+	bool any = false;
+	for (size_t i = p->ntables; i-- > 0;)
+		if (p->tables[i]->nkeys && close_table(p->tables[i], w, jobs))
+			any = true;
+	return any;
+}
+
+/* worker_prod: a production session in the snapshot p exported. */
+static PGconn *worker_prod(const struct prod *p)
+{
+	struct db_opts o = DB_OPTS_INIT;
+	o.read_only = true;
+	o.statement_timeout_ms = p->timeout_ms;
+	o.search_path = "pg_catalog";
+	o.connect_timeout_s = 10;
+	PGconn *c = db_connect(p->url, &o);
+	if (!c)
+		exit(EXIT_RUNTIME);
+	PQclear(db_query(c, "SELECT set_config('lock_timeout', '10s', false)", 0, NULL));
+	char *lit = PQescapeLiteral(c, p->snapshot, strlen(p->snapshot));
+	if (!lit)
+		die_code(EXIT_RUNTIME, "error: %s", PQerrorMessage(c));
+	char *set = xasprintf("SET TRANSACTION SNAPSHOT %s", lit);
+	db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	db_exec(c, set); /* before any query of the transaction */
+	PQfreemem(lit);
+	free(set);
+	return c;
 }
 
 void copy_sample(struct prod *p, PGconn *shadow, const struct copy_opts *o)
 {
-	struct stream st;
-	memset(&st, 0, sizeof(st));
-	st.p = p, st.shadow = shadow, st.o = o;
-	buf_init(&st.line), buf_init(&st.tmp), buf_init(&st.val);
-	for (size_t i = 0; i < p->ntables; i++) {
-		st.t = p->tables[i];
-		st.closure = false;
-		sample_table(&st);
-		if (o->progress)
-			fprintf(stderr, "\r%s: %s: %ld rows sampled\n", msg_prog(), st.t->qname, st.rows);
+	int jobs = o->jobs < 1 ? 1 : o->jobs;
+	struct work w = {xcalloc((size_t)jobs, sizeof(struct stream)), NULL, 0, 0};
+	for (int i = 0; i < jobs; i++) {
+		struct stream *st = &w.ws[i];
+		st->p = p, st->o = o;
+		st->prod = i ? worker_prod(p) : p->conn;
+		st->shadow = i ? shadow_connect(o->shadow) : shadow;
+		buf_init(&st->line), buf_init(&st->tmp), buf_init(&st->val);
 	}
-	int rounds = 0;
-	while (close_round(&st))
-		rounds++;
-	if (o->progress && rounds)
-		fprintf(stderr, "%s: foreign keys closed in %d rounds\n", msg_prog(), rounds);
-	stream_release(&st);
+	double t0 = now_ms();
+	struct table **order = xcalloc(p->ntables + 1, sizeof(*order));
+	memcpy(order, p->tables, p->ntables * sizeof(*order));
+	qsort(order, p->ntables, sizeof(*order), by_size); /* the longest first */
+	for (size_t i = 0; i < p->ntables; i++)
+		add_task(&w, (struct task){order[i], NULL, NULL, 0});
+	progress.what = "sampling";
+	pool_run(jobs, w.ntasks, run_task, &w);
+	free(order);
+	p->sample_ms = now_ms() - t0;
+	long sampled = 0;
+	for (size_t i = 0; i < p->ntables; i++)
+		sampled += p->tables[i]->sampled;
+	if (o->progress)
+		fprintf(stderr, "\r\033[K%s: sampled %ld rows of %zu tables: %.1f s\n", msg_prog(), sampled,
+			p->ntables, p->sample_ms / 1000);
+	t0 = now_ms();
+	progress.what = "foreign key closure", progress.rows = 0;
+	p->closure_rounds = 0;
+	while (close_round(p, &w, jobs))
+		p->closure_rounds++;
+	p->closure_ms = now_ms() - t0;
+	long closure = 0;
+	for (size_t i = 0; i < p->ntables; i++)
+		closure += p->tables[i]->closure;
+	if (o->progress)
+		fprintf(stderr, "\r\033[K%s: foreign keys closed in %d rounds, %ld parent rows: %.1f s\n", msg_prog(),
+			p->closure_rounds, closure, p->closure_ms / 1000);
+	for (int i = 0; i < jobs; i++) {
+		stream_release(&w.ws[i]);
+		if (i) {
+			db_exec(w.ws[i].prod, "ROLLBACK");
+			db_close(w.ws[i].prod);
+			db_close(w.ws[i].shadow);
+		}
+	}
+	free(w.ws);
+	free(w.tasks);
 }

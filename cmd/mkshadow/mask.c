@@ -172,8 +172,11 @@ static char *normalised(const char *val, size_t len, size_t *outlen)
 
 static void add_hex(struct buf *out, const unsigned char *d, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		buf_addf(out, "%02x", d[i]);
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		buf_addc(out, hex[d[i] >> 4]);
+		buf_addc(out, hex[d[i] & 15]);
+	}
 }
 
 static unsigned long long u64(const unsigned char *d)

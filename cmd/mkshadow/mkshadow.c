@@ -53,6 +53,8 @@ static const char usage_text[] =
 	"  --sample PCT              percent of each table's rows, 0 < PCT <= 100 (default 5)\n"
 	"  --seed N                  sampling seed (default 1): the same seed picks the same rows\n"
 	"  --statement-timeout MS    statement_timeout on production (default 600000)\n"
+	"  -j, --jobs N              sessions copying in parallel, on production and on the shadow, all\n"
+	"                            in production's one snapshot (default 2; 1..64)\n"
 	"Where the shadow runs (default local, a throwaway cluster):\n"
 	"  --provider local|url|docker\n"
 	"  --url URL                 a server to create a fresh database on (default SHADOW_DATABASE_URL)\n"
@@ -77,7 +79,7 @@ struct opts {
 	struct strv masks;
 	double percent;
 	long seed, older_than;
-	int timeout_ms;
+	int timeout_ms, jobs;
 	bool allow_mismatch, no_auto, destroy, gc, dry_run;
 };
 
@@ -102,13 +104,14 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{"no-auto-mask", no_argument, NULL, 'n'},    {"destroy", no_argument, NULL, 'D'},
 		{"gc", no_argument, NULL, 'g'},		     {"older-than", required_argument, NULL, 'o'},
 		{"dry-run", no_argument, NULL, 'r'},	     {"help", no_argument, NULL, 'h'},
+		{"jobs", required_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
 	char *end;
 	memset(o, 0, sizeof(*o));
-	o->percent = 5, o->seed = 1, o->older_than = 86400, o->timeout_ms = 600000;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	o->percent = 5, o->seed = 1, o->older_than = 86400, o->timeout_ms = 600000, o->jobs = 2;
+	while ((ch = getopt_long(argc, argv, "hj:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f': o->from_db = optarg; break;
 		case 's':
@@ -134,6 +137,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case 'g': o->gc = true; break;
 		case 'o': o->older_than = parse_long(optarg, "--older-than", -1, 1L << 40); break;
 		case 'r': o->dry_run = true; break;
+		case 'j': o->jobs = (int)parse_long(optarg, "--jobs", 1, 64); break;
 		case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
 		default: usage_error("unknown option");
 		}
@@ -401,7 +405,25 @@ static cJSON *strings(const struct strv *sv)
 	return a;
 }
 
-static void emit_records(const struct shadow *s, const struct prod *p, const struct opts *o)
+static cJSON *timings_json(const struct timings *tm, const struct prod *p, int jobs)
+{
+	cJSON *t = cJSON_CreateObject();
+	cJSON_AddNumberToObject(t, "create_ms", (double)(long)(tm->create + 0.5));
+	cJSON_AddNumberToObject(t, "schema_ms", (double)(long)(tm->schema + 0.5));
+	if (p) {
+		cJSON_AddNumberToObject(t, "sample_ms", (double)(long)(p->sample_ms + 0.5));
+		cJSON_AddNumberToObject(t, "closure_ms", (double)(long)(p->closure_ms + 0.5));
+		cJSON_AddNumberToObject(t, "closure_rounds", p->closure_rounds);
+		cJSON_AddNumberToObject(t, "post_data_ms", (double)(long)(tm->post_data + 0.5));
+	}
+	cJSON_AddNumberToObject(t, "analyze_ms", (double)(long)(tm->analyze + 0.5));
+	cJSON_AddNumberToObject(t, "total_ms", (double)(long)(tm->total + 0.5));
+	cJSON_AddNumberToObject(t, "jobs", jobs);
+	return t;
+}
+
+static void emit_records(const struct shadow *s, const struct prod *p, const struct opts *o,
+			 const struct timings *tm)
 {
 	cJSON *rec = shadow_record(s);
 	struct strv masked = STRV_INIT;
@@ -425,6 +447,7 @@ static void emit_records(const struct shadow *s, const struct prod *p, const str
 	cJSON_AddItemToObject(rec, "mask_rules", rules);
 	if (p)
 		cJSON_AddStringToObject(rec, "source_version", p->version);
+	cJSON_AddItemToObject(rec, "timings", timings_json(tm, p, o->jobs));
 	nd_emit(rec);
 	strv_release(&masked);
 	for (size_t i = 0; p && i < p->ntables; i++) {
@@ -485,27 +508,42 @@ static void build(const struct opts *o)
 	}
 	struct shadow s;
 	struct shadow_opts so = {o->provider, o->url, o->image, NULL, pp ? p.major : 0, o->allow_mismatch, pp};
+	struct timings tm = {0};
+	bool progress = isatty(STDERR_FILENO);
+	double t0 = now_ms(), t;
+	tm.total = t0;
 	shadow_create(&s, &so);
+	tm.create = (t = now_ms()) - t0;
+	phase(progress, "shadow created", tm.create);
 	if (pp) {
 		struct hmac_sha256_key key;
-		struct copy_opts co = {o->percent, o->seed, &key, isatty(STDERR_FILENO)};
+		struct copy_opts co = {o->percent, o->seed, &key, progress, o->jobs, &s};
 		mask_key(&key);
 		char *pre = prod_dump_schema(&p, "pre-data");
 		exec_script(s.conn, pre, "building the schema (pre-data)");
 		free(pre);
+		tm.schema = (t0 = now_ms()) - t;
+		phase(progress, "schema", tm.schema);
 		copy_sample(&p, s.conn, &co);
+		t = now_ms();
 		char *post = prod_dump_schema(&p, "post-data");
-		exec_script(s.conn, post, "indexes and constraints (post-data)");
+		post_data(&s, post, o->jobs, progress);
 		free(post);
+		tm.post_data = (t0 = now_ms()) - t;
+		phase(progress, "indexes and constraints", tm.post_data);
 		set_sequences(&p, s.conn);
 		refresh_matviews(s.conn);
 		memset(&key, 0, sizeof(key));
 	} else {
 		schema_from_source(s.conn, source);
+		tm.schema = (t0 = now_ms()) - t;
 	}
-	db_exec(s.conn, "ANALYZE");
+	analyze(&s, o->jobs);
+	tm.analyze = now_ms() - t0;
+	phase(progress, "ANALYZE", tm.analyze);
 	shadow_mark_ready(&s);
-	emit_records(&s, pp, o);
+	tm.total = now_ms() - tm.total;
+	emit_records(&s, pp, o, &tm);
 	nd_finish();
 	shadow_handover(&s);
 	if (pp)

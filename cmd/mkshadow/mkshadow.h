@@ -106,6 +106,7 @@ struct table {
 struct prod {
 	PGconn *conn;
 	char *url;	/* as given (may hold a password: never print it) */
+	int timeout_ms; /* statement_timeout of every production session */
 	char *version;	/* "15.8" */
 	int major;
 	char *snapshot; /* pg_export_snapshot() */
@@ -117,6 +118,9 @@ struct prod {
 	size_t nkeys;
 	struct fkey **fks;
 	size_t nfks;
+	/* copy_sample's results */
+	double sample_ms, closure_ms; /* wall time of the two phases */
+	int closure_rounds;
 };
 
 /* prod_open: connect read-only, open the REPEATABLE READ snapshot, export
@@ -181,6 +185,20 @@ const char *pg_bindir(int major);
  * returns the exit status, or -1 when it could not run. */
 int run_cmd(char *const argv[], bool as_pg, struct buf *out, struct buf *err, char *const envp[]);
 
+/* shadow_connect: one more session on the shadow database (a worker's). */
+PGconn *shadow_connect(const struct shadow *s);
+
+/* ---- workers (pool.c) ---- */
+
+/* pool_fn: run task number task on worker number worker (0..jobs-1). */
+typedef void (*pool_fn)(void *ctx, int worker, size_t task);
+/* pool_run: tasks 0..ntasks-1 on min(jobs, ntasks) threads, the calling
+ * thread being worker 0; returns when all are done. */
+void pool_run(int jobs, size_t ntasks, pool_fn fn, void *ctx);
+/* pool_lock: the one lock over state tasks share (key sets, counters). */
+void pool_lock(void);
+void pool_unlock(void);
+
 /* ---- copying ---- */
 
 struct copy_opts {
@@ -188,10 +206,30 @@ struct copy_opts {
 	long seed;
 	const struct hmac_sha256_key *key;
 	bool progress;
+	int jobs;		     /* sessions on production (and on the shadow) */
+	const struct shadow *shadow; /* for the workers' sessions */
 };
 
 /* copy_sample: sample every table into the shadow, close over foreign keys.
- * Fills each table's sampled/closure/ms. */
+ * Fills each table's sampled/closure/ms and p's phase times. With jobs > 1,
+ * workers open their own production sessions in p's exported snapshot
+ * (SET TRANSACTION SNAPSHOT), so every row comes from one point in time. */
 void copy_sample(struct prod *p, PGconn *shadow, const struct copy_opts *o);
+
+/* ---- after the rows (post.c) ---- */
+
+/* post_data: pg_dump's post-data script on the shadow: indexes and primary
+ * and unique keys on jobs sessions (one table's on one session), then
+ * everything else (foreign keys, triggers, ...) in the script's order. */
+void post_data(const struct shadow *s, const char *script, int jobs, bool progress);
+/* analyze: ANALYZE every table of the shadow, on jobs sessions. */
+void analyze(const struct shadow *s, int jobs);
+
+struct timings {
+	double create, schema, post_data, analyze, total;
+};
+double now_ms(void);
+/* phase: "mkshadow: WHAT: N.N s" on stderr when progress is on. */
+void phase(bool progress, const char *what, double ms);
 
 #endif

@@ -267,6 +267,7 @@ void prod_open(struct prod *p, const char *url, int timeout_ms)
 	o.search_path = "pg_catalog"; /* format_type() then qualifies every user type */
 	o.connect_timeout_s = 10;
 	p->url = xstrdup(url);
+	p->timeout_ms = timeout_ms;
 	if (!(p->conn = db_connect(url, &o)))
 		exit(EXIT_RUNTIME);
 	p->version = db_server_version(p->conn);

@@ -377,17 +377,23 @@ static void create_database(struct shadow *s, PGconn *admin, const char *encodin
 	free(q), free(sql);
 }
 
-static void connect_shadow(struct shadow *s)
+PGconn *shadow_connect(const struct shadow *s)
 {
 	char *ci = conninfo_with_db(s->admin_url, s->database);
 	struct db_opts o = DB_OPTS_INIT;
 	o.connect_timeout_s = 10;
-	s->conn = db_connect(ci, &o);
+	PGconn *c = db_connect(ci, &o);
 	free(ci);
-	if (!s->conn)
+	if (!c)
 		exit(EXIT_RUNTIME);
-	db_exec(s->conn, "SET synchronous_commit = off");
-	db_exec(s->conn, "SET maintenance_work_mem = '256MB'");
+	db_exec(c, "SET synchronous_commit = off");
+	db_exec(c, "SET maintenance_work_mem = '256MB'");
+	return c;
+}
+
+static void connect_shadow(struct shadow *s)
+{
+	s->conn = shadow_connect(s);
 	s->version = db_server_version(s->conn);
 	s->major = major_of(s->version);
 }

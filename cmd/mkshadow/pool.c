@@ -1,0 +1,75 @@
+/*
+ * pool: --jobs N worker threads taking tasks 0..n-1 in order from a shared
+ * counter. The caller gives each worker its own connections (indexed by the
+ * worker number); shared state the tasks touch is guarded by pool_lock().
+ * With one job (or one task) everything runs on the calling thread.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mkshadow.h"
+#include "msg.h"
+#include "xalloc.h"
+
+static pthread_mutex_t shared = PTHREAD_MUTEX_INITIALIZER;
+
+void pool_lock(void)
+{
+	pthread_mutex_lock(&shared);
+}
+
+void pool_unlock(void)
+{
+	pthread_mutex_unlock(&shared);
+}
+
+struct pool {
+	pool_fn fn;
+	void *ctx;
+	size_t ntasks, next;
+	pthread_mutex_t mu;
+};
+
+struct worker_arg {
+	struct pool *p;
+	int id;
+};
+
+static void *worker(void *arg)
+{
+	struct worker_arg *w = arg;
+	struct pool *p = w->p;
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		size_t t = p->next < p->ntasks ? p->next++ : p->ntasks;
+		pthread_mutex_unlock(&p->mu);
+		if (t == p->ntasks)
+			return NULL;
+		p->fn(p->ctx, w->id, t);
+	}
+}
+
+void pool_run(int jobs, size_t ntasks, pool_fn fn, void *ctx)
+{
+	struct pool p = {fn, ctx, ntasks, 0, PTHREAD_MUTEX_INITIALIZER};
+	int n = jobs < 1 ? 1 : (size_t)jobs > ntasks ? (int)ntasks : jobs;
+	if (n <= 1) {
+		for (size_t t = 0; t < ntasks; t++)
+			fn(ctx, 0, t);
+		return;
+	}
+	pthread_t *th = xcalloc((size_t)n, sizeof(*th));
+	struct worker_arg *args = xcalloc((size_t)n, sizeof(*args));
+	for (int i = 1; i < n; i++) {
+		args[i] = (struct worker_arg){&p, i};
+		if (pthread_create(&th[i], NULL, worker, &args[i]))
+			die_code(EXIT_RUNTIME, "error: cannot start a worker thread");
+	}
+	args[0] = (struct worker_arg){&p, 0};
+	worker(&args[0]);
+	for (int i = 1; i < n; i++)
+		pthread_join(th[i], NULL);
+	free(th);
+	free(args);
+}

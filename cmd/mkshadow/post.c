@@ -1,0 +1,185 @@
+/*
+ * post: what comes after the rows. pg_dump's post-data section (indexes,
+ * primary and unique keys, foreign keys, triggers, rules, policies) and
+ * ANALYZE, spread over --jobs sessions on the shadow the way pg_restore -j
+ * does: each table's indexes and keys are built on one session, tables in
+ * parallel (largest first, as they come); then every other statement, in the
+ * script's order, on the main session (a foreign key needs its referenced
+ * key, and two foreign keys validating at once can deadlock).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "mkshadow.h"
+#include "msg.h"
+#include "sql.h"
+#include "xalloc.h"
+
+struct post {
+	const struct shadow *s;
+	PGconn **conns;	   /* one per worker */
+	struct strv table; /* task -> table */
+	struct strv *stmts; /* task -> its statements, in order */
+	struct strv settings; /* SET / set_config: run on every session first */
+	bool *prepared;
+};
+
+static void run_sql(PGconn *c, const char *sql, const char *what)
+{
+	PGresult *res = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+		char *m = db_redact_url(PQresultErrorMessage(res));
+		m[strcspn(m, "\n")] = '\0';
+		die_code(EXIT_RUNTIME, "error: %s: %s", what, m);
+	}
+	PQclear(res);
+}
+
+/* parallel_table: the table whose index or key st builds, or NULL when the
+ * statement is not one that runs in parallel. */
+static char *parallel_table(const struct sql_stmt *st)
+{
+	const cJSON *rel = sql_jget(st->node, "relation");
+	if (!strcmp(st->type, "IndexStmt")) {
+		if (sql_jbool(st->node, "concurrent"))
+			return NULL;
+	} else if (!strcmp(st->type, "AlterTableStmt")) {
+		const cJSON *cmds = sql_jget(st->node, "cmds");
+		if (cJSON_GetArraySize(cmds) != 1)
+			return NULL;
+		const cJSON *cmd = sql_node(cJSON_GetArrayItem(cmds, 0), "AlterTableCmd");
+		const char *sub = sql_jstr(cmd, "subtype");
+		const cJSON *con = sql_node(sql_jget(cmd, "def"), "Constraint");
+		const char *ct = sql_jstr(con, "contype");
+		if (!sub || strcmp(sub, "AT_AddConstraint") || !ct ||
+		    (strcmp(ct, "CONSTR_PRIMARY") && strcmp(ct, "CONSTR_UNIQUE") && strcmp(ct, "CONSTR_EXCLUSION")))
+			return NULL;
+	} else {
+		return NULL;
+	}
+	const char *sch = sql_jstr(rel, "schemaname"), *name = sql_jstr(rel, "relname");
+	return name ? xasprintf("%s.%s", sch ? sch : "", name) : NULL;
+}
+
+static bool is_setting(const struct sql_stmt *st, const char *text)
+{
+	return !strcmp(st->type, "VariableSetStmt") ||
+	       (!strcmp(st->type, "SelectStmt") && strstr(text, "set_config(") && !strstr(text, " FROM "));
+}
+
+static void prepare(struct post *p, int worker)
+{
+	if (p->prepared[worker])
+		return;
+	for (size_t i = 0; i < p->settings.n; i++)
+		run_sql(p->conns[worker], p->settings.v[i], "indexes and constraints (post-data)");
+	p->prepared[worker] = true;
+}
+
+static void build_table(void *ctx, int worker, size_t task)
+{
+	struct post *p = ctx;
+	prepare(p, worker);
+	for (size_t i = 0; i < p->stmts[task].n; i++)
+		run_sql(p->conns[worker], p->stmts[task].v[i], "indexes and constraints (post-data)");
+}
+
+void post_data(const struct shadow *s, const char *script, int jobs, bool progress)
+{
+	struct sql_script sc;
+	struct sql_error err;
+	if (sql_parse(&sc, script, &err) < 0)
+		die_code(EXIT_RUNTIME, "error: pg_dump's post-data script does not parse: line %d: %s", err.line,
+			 err.message);
+	struct post p = {s, NULL, STRV_INIT, NULL, STRV_INIT, NULL};
+	struct strv rest = STRV_INIT;
+	size_t cap = 0;
+	for (size_t i = 0; i < sc.n; i++) {
+		char *text = sql_stmt_text(&sc, &sc.stmts[i]);
+		char *table = jobs > 1 ? parallel_table(&sc.stmts[i]) : NULL;
+		if (is_setting(&sc.stmts[i], text))
+			strv_push(&p.settings, text);
+		if (!table) {
+			strv_push_take(&rest, text);
+			continue;
+		}
+		long k = strv_index(&p.table, table);
+		if (k < 0) {
+			k = (long)p.table.n;
+			strv_push(&p.table, table);
+			xgrow(&p.stmts, &cap, p.table.n, sizeof(*p.stmts));
+			p.stmts[k] = (struct strv)STRV_INIT;
+		}
+		strv_push_take(&p.stmts[k], text);
+		free(table);
+	}
+	sql_script_release(&sc);
+	if (p.table.n) {
+		int n = jobs < (int)p.table.n ? jobs : (int)p.table.n;
+		p.conns = xcalloc((size_t)n, sizeof(PGconn *));
+		p.prepared = xcalloc((size_t)n, sizeof(bool));
+		p.conns[0] = s->conn;
+		for (int i = 1; i < n; i++)
+			p.conns[i] = shadow_connect(s);
+		double t0 = now_ms();
+		pool_run(n, p.table.n, build_table, &p);
+		if (progress)
+			fprintf(stderr, "\r\033[K%s: indexes and keys of %zu tables on %d sessions: %.1f s\n", msg_prog(),
+				p.table.n, n, (now_ms() - t0) / 1000);
+		for (int i = 1; i < n; i++)
+			db_close(p.conns[i]);
+	}
+	for (size_t i = 0; i < rest.n; i++)
+		run_sql(s->conn, rest.v[i], "indexes and constraints (post-data)");
+	/* a script can leave search_path empty (pg_dump does) */
+	db_exec(s->conn, "RESET search_path");
+	for (size_t i = 0; i < p.table.n; i++)
+		strv_release(&p.stmts[i]);
+	free(p.stmts), free(p.conns), free(p.prepared);
+	strv_release(&p.table), strv_release(&p.settings), strv_release(&rest);
+}
+
+struct an {
+	PGconn **conns;
+	struct strv sql;
+};
+
+static void analyze_one(void *ctx, int worker, size_t task)
+{
+	struct an *a = ctx;
+	run_sql(a->conns[worker], a->sql.v[task], "ANALYZE");
+}
+
+void analyze(const struct shadow *s, int jobs)
+{
+	if (jobs <= 1) {
+		db_exec(s->conn, "ANALYZE");
+		return;
+	}
+	/* the largest first, so the last to finish is a small one */
+	PGresult *res = db_query(s->conn,
+				 "SELECT format('ANALYZE %I.%I', n.nspname, c.relname) AS sql FROM pg_class c "
+				 "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm', 'p') "
+				 "AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "
+				 "ORDER BY pg_relation_size(c.oid) DESC, 1",
+				 0, NULL);
+	struct an a = {NULL, STRV_INIT};
+	for (int i = 0; i < PQntuples(res); i++)
+		strv_push(&a.sql, db_get(res, i, "sql"));
+	PQclear(res);
+	int n = jobs < (int)a.sql.n ? jobs : (int)a.sql.n;
+	if (n < 1)
+		n = 1;
+	a.conns = xcalloc((size_t)n, sizeof(PGconn *));
+	a.conns[0] = s->conn;
+	for (int i = 1; i < n; i++)
+		a.conns[i] = shadow_connect(s);
+	pool_run(n, a.sql.n, analyze_one, &a);
+	for (int i = 1; i < n; i++)
+		db_close(a.conns[i]);
+	free(a.conns);
+	strv_release(&a.sql);
+}
