@@ -188,4 +188,70 @@ done
 is "$agree" "$total" "traced locks equal the lock truth for $total cases"
 ok "$([ "$total" -ge 6 ] && echo 0 || echo 1)" "at least 6 lock-truth cases found"
 
+# --- queries from pg_stat_statements: production's (--from-db) and the shadow's own.
+# scripts/demo-prod fills production's pg_stat_statements with a replayed
+# workload; mkshadow builds the shadow from it (no --queries anywhere).
+if [ -x "$BIN/mkshadow" ]; then
+	psql -qX "$PGURL" -c "CREATE DATABASE prod" >/dev/null
+	P=$(url_of prod)
+	"$MIGSAFE_ROOT/scripts/demo-prod" --url "$P" --scale 0.01 --queries 300 >/dev/null
+	mkdir -p "$tmp/shadows"
+	chmod 755 "$tmp" "$tmp/shadows"
+	on_exit bash -c "TMPDIR=$tmp/shadows $BIN/mkshadow --gc --older-than 0 >/dev/null 2>&1 || true"
+	TMPDIR=$tmp/shadows MIGSAFE_MASK_KEY=k "$BIN/mkshadow" --from-db "$P" --sample 20 </dev/null >"$tmp/pss.shadow" 2>"$tmp/pss.shadow.err"
+	ok $? "pg_stat_statements: mkshadow builds the shadow from the demo production"
+	SH=$(jq -r 'select(.kind == "shadow") | .url' "$tmp/pss.shadow")
+	prod_counters() {
+		psql -XAtq "$P" -c "SELECT pg_stat_force_next_flush()" >/dev/null
+		psql -XAtq "$P" -c "SELECT tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = current_database()"
+	}
+	before=$(prod_counters)
+	rc=0
+	{ cat "$tmp/pss.shadow"; jq -cn '{kind:"migration",v:1,id:"dropidx",forward:"DROP INDEX orders_customer_id_idx;",
+		rollback:"CREATE INDEX orders_customer_id_idx ON orders (customer_id);"}'; } |
+		"$BIN/applyexplain" --from-db="$P" --top 3 >"$tmp/pss.out" 2>"$tmp/pss.err" || rc=$?
+	is "$rc" 0 "--from-db: exit 0"
+	[ "$rc" = 0 ] || diag "$(cat "$tmp/pss.err")"
+	record_out "$tmp/pss.out"
+	plans=$(jq -c 'select(.kind == "plan")' "$tmp/pss.out")
+	is "$(jq -s 'length' <<<"$plans")" 3 "--from-db: --top 3 plan records"
+	is "$(jq -rs '[.[].source] | unique | join(",")' <<<"$plans")" production "--from-db: the queries come from production"
+	is "$(jq -s '[.[] | select(.tables | index("public.orders"))] | length' <<<"$plans")" 3 \
+		"--from-db: every query kept touches the migration's table (orders)"
+	is "$(jq -s '[.[] | select(.calls >= 1)] | length' <<<"$plans")" 3 "--from-db: calls from pg_stat_statements"
+	want=$(psql -XAtq "$P" -c "SELECT query FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'prod')
+		AND query LIKE '%FROM orders WHERE customer_id = \$1%' ORDER BY total_exec_time DESC LIMIT 1")
+	p=$(jq -c --arg q "$want" 'select(.query == $q)' <<<"$plans")
+	is "$(jq -r '.query' <<<"$p")" "$want" "--from-db: the top query by customer_id is found, as normalised"
+	is "$(jq -r '[(.params[0] | test("^[0-9]+$")), (.params | length)] | @tsv' <<<"$p")" "$(printf 'true\t2')" \
+		"--from-db: \$1 filled with a customer id from the shadow's rows, \$2 (LIMIT) filled too"
+	cid=$(jq -r '.params[0]' <<<"$p")
+	is "$(psql -XAtq "$SH" -c "SELECT count(*) > 0 FROM orders WHERE customer_id = $cid")" t \
+		"--from-db: the customer id filled in has orders in the shadow (a real plan)"
+	is "$(jq -c '[.before.indexes, .after.seq_scans, ([.regressions[].kind] | index("new_seq_scan") != null)]' <<<"$p")" \
+		'[["orders_customer_id_idx"],["public.orders"],true]' "--from-db: the dropped index's query flags the new seq scan"
+	is "$(prod_counters)" "$before" "--from-db: production's write counters are unchanged"
+
+	# the shadow's own pg_stat_statements: queries an application ran there
+	for c in 1 2 3 4 5; do
+		psql -XAtq "$SH" -c "SELECT id, total_cents FROM orders WHERE status = 'paid' AND created_at > now() - interval '$c days'" >/dev/null
+		psql -XAtq "$SH" -c "SELECT * FROM payments WHERE order_id = $c" >/dev/null
+		psql -XAtq "$SH" -c "SELECT title FROM products WHERE id = $c" >/dev/null
+	done
+	rc=0
+	{ cat "$tmp/pss.shadow"; jq -cn '{kind:"migration",v:1,id:"paystat",
+		forward:"CREATE INDEX payments_status_idx ON payments (status);", rollback:"DROP INDEX payments_status_idx;"}'; } |
+		"$BIN/applyexplain" >"$tmp/pss2.out" 2>"$tmp/pss2.err" || rc=$?
+	is "$rc" 0 "shadow pg_stat_statements: exit 0"
+	record_out "$tmp/pss2.out"
+	plans=$(jq -c 'select(.kind == "plan")' "$tmp/pss2.out")
+	is "$(jq -rs '[.[].source] | unique | join(",")' <<<"$plans")" shadow "shadow pg_stat_statements: the source is the shadow"
+	is "$(jq -rs '[.[].query] | join("\n")' <<<"$plans")" 'SELECT * FROM payments WHERE order_id = $1' \
+		"shadow pg_stat_statements: only the query on payments is kept (not orders', products' or mkshadow's own)"
+	is "$(jq -rs '.[0].params[0] | test("^[0-9]+$")' <<<"$plans")" true "shadow pg_stat_statements: \$1 filled"
+	TMPDIR=$tmp/shadows "$BIN/mkshadow" --destroy <"$tmp/pss.shadow" >/dev/null
+else
+	for i in $(seq 16); do ok 0 "# SKIP mkshadow not built"; done
+fi
+
 done_testing
