@@ -1,5 +1,6 @@
 #include "msg.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,10 +9,25 @@
 static const char *prog = "migsafe";
 static int nwarnings;
 
+/* on_sigpipe: nothing; the write that raised it fails with EPIPE, and
+ * the writer reports it ("write error on stdout: Broken pipe", exit 3). */
+static void on_sigpipe(int sig)
+{
+	(void)sig;
+}
+
 void msg_set_prog(const char *argv0)
 {
 	const char *s = strrchr(argv0, '/');
 	prog = s ? s + 1 : argv0;
+	/* A handler, not SIG_IGN: programs this one runs (pg_dump, psql, ...)
+	 * get the default disposition back at exec. */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigpipe;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGPIPE, &sa, NULL);
 }
 
 const char *msg_prog(void)

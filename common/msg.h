@@ -4,7 +4,9 @@
  * Every diagnostic goes to stderr as "prog: message" or, when it is about a
  * place in an input, "prog: file:line: message". Stdout is never touched.
  * die() and friends exit; error() returns -1 so callers can write
- * `return error(...)`. msg_set_prog() must be called first (main does).
+ * `return error(...)`. msg_set_prog() must be called first (main does);
+ * it also catches SIGPIPE, so that a closed stdout is an error the program
+ * reports (write error, EXIT_RUNTIME) instead of a silent death.
  */
 #ifndef MIGSAFE_MSG_H
 #define MIGSAFE_MSG_H

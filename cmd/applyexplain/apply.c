@@ -521,6 +521,11 @@ static bool trace_stmt(struct shadow *sh, struct txstate *tx, const char *id, co
 	wait_result(sh, !in_tx, &now, tx, rec, t0, &before, &probed);
 	double ms = now_ms() - t0;
 	collect(sh->mig, &oc);
+	if (PQstatus(sh->mig) == CONNECTION_BAD) { /* not the statement's failure: the session's */
+		const char *why = oc.err ? PQresultErrorMessage(oc.err) : PQerrorMessage(sh->mig);
+		die_code(EXIT_RUNTIME, "%s: statement %zu (line %d): lost the connection to the shadow: %.*s", id, i,
+			 st->line, (int)strcspn(why, "\n"), why);
+	}
 	cJSON_AddNumberToObject(rec, "ms", round1(ms));
 
 	struct tlocks locks = {0}, held = {0};
