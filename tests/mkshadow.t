@@ -106,12 +106,19 @@ ok $? "the leak search compared real data"
 is "$(jq -r 'select(.kind == "shadow") | .mask_rules["public.customers.email"]' "$tmp/shop.out")" email \
 	"customers.email is recognised as an email"
 
-# the same key and seed give the same shadow
-ms --from-db "$shop" --provider local </dev/null >"$tmp/shop2.out" 2>/dev/null
+# the same key and seed give the same shadow, whatever the number of workers
+# (the first run used the default, --jobs 2)
+ms --from-db "$shop" --provider local --jobs 1 </dev/null >"$tmp/shop2.out" 2>"$tmp/shop2.err"
 S2=$(shadow_url "$tmp/shop2.out")
 is "$(q "$S2" -c "SELECT md5(string_agg(email || full_name, ',' ORDER BY id)) FROM customers")" \
 	"$(q "$S" -c "SELECT md5(string_agg(email || full_name, ',' ORDER BY id)) FROM customers")" \
-	"seeded sample and keyed masking are repeatable"
+	"seeded sample and keyed masking are repeatable (--jobs 1 and --jobs 2)"
+is "$(jq -c 'select(.kind == "sample") | [.table, .sampled_rows, .closure_rows]' "$tmp/shop2.out")" \
+	"$(jq -c 'select(.kind == "sample") | [.table, .sampled_rows, .closure_rows]' "$tmp/shop.out")" \
+	"--jobs 1 and --jobs 2 copy the same rows of every table"
+is "$(jq -c 'select(.kind == "shadow") | [.timings.jobs, (.timings | [.create_ms, .schema_ms, .sample_ms, .closure_ms, .post_data_ms, .analyze_ms, .total_ms] | all(. >= 0))]' "$tmp/shop.out" "$tmp/shop2.out" | tr '\n' ' ')" \
+	"[2,true] [1,true] " "the shadow record carries the phase timings and the jobs"
+is "$(wc -c <"$tmp/shop2.err")" 0 "stderr is not a terminal: no progress"
 
 # --destroy removes the cluster, its directory and its processes
 dir=$(jq -r 'select(.kind == "shadow") | .destroy.dir' "$tmp/shop.out")
@@ -142,6 +149,20 @@ is "$(q "$G" -c "SELECT bool_and(price_eur = price_cents / 100.0) FROM item")" t
 gdb=$(jq -r 'select(.kind == "shadow") | .database' "$tmp/graph.out")
 ms --destroy --url "$other" <"$tmp/graph.out" >/dev/null
 is "$(q "$other" -c "SELECT count(*) FROM pg_database WHERE datname = '$gdb'")" 0 "--destroy drops the url shadow"
+
+# progress on stderr when it is a terminal
+if command -v script >/dev/null; then
+	TMPDIR=$st MIGSAFE_MASK_KEY=k script -qec "$BIN/mkshadow --from-db '$graph' --url '$other' --jobs 3 </dev/null >$tmp/prog.out" /dev/null \
+		>"$tmp/prog.tty" 2>&1
+	grep -q "sampled [0-9]* rows of 7 tables" "$tmp/prog.tty" && grep -q "foreign keys closed in" "$tmp/prog.tty" &&
+		grep -q "indexes and keys of [0-9]* tables on 3 sessions" "$tmp/prog.tty"
+	ok $? "stderr a terminal: progress of sampling, closure and indexes"
+	is "$(orphans "$(shadow_url "$tmp/prog.out")")" 0 "graph with --jobs 3: no orphan rows"
+	ms --destroy --url "$other" <"$tmp/prog.out" >/dev/null
+else
+	ok 0 "# SKIP no script(1)"
+	ok 0 "# SKIP no script(1)"
+fi
 
 # ---- refusals: one line, an exit code, nothing left behind ----
 ndb=$(q "$prod_server" -c "SELECT count(*) FROM pg_database")

@@ -263,7 +263,7 @@ static void masked_line(struct stream *st)
 static void put(PGconn *shadow, const char *data, size_t len)
 {
 	if (PQputCopyData(shadow, data, (int)len) != 1)
-		die_code(EXIT_RUNTIME, "error: writing rows to the shadow: %s", PQerrorMessage(shadow));
+		pool_fatal(EXIT_RUNTIME, "error: writing rows to the shadow: %s", PQerrorMessage(shadow));
 }
 
 static void copy_start(PGconn *conn, const char *sql, ExecStatusType want, const char *where)
@@ -272,7 +272,7 @@ static void copy_start(PGconn *conn, const char *sql, ExecStatusType want, const
 	if (PQresultStatus(res) != want) {
 		char *m = db_redact_url(PQresultErrorMessage(res));
 		m[strcspn(m, "\n")] = '\0';
-		die_code(EXIT_RUNTIME, "error: %s: %s", where, m);
+		pool_fatal(EXIT_RUNTIME, "error: %s: %s", where, m);
 	}
 	PQclear(res);
 }
@@ -280,19 +280,17 @@ static void copy_start(PGconn *conn, const char *sql, ExecStatusType want, const
 static void copy_finish(PGconn *conn, const char *where)
 {
 	PGresult *res;
-	bool bad = false;
 	while ((res = PQgetResult(conn))) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			char *m = db_redact_url(PQresultErrorMessage(res));
 			m[strcspn(m, "\n")] = '\0';
-			error("error: %s: %s", where, m);
-			free(m);
-			bad = true;
+			PQclear(res);
+			while ((res = PQgetResult(conn)))
+				PQclear(res);
+			pool_fatal(EXIT_RUNTIME, "error: %s: %s", where, m);
 		}
 		PQclear(res);
 	}
-	if (bad)
-		exit(EXIT_RUNTIME);
 }
 
 /* column_list: the table's non-generated columns, quoted, for COPY. */
@@ -385,10 +383,10 @@ static void stream_rows(struct stream *st, const char *select)
 		}
 	}
 	if (n == -2)
-		die_code(EXIT_RUNTIME, "error: reading %s: %s", st->t->qname, PQerrorMessage(st->prod));
+		pool_fatal(EXIT_RUNTIME, "error: reading %s: %s", st->t->qname, PQerrorMessage(st->prod));
 	copy_finish(st->prod, st->t->qname);
 	if (PQputCopyEnd(st->shadow, NULL) != 1)
-		die_code(EXIT_RUNTIME, "error: shadow: %s", PQerrorMessage(st->shadow));
+		pool_fatal(EXIT_RUNTIME, "error: shadow: %s", PQerrorMessage(st->shadow));
 	copy_finish(st->shadow, st->t->qname);
 	pool_lock();
 	st->t->ms += now_ms() - t0;
@@ -481,7 +479,7 @@ static void fetch_parents(struct stream *st, struct refkey *rk, char **tuples, s
 		array_literal(tuples, n, 0, &arr, &tmp);
 		char *lit = PQescapeLiteral(conn, arr.s, arr.len);
 		if (!lit)
-			die_code(EXIT_RUNTIME, "error: %s", PQerrorMessage(conn));
+			pool_fatal(EXIT_RUNTIME, "error: %s", PQerrorMessage(conn));
 		buf_addf(&sql, "%s = ANY (%s::%s[])", c, lit, t->cols[rk->cols[0]].type);
 		if (integer_key(rk))
 			buf_addf(&sql, " AND %s BETWEEN %s AND %s", c, tuples[0], tuples[n - 1]);
@@ -499,7 +497,7 @@ static void fetch_parents(struct stream *st, struct refkey *rk, char **tuples, s
 			array_literal(tuples, n, i, &arr, &tmp);
 			char *lit = PQescapeLiteral(conn, arr.s, arr.len);
 			if (!lit)
-				die_code(EXIT_RUNTIME, "error: %s", PQerrorMessage(conn));
+				pool_fatal(EXIT_RUNTIME, "error: %s", PQerrorMessage(conn));
 			buf_addf(&sql, "%s%s::%s[]", i ? ", " : "", lit, t->cols[rk->cols[i]].type);
 			PQfreemem(lit);
 		}
@@ -632,7 +630,7 @@ static PGconn *worker_prod(const struct prod *p)
 	PQclear(db_query(c, "SELECT set_config('lock_timeout', '10s', false)", 0, NULL));
 	char *lit = PQescapeLiteral(c, p->snapshot, strlen(p->snapshot));
 	if (!lit)
-		die_code(EXIT_RUNTIME, "error: %s", PQerrorMessage(c));
+		pool_fatal(EXIT_RUNTIME, "error: %s", PQerrorMessage(c));
 	char *set = xasprintf("SET TRANSACTION SNAPSHOT %s", lit);
 	db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 	db_exec(c, set); /* before any query of the transaction */

@@ -185,6 +185,9 @@ const char *pg_bindir(int major);
  * returns the exit status, or -1 when it could not run. */
 int run_cmd(char *const argv[], bool as_pg, struct buf *out, struct buf *err, char *const envp[]);
 
+/* shadow_forget_conn: the shadow being built is removed at exit without
+ * closing its main session, which another thread may be using. */
+void shadow_forget_conn(void);
 /* shadow_connect: one more session on the shadow database (a worker's). */
 PGconn *shadow_connect(const struct shadow *s);
 
@@ -198,6 +201,9 @@ void pool_run(int jobs, size_t ntasks, pool_fn fn, void *ctx);
 /* pool_lock: the one lock over state tasks share (key sets, counters). */
 void pool_lock(void);
 void pool_unlock(void);
+/* pool_fatal: die from any thread: the first caller prints the message and
+ * exits (removing the shadow being built); later callers wait for that. */
+_Noreturn void pool_fatal(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- copying ---- */
 

@@ -5,6 +5,8 @@
  * With one job (or one task) everything runs on the calling thread.
  */
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +24,21 @@ void pool_lock(void)
 void pool_unlock(void)
 {
 	pthread_mutex_unlock(&shared);
+}
+
+void pool_fatal(int code, const char *fmt, ...)
+{
+	static pthread_mutex_t dying = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&dying); /* never released: one thread exits */
+	shadow_forget_conn();
+	va_list ap;
+	va_start(ap, fmt);
+	char *m = NULL;
+	if (vasprintf(&m, fmt, ap) < 0)
+		m = NULL;
+	va_end(ap);
+	error("%s", m ? m : "error: out of memory");
+	exit(code);
 }
 
 struct pool {

@@ -33,7 +33,7 @@ static void run_sql(PGconn *c, const char *sql, const char *what)
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
 		char *m = db_redact_url(PQresultErrorMessage(res));
 		m[strcspn(m, "\n")] = '\0';
-		die_code(EXIT_RUNTIME, "error: %s: %s", what, m);
+		pool_fatal(EXIT_RUNTIME, "error: %s: %s", what, m);
 	}
 	PQclear(res);
 }
@@ -92,7 +92,7 @@ void post_data(const struct shadow *s, const char *script, int jobs, bool progre
 	struct sql_script sc;
 	struct sql_error err;
 	if (sql_parse(&sc, script, &err) < 0)
-		die_code(EXIT_RUNTIME, "error: pg_dump's post-data script does not parse: line %d: %s", err.line,
+		pool_fatal(EXIT_RUNTIME, "error: pg_dump's post-data script does not parse: line %d: %s", err.line,
 			 err.message);
 	struct post p = {s, NULL, STRV_INIT, NULL, STRV_INIT, NULL};
 	struct strv rest = STRV_INIT;

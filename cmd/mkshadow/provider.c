@@ -398,6 +398,12 @@ static void connect_shadow(struct shadow *s)
 	s->major = major_of(s->version);
 }
 
+void shadow_forget_conn(void)
+{
+	if (pending)
+		pending->conn = NULL;
+}
+
 static void on_exit_cleanup(void)
 {
 	if (pending) {
