@@ -61,6 +61,20 @@ is "$(kind soft rollback_check | jq -c '[.ok, .differences, .reapplied]')" '[tru
 is "$(trace soft 0 | jq '.blocked_read_ms > 0 and .blocked_write_ms > 0')" true \
 	"soft_delete: ACCESS EXCLUSIVE measured blocking reads and writes"
 
+# --- progress on stderr only when it is a terminal
+is "$(wc -c <"$tmp/soft.err")" 0 "stderr not a terminal: no progress"
+if command -v script >/dev/null; then
+	n=$((n + 1))
+	shadow "s$n"
+	records prog "ALTER TABLE orders ADD COLUMN a int; ALTER TABLE orders ADD COLUMN b int;" \
+		"ALTER TABLE orders DROP COLUMN b; ALTER TABLE orders DROP COLUMN a;" >"$tmp/prog.in"
+	script -qec "$BIN/applyexplain --queries $queries <$tmp/prog.in >$tmp/prog.out" /dev/null >"$tmp/prog.tty" 2>&1
+	grep -q "prog: statement 2 of 2 (line 1, AlterTableStmt)" "$tmp/prog.tty" && grep -q "prog: rollback" "$tmp/prog.tty"
+	ok $? "stderr a terminal: progress per statement and phase"
+else
+	ok 0 "# SKIP no script(1)"
+fi
+
 # --- CREATE INDEX: SHARE lock and a measured blocked write; reads go through
 run ci "CREATE INDEX orders_created_at_idx ON orders (created_at);" "DROP INDEX orders_created_at_idx;"
 is "$(trace ci 0 | jq -c .locks)" '[{"table":"public.orders","mode":"ShareLock"}]' "CREATE INDEX: ShareLock traced"

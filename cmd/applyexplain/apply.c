@@ -674,6 +674,8 @@ static bool run_script(struct shadow *sh, const char *id, const struct sql_scrip
 	for (size_t i = 0; i < s->n && ok; i++) {
 		const struct sql_stmt *st = &s->stmts[i];
 		char *sql = sql_stmt_text(s, st);
+		if (run)
+			progress(sh->o, "%s: statement %zu of %zu (line %d, %s)", id, i + 1, s->n, st->line, st->type);
 		if (is_tx_control(st)) {
 			ok = run_control(sh, &tx, sql, error);
 		} else {

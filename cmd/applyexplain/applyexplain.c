@@ -30,6 +30,7 @@
  * input.
  */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,26 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		usage_error("unexpected argument '%s': records come on stdin", argv[optind]);
 	if (o->queries_file && o->from_db)
 		usage_error("--queries and --from-db are two sources of queries: choose one");
+}
+
+/* ---- progress ---- */
+
+void progress(const struct opts *o, const char *fmt, ...)
+{
+	va_list ap;
+	if (!o->progress)
+		return;
+	fprintf(stderr, "\r\033[K%s: ", msg_prog());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fflush(stderr);
+}
+
+void progress_done(const struct opts *o)
+{
+	if (o->progress)
+		fputs("\r\033[K", stderr);
 }
 
 /* ---- input ---- */
@@ -333,25 +354,34 @@ static bool one_migration(struct shadow *sh, const cJSON *mig)
 	struct queries *q = NULL;
 	struct run run;
 	migration_tables(sh->mig, fw, &tables);
-	if (!sh->o->no_plans && (q = queries_collect(sh, &tables)))
+	progress(sh->o, "%s: finding the top queries", id);
+	if (!sh->o->no_plans && (q = queries_collect(sh, &tables))) {
+		progress(sh->o, "%s: EXPLAIN ANALYZE of the top queries, before", id);
 		queries_explain(sh, q, false);
+	}
 	if (!sh->o->no_rollback)
 		catalog_snapshot(sh->mig, &snap0);
 	bool ok = apply_traced(sh, id, file ? file : id, fw, &run) == 0;
+	progress_done(sh->o);
 	if (!ok)
 		warning("%s: statement %d failed on the shadow: %s%s", id, run.failed_stmt, run.error,
 			run.violations ? " (a violation of existing data)" : "");
 	emit_all(run.traces);
 	if (q) {
 		cJSON *plans = cJSON_CreateArray();
-		if (ok)
+		if (ok) {
+			progress(sh->o, "%s: EXPLAIN ANALYZE of the top queries, after", id);
 			queries_explain(sh, q, true);
+		}
 		queries_records(sh, q, id, plans);
 		emit_all(plans);
 		cJSON_Delete(plans);
 	}
-	if (ok && !sh->o->no_rollback)
+	if (ok && !sh->o->no_rollback) {
+		progress(sh->o, "%s: rollback, catalog comparison, forward again", id);
 		nd_emit(rollback_check(sh, mig, &snap0, &run));
+	}
+	progress_done(sh->o);
 	queries_free(q);
 	run_release(&run);
 	strv_release(&tables);
@@ -366,6 +396,7 @@ int main(int argc, char **argv)
 	msg_set_prog(argv[0]);
 	xalloc_init_cjson();
 	parse_opts(&o, argc, argv);
+	o.progress = isatty(STDERR_FILENO);
 	if (isatty(STDIN_FILENO))
 		usage_error("no input: pipe the records from mkshadow on stdin");
 	in.migrations = cJSON_CreateArray();

@@ -33,6 +33,7 @@ struct opts {
 	int statement_timeout_ms;
 	int probe_timeout_ms;
 	bool no_transaction, no_probes, no_plans, no_rollback, not_production;
+	bool progress; /* stderr is a terminal: say what runs */
 	double large_rows; /* production rows from which a seq scan counts as large */
 	double cost_ratio, time_ratio;
 };
@@ -71,6 +72,11 @@ void stmt_dropped_indexes(const struct sql_stmt *st, struct strv *out);
 /* lock modes, in pg_locks spelling; rank 1..8, 0 when unknown */
 int lock_rank(const char *mode);
 const char *lock_name(int rank);
+
+/* progress: "applyexplain: ..." on stderr, redrawn in place, when
+ * o->progress; progress_done ends the line. */
+void progress(const struct opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void progress_done(const struct opts *o);
 
 /* now_ms: a monotonic clock in milliseconds. */
 double now_ms(void);
