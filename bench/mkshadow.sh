@@ -10,11 +10,13 @@
 #  3. The raw COPY throughput of the sampled bytes: psql COPY (SELECT ...
 #     TABLESAMPLE BERNOULLI (5) REPEATABLE (1)) TO STDOUT piped into psql
 #     COPY FROM STDIN, table by table, into a schema-only copy with no
-#     indexes, against mkshadow's own copying time (the sum of its sample
-#     records' ms), as rows per second.
+#     indexes, against mkshadow's own copying time (the wall time of its
+#     sample and closure phases, from the shadow record's timings), as rows
+#     per second.
 #
 # Env: SCALE (demo-prod --scale, default 0.1, about 110 MB; SCALE=1 is
-# about 1.1 GB, the issue's size), SAMPLE (default 5).
+# about 1.1 GB, the issue's size), SAMPLE (default 5), JOBS (mkshadow
+# --jobs, default mkshadow's).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/bin
@@ -47,9 +49,14 @@ echo "bench: production is $((size / 1048576)) MB (generated in $((gen_ms / 1000
 
 # 1. mkshadow
 t0=$(now_ms)
-TMPDIR=$work MIGSAFE_MASK_KEY=bench "$bin/mkshadow" --from-db "$prod" --sample "$sample" </dev/null >"$work/shadow.ndjson"
+TMPDIR=$work MIGSAFE_MASK_KEY=bench "$bin/mkshadow" --from-db "$prod" --sample "$sample" ${JOBS:+--jobs "$JOBS"} </dev/null >"$work/shadow.ndjson"
 mk_ms=$(($(now_ms) - t0))
-copy_ms=$(jq -s '[.[] | select(.kind == "sample") | .ms] | add' "$work/shadow.ndjson")
+# copying time: the wall time of the sample and closure phases (with --jobs
+# the tables' own ms overlap, so their sum is not the time spent)
+copy_ms=$(jq -s '(.[] | select(.kind == "shadow") | .timings | select(. != null) | .sample_ms + .closure_ms)
+	// ([.[] | select(.kind == "sample") | .ms] | add)' "$work/shadow.ndjson")
+phases=$(jq -r 'select(.kind == "shadow") | .timings | select(. != null) |
+	"create \(.create_ms) ms, schema \(.schema_ms), sample \(.sample_ms), closure \(.closure_ms) (\(.closure_rounds) rounds), indexes and constraints \(.post_data_ms), ANALYZE \(.analyze_ms); --jobs \(.jobs)"' "$work/shadow.ndjson")
 mk_rows=$(jq -s '[.[] | select(.kind == "sample") | .rows] | add' "$work/shadow.ndjson")
 mk_sampled=$(jq -s '[.[] | select(.kind == "sample") | .sampled_rows] | add' "$work/shadow.ndjson")
 shadow=$(jq -r 'select(.kind == "shadow") | .url' "$work/shadow.ndjson")
@@ -80,12 +87,13 @@ done
 raw_ms=$(($(now_ms) - t0))
 
 awk -v size="$size" -v ssize="$shadow_size" -v mk="$mk_ms" -v copy="$copy_ms" -v rows="$mk_rows" \
-	-v sampled="$mk_sampled" -v dump="$dump_ms" -v raw="$raw_ms" -v rawrows="$raw_rows" -v pct="$sample" 'BEGIN {
+	-v sampled="$mk_sampled" -v phases="$phases" -v dump="$dump_ms" -v raw="$raw_ms" -v rawrows="$raw_rows" -v pct="$sample" 'BEGIN {
 	printf "production %.0f MB; %s%% shadow %.0f MB (%d sampled rows, %d with FK closure)\n", size / 1048576, pct, ssize / 1048576, sampled, rows
 	printf "%-44s %10.1f s\n", "mkshadow (whole run, cluster included)", mk / 1000
+	if (phases != "") printf "  phases: %s\n", phases
 	printf "%-44s %10.1f s\n", "pg_dump -Fc | pg_restore (cluster included)", dump / 1000
 	printf "%-44s %10.1fx faster (target >= 10x)\n", "mkshadow vs dump and restore", dump / mk
 	printf "%-44s %10.0f rows/s (%d rows, %.1f s)\n", "raw COPY of the sample (psql | psql)", rawrows / (raw / 1000), rawrows, raw / 1000
-	printf "%-44s %10.0f rows/s (%d rows, %.1f s)\n", "mkshadow copying (sample + closure + mask)", rows / (copy / 1000), rows, copy / 1000
+	printf "%-44s %10.0f rows/s (%d rows, %.1f s)\n", "mkshadow copying (sample + closure, wall)", rows / (copy / 1000), rows, copy / 1000
 	printf "%-44s %10.2f (target >= 0.5)\n", "mkshadow / raw COPY throughput", (rows / copy) / (rawrows / raw)
 }'
