@@ -1,6 +1,7 @@
 #include "nd.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,7 +85,9 @@ cJSON *nd_parse_line(const char *s, size_t len, const char **err)
 		cJSON_Delete(rec);
 		return *err = "record has no string \"kind\"", NULL;
 	}
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble || v->valueint < 1) {
+	/* range first: converting a double outside int's range is undefined */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1 && v->valuedouble <= INT_MAX) ||
+	    v->valuedouble != (double)(int)v->valuedouble) {
 		cJSON_Delete(rec);
 		return *err = "record has no integer \"v\" (schema version)", NULL;
 	}
