@@ -209,7 +209,7 @@ if wait_for "$P" "$copying"; then
 	q "$P" -c "SELECT pg_terminate_backend($got)" >/dev/null
 fi
 wait $msp || rc=$?
-failed "mkshadow, production session terminated during COPY" "mkshadow: error: reading public.big: .*(server closed|terminat)"
+failed "mkshadow, production session terminated during COPY" "mkshadow: error: .*public.big: .*(server closed|terminat)"
 is "$(find "$st" -mindepth 1 -maxdepth 1 | wc -l)" 0 "mkshadow, production session terminated: no shadow folder left"
 is "$(sessions "$P" mkshadow)" 0 "mkshadow, production session terminated: no session of it left on production"
 
