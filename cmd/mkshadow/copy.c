@@ -384,10 +384,13 @@ static void stream_rows(struct stream *st, const char *select)
 	}
 	if (n == -2)
 		pool_fatal(EXIT_RUNTIME, "error: reading %s: %s", st->t->qname, PQerrorMessage(st->prod));
-	copy_finish(st->prod, st->t->qname);
+	char *reading = xasprintf("reading %s", st->t->qname), *writing = xasprintf("shadow: writing %s", st->t->qname);
+	copy_finish(st->prod, reading); /* a session ended mid-COPY reports here too */
 	if (PQputCopyEnd(st->shadow, NULL) != 1)
 		pool_fatal(EXIT_RUNTIME, "error: shadow: %s", PQerrorMessage(st->shadow));
-	copy_finish(st->shadow, st->t->qname);
+	copy_finish(st->shadow, writing);
+	free(reading);
+	free(writing);
 	pool_lock();
 	st->t->ms += now_ms() - t0;
 	if (st->o->progress)
