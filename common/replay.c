@@ -1190,16 +1190,18 @@ void replay_stmt(struct replay *r, const char *file, const char *src, const stru
 
 void replay_sql(struct replay *r, const char *file, const char *text)
 {
-	struct sql_script s;
+	struct sql_reader rd;
 	struct sql_error err;
-	if (sql_parse(&s, text, &err) < 0)
+	const struct sql_script *one;
+	int rc;
+	/* one statement's parse tree at a time: a 15 MB structure.sql would
+	 * otherwise hold a parse tree ten times its size */
+	if (sql_reader_open(&rd, text, &err) < 0)
 		die_at(EXIT_INPUT, file, err.line, "%s", err.message);
-	struct replay_ctx x = {r, file, 0, text, 0, 0};
-	for (size_t i = 0; i < s.n; i++) {
-		x.line = s.stmts[i].line;
-		x.stmt_start = s.stmts[i].offset;
-		x.stmt_end = s.stmts[i].offset + s.stmts[i].len;
-		replay_node(&x, s.stmts[i].type, s.stmts[i].node);
-	}
-	sql_script_release(&s);
+	while ((rc = sql_reader_next(&rd, &one, &err)) > 0)
+		for (size_t i = 0; i < one->n; i++)
+			replay_stmt(r, file, one->text, &one->stmts[i]);
+	if (rc < 0)
+		die_at(EXIT_INPUT, file, err.line, "%s", err.message);
+	sql_reader_release(&rd);
 }

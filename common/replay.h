@@ -24,8 +24,10 @@ struct replay {
 
 void replay_init(struct replay *r, struct catalog *c);
 void replay_release(struct replay *r);
-/* replay_sql: parse text (named file for diagnostics) and apply each
- * statement. A syntax error dies naming file and line. */
+/* replay_sql: parse text (named file for diagnostics) one statement at a
+ * time (sql_reader: memory stays bounded whatever the size of the script)
+ * and apply each. A syntax error dies naming file and line; the statements
+ * before it have been applied (and warned about) by then. */
 void replay_sql(struct replay *r, const char *file, const char *text);
 /* replay_stmt: apply one statement of a parsed script (src is the script's
  * text, which the statement's parse locations index). */

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# limits.t — input at the edge: a record line over the NDJSON limit (small,
+# through MIGSAFE_MAX_LINE, for every stage that reads records; and one real
+# line of 1 GB against the default 64 MiB limit), a very wide schema through
+# schema2dag and lockscore, and a migration of 1,000,000 statements through
+# lockscore. Where a limit is hit: exit 4 naming the line, nothing on stdout.
+# Elsewhere: the run succeeds within a bound on peak memory (GNU time's %M),
+# and its time and memory are printed as diagnostics.
+#
+# The wide schema has 10,000 tables by default; MIGSAFE_SLOW_LIMITS=1 makes
+# it the issue's 100,000 (schema2dag then takes minutes: its catalog lookups
+# are linear, so replaying N tables costs N^2).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+for p in schema2dag lockscore mkrunbook mkshadow applyexplain metricwatch; do
+	[ -x "$BIN/$p" ] || bail_out "bin/$p is not built"
+done
+[ -x /usr/bin/time ] || skip_all "GNU time (/usr/bin/time) is not installed"
+command -v python3 >/dev/null || skip_all "python3 is not installed"
+
+tmp=$(mktemp -d)
+on_exit rm -rf "$tmp"
+F=$MIGSAFE_ROOT/tests/fixtures
+
+# measure NAME CMD...: run CMD (stdin, stdout as given by the caller);
+# exit status in $rc, peak RSS in $kb (KiB), wall time in $secs
+measure() {
+	local name=$1
+	shift
+	rc=0
+	/usr/bin/time -o "$tmp/time" -f '%M %e' "$@" 2>"$tmp/err" || rc=$?
+	read -r kb secs < <(tail -n 1 "$tmp/time")
+	diag "$name: exit $rc, ${secs}s, peak RSS $((kb / 1024)) MiB"
+}
+# under NAME KB_LIMIT: the peak RSS is below the limit
+under() {
+	if [ "$kb" -lt "$2" ]; then ok 0 "$1: peak RSS $((kb / 1024)) MiB < $(($2 / 1024)) MiB"; else
+		ok 1 "$1: peak RSS $((kb / 1024)) MiB < $(($2 / 1024)) MiB"; fi
+}
+# too_long NAME LIMIT LINE: exit 4, "<stdin>:LINE: line longer than LIMIT bytes", empty stdout
+too_long() {
+	if [ "$rc" = 4 ] && grep -q "<stdin>:$3: line longer than $2 bytes" "$tmp/err" && [ ! -s "$tmp/out" ]; then
+		ok 0 "$1: exit 4, '<stdin>:$3: line longer than $2 bytes', nothing on stdout"
+	else
+		ok 1 "$1: exit 4, '<stdin>:$3: line longer than $2 bytes', nothing on stdout"
+		diag "exit $rc, $(wc -c <"$tmp/out") bytes on stdout, stderr: $(head -c 500 "$tmp/err")"
+	fi
+}
+
+# ---- a line over the limit, for every stage that reads records ----
+{
+	echo '{"kind":"source","v":1,"format":"sql","path":"x.sql","files":["x.sql"]}'
+	echo '{"kind":"enum","v":1,"name":"public.e","values":["a"]}'
+	python3 -c 'import json; print(json.dumps({"kind": "table", "v": 1, "name": "public.wide", "columns": [{"name": "c%d" % i, "type": "text", "nullable": True, "default": None, "identity": None, "generated": None} for i in range(200)], "primary_key": []}))'
+} >"$tmp/long.ndjson"
+declare -A stage=(
+	[lockscore]="$BIN/lockscore $F/lockscore/soft_delete.sql"
+	[schema2dag]="$BIN/schema2dag --sql $F/lockscore/shop.sql -"
+	[mkrunbook]="$BIN/mkrunbook --review"
+	[mkshadow]="$BIN/mkshadow --destroy"
+	[applyexplain]="$BIN/applyexplain --shadow postgresql://nobody@127.0.0.1:1/none"
+)
+for p in lockscore schema2dag mkrunbook mkshadow applyexplain; do
+	rc=0
+	# shellcheck disable=SC2086
+	MIGSAFE_MAX_LINE=1000 ${stage[$p]} <"$tmp/long.ndjson" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	too_long "$p, a 14 kB record with MIGSAFE_MAX_LINE=1000" 1000 3
+done
+
+# ---- a 1 GB line against the default limit (64 MiB): read no further ----
+gigaline() { printf '{"kind":"x","v":1,"pad":"'; head -c 1073741824 /dev/zero | tr '\0' a; printf '"}\n'; }
+measure "lockscore, a 1 GB line" "$BIN/lockscore" "$F/lockscore/soft_delete.sql" < <(gigaline 2>/dev/null) >"$tmp/out"
+too_long "lockscore, a 1 GB line" 67108864 1
+under "lockscore, a 1 GB line" $((400 * 1024))
+# metricwatch reads stdin its own way (it keeps watching while records
+# arrive), with the default limit only
+measure "metricwatch, a 1 GB line" "$BIN/metricwatch" --duration 1s < <(gigaline 2>/dev/null) >"$tmp/out"
+too_long "metricwatch, a 1 GB line" 67108864 1
+under "metricwatch, a 1 GB line" $((400 * 1024))
+
+# ---- a wide schema: N tables, an FK chain, an index on every tenth ----
+N=10000
+[ "${MIGSAFE_SLOW_LIMITS:-0}" = 1 ] && N=100000
+python3 - "$N" >"$tmp/wide.sql" <<'EOF'
+import sys
+n = int(sys.argv[1])
+for i in range(n):
+    ref = "" if i == 0 else ", parent_id bigint REFERENCES t%d (id)" % (i - 1)
+    print("CREATE TABLE t%d (id bigint PRIMARY KEY, name text NOT NULL, created_at timestamptz DEFAULT now()%s);" % (i, ref))
+    if i % 10 == 0:
+        print("CREATE INDEX t%d_name ON t%d (name);" % (i, i))
+EOF
+measure "schema2dag, $N tables" "$BIN/schema2dag" --sql "$tmp/wide.sql" >"$tmp/wide.ndjson"
+is "$rc:$(grep -c '"kind":"table"' "$tmp/wide.ndjson"):$(grep -c '"kind":"foreign_key"' "$tmp/wide.ndjson")" \
+	"0:$N:$((N - 1))" "schema2dag, $N tables: every table and foreign key"
+under "schema2dag, $N tables" $((N * 40 + 64 * 1024)) # 40 KiB a table, at most
+echo "ALTER TABLE t$((N / 2)) ADD COLUMN x int; CREATE INDEX ON t$((N - 1)) (name);" >"$tmp/small.sql"
+measure "lockscore, a $N-table DAG" "$BIN/lockscore" "$tmp/small.sql" <"$tmp/wide.ndjson" >"$tmp/out"
+is "$rc:$(grep -c '"kind":"statement"' "$tmp/out"):$(grep -c '"kind":"table"' "$tmp/out")" "0:2:$N" \
+	"lockscore, a $N-table DAG: the DAG forwarded, a record for each statement"
+under "lockscore, a $N-table DAG" $((N * 20 + 64 * 1024))
+
+# ---- a migration of 1,000,000 statements ----
+python3 -c '
+import sys
+w = sys.stdout.write
+for i in range(1000000):
+    w("UPDATE orders SET total_cents = total_cents WHERE id = %d;\n" % i)
+' >"$tmp/million.sql"
+measure "lockscore, 1,000,000 statements" "$BIN/lockscore" "$tmp/million.sql" <"$F/lockscore/shop-50m.ndjson" >"$tmp/out"
+is "$rc:$(grep -c '"kind":"statement"' "$tmp/out"):$(grep -c '"kind":"risk"' "$tmp/out")" "0:1000000:1" \
+	"lockscore, 1,000,000 statements: a record for each, one risk"
+under "lockscore, 1,000,000 statements" $((1024 * 1024))
+
+done_testing
