@@ -177,7 +177,11 @@ static void check_sql(const cJSON *mig, const char *which)
 	if (!text)
 		return;
 	if (sql_parse(&s, text, &err) < 0) {
-		char *where = file ? xstrdup(file) : xasprintf("%s (%s)", nd_get_str(mig, "id"), which);
+		char where[512]; /* not on the heap: exiting now, nothing may be lost */
+		if (file)
+			snprintf(where, sizeof where, "%s", file);
+		else
+			snprintf(where, sizeof where, "%s (%s)", nd_get_str(mig, "id"), which);
 		die_at(EXIT_INPUT, where, err.line, "%s", err.message);
 	}
 	sql_script_release(&s);

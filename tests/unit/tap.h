@@ -6,12 +6,14 @@
 
 static int tap_n, tap_failed;
 
+/* cond is evaluated once: it is often the call under test */
 #define OK(cond, ...)                                               \
 	do {                                                        \
+		int ok_ = !!(cond);                                 \
 		tap_n++;                                            \
-		if (!(cond))                                        \
+		if (!ok_)                                           \
 			tap_failed++;                               \
-		printf("%sok %d - ", (cond) ? "" : "not ", tap_n);  \
+		printf("%sok %d - ", ok_ ? "" : "not ", tap_n);     \
 		printf(__VA_ARGS__);                                \
 		printf("\n");                                       \
 	} while (0)
