@@ -40,9 +40,16 @@ int http_do(const struct http_req *req, struct http_resp *resp)
 	end = end ? end : script_end;
 	const char *nl = memchr(script, '\n', (size_t)(end - script));
 	const char *body = nl ? nl + 1 : end;
-	char *endp;
-	long status = strtol(script, &endp, 10);
-	bool numeric = endp != script && (endp == end || *endp == '\n' || *endp == '\r');
+	char line[16], *endp; /* the script is not NUL-terminated: strtol on a copy */
+	size_t ln = (size_t)((nl ? nl : end) - script);
+	bool numeric = ln > 0 && ln < sizeof line;
+	long status = 0;
+	if (numeric) {
+		memcpy(line, script, ln);
+		line[ln] = '\0';
+		status = strtol(line, &endp, 10);
+		numeric = endp != line && (*endp == '\0' || *endp == '\r');
+	}
 	script = next;
 	size_t max = req->max_body ? req->max_body : 16u << 20;
 	if (!numeric || status <= 0 || status > 999 || (size_t)(end - body) > max) {

@@ -44,13 +44,13 @@ extra_seeds() {
 		cp "$REPO"/tests/fixtures/lockscore/*.ndjson "$REPO"/tests/fixtures/mkrunbook/*.ndjson "$dir/" 2>/dev/null ;;
 	prisma)
 		cp "$REPO"/tests/fixtures/prisma/*.prisma "$dir/"
-		[ -d "$SHARED" ] && find "$SHARED" -name '*.prisma' | while read -r f; do
+		[ -d "$SHARED" ] && find "$SHARED" -type f -name '*.prisma' | while read -r f; do
 			cp "$f" "$dir/corpus-$(echo "$f" | md5sum | cut -c1-12).prisma"
 		done ;;
 	replay | lockscore)
 		cp "$REPO"/tests/fixtures/sql/*.sql "$REPO"/tests/fixtures/lockscore/*.sql "$REPO"/scripts/demo-migrations/*.sql \
 			"$REPO"/tests/fixtures/mkshadow/*.sql "$dir/" 2>/dev/null
-		[ -d "$SHARED" ] && find "$SHARED" -name '*.sql' -size -64k | while read -r f; do
+		[ -d "$SHARED" ] && find "$SHARED" -type f -name '*.sql' -size -64k | while read -r f; do
 			cp "$f" "$dir/corpus-$(echo "$f" | md5sum | cut -c1-12).sql"
 		done ;;
 	esac
