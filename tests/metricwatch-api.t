@@ -71,9 +71,9 @@ mkfifo "$tmp/in"
  echo '{"kind":"metric","v":1,"name":"p99_ms","value":900,"threshold":500,"ts":1755000000}'
  echo 'not json'; sleep 0.5
  echo '{"kind":"metric","v":1,"name":"p99_ms","value":800,"threshold":500}'; sleep 0.2
- echo '{"kind":"metric","v":1,"name":"p99_ms","value":100,"threshold":500}'; sleep 1) >"$tmp/in" &
+ echo '{"kind":"metric","v":1,"name":"p99_ms","value":100,"threshold":500}'; sleep 4) >"$tmp/in" & # time to spare for all_clear on a loaded machine
 SLACK_WEBHOOK_URL=$MOCK_URL/services/T0/B0/gone "$mw" --no-pg --interval 0.1 --baseline 0 --cooldown 0.3 --settle 0.3 \
-	--duration 1 <"$tmp/in" >"$tmp/st.out" 2>"$tmp/st.err"
+	--duration 2 <"$tmp/in" >"$tmp/st.out" 2>"$tmp/st.err"
 is "$?" 1 "stdin: a sustained breach of a fed metric exits 1"
 is "$(events "$tmp/st.out")" "breach cooldown:sustained cooldown:ended all_clear" "stdin: breach, sustained (sample after the cooldown), ended"
 grep -q '<stdin>:3: warning: invalid JSON; record skipped' "$tmp/st.err"; ok $? "stdin: a bad line during the watch is named and skipped"
