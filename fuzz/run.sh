@@ -106,12 +106,15 @@ else
 		fuzz_one $h &
 		running=$((running + 1))
 		if [ $running -ge "$PARALLEL" ]; then
-			wait -n 2>/dev/null || wait
+			wait -n || true # a harness that found something returns non-zero
 			running=$((running - 1))
 		fi
 	done
 	wait
 	for h in "$@"; do [ -z "$(ls out/artifacts/$h 2>/dev/null)" ] || status=1; done
 fi
-rm -rf out/tmp
+# the harnesses' scratch folders (out/tmp/PID), of those no longer running
+for d in out/tmp/*; do
+	[ -d "$d" ] && ! kill -0 "${d##*/}" 2>/dev/null && rm -rf "$d"
+done
 exit $status
