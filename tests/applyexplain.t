@@ -221,8 +221,11 @@ if [ -x "$BIN/mkshadow" ]; then
 	}
 	before=$(prod_counters)
 	rc=0
-	{ cat "$tmp/pss.shadow"; jq -cn '{kind:"migration",v:1,id:"dropidx",forward:"DROP INDEX orders_customer_id_idx;",
-		rollback:"CREATE INDEX orders_customer_id_idx ON orders (customer_id);"}'; } |
+	# both indexes the planner may pick for the customer's latest orders go
+	# (which one it picks depends on ANALYZE's random sample)
+	{ cat "$tmp/pss.shadow"; jq -cn '{kind:"migration",v:1,id:"dropidx",
+		forward:"DROP INDEX orders_customer_id_idx;\nDROP INDEX orders_created_at_idx;",
+		rollback:"CREATE INDEX orders_customer_id_idx ON orders (customer_id);\nCREATE INDEX orders_created_at_idx ON orders (created_at);"}'; } |
 		"$BIN/applyexplain" --from-db="$P" --top 3 >"$tmp/pss.out" 2>"$tmp/pss.err" || rc=$?
 	is "$rc" 0 "--from-db: exit 0"
 	[ "$rc" = 0 ] || diag "$(cat "$tmp/pss.err")"
@@ -242,8 +245,8 @@ if [ -x "$BIN/mkshadow" ]; then
 	cid=$(jq -r '.params[0]' <<<"$p")
 	is "$(psql -XAtq "$SH" -c "SELECT count(*) > 0 FROM orders WHERE customer_id = $cid")" t \
 		"--from-db: the customer id filled in has orders in the shadow (a real plan)"
-	is "$(jq -c '[.before.indexes, .after.seq_scans, ([.regressions[].kind] | index("new_seq_scan") != null)]' <<<"$p")" \
-		'[["orders_customer_id_idx"],["public.orders"],true]' "--from-db: the dropped index's query flags the new seq scan"
+	is "$(jq -c '[(.before.indexes | length > 0 and all(. == "orders_customer_id_idx" or . == "orders_created_at_idx")), .after.seq_scans, ([.regressions[].kind] | index("new_seq_scan") != null)]' <<<"$p")" \
+		'[true,["public.orders"],true]' "--from-db: the query that used a dropped index flags the new seq scan"
 	is "$(prod_counters)" "$before" "--from-db: production's write counters are unchanged"
 
 	# the shadow's own pg_stat_statements: queries an application ran there
