@@ -1,6 +1,7 @@
 #include "msg.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,16 +9,26 @@
 
 static const char *prog = "migsafe";
 static int nwarnings;
-static volatile int dying; /* set by the die family just before exit */
+static volatile int dying; /* the program is exiting on an error */
 
 /* LeakSanitizer (make SAN=1) calls this at exit to ask whether to look for
- * leaks. Not when the program dies on an error: die() exits at once, by
- * design, with whatever it holds (DESIGN.md: nothing is unwound); a run
- * that finishes, successfully or with findings, is checked. */
+ * leaks. Not when the program exits on an error (status 2, 3, 4: die()
+ * and the error paths exit at once, by design, with whatever they hold;
+ * nothing is unwound); a run that finishes, successfully or with findings
+ * (0, 1), is checked. */
 int __lsan_is_turned_off(void);
 int __lsan_is_turned_off(void)
 {
 	return dying;
+}
+
+/* note_status: an on_exit handler (registered after LeakSanitizer's own
+ * atexit check, so it runs before it) that learns the exit status. */
+static void note_status(int status, void *arg)
+{
+	(void)arg;
+	if (status >= EXIT_USAGE)
+		dying = 1;
 }
 
 /* on_sigpipe: nothing; the write that raised it fails with EPIPE, and
@@ -39,6 +50,10 @@ void msg_set_prog(const char *argv0)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGPIPE, &sa, NULL);
+	static bool registered;
+	if (!registered)
+		on_exit(note_status, NULL);
+	registered = true;
 }
 
 const char *msg_prog(void)

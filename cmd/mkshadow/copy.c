@@ -581,7 +581,7 @@ static bool close_table(struct table *t, struct work *w, int jobs)
 				strv_push(&all, s);
 		}
 		keyset_release(&rk->wanted);
-		if (integer_key(rk))
+		if (integer_key(rk) && all.n > first[k]) /* qsort(NULL, 0, ...) is undefined */
 			qsort(all.v + first[k], all.n - first[k], sizeof(char *), by_number);
 	}
 	first[t->nkeys] = all.n;
