@@ -4,7 +4,7 @@
 # (against tests/mockhttp.py), and every destination gets the whole document.
 . "$(dirname "$0")/lib.sh"
 set -u
-plan 33
+plan 34
 mk=$BIN/mkrunbook
 F=$MIGSAFE_ROOT/tests/fixtures/mkrunbook
 [ -x "$mk" ] || bail_out "bin/mkrunbook is not built"
@@ -120,4 +120,10 @@ case "$rc:$out" in "2:"*GITHUB_TOKEN*) ok 0 "no GITHUB_TOKEN: a usage error, bef
 GITHUB_STEP_SUMMARY=$tmp/summary.md "$mk" --review --step-summary "$F/low.ndjson" >"$tmp/stdout"
 GITHUB_STEP_SUMMARY=$tmp/summary.md "$mk" --step-summary "$F/low.ndjson" >>"$tmp/stdout"
 is "$(grep -c '^<!-- migsafe:' "$tmp/summary.md"):$(wc -c <"$tmp/stdout")" "2:0" "--step-summary appends each document, stdout stays empty"
+# fuzz_github found it: a PR number out of long's range was cast (undefined)
+printf '{"pull_request":{"number":8.9e109}}' >"$tmp/ev-huge.json"
+out=$(GITHUB_EVENT_PATH=$tmp/ev-huge.json GITHUB_TOKEN=t GITHUB_REPOSITORY=a/b "$BIN/mkrunbook" --review --github-comment \
+	<"$MIGSAFE_ROOT/tests/fixtures/mkrunbook/low.ndjson" 2>&1)
+is "$?:$(head -n 1 <<<"$out")" "2:mkrunbook: $tmp/ev-huge.json has no pull_request.number: give --pr N" \
+	"a PR number of 8.9e109 in the event is refused, not cast"
 done_testing

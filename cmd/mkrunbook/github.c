@@ -141,7 +141,10 @@ static long pr_number(const struct opts *o)
 	if (!pr)
 		pr = cJSON_GetObjectItemCaseSensitive(j, "issue");
 	const cJSON *n = cJSON_GetObjectItemCaseSensitive(pr, "number");
-	long num = cJSON_IsNumber(n) ? (long)n->valuedouble : 0;
+	/* a PR number is a positive integer; anything else (8.9e109, 1.5, NaN)
+	 * is refused before the cast, which would be undefined outside long */
+	double d = cJSON_IsNumber(n) ? n->valuedouble : 0;
+	long num = d >= 1 && d <= 2147483647.0 && d == (double)(long)d ? (long)d : 0;
 	cJSON_Delete(j);
 	free(text);
 	if (num <= 0)
