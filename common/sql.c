@@ -291,14 +291,56 @@ static int parse_piece(struct sql_reader *r, size_t off, size_t len, struct sql_
 	return 0;
 }
 
+/* take_piece: r->cur holds the parse of text[off, off+len): number its
+ * statements; 1 with *one set, or 0 when the piece held only comments. */
+static int take_piece(struct sql_reader *r, size_t off, size_t len, const struct sql_script **one)
+{
+	r->cur.text = (r->clean ? r->clean : r->text) + off;
+	r->cur.base = off;
+	r->cur.n = 0;
+	struct line_cursor rel = {0, 1};
+	const cJSON *raw;
+	cJSON_ArrayForEach(raw, sql_jget(r->cur.tree, "stmts")) add_stmt(&r->cur, raw, len, &rel);
+	if (r->cur.n == 0)
+		return 0; /* only comments */
+	struct line_cursor abs = {r->line_off, r->line}; /* lines in the whole text */
+	for (size_t k = 0; k < r->cur.n; k++)
+		r->cur.stmts[k].line = line_at(r->text, &abs, off + r->cur.stmts[k].offset);
+	r->line_off = abs.off;
+	r->line = abs.line;
+	*one = &r->cur;
+	return 1;
+}
+
+/* gap: text[r->done, to) is outside every piece of the split. Blanks,
+ * comments and semicolons are fine; anything else is parsed on its own
+ * (its syntax error is the script's): -1 with err set, 1 with *one set
+ * when it did parse, 0 when there was nothing. r->done moves to to. */
+static int gap(struct sql_reader *r, size_t to, const struct sql_script **one, struct sql_error *err)
+{
+	const char *src = r->clean ? r->clean : r->text;
+	size_t p = r->done;
+	while ((p = skip_space(src, p, to)) < to && src[p] == ';')
+		p++;
+	r->done = to;
+	if (p >= to)
+		return 0;
+	if (parse_piece(r, p, to - p, err) < 0)
+		return -1;
+	return take_piece(r, p, to - p, one);
+}
+
 int sql_reader_next(struct sql_reader *r, const struct sql_script **one, struct sql_error *err)
 {
 	const PgQuerySplitResult *sr = r->split;
+	int rc;
 	memset(err, 0, sizeof(*err));
 	while (r->next < sr->n_stmts) {
 		int i = r->next, j = i;
 		size_t off, len;
 		piece_range(r, i, i, &off, &len);
+		if (off > r->done && (rc = gap(r, off, one, err)) != 0)
+			return rc;
 		if (parse_piece(r, off, len, err) < 0) {
 			/* the scanner cut too early (BEGIN ATOMIC, CREATE RULE (...; ...)):
 			 * join the next pieces, a few at a time */
@@ -312,22 +354,13 @@ int sql_reader_next(struct sql_reader *r, const struct sql_script **one, struct 
 			sql_error_release(err);
 		}
 		r->next = j + 1;
-		r->cur.text = (r->clean ? r->clean : r->text) + off;
-		r->cur.base = off;
-		r->cur.n = 0;
-		struct line_cursor rel = {0, 1};
-		const cJSON *raw;
-		cJSON_ArrayForEach(raw, sql_jget(r->cur.tree, "stmts")) add_stmt(&r->cur, raw, len, &rel);
-		if (r->cur.n == 0)
-			continue; /* only comments */
-		struct line_cursor abs = {r->line_off, r->line}; /* lines in the whole text */
-		for (size_t k = 0; k < r->cur.n; k++)
-			r->cur.stmts[k].line = line_at(r->text, &abs, off + r->cur.stmts[k].offset);
-		r->line_off = abs.off;
-		r->line = abs.line;
-		*one = &r->cur;
-		return 1;
+		r->done = off + len;
+		if (take_piece(r, off, len, one))
+			return 1;
 	}
+	size_t end = strlen(r->text);
+	if (end > r->done)
+		return gap(r, end, one, err);
 	return 0;
 }
 

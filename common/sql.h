@@ -60,6 +60,8 @@ void sql_error_release(struct sql_error *err);
  * when psql meta-command lines were blanked), one->base is the piece's
  * offset in the whole text, a statement's offset is relative to the piece
  * (parse locations are too), and its line is the line in the whole text. The tree lives until the next call.
+ * Text the scanner leaves out of every piece (it drops what does not start
+ * like a statement, e.g. "SELEC 1;") is parsed too: never skipped.
  * Returns 1, 0 at the end, or -1 with err filled (the line in the whole
  * text, PostgreSQL's message). The reader borrows text. */
 struct sql_reader {
@@ -67,6 +69,7 @@ struct sql_reader {
 	char *clean;	 /* text with psql meta-command lines blanked, or NULL */
 	void *split;	 /* the scanner's result */
 	int next;
+	size_t done;	 /* bytes of the text handed out (or blank) so far */
 	size_t line_off; /* line counting, incremental */
 	int line;
 	struct buf piece;
