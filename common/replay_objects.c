@@ -244,12 +244,25 @@ void rx_drop_stmt(struct replay_ctx *x, const cJSON *n)
 
 /* ---- RENAME ---- */
 
+/* taken: a relation (table, view, index) named name exists in schema, as
+ * PostgreSQL refuses a rename or move onto it ("relation ... already
+ * exists"): warned, and the statement is not applied. */
+static bool taken(struct replay_ctx *x, const char *schema, const char *name)
+{
+	if (!catalog_relname_exists(x->r->cat, schema, name))
+		return false;
+	rx_warn(x, "relation \"%s.%s\" already exists: not applied", schema, name);
+	return true;
+}
+
 static void rename_relation(struct replay_ctx *x, const cJSON *n)
 {
 	const cJSON *rv = sql_jget(n, "relation");
 	const char *to = sql_jstr(n, "newname");
 	struct cat_table *t = rx_table(x, rv);
 	struct cat_view *v = t ? NULL : rx_view(x, rv);
+	if ((t || v) && to && taken(x, t ? t->schema : v->schema, to))
+		return;
 	if (t) {
 		catalog_rename_table(x->r->cat, t, t->schema, to);
 		return;
@@ -287,6 +300,8 @@ static void rename_relation(struct replay_ctx *x, const cJSON *n)
 			rx_warn(x, "RENAME: relation \"%s\" does not exist", sql_jstr(rv, "relname"));
 		return;
 	}
+	if (to && taken(x, ix->schema, to))
+		return;
 	/* renaming a constraint's index renames the constraint too */
 	if (ix->constraint) {
 		free(ix->constraint);
@@ -660,6 +675,8 @@ void rx_set_schema_stmt(struct replay_ctx *x, const cJSON *n)
 		return;
 	if (!strcmp(ot, "OBJECT_TABLE")) {
 		struct cat_table *t = rx_table(x, sql_jget(n, "relation"));
+		if (t && taken(x, to, t->name))
+			return;
 		if (t)
 			catalog_rename_table(x->r->cat, t, to, t->name);
 		else if (!sql_jbool(n, "missing_ok"))
