@@ -45,11 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_RUN(github_comment(&o, "## migsafe review\n\nlow risk"));
 	FUZZ_RUN(github_release(&o, "# Runbook\n"));
 
-	/* the event file: the first response's body (skipped with
-	 * FUZZ_GITHUB_NO_EVENT=1 while a crash there waits for its fix, see
-	 * findings/README) */
-	if (getenv("FUZZ_GITHUB_NO_EVENT"))
-		return 0;
+	/* the event file: the first response's body */
 	const char *s = (const char *)data, *end = memmem(s, size, "\n@@@\n", 5);
 	size_t first = end ? (size_t)(end - s) : size;
 	const char *nl = memchr(s, '\n', first);
