@@ -6,7 +6,8 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config libpg-query-dev libpq-dev libcjson-dev
       libcurl4-openssl-dev postgresql-15 postgresql-contrib jq python3
-      python3-jsonschema python3-yaml graphviz perl cmark)
+      python3-jsonschema python3-yaml graphviz perl cmark
+      clang libclang-rt-14-dev valgrind)
 # node/npm only drive the Prisma oracle; a node already on PATH (e.g. from
 # nodesource, which bundles npm) is kept as it is.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
