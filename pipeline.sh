@@ -29,7 +29,8 @@ root=$(cd "$(dirname "$0")" && pwd)
 bin=$root/bin
 prog=pipeline
 
-say() { echo "$prog: $*" >&2; }
+# messages never carry a password: postgresql://user:secret@host -> user@host
+say() { echo "$prog: $*" | sed -E 's#(://[^:/@]*):[^@/]*@#\1@#g; s#(password=)[^ &]*#\1...#g' >&2; }
 die() { say "$*"; exit "${rc:-3}"; }
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
