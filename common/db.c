@@ -334,3 +334,17 @@ char *db_quote_ident(PGconn *conn, const char *ident)
 	PQfreemem(q);
 	return copy;
 }
+
+char *db_quote_qualified(PGconn *conn, const char *qname)
+{
+	const char *dot = strchr(qname, '.');
+	if (!dot)
+		return db_quote_ident(conn, qname);
+	char *sch = xstrndup(qname, (size_t)(dot - qname));
+	char *qs = db_quote_ident(conn, sch), *qn = db_quote_ident(conn, dot + 1);
+	char *q = xasprintf("%s.%s", qs, qn);
+	free(sch);
+	free(qs);
+	free(qn);
+	return q;
+}

@@ -73,6 +73,10 @@ char *db_server_version(const PGconn *conn);
  * instance an invalid multibyte character). */
 char *db_quote_ident(PGconn *conn, const char *ident);
 
+/* db_quote_qualified: "schema.name" (as records spell tables) quoted part by
+ * part: "schema"."name". A name without a dot is quoted whole. */
+char *db_quote_qualified(PGconn *conn, const char *qname);
+
 /* db_redact_url: s with every password removed: the ":password" of the
  * userinfo of postgres:// and postgresql:// URLs, "password=..." query
  * parameters, and "password=value" pairs of key=value strings (quoted or

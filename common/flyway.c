@@ -1189,3 +1189,19 @@ void flyway_release(struct flyway_set *set)
 	free(set->conf_path);
 	memset(set, 0, sizeof(*set));
 }
+
+char *migration_id_of_path(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t n = strlen(base);
+	if (n > 4 && !strcmp(base + n - 4, ".sql"))
+		n -= 4;
+	if (n == 9 && !strncmp(base, "migration", 9) && base > path + 1) {
+		const char *dir = base - 1;
+		while (dir > path && dir[-1] != '/')
+			dir--;
+		return xstrndup(dir, (size_t)(base - 1 - dir));
+	}
+	return xstrndup(base, n);
+}

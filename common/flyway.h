@@ -34,4 +34,9 @@ char *flyway_expand(const struct flyway_set *set, const char *file, const char *
 /* flyway_compare_versions: <0, 0, >0 as Flyway's MigrationVersion.compareTo */
 int flyway_compare_versions(const char *a, const char *b);
 
+/* migration_id_of_path: a migration file's own id: its name without .sql
+ * (V3__purge_old_customers), or for Prisma's <folder>/migration.sql the
+ * folder's name. The caller frees it. */
+char *migration_id_of_path(const char *path);
+
 #endif

@@ -279,10 +279,7 @@ static void migration_tables(PGconn *c, const char *text, struct strv *out)
 	}
 	sql_script_release(&s);
 	for (size_t i = 0; i < names.n; i++) {
-		const char *dot = strchr(names.v[i], '.');
-		char *sch = xstrndup(names.v[i], (size_t)(dot - names.v[i]));
-		char *qs = db_quote_ident(c, sch), *qn = db_quote_ident(c, dot + 1);
-		char *q = xasprintf("%s.%s", qs, qn);
+		char *q = db_quote_qualified(c, names.v[i]);
 		const char *params[1] = {q};
 		PGresult *r = db_query(c,
 				       "SELECT n.nspname || '.' || t.relname FROM pg_catalog.pg_index x "
@@ -295,9 +292,6 @@ static void migration_tables(PGconn *c, const char *text, struct strv *out)
 			strv_push(out, t);
 		PQclear(r);
 		free(q);
-		free(qs);
-		free(qn);
-		free(sch);
 	}
 	strv_release(&names);
 }

@@ -245,22 +245,10 @@ static int max_param(const cJSON *node)
 	return m;
 }
 
-static char *quote_q(PGconn *c, const char *qname)
-{
-	const char *dot = strchr(qname, '.');
-	char *sch = xstrndup(qname, (size_t)(dot - qname));
-	char *qs = db_quote_ident(c, sch), *qn = db_quote_ident(c, dot + 1);
-	char *q = xasprintf("%s.%s", qs, qn);
-	free(sch);
-	free(qs);
-	free(qn);
-	return q;
-}
-
 /* value_of: a middle non-null value of table.col on the shadow, or NULL. */
 static char *value_of(PGconn *c, const char *table, const char *col)
 {
-	char *qt = quote_q(c, table), *qc = db_quote_ident(c, col);
+	char *qt = db_quote_qualified(c, table), *qc = db_quote_ident(c, col);
 	char *sql = xasprintf("SELECT %s::text FROM %s WHERE %s IS NOT NULL OFFSET "
 			      "(SELECT count(*) / 2 FROM %s WHERE %s IS NOT NULL) LIMIT 1",
 			      qc, qt, qc, qt, qc);
@@ -337,7 +325,7 @@ static void note_sizes(struct shadow *sh, struct queries *qs)
 			const char *t = qs->v[i].tables.v[k];
 			if (strv_index(&qs->big_keys, t) >= 0)
 				continue;
-			char *qt = quote_q(sh->mig, t);
+			char *qt = db_quote_qualified(sh->mig, t);
 			const char *params[1] = {qt};
 			PGresult *r = db_query(sh->mig,
 					       "SELECT greatest(c.reltuples, 0) FROM pg_catalog.pg_class c "

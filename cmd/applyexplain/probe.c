@@ -126,24 +126,12 @@ void probes_free(struct probes *p)
 
 /* ---- what a probe runs ---- */
 
-static char *quoted_table(PGconn *c, const char *qname)
-{
-	const char *dot = strchr(qname, '.');
-	char *sch = xstrndup(qname, (size_t)(dot - qname));
-	char *qs = db_quote_ident(c, sch), *qn = db_quote_ident(c, dot + 1);
-	char *q = xasprintf("%s.%s", qs, qn);
-	free(sch);
-	free(qs);
-	free(qn);
-	return q;
-}
-
 /* probe_sql_new: the SQL of a probe, or NULL when the table cannot be
  * probed (not visible to other sessions yet, a view, a write to a
  * materialized view). */
 static char *probe_sql_new(struct probes *p, const char *table, int op)
 {
-	char *qt = quoted_table(p->mon, table);
+	char *qt = db_quote_qualified(p->mon, table);
 	const char *params[1] = {qt};
 	PGresult *r = db_query(p->mon,
 			       "SELECT c.relkind, (SELECT a.attname FROM pg_catalog.pg_attribute a "

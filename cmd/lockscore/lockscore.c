@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "flyway.h"
 #include "lockscore.h"
 #include "msg.h"
 #include "nd.h"
@@ -535,23 +536,6 @@ static void migration_release(struct migration *m)
 
 /* ---- main ---- */
 
-static char *id_of(const char *path)
-{
-	const char *base = strrchr(path, '/');
-	base = base ? base + 1 : path;
-	size_t n = strlen(base);
-	if (n > 4 && !strcmp(base + n - 4, ".sql"))
-		n -= 4;
-	if (n == 9 && !strncmp(base, "migration", 9)) { /* prisma: the folder names it */
-		const char *slash = base - 1;
-		while (slash > path && slash[-1] != '/')
-			slash--;
-		if (base - 1 > path)
-			return xstrndup(slash, (size_t)(base - 1 - slash));
-	}
-	return xstrndup(base, n);
-}
-
 static int worst_rank(const struct migration *m)
 {
 	int worst = 0;
@@ -636,7 +620,7 @@ int main(int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		struct migration m = {0};
 		char *text = read_file(argv[i]);
-		m.id = id_of(argv[i]);
+		m.id = migration_id_of_path(argv[i]);
 		m.file = xstrdup(argv[i]);
 		run_one(&in, &o, &m, text);
 		output_migration(&out, &m);

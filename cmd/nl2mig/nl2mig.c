@@ -40,6 +40,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "flyway.h"
 #include "msg.h"
 #include "nd.h"
 #include "nl2mig.h"
@@ -165,25 +166,6 @@ void mig_release(struct mig *m)
 	strv_release(&m->files);
 	free(m->id);
 	strv_release(&m->destructive_why);
-}
-
-/* file_id: a migration file's own id, as lockscore names it: the file name
- * without .sql (V3__purge_old_customers), or for Prisma's
- * <folder>/migration.sql the folder's name. */
-static char *file_id(const char *path)
-{
-	const char *base = strrchr(path, '/');
-	base = base ? base + 1 : path;
-	size_t n = strlen(base);
-	if (n > 4 && !strcmp(base + n - 4, ".sql"))
-		n -= 4;
-	if (n == 9 && !strncmp(base, "migration", 9) && base > path + 1) {
-		const char *dir = base - 1;
-		while (dir > path && dir[-1] != '/')
-			dir--;
-		return xstrndup(dir, (size_t)(base - 1 - dir));
-	}
-	return xstrndup(base, n);
 }
 
 char *make_slug(const char *text)
@@ -445,7 +427,7 @@ int main(int argc, char **argv)
 		if (prisma_source) /* the diff only: no --write, no file touched */
 			free(prisma_update(&cat, m.forward, prisma_source, "schema.prisma", &m.prisma_diff));
 		if (o.sql_file) { /* the file already has its name: keep it, and point at it */
-			m.id = file_id(o.sql_file);
+			m.id = migration_id_of_path(o.sql_file);
 			if (!m.file_forward)
 				m.file_forward = xstrdup(o.sql_file);
 		} else {
