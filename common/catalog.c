@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strmap.h"
 #include "xalloc.h"
 
 #define NAMEDATALEN 64
@@ -33,6 +34,166 @@ static void set_str(char **dst, const char *src)
 	*dst = copy;
 }
 
+/* ---- lookup indexes ----
+ *
+ * Names map to objects through hash maps, so that lookups stay O(1) in a
+ * schema of 100,000 tables. Adders insert; removals delete; renames (and
+ * catalog_touch) mark the maps stale, and the next lookup rebuilds them.
+ * A hit is always checked against the object's own fields; when two objects
+ * share a key (a schema name with a dot, a duplicate index name), the maps
+ * are marked ambiguous and a miss is searched linearly, as before. */
+
+struct ptrv {
+	void **v;
+	size_t n, cap;
+};
+
+struct cat_lookup {
+	bool stale, ambiguous;
+	struct strmap tables, views, enums, indexes; /* qname / ix_key → object */
+	struct strmap fks;			     /* table qname → struct ptrv */
+};
+
+/* KEY(buf, schema, name): "schema.name" in a stack buffer when it fits
+ * (else allocated; key_free frees it). Different pairs may give the same key
+ * (a schema name with a dot): hits are checked, and such collisions make
+ * the maps ambiguous. */
+#define KEYBUF 160
+static char *key_of(char *buf, const char *schema, const char *name)
+{
+	size_t a = strlen(schema), b = strlen(name);
+	char *k = a + b + 2 <= KEYBUF ? buf : xmalloc(a + b + 2);
+	memcpy(k, schema, a);
+	k[a] = '.';
+	memcpy(k + a + 1, name, b + 1);
+	return k;
+}
+
+static void key_free(char *buf, char *k)
+{
+	if (k != buf)
+		free(k);
+}
+
+static void map_add(struct cat_lookup *lk, struct strmap *m, const char *key, void *obj)
+{
+	if (strmap_get(m, key))
+		lk->ambiguous = true;
+	else
+		strmap_put(m, key, obj);
+}
+
+/* map_remove: obj leaves the map under key; when the maps are ambiguous,
+ * the first other object of arr with the same key (same_key) takes it. */
+static void map_remove(struct cat_lookup *lk, struct strmap *m, const char *key, void *obj,
+		       void *const *arr, size_t n, bool (*same_key)(const void *, const void *))
+{
+	if (strmap_get(m, key) != obj)
+		return;
+	strmap_del(m, key);
+	if (lk->ambiguous)
+		for (size_t i = 0; i < n; i++)
+			if (arr[i] != obj && same_key(arr[i], obj)) {
+				strmap_put(m, key, arr[i]);
+				break;
+			}
+}
+
+static bool same_qname_table(const void *a, const void *b)
+{
+	return !strcmp(((const struct cat_table *)a)->qname, ((const struct cat_table *)b)->qname);
+}
+
+static bool same_qname_view(const void *a, const void *b)
+{
+	return !strcmp(((const struct cat_view *)a)->qname, ((const struct cat_view *)b)->qname);
+}
+
+static bool same_qname_enum(const void *a, const void *b)
+{
+	return !strcmp(((const struct cat_enum *)a)->qname, ((const struct cat_enum *)b)->qname);
+}
+
+static bool same_key_index(const void *a, const void *b)
+{
+	const struct cat_index *x = a, *y = b;
+	char bx[KEYBUF], by[KEYBUF];
+	char *kx = key_of(bx, x->schema, x->name), *ky = key_of(by, y->schema, y->name);
+	bool same = !strcmp(kx, ky);
+	key_free(bx, kx);
+	key_free(by, ky);
+	return same;
+}
+
+static void fks_add(struct strmap *m, struct cat_fk *fk)
+{
+	struct ptrv *pv = strmap_get(m, fk->table);
+	if (!pv) {
+		pv = xcalloc(1, sizeof(*pv));
+		strmap_put(m, fk->table, pv);
+	}
+	xgrow(&pv->v, &pv->cap, pv->n + 1, sizeof(*pv->v));
+	pv->v[pv->n++] = fk;
+}
+
+static void fks_release(struct strmap *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slots[i].key) {
+			struct ptrv *pv = m->slots[i].val;
+			free(pv->v);
+			free(pv);
+		}
+	strmap_release(m);
+}
+
+static void lookup_clear(struct cat_lookup *lk)
+{
+	strmap_release(&lk->tables);
+	strmap_release(&lk->views);
+	strmap_release(&lk->enums);
+	strmap_release(&lk->indexes);
+	fks_release(&lk->fks);
+	lk->ambiguous = false;
+}
+
+/* lookup: the catalog's maps, rebuilt if stale; NULL when it has none. */
+static struct cat_lookup *lookup(const struct catalog *c)
+{
+	struct cat_lookup *lk = c->lk;
+	if (!lk || !lk->stale)
+		return lk;
+	lookup_clear(lk);
+	lk->stale = false;
+	for (size_t i = 0; i < c->ntables; i++)
+		map_add(lk, &lk->tables, c->tables[i]->qname, c->tables[i]);
+	for (size_t i = 0; i < c->nviews; i++)
+		map_add(lk, &lk->views, c->views[i]->qname, c->views[i]);
+	for (size_t i = 0; i < c->nenums; i++)
+		map_add(lk, &lk->enums, c->enums[i]->qname, c->enums[i]);
+	for (size_t i = 0; i < c->nindexes; i++) {
+		char kb[KEYBUF], *k = key_of(kb, c->indexes[i]->schema, c->indexes[i]->name);
+		map_add(lk, &lk->indexes, k, c->indexes[i]);
+		key_free(kb, k);
+	}
+	for (size_t i = 0; i < c->nfks; i++)
+		fks_add(&lk->fks, c->fks[i]);
+	return lk;
+}
+
+/* live: the maps when they are up to date (to be changed in step with the
+ * arrays), else NULL (the next lookup rebuilds them from the arrays). */
+static struct cat_lookup *live(const struct catalog *c)
+{
+	return c->lk && !c->lk->stale ? c->lk : NULL;
+}
+
+void catalog_touch(struct catalog *c)
+{
+	if (c->lk)
+		c->lk->stale = true;
+}
+
 char *cat_qname(const char *schema, const char *name)
 {
 	return xasprintf("%s.%s", schema, name);
@@ -54,6 +215,7 @@ void catalog_init(struct catalog *c)
 {
 	memset(c, 0, sizeof(*c));
 	strv_push(&c->schemas, "public");
+	c->lk = xcalloc(1, sizeof(*c->lk));
 }
 
 static void column_release(struct cat_column *col)
@@ -152,6 +314,10 @@ void catalog_release(struct catalog *c)
 	free(c->views);
 	free(c->enums);
 	strv_release(&c->schemas);
+	if (c->lk) {
+		lookup_clear(c->lk);
+		free(c->lk);
+	}
 	memset(c, 0, sizeof(*c));
 }
 
@@ -159,6 +325,16 @@ void catalog_release(struct catalog *c)
 
 struct cat_table *catalog_table(const struct catalog *c, const char *schema, const char *name)
 {
+	struct cat_lookup *lk = lookup(c);
+	if (lk) {
+		char kb[KEYBUF], *q = key_of(kb, schema, name);
+		struct cat_table *t = strmap_get(&lk->tables, q);
+		key_free(kb, q);
+		if (t && !strcmp(t->name, name) && !strcmp(t->schema, schema))
+			return t;
+		if (!lk->ambiguous)
+			return NULL;
+	}
 	for (size_t i = 0; i < c->ntables; i++)
 		if (!strcmp(c->tables[i]->name, name) && !strcmp(c->tables[i]->schema, schema))
 			return c->tables[i];
@@ -167,6 +343,14 @@ struct cat_table *catalog_table(const struct catalog *c, const char *schema, con
 
 struct cat_table *catalog_table_q(const struct catalog *c, const char *qname)
 {
+	struct cat_lookup *lk = lookup(c);
+	if (lk) {
+		struct cat_table *t = strmap_get(&lk->tables, qname);
+		if (t && !strcmp(t->qname, qname))
+			return t;
+		if (!lk->ambiguous)
+			return NULL;
+	}
 	for (size_t i = 0; i < c->ntables; i++)
 		if (!strcmp(c->tables[i]->qname, qname))
 			return c->tables[i];
@@ -183,6 +367,8 @@ struct cat_table *catalog_add_table(struct catalog *c, const char *schema, const
 	t->qname = cat_qname(schema, name);
 	t->rows = -1;
 	ARR_PUSH(c, tables, t);
+	if (live(c))
+		map_add(c->lk, &c->lk->tables, t->qname, t);
 	return t;
 }
 
@@ -347,6 +533,9 @@ void catalog_drop_table(struct catalog *c, struct cat_table *t, bool cascade)
 			catalog_drop_check(c, c->checks[i]);
 	if (cascade)
 		drop_dependent_views(c, t->qname);
+	if (live(c))
+		map_remove(c->lk, &c->lk->tables, t->qname, t, (void *const *)c->tables, c->ntables,
+			   same_qname_table);
 	ARR_REMOVE(c, tables, t);
 	table_free(t);
 }
@@ -377,11 +566,23 @@ void catalog_rename_table(struct catalog *c, struct cat_table *t, const char *sc
 	/* schema and name may alias t's own strings: copy them first */
 	char *old = xstrdup(t->qname), *s = xstrdup(schema), *n = xstrdup(name);
 	bool moved = strcmp(s, t->schema) != 0;
+	struct cat_lookup *lk = live(c);
+	if (lk)
+		map_remove(lk, &lk->tables, old, t, (void *const *)c->tables, c->ntables, same_qname_table);
 	set_str(&t->schema, s);
 	set_str(&t->name, n);
 	free(t->qname);
 	t->qname = cat_qname(s, n);
 	rename_refs(c, old, t->qname);
+	if (lk && !moved && !strmap_get(&lk->fks, t->qname)) {
+		/* in step: the table under its new name, its foreign keys too */
+		map_add(lk, &lk->tables, t->qname, t);
+		struct ptrv *pv = strmap_del(&lk->fks, old);
+		if (pv)
+			strmap_put(&lk->fks, t->qname, pv);
+	} else {
+		catalog_touch(c); /* the indexes changed schema: rebuild */
+	}
 	if (moved)
 		for (size_t i = 0; i < c->nindexes; i++)
 			if (!strcmp(c->indexes[i]->table, t->qname))
@@ -395,6 +596,16 @@ void catalog_rename_table(struct catalog *c, struct cat_table *t, const char *sc
 
 struct cat_index *catalog_index(const struct catalog *c, const char *schema, const char *name)
 {
+	struct cat_lookup *lk = lookup(c);
+	if (lk) {
+		char kb[KEYBUF], *k = key_of(kb, schema, name);
+		struct cat_index *ix = strmap_get(&lk->indexes, k);
+		key_free(kb, k);
+		if (ix && !strcmp(ix->name, name) && !strcmp(ix->schema, schema))
+			return ix;
+		if (!lk->ambiguous)
+			return NULL;
+	}
 	for (size_t i = 0; i < c->nindexes; i++)
 		if (!strcmp(c->indexes[i]->name, name) && !strcmp(c->indexes[i]->schema, schema))
 			return c->indexes[i];
@@ -410,6 +621,11 @@ struct cat_index *catalog_add_index(struct catalog *c, const char *schema, const
 	ix->table = xstrdup(table);
 	ix->method = xstrdup("btree");
 	ARR_PUSH(c, indexes, ix);
+	if (live(c)) {
+		char kb[KEYBUF], *k = key_of(kb, schema, name);
+		map_add(c->lk, &c->lk->indexes, k, ix);
+		key_free(kb, k);
+	}
 	return ix;
 }
 
@@ -421,6 +637,12 @@ void catalog_drop_index(struct catalog *c, struct cat_index *ix)
 			strv_release(&t->pk);
 			set_str(&t->pk_name, NULL);
 		}
+	}
+	if (live(c)) {
+		char kb[KEYBUF], *k = key_of(kb, ix->schema, ix->name);
+		map_remove(c->lk, &c->lk->indexes, k, ix, (void *const *)c->indexes, c->nindexes,
+			   same_key_index);
+		key_free(kb, k);
 	}
 	ARR_REMOVE(c, indexes, ix);
 	index_free(ix);
@@ -454,11 +676,41 @@ struct cat_fk *catalog_add_fk(struct catalog *c, const char *table, const char *
 	fk->on_update = xstrdup("no action");
 	fk->validated = true;
 	ARR_PUSH(c, fks, fk);
+	if (live(c))
+		fks_add(&c->lk->fks, fk);
 	return fk;
+}
+
+struct cat_fk *const *catalog_fks_of(const struct catalog *c, const char *table, size_t *n)
+{
+	struct cat_lookup *lk = lookup(c);
+	if (!lk) {
+		/* no maps: the matching ones, gathered (a catalog without
+		 * catalog_init is a test's; rare and small) */
+		static struct ptrv tmp;
+		tmp.n = 0;
+		for (size_t i = 0; i < c->nfks; i++)
+			if (!strcmp(c->fks[i]->table, table)) {
+				xgrow(&tmp.v, &tmp.cap, tmp.n + 1, sizeof(*tmp.v));
+				tmp.v[tmp.n++] = c->fks[i];
+			}
+		*n = tmp.n;
+		return (struct cat_fk *const *)tmp.v;
+	}
+	struct ptrv *pv = strmap_get(&lk->fks, table);
+	*n = pv ? pv->n : 0;
+	return pv ? (struct cat_fk *const *)pv->v : NULL;
 }
 
 void catalog_drop_fk(struct catalog *c, struct cat_fk *fk)
 {
+	struct ptrv *pv = live(c) ? strmap_get(&c->lk->fks, fk->table) : NULL;
+	for (size_t i = 0; pv && i < pv->n; i++)
+		if (pv->v[i] == fk) {
+			memmove(pv->v + i, pv->v + i + 1, (pv->n - i - 1) * sizeof(*pv->v));
+			pv->n--;
+			break;
+		}
 	ARR_REMOVE(c, fks, fk);
 	fk_free(fk);
 }
@@ -520,6 +772,16 @@ bool catalog_relname_exists(const struct catalog *c, const char *schema, const c
 
 struct cat_view *catalog_view(const struct catalog *c, const char *schema, const char *name)
 {
+	struct cat_lookup *lk = lookup(c);
+	if (lk) {
+		char kb[KEYBUF], *q = key_of(kb, schema, name);
+		struct cat_view *v = strmap_get(&lk->views, q);
+		key_free(kb, q);
+		if (v && !strcmp(v->name, name) && !strcmp(v->schema, schema))
+			return v;
+		if (!lk->ambiguous)
+			return NULL;
+	}
 	for (size_t i = 0; i < c->nviews; i++)
 		if (!strcmp(c->views[i]->name, name) && !strcmp(c->views[i]->schema, schema))
 			return c->views[i];
@@ -533,6 +795,8 @@ struct cat_view *catalog_add_view(struct catalog *c, const char *schema, const c
 	v->name = xstrdup(name);
 	v->qname = cat_qname(schema, name);
 	ARR_PUSH(c, views, v);
+	if (live(c))
+		map_add(c->lk, &c->lk->views, v->qname, v);
 	return v;
 }
 
@@ -543,6 +807,9 @@ void catalog_drop_view(struct catalog *c, struct cat_view *v, bool cascade)
 	for (size_t i = c->nindexes; i-- > 0;)
 		if (!strcmp(c->indexes[i]->table, q))
 			catalog_drop_index(c, c->indexes[i]);
+	if (live(c))
+		map_remove(c->lk, &c->lk->views, v->qname, v, (void *const *)c->views, c->nviews,
+			   same_qname_view);
 	ARR_REMOVE(c, views, v);
 	view_free(v);
 	if (cascade)
@@ -552,6 +819,16 @@ void catalog_drop_view(struct catalog *c, struct cat_view *v, bool cascade)
 
 struct cat_enum *catalog_enum(const struct catalog *c, const char *schema, const char *name)
 {
+	struct cat_lookup *lk = lookup(c);
+	if (lk) {
+		char kb[KEYBUF], *q = key_of(kb, schema, name);
+		struct cat_enum *e = strmap_get(&lk->enums, q);
+		key_free(kb, q);
+		if (e && !strcmp(e->name, name) && !strcmp(e->schema, schema))
+			return e;
+		if (!lk->ambiguous)
+			return NULL;
+	}
 	for (size_t i = 0; i < c->nenums; i++)
 		if (!strcmp(c->enums[i]->name, name) && !strcmp(c->enums[i]->schema, schema))
 			return c->enums[i];
@@ -565,11 +842,16 @@ struct cat_enum *catalog_add_enum(struct catalog *c, const char *schema, const c
 	e->name = xstrdup(name);
 	e->qname = cat_qname(schema, name);
 	ARR_PUSH(c, enums, e);
+	if (live(c))
+		map_add(c->lk, &c->lk->enums, e->qname, e);
 	return e;
 }
 
 void catalog_drop_enum(struct catalog *c, struct cat_enum *e)
 {
+	if (live(c))
+		map_remove(c->lk, &c->lk->enums, e->qname, e, (void *const *)c->enums, c->nenums,
+			   same_qname_enum);
 	ARR_REMOVE(c, enums, e);
 	enum_free(e);
 }

@@ -91,10 +91,17 @@ struct catalog {
 	CAT_ARRAY(struct cat_view, views);
 	CAT_ARRAY(struct cat_enum, enums);
 	struct strv schemas; /* schemas known to exist ("public" always) */
+	/* lookup indexes by name, kept by the functions below; NULL (a
+	 * catalog not made by catalog_init) means linear search */
+	struct cat_lookup *lk;
 };
 
 void catalog_init(struct catalog *c);
 void catalog_release(struct catalog *c);
+/* catalog_touch: call after changing a name, schema, qname or table of an
+ * object directly (not through the functions here): the lookup indexes are
+ * rebuilt at the next lookup. */
+void catalog_touch(struct catalog *c);
 
 /* qname: "schema.name", caller frees. */
 char *cat_qname(const char *schema, const char *name);
@@ -136,6 +143,9 @@ struct cat_index *catalog_pk_index(const struct catalog *c, const char *table);
 
 /* --- constraints --- */
 struct cat_fk *catalog_fk(const struct catalog *c, const char *table, const char *name);
+/* catalog_fks_of: the foreign keys of table (a qname), in creation order;
+ * *n is their number. Valid until the next change of the catalog. */
+struct cat_fk *const *catalog_fks_of(const struct catalog *c, const char *table, size_t *n);
 struct cat_fk *catalog_add_fk(struct catalog *c, const char *table, const char *name);
 void catalog_drop_fk(struct catalog *c, struct cat_fk *fk);
 struct cat_check *catalog_check(const struct catalog *c, const char *table, const char *name);

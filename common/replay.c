@@ -321,6 +321,7 @@ static void constraint_using_index(struct replay_ctx *x, struct cat_table *t, co
 	if (cname) {
 		free(ix->name);
 		ix->name = xstrdup(cname);
+		catalog_touch(x->r->cat);
 	}
 	free(ix->constraint);
 	ix->constraint = xstrdup(ix->name);

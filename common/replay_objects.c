@@ -273,6 +273,7 @@ static void rename_relation(struct replay_ctx *x, const cJSON *n)
 		free(v->qname);
 		v->name = xstrdup(to);
 		v->qname = cat_qname(v->schema, to);
+		catalog_touch(x->r->cat);
 		for (size_t i = 0; i < x->r->cat->nviews; i++) {
 			struct strv *d = &x->r->cat->views[i]->depends_on;
 			long k = strv_index(d, old);
@@ -314,6 +315,7 @@ static void rename_relation(struct replay_ctx *x, const cJSON *n)
 	}
 	free(ix->name);
 	ix->name = xstrdup(to);
+	catalog_touch(x->r->cat);
 }
 
 static void rename_constraint(struct replay_ctx *x, const cJSON *n)
@@ -343,6 +345,7 @@ static void rename_constraint(struct replay_ctx *x, const cJSON *n)
 			free(ix->name);
 			ix->constraint = xstrdup(to);
 			ix->name = xstrdup(to);
+			catalog_touch(x->r->cat);
 			if (ix->primary) {
 				free(t->pk_name);
 				t->pk_name = xstrdup(to);
@@ -384,6 +387,7 @@ static void move_enum(struct replay_ctx *x, struct cat_enum *e, const char *sche
 	e->schema = s;
 	e->name = nm;
 	e->qname = cat_qname(s, nm);
+	catalog_touch(x->r->cat);
 }
 
 static void rename_type(struct replay_ctx *x, const cJSON *n)

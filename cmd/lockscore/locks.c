@@ -359,9 +359,10 @@ static void do_insert(struct ctx *c, const cJSON *n)
 	const cJSON *sel = sql_node(sql_jget(n, "selectStmt"), "SelectStmt");
 	if (sel && sql_jget(sel, "valuesLists"))
 		c->e->work_rows = cJSON_GetArraySize(sql_jget(sel, "valuesLists"));
-	for (size_t i = 0; i < c->cat->nfks; i++)
-		if (!strcmp(c->cat->fks[i]->table, t))
-			effect_lock(c->e, c->cat->fks[i]->ref_table, LM_RS);
+	size_t nfk;
+	struct cat_fk *const *fks = catalog_fks_of(c->cat, t, &nfk);
+	for (size_t i = 0; i < nfk; i++)
+		effect_lock(c->e, fks[i]->ref_table, LM_RS);
 	free(t);
 }
 

@@ -299,7 +299,7 @@ struct walk {
 	const struct opts *o;
 	struct migration *m;
 	struct replay r;
-	struct strv created;
+	struct strmap created; /* tables created so far by the migration */
 	struct txstate tx;
 	size_t real;	     /* statements that are not transaction control */
 	size_t npending;     /* statements waiting for tx.wrapped to be known */
@@ -323,7 +323,8 @@ static void analyze_stmt(struct walk *w, struct stmt *st, const char *src, const
 	if (tr)
 		apply_trace(in, w->o, w->m, st, tr);
 	rules_stmt(&in->base, w->o, w->m, st, &w->created);
-	strv_copy(&w->created, &st->eff.created);
+	for (size_t i = 0; i < st->eff.created.n; i++)
+		strmap_put(&w->created, st->eff.created.v[i], &w->created);
 	replay_stmt(&w->r, w->m->file, src, ss);
 	st->node = NULL;
 	free(st->sql); /* statement_record takes it from the text again */
@@ -390,7 +391,7 @@ static void run_one(struct input *in, const struct opts *o, struct migration *m,
 	struct sql_reader rd;
 	struct sql_error err;
 	const struct sql_script *one;
-	struct walk w = {in, o, m, {0}, STRV_INIT, {false, false, 0}, 0, 0, NULL, NULL, 0, 0};
+	struct walk w = {in, o, m, {0}, STRMAP_INIT, {false, false, 0}, 0, 0, NULL, NULL, 0, 0};
 	size_t prev_end = 0;
 	int rc;
 	m->text = text;
@@ -408,7 +409,7 @@ static void run_one(struct input *in, const struct opts *o, struct migration *m,
 	flush_pending(&w, m->n);
 	sql_reader_release(&rd);
 	replay_release(&w.r);
-	strv_release(&w.created);
+	strmap_release(&w.created);
 	free(w.pending);
 	free(w.pending_src);
 	estimate_lock_times(m);

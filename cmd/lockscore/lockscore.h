@@ -10,6 +10,7 @@
 #include "catalog.h"
 #include "replay.h"
 #include "sql.h"
+#include "strmap.h"
 
 /* The eight table lock modes, weakest first (pg_locks.mode spellings). */
 enum lockmode { LM_NONE, LM_AS, LM_RS, LM_RE, LM_SUE, LM_S, LM_SRE, LM_E, LM_AE };
@@ -112,7 +113,7 @@ double work_ms(enum work w, double rows);
  * schema st sees); created lists the tables this migration created so far.
  * rules_migration runs once all statements are known. */
 void rules_stmt(struct catalog *cat, const struct opts *o, struct migration *m, struct stmt *st,
-		const struct strv *created);
+		const struct strmap *created);
 void rules_migration(const struct opts *o, struct migration *m);
 void finding_add(struct migration *m, const struct stmt *st, const char *rule, const char *severity,
 		 const char *table, char *message_take, char *fix_take);

@@ -77,9 +77,9 @@ static const char *main_table(const struct stmt *st)
 	return t;
 }
 
-static bool created_here(const struct strv *created, const char *table)
+static bool created_here(const struct strmap *created, const char *table)
 {
-	return table && strv_index(created, table) >= 0;
+	return table && strmap_get(created, table);
 }
 
 /* Insert text after the first whole word `word` (case-insensitive). */
@@ -113,7 +113,7 @@ struct rc {
 	const struct opts *o;
 	struct migration *m;
 	struct stmt *st;
-	const struct strv *created;
+	const struct strmap *created;
 };
 
 /* madd: a finding unless the rule is disabled or suppressed at st. */
@@ -585,7 +585,7 @@ static void rule_misc(struct rc *r)
 	}
 }
 
-void rules_stmt(struct catalog *cat, const struct opts *o, struct migration *m, struct stmt *st, const struct strv *created)
+void rules_stmt(struct catalog *cat, const struct opts *o, struct migration *m, struct stmt *st, const struct strmap *created)
 {
 	struct rc r = {cat, o, m, st, created};
 	if (!strcmp(st->type, "IndexStmt"))
