@@ -1,7 +1,10 @@
 #include "nd.h"
 
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,13 +139,108 @@ static void queue(const char *s, size_t len)
 		spill_out();
 }
 
+/* ---- printing: the bytes cJSON_PrintUnformatted (1.7.15) prints, without
+ * its intermediate buffer and its sprintf/sscanf round trip for integers ---- */
+
+static void print_string(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	buf_addc(b, '"');
+	const char *run = s ? s : "";
+	for (const unsigned char *p = (const unsigned char *)run;; p++) {
+		unsigned char ch = *p;
+		if (ch >= 32 && ch != '"' && ch != '\\')
+			continue;
+		buf_add(b, run, (size_t)((const char *)p - run));
+		if (!ch)
+			break;
+		run = (const char *)p + 1;
+		char esc[7] = {'\\', 0};
+		size_t n = 2;
+		switch (ch) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[ch >> 4];
+			esc[5] = hex[ch & 15];
+			n = 6;
+		}
+		buf_add(b, esc, n);
+	}
+	buf_addc(b, '"');
+}
+
+static void print_number(struct buf *b, const cJSON *it)
+{
+	double d = it->valuedouble;
+	char num[32];
+	if (isnan(d) || isinf(d)) {
+		buf_adds(b, "null");
+	} else if (d == (double)it->valueint && !(d == 0 && signbit(d))) {
+		/* an int (what %1.15g prints as digits): digits by hand */
+		long long v = it->valueint;
+		bool neg = v < 0;
+		unsigned long long u = neg ? (unsigned long long)(-v) : (unsigned long long)v;
+		char *e = num + sizeof(num), *p = e;
+		do
+			*--p = (char)('0' + u % 10);
+		while (u /= 10);
+		if (neg)
+			*--p = '-';
+		buf_add(b, p, (size_t)(e - p));
+	} else {
+		snprintf(num, sizeof(num), "%1.15g", d);
+		double test = strtod(num, NULL);
+		double max = fabs(test) > fabs(d) ? fabs(test) : fabs(d);
+		if (!(fabs(test - d) <= max * DBL_EPSILON))
+			snprintf(num, sizeof(num), "%1.17g", d);
+		buf_adds(b, num);
+	}
+}
+
+void nd_print_json(struct buf *b, const cJSON *it)
+{
+	switch (it->type & 0xFF) {
+	case cJSON_NULL: buf_adds(b, "null"); break;
+	case cJSON_False: buf_adds(b, "false"); break;
+	case cJSON_True: buf_adds(b, "true"); break;
+	case cJSON_Number: print_number(b, it); break;
+	case cJSON_Raw: buf_adds(b, it->valuestring ? it->valuestring : ""); break;
+	case cJSON_String: print_string(b, it->valuestring); break;
+	case cJSON_Array:
+	case cJSON_Object: {
+		bool obj = (it->type & 0xFF) == cJSON_Object;
+		buf_addc(b, obj ? '{' : '[');
+		for (const cJSON *c = it->child; c; c = c->next) {
+			if (c != it->child)
+				buf_addc(b, ',');
+			if (obj) {
+				print_string(b, c->string);
+				buf_addc(b, ':');
+			}
+			nd_print_json(b, c);
+		}
+		buf_addc(b, obj ? '}' : ']');
+		break;
+	}
+	default: die_code(EXIT_RUNTIME, "internal error: a JSON value of unknown type %d", it->type);
+	}
+}
+
 void nd_emit(cJSON *rec)
 {
-	char *s = cJSON_PrintUnformatted(rec);
-	if (!s)
-		die_code(EXIT_RUNTIME, "out of memory");
-	queue(s, strlen(s));
-	free(s);
+	if (!out.s)
+		buf_init(&out);
+	nd_print_json(&out, rec);
+	buf_addc(&out, '\n');
+	if (out.len >= ND_SPILL)
+		spill_out();
 	cJSON_Delete(rec);
 }
 

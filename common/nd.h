@@ -42,6 +42,8 @@ cJSON *nd_parse_line(const char *s, size_t len, const char **err);
 
 /* nd_emit: queue rec (taken) for stdout. */
 void nd_emit(cJSON *rec);
+/* nd_print_json: it as cJSON_PrintUnformatted prints it, appended to b. */
+void nd_print_json(struct buf *b, const cJSON *it);
 /* nd_emit_cb: nd_emit with the signature catalog_to_json wants. */
 void nd_emit_cb(cJSON *rec, void *unused);
 /* nd_forward: queue a raw record line (as read) unchanged. */

@@ -1,4 +1,5 @@
 /* Unit tests for common/: nd, catalog names, sql type spelling and parsing. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,6 +205,51 @@ static void test_deparse(void)
 	sql_script_release(&s);
 }
 
+/* nd_print_json prints what cJSON_PrintUnformatted prints */
+static void same_print(const cJSON *v, const char *what)
+{
+	char *want = cJSON_PrintUnformatted(v);
+	struct buf got = BUF_INIT;
+	buf_init(&got);
+	nd_print_json(&got, v);
+	IS_STR(got.s, want, what);
+	free(want);
+	buf_release(&got);
+}
+
+static void test_print(void)
+{
+	const double nums[] = {0, -0.0, 1, -1, 42, 2147483647.0, -2147483648.0, 2147483648.0,
+			       -2147483649.0, 1e15, 123456789012345678.0, 0.1, 1.0 / 3, -2.5, 1e-7,
+			       1e300, -1e-300, 5e-324, 0.30000000000000004, 3.14159, 99.5, 1e21};
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+		cJSON_AddItemToArray(a, cJSON_CreateNumber(nums[i]));
+	cJSON_AddItemToArray(a, cJSON_CreateNumber(NAN));
+	cJSON_AddItemToArray(a, cJSON_CreateNumber(INFINITY));
+	same_print(a, "print: numbers, as cJSON prints them");
+	cJSON_Delete(a);
+
+	char all[256];
+	for (int i = 1; i < 256; i++)
+		all[i - 1] = (char)i;
+	all[255] = '\0';
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, all, all);
+	cJSON_AddStringToObject(o, "", "");
+	cJSON_AddItemToObject(o, "e", cJSON_CreateObject());
+	cJSON_AddItemToObject(o, "f", cJSON_CreateArray());
+	cJSON_AddNullToObject(o, "n");
+	cJSON_AddBoolToObject(o, "t", 1);
+	cJSON_AddBoolToObject(o, "no", 0);
+	cJSON_AddRawToObject(o, "raw", "[1, 2]");
+	cJSON *nest = cJSON_AddArrayToObject(o, "nest");
+	cJSON_AddItemToArray(nest, cJSON_CreateString("a\"b\\c\n"));
+	cJSON_AddItemToArray(nest, cJSON_Parse("{\"x\":[{},[],{\"y\":[null]}]}"));
+	same_print(o, "print: every byte in a key and a value, nesting, empty containers, raw");
+	cJSON_Delete(o);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -215,5 +261,6 @@ int main(int argc, char **argv)
 	test_parse();
 	test_reader();
 	test_deparse();
+	test_print();
 	return tap_done();
 }
