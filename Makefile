@@ -6,10 +6,10 @@ CFLAGS  ?= -O2 -g
 WARN     = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
            -Wno-format-nonliteral $(WERROR)
 CPPFLAGS += -Icommon -I/usr/include/postgresql -D_GNU_SOURCE
-ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS)
+ALL_CFLAGS = -std=c11 -pthread $(WARN) $(CFLAGS)
 LDLIBS_BASE = -lcjson -lpg_query -lpq
 # every program links the same libraries; the linker drops what one does not use
-LDLIBS_PROG = -Wl,--as-needed $(LDLIBS_BASE) -lcurl -lm
+LDLIBS_PROG = -Wl,--as-needed $(LDLIBS_BASE) -lcurl -lm -pthread
 
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

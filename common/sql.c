@@ -1,6 +1,7 @@
 #include "sql.h"
 
 #include <pg_query.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ struct sql_arena {
 	struct arena_block *head;
 };
 
-static struct sql_arena *current_arena;
+static _Thread_local struct sql_arena *current_arena;
 
 static void *arena_alloc(size_t n)
 {
@@ -41,11 +42,6 @@ static void *arena_alloc(size_t n)
 	void *p = &b->data[b->used];
 	b->used += units;
 	return p;
-}
-
-static void arena_free(void *p)
-{
-	(void)p; /* released with the whole arena */
 }
 
 static void arena_release(struct sql_arena *a)
@@ -71,15 +67,18 @@ static void arena_reset(struct sql_arena *a)
 	a->head->used = 0;
 }
 
-/* cJSON_Parse into the arena *out (a fresh one when *out is NULL); the
- * global cJSON hooks point at the arena only for the duration of the call. */
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
+/* cJSON_Parse into the arena *out (a fresh one when *out is NULL): cJSON's
+ * allocations in this thread go to the arena for the duration of the call
+ * (other threads keep malloc). */
 static cJSON *parse_in_arena(const char *json, struct sql_arena **out)
 {
-	cJSON_Hooks hooks = {arena_alloc, arena_free};
+	pthread_once(&hooks_once, xalloc_init_cjson);
 	current_arena = *out ? *out : xcalloc(1, sizeof(*current_arena));
-	cJSON_InitHooks(&hooks);
+	xalloc_cjson_arena(arena_alloc);
 	cJSON *tree = cJSON_Parse(json);
-	xalloc_init_cjson();
+	xalloc_cjson_arena(NULL);
 	*out = current_arena;
 	current_arena = NULL;
 	return tree;
@@ -230,40 +229,115 @@ static bool has_meta_commands(const char *t)
 	return false;
 }
 
-int sql_reader_open(struct sql_reader *r, const char *text, struct sql_error *err)
+/* ---- the reader ----
+ * Two halves: seq cuts the text into pieces and runs PostgreSQL's parser on
+ * each (a JSON string); take turns a piece's JSON into the caller's tree and
+ * numbers its statements. For large texts, sql_reader runs seq in a second
+ * thread, a few pieces ahead, so that parsing overlaps the caller's work. */
+
+struct seq {
+	const char *text;
+	char *clean;	 /* text with psql meta-command lines blanked, or NULL */
+	size_t textlen;
+	/* the scanner cuts a window of the text at a time: [wbase, wbase+wlen) */
+	void *split;	 /* the scanner's result for the window */
+	size_t wbase, wlen, want;
+	int next, nuse;	 /* next piece; pieces usable (the last one may be cut) */
+	bool at_end;	 /* the window reaches the end of the text */
+	size_t done;	 /* bytes of the text handed out (or blank) so far */
+	struct buf piece, window;
+};
+
+#define WINDOW_MIN (64 * 1024)
+
+/* split_window: let the scanner cut the text from `from`, in a window big
+ * enough to hold at least one whole piece: the pieces of a window are those
+ * of the whole text, but for its last one, which the window may cut (unless
+ * it reaches the end). A window that ends inside a quoted string or a
+ * comment is refused by the scanner and doubled. 0, or -1 with err set (the
+ * scanner's error, at the end of the text). */
+static int split_window(struct seq *r, size_t from, struct sql_error *err)
+{
+	const char *src = r->clean ? r->clean : r->text;
+	for (;;) {
+		size_t len = r->textlen - from;
+		if (len > r->want)
+			len = r->want;
+		bool end = from + len >= r->textlen;
+		buf_reset(&r->window);
+		buf_add(&r->window, src + from, len);
+		PgQuerySplitResult *sr = xmalloc(sizeof(*sr));
+		*sr = pg_query_split_with_scanner(r->window.s);
+		int nuse = sr->error ? 0 : end ? sr->n_stmts : sr->n_stmts - 1;
+		if (sr->error && end) {
+			err->message = xstrdup(sr->error->message);
+			err->line = line_of(r->text, from + char_to_byte(r->window.s, sr->error->cursorpos));
+		}
+		if (!end && nuse < 1) { /* too small: twice as big */
+			pg_query_free_split_result(*sr);
+			free(sr);
+			r->want *= 2;
+			continue;
+		}
+		if (r->split) {
+			pg_query_free_split_result(*(PgQuerySplitResult *)r->split);
+			free(r->split);
+		}
+		r->split = sr;
+		r->wbase = from;
+		r->wlen = len;
+		r->next = 0;
+		r->nuse = nuse;
+		r->at_end = end;
+		if (len * 2 < r->want && r->want > WINDOW_MIN)
+			r->want /= 2; /* back towards the usual size after a big piece */
+		return sr->error ? -1 : 0;
+	}
+}
+
+/* a piece, parsed: the parser's result for src[off, off+len) */
+struct cut {
+	PgQueryParseResult pr;
+	const char *src; /* the text, or its copy with meta-commands blanked */
+	size_t off, len;
+};
+
+struct take {
+	const char *text; /* the whole text, for line numbers */
+	size_t line_off;  /* line counting, incremental */
+	int line;
+	struct sql_script cur;
+};
+
+static int seq_open(struct seq *r, const char *text, struct sql_error *err)
 {
 	memset(r, 0, sizeof(*r));
 	memset(err, 0, sizeof(*err));
 	r->text = text;
-	r->line = 1;
+	r->textlen = strlen(text);
+	r->want = WINDOW_MIN;
 	buf_init(&r->piece);
+	buf_init(&r->window);
 	if (has_meta_commands(text))
 		r->clean = blank_meta_commands(text);
-	PgQuerySplitResult *sr = xmalloc(sizeof(*sr));
-	*sr = pg_query_split_with_scanner(r->clean ? r->clean : text);
-	r->split = sr;
-	if (sr->error) {
-		err->message = xstrdup(sr->error->message);
-		err->line = line_of(text, char_to_byte(text, sr->error->cursorpos));
-		return -1;
-	}
-	return 0;
+	return split_window(r, 0, err);
 }
 
 /* The bytes of pieces [i, j] of the split, as one range. */
-static void piece_range(const struct sql_reader *r, int i, int j, size_t *off, size_t *len)
+static void piece_range(const struct seq *r, int i, int j, size_t *off, size_t *len)
 {
 	const PgQuerySplitResult *sr = r->split;
 	size_t end;
-	*off = (size_t)sr->stmts[i]->stmt_location;
-	end = (size_t)sr->stmts[j]->stmt_location + (size_t)sr->stmts[j]->stmt_len;
+	*off = r->wbase + (size_t)sr->stmts[i]->stmt_location;
+	end = r->wbase + (size_t)sr->stmts[j]->stmt_location + (size_t)sr->stmts[j]->stmt_len;
 	if (sr->stmts[j]->stmt_len == 0)
-		end = strlen(r->text);
+		end = r->wbase + r->wlen;
 	*len = end - *off;
 }
 
-/* Parse text[off, off+len) alone into r->cur; 0, or -1 with err set. */
-static int parse_piece(struct sql_reader *r, size_t off, size_t len, struct sql_error *err)
+/* Parse text[off, off+len) alone into *c; 0, or -1 with err set (when not
+ * NULL). */
+static int parse_piece(struct seq *r, size_t off, size_t len, struct cut *c, struct sql_error *err)
 {
 	const char *src = r->clean ? r->clean : r->text;
 	buf_reset(&r->piece);
@@ -277,46 +351,18 @@ static int parse_piece(struct sql_reader *r, size_t off, size_t len, struct sql_
 		pg_query_free_parse_result(pr);
 		return -1;
 	}
-	if (r->cur.arena)
-		arena_reset(r->cur.arena);
-	r->cur.tree = parse_in_arena(pr.parse_tree, &r->cur.arena);
-	pg_query_free_parse_result(pr);
-	if (!r->cur.tree) {
-		if (err) {
-			err->message = xstrdup("parse tree is not JSON (libpg_query)");
-			err->line = line_of(r->text, off);
-		}
-		return -1;
-	}
+	c->pr = pr;
+	c->src = src;
+	c->off = off;
+	c->len = len;
 	return 0;
-}
-
-/* take_piece: r->cur holds the parse of text[off, off+len): number its
- * statements; 1 with *one set, or 0 when the piece held only comments. */
-static int take_piece(struct sql_reader *r, size_t off, size_t len, const struct sql_script **one)
-{
-	r->cur.text = (r->clean ? r->clean : r->text) + off;
-	r->cur.base = off;
-	r->cur.n = 0;
-	struct line_cursor rel = {0, 1};
-	const cJSON *raw;
-	cJSON_ArrayForEach(raw, sql_jget(r->cur.tree, "stmts")) add_stmt(&r->cur, raw, len, &rel);
-	if (r->cur.n == 0)
-		return 0; /* only comments */
-	struct line_cursor abs = {r->line_off, r->line}; /* lines in the whole text */
-	for (size_t k = 0; k < r->cur.n; k++)
-		r->cur.stmts[k].line = line_at(r->text, &abs, off + r->cur.stmts[k].offset);
-	r->line_off = abs.off;
-	r->line = abs.line;
-	*one = &r->cur;
-	return 1;
 }
 
 /* gap: text[r->done, to) is outside every piece of the split. Blanks,
  * comments and semicolons are fine; anything else is parsed on its own
- * (its syntax error is the script's): -1 with err set, 1 with *one set
- * when it did parse, 0 when there was nothing. r->done moves to to. */
-static int gap(struct sql_reader *r, size_t to, const struct sql_script **one, struct sql_error *err)
+ * (its syntax error is the script's): -1 with err set, 1 with *c set when
+ * it did parse, 0 when there was nothing. r->done moves to to. */
+static int gap(struct seq *r, size_t to, struct cut *c, struct sql_error *err)
 {
 	const char *src = r->clean ? r->clean : r->text;
 	size_t p = r->done;
@@ -325,46 +371,58 @@ static int gap(struct sql_reader *r, size_t to, const struct sql_script **one, s
 	r->done = to;
 	if (p >= to)
 		return 0;
-	if (parse_piece(r, p, to - p, err) < 0)
-		return -1;
-	return take_piece(r, p, to - p, one);
+	return parse_piece(r, p, to - p, c, err) < 0 ? -1 : 1;
 }
 
-int sql_reader_next(struct sql_reader *r, const struct sql_script **one, struct sql_error *err)
+/* seq_cut: the next piece, parsed: 1 with *c set, 0 at the end, -1 with
+ * err set. */
+static int seq_cut(struct seq *r, struct cut *c, struct sql_error *err)
 {
-	const PgQuerySplitResult *sr = r->split;
 	int rc;
 	memset(err, 0, sizeof(*err));
-	while (r->next < sr->n_stmts) {
+	for (;;) {
+		if (r->next >= r->nuse) {
+			if (r->at_end)
+				break;
+			if (split_window(r, r->done, err) < 0)
+				return -1;
+			continue;
+		}
 		int i = r->next, j = i;
 		size_t off, len;
 		piece_range(r, i, i, &off, &len);
-		if (off > r->done && (rc = gap(r, off, one, err)) != 0)
+		if (off > r->done && (rc = gap(r, off, c, err)) != 0)
 			return rc;
-		if (parse_piece(r, off, len, err) < 0) {
+		if (parse_piece(r, off, len, c, err) < 0) {
 			/* the scanner cut too early (BEGIN ATOMIC, CREATE RULE (...; ...)):
 			 * join the next pieces, a few at a time */
-			for (j = i + 1; j < sr->n_stmts && j < i + 64; j++) {
+			for (j = i + 1; j < r->nuse && j < i + 64; j++) {
 				piece_range(r, i, j, &off, &len);
-				if (parse_piece(r, off, len, NULL) == 0)
+				if (parse_piece(r, off, len, c, NULL) == 0)
 					break;
 			}
-			if (j >= sr->n_stmts || j >= i + 64)
+			if (j >= r->nuse && !r->at_end && i + 64 > r->nuse) {
+				/* the window ends too soon to join enough: a bigger one */
+				sql_error_release(err);
+				r->want *= 2;
+				if (split_window(r, r->done, err) < 0)
+					return -1;
+				continue;
+			}
+			if (j >= r->nuse || j >= i + 64)
 				return -1;
 			sql_error_release(err);
 		}
 		r->next = j + 1;
 		r->done = off + len;
-		if (take_piece(r, off, len, one))
-			return 1;
+		return 1;
 	}
-	size_t end = strlen(r->text);
-	if (end > r->done)
-		return gap(r, end, one, err);
+	if (r->textlen > r->done)
+		return gap(r, r->textlen, c, err);
 	return 0;
 }
 
-void sql_reader_release(struct sql_reader *r)
+static void seq_release(struct seq *r)
 {
 	if (r->split) {
 		pg_query_free_split_result(*(PgQuerySplitResult *)r->split);
@@ -372,8 +430,196 @@ void sql_reader_release(struct sql_reader *r)
 	}
 	free(r->clean);
 	buf_release(&r->piece);
-	sql_script_release(&r->cur);
+	buf_release(&r->window);
 	memset(r, 0, sizeof(*r));
+}
+
+/* take: c's tree into t->cur (the previous one goes), its statements
+ * numbered; 1 with *one set, 0 when the piece held only comments, -1 with
+ * err set. Frees c's parse result. */
+static int take(struct take *t, struct cut *c, const struct sql_script **one, struct sql_error *err)
+{
+	struct sql_script *s = &t->cur;
+	if (s->arena)
+		arena_reset(s->arena);
+	s->tree = parse_in_arena(c->pr.parse_tree, &s->arena);
+	pg_query_free_parse_result(c->pr);
+	if (!s->tree) {
+		err->message = xstrdup("parse tree is not JSON (libpg_query)");
+		err->line = line_of(t->text, c->off);
+		return -1;
+	}
+	s->text = c->src + c->off;
+	s->base = c->off;
+	s->n = 0;
+	struct line_cursor rel = {0, 1};
+	const cJSON *raw;
+	cJSON_ArrayForEach(raw, sql_jget(s->tree, "stmts")) add_stmt(s, raw, c->len, &rel);
+	if (s->n == 0)
+		return 0; /* only comments */
+	struct line_cursor abs = {t->line_off, t->line}; /* lines in the whole text */
+	for (size_t k = 0; k < s->n; k++)
+		s->stmts[k].line = line_at(t->text, &abs, c->off + s->stmts[k].offset);
+	t->line_off = abs.off;
+	t->line = abs.line;
+	*one = s;
+	return 1;
+}
+
+/* ---- the reader, ahead in a thread ---- */
+
+#define AHEAD 64 /* pieces parsed ahead of the caller */
+
+struct slot {
+	struct cut c;
+	int rc; /* seq_cut's */
+	struct sql_error err;
+};
+
+struct sql_reader_state {
+	struct seq seq;	 /* the producer's (the caller's when not threaded) */
+	struct take tk;	 /* the caller's */
+	bool threaded, finished;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t filled, emptied;
+	bool stop, want_filled, want_emptied; /* a thread waits on that condition */
+	size_t head, count; /* ring of AHEAD slots; the producer writes at head + count */
+	struct slot ring[AHEAD];
+};
+
+size_t sql_reader_thread_min = 256 * 1024;
+
+static void *produce(void *arg)
+{
+	struct sql_reader_state *st = arg;
+	struct sql_error err;
+	int rc = seq_open(&st->seq, st->tk.text, &err) < 0 ? -1 : 1;
+	for (;;) {
+		pthread_mutex_lock(&st->mu);
+		if (st->count == AHEAD) /* full: wait until half of it is taken */
+			while (st->count > AHEAD / 2 && !st->stop) {
+				st->want_emptied = true;
+				pthread_cond_wait(&st->emptied, &st->mu);
+			}
+		bool stop = st->stop;
+		struct slot *sl = &st->ring[(st->head + st->count) % AHEAD];
+		pthread_mutex_unlock(&st->mu);
+		if (stop) {
+			if (rc < 0)
+				sql_error_release(&err);
+			break;
+		}
+		if (rc > 0)
+			rc = seq_cut(&st->seq, &sl->c, &err);
+		sl->rc = rc;
+		sl->err = err;
+		memset(&err, 0, sizeof(err));
+		pthread_mutex_lock(&st->mu);
+		st->count++;
+		if (st->want_filled) {
+			st->want_filled = false;
+			pthread_cond_signal(&st->filled);
+		}
+		pthread_mutex_unlock(&st->mu);
+		if (rc <= 0)
+			break;
+	}
+	return NULL;
+}
+
+int sql_reader_open(struct sql_reader *r, const char *text, struct sql_error *err)
+{
+	struct sql_reader_state *st = xcalloc(1, sizeof(*st));
+	r->st = st;
+	st->tk.text = text;
+	st->tk.line = 1;
+	memset(err, 0, sizeof(*err));
+	if (strlen(text) >= sql_reader_thread_min) {
+		pthread_mutex_init(&st->mu, NULL);
+		pthread_cond_init(&st->filled, NULL);
+		pthread_cond_init(&st->emptied, NULL);
+		if (pthread_create(&st->thread, NULL, produce, st) == 0) {
+			st->threaded = true;
+			return 0;
+		}
+		pthread_mutex_destroy(&st->mu); /* no thread: in this one */
+		pthread_cond_destroy(&st->filled);
+		pthread_cond_destroy(&st->emptied);
+	}
+	return seq_open(&st->seq, text, err);
+}
+
+/* next_cut: the next piece from the producer thread, as seq_cut. */
+static int next_cut(struct sql_reader_state *st, struct cut *c, struct sql_error *err)
+{
+	pthread_mutex_lock(&st->mu);
+	while (st->count == 0) {
+		st->want_filled = true;
+		pthread_cond_wait(&st->filled, &st->mu);
+	}
+	struct slot *sl = &st->ring[st->head];
+	int rc = sl->rc;
+	*c = sl->c;
+	*err = sl->err;
+	memset(&sl->err, 0, sizeof(sl->err));
+	if (rc > 0) {
+		st->head = (st->head + 1) % AHEAD;
+		st->count--;
+		if (st->want_emptied && st->count <= AHEAD / 2) {
+			st->want_emptied = false;
+			pthread_cond_signal(&st->emptied);
+		}
+	}
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+int sql_reader_next(struct sql_reader *r, const struct sql_script **one, struct sql_error *err)
+{
+	struct sql_reader_state *st = r->st;
+	memset(err, 0, sizeof(*err));
+	while (!st->finished) {
+		struct cut c;
+		int rc = st->threaded ? next_cut(st, &c, err) : seq_cut(&st->seq, &c, err);
+		if (rc > 0)
+			rc = take(&st->tk, &c, one, err);
+		else
+			st->finished = true; /* the end, or an error */
+		if (rc < 0)
+			st->finished = true;
+		if (rc != 0 || st->finished)
+			return rc;
+		/* a piece of comments only: the next one */
+	}
+	return 0;
+}
+
+void sql_reader_release(struct sql_reader *r)
+{
+	struct sql_reader_state *st = r->st;
+	if (!st)
+		return;
+	if (st->threaded) {
+		pthread_mutex_lock(&st->mu);
+		st->stop = true;
+		pthread_cond_broadcast(&st->emptied);
+		pthread_mutex_unlock(&st->mu);
+		pthread_join(st->thread, NULL);
+		pthread_mutex_destroy(&st->mu);
+		pthread_cond_destroy(&st->filled);
+		pthread_cond_destroy(&st->emptied);
+		for (size_t k = 0; k < st->count; k++) { /* made, never taken */
+			struct slot *sl = &st->ring[(st->head + k) % AHEAD];
+			if (sl->rc > 0)
+				pg_query_free_parse_result(sl->c.pr);
+			sql_error_release(&sl->err);
+		}
+	}
+	seq_release(&st->seq);
+	sql_script_release(&st->tk.cur);
+	free(st);
+	r->st = NULL;
 }
 
 void sql_script_release(struct sql_script *s)

@@ -65,16 +65,15 @@ void sql_error_release(struct sql_error *err);
  * Returns 1, 0 at the end, or -1 with err filled (the line in the whole
  * text, PostgreSQL's message). The reader borrows text. */
 struct sql_reader {
-	const char *text;
-	char *clean;	 /* text with psql meta-command lines blanked, or NULL */
-	void *split;	 /* the scanner's result */
-	int next;
-	size_t done;	 /* bytes of the text handed out (or blank) so far */
-	size_t line_off; /* line counting, incremental */
-	int line;
-	struct buf piece;
-	struct sql_script cur;
+	struct sql_reader_state *st;
 };
+/* The scanner cuts the text a window at a time (64 KiB, more for a longer
+ * statement), so its errors (an unterminated string) come from the
+ * sql_reader_next that reaches their window, not always from
+ * sql_reader_open. Texts of sql_reader_thread_min bytes or more (default
+ * 256 KiB) are cut and parsed by a second thread, up to 64 pieces ahead of
+ * the caller; the pieces, trees, lines and errors are the same. */
+extern size_t sql_reader_thread_min;
 int sql_reader_open(struct sql_reader *r, const char *text, struct sql_error *err);
 int sql_reader_next(struct sql_reader *r, const struct sql_script **one, struct sql_error *err);
 void sql_reader_release(struct sql_reader *r);

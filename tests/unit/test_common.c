@@ -205,6 +205,118 @@ static void test_deparse(void)
 	sql_script_release(&s);
 }
 
+/* read text with sql_reader (threaded or not, per sql_reader_thread_min) and
+ * compare every statement with sql_parse of the whole text; the number of
+ * differences, or -1 when the reader fails */
+static int reader_vs_parse(const char *text, size_t *count)
+{
+	struct sql_script whole;
+	struct sql_error err;
+	if (sql_parse(&whole, text, &err) < 0) {
+		sql_error_release(&err);
+		return -1;
+	}
+	struct sql_reader r;
+	const struct sql_script *one;
+	size_t k = 0;
+	int bad = 0, rc;
+	if (sql_reader_open(&r, text, &err) < 0) {
+		sql_error_release(&err);
+		sql_reader_release(&r);
+		sql_script_release(&whole);
+		return -1;
+	}
+	while ((rc = sql_reader_next(&r, &one, &err)) > 0)
+		for (size_t i = 0; i < one->n; i++, k++) {
+			const struct sql_stmt *a = &one->stmts[i], *b = k < whole.n ? &whole.stmts[k] : NULL;
+			if (!b || a->line != b->line || one->base + a->offset != b->offset || a->len != b->len ||
+			    strcmp(a->type, b->type)) {
+				if (bad++ < 3)
+					printf("# statement %zu: line %d/%d offset %zu/%zu len %zu/%zu %s/%s\n", k,
+					       a->line, b ? b->line : -1, one->base + a->offset, b ? b->offset : 0,
+					       a->len, b ? b->len : 0, a->type, b ? b->type : "-");
+			}
+		}
+	if (rc < 0) {
+		printf("# reader: line %d: %s\n", err.line, err.message);
+		sql_error_release(&err);
+		bad = -1;
+	}
+	if (bad >= 0 && k != whole.n)
+		bad++;
+	*count = k;
+	sql_reader_release(&r);
+	sql_script_release(&whole);
+	return bad;
+}
+
+/* the reader's windows and thread against sql_parse on a large script full
+ * of what cuts wrongly: semicolons in strings, comments, dollar quotes, a
+ * BEGIN ATOMIC body, a function body bigger than a window */
+static void test_reader_big(void)
+{
+	struct buf t = BUF_INIT;
+	buf_init(&t);
+	for (int i = 0; i < 300; i++) {
+		buf_addf(&t, "-- part %d; a comment with a semicolon\n", i);
+		buf_addf(&t, "CREATE TABLE t%d (id int, note text DEFAULT 'a;b', \"we;ird\" int);\n", i);
+		buf_addf(&t, "/* block; comment\n spanning; lines */ INSERT INTO t%d VALUES (1, E'x\\';y', 2);\n", i);
+		buf_addf(&t, "CREATE FUNCTION f%d() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n SELECT 1;\n SELECT 2;\nEND;\n", i);
+		buf_addf(&t, "CREATE FUNCTION g%d() RETURNS void LANGUAGE plpgsql AS $body$ BEGIN PERFORM 1; END $body$;\n", i);
+		if (i % 100 == 50) { /* a body larger than a window */
+			buf_addf(&t, "CREATE FUNCTION h%d() RETURNS text LANGUAGE sql AS $$ SELECT '", i);
+			for (int k = 0; k < 20000; k++)
+				buf_adds(&t, "x;y;z;");
+			buf_adds(&t, "' $$;\n");
+		}
+		buf_addf(&t, "ALTER TABLE t%d ADD b int; ALTER TABLE t%d DROP b;\n\n", i, i);
+	}
+	buf_adds(&t, "-- only a comment at the end\n");
+	size_t n = 0, saved = sql_reader_thread_min;
+	sql_reader_thread_min = (size_t)-1;
+	int bad = reader_vs_parse(t.s, &n);
+	OK(bad == 0 && n > 1500, "reader, in windows: %zu statements of %zu bytes as sql_parse finds them (%d differ)", n, t.len, bad);
+	sql_reader_thread_min = 0;
+	bad = reader_vs_parse(t.s, &n);
+	OK(bad == 0 && n > 1500, "reader, ahead in a thread: the same %zu statements (%d differ)", n, bad);
+
+	/* errors far into a large text: the line, from sql_reader_next */
+	struct sql_reader r;
+	struct sql_error err;
+	const struct sql_script *one;
+	int rc;
+	int lines = 1;
+	for (size_t i = 0; i < t.len; i++)
+		lines += t.s[i] == '\n';
+	size_t len0 = t.len;
+	buf_adds(&t, "SELECT 1;\nCREATE TABL x;\n");
+	OK(sql_reader_open(&r, t.s, &err) == 0, "reader, threaded: opens a large text with a late error");
+	while ((rc = sql_reader_next(&r, &one, &err)) > 0)
+		;
+	OK(rc < 0 && err.line == lines + 1, "reader, threaded: the syntax error names line %d (%d)", lines + 1, err.line);
+	sql_error_release(&err);
+	sql_reader_release(&r);
+	t.len = len0;
+	t.s[len0] = '\0';
+	buf_adds(&t, "SELECT 'unterminated;\n");
+	OK(sql_reader_open(&r, t.s, &err) == 0, "reader, threaded: opens a large text with a late scanner error");
+	while ((rc = sql_reader_next(&r, &one, &err)) > 0)
+		;
+	OK(rc < 0 && err.line == lines, "reader, threaded: the scanner error names line %d (%d)", lines, err.line);
+	sql_error_release(&err);
+	sql_reader_release(&r);
+	/* released early, with pieces still queued */
+	t.len = len0;
+	t.s[len0] = '\0';
+	rc = sql_reader_open(&r, t.s, &err);
+	OK(rc == 0 && (rc = sql_reader_next(&r, &one, &err)) == 1 && one->n == 1 &&
+		   !strcmp(one->stmts[0].type, "CreateStmt"),
+	   "reader, threaded: the first piece, then released with pieces queued (%d)", rc);
+	sql_reader_release(&r);
+	sql_reader_thread_min = saved;
+	buf_release(&t);
+}
+
 /* nd_print_json prints what cJSON_PrintUnformatted prints */
 static void same_print(const cJSON *v, const char *what)
 {
@@ -262,5 +374,6 @@ int main(int argc, char **argv)
 	test_reader();
 	test_deparse();
 	test_print();
+	test_reader_big();
 	return tap_done();
 }
