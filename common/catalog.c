@@ -1,6 +1,7 @@
 #include "catalog.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,7 @@ struct cat_lookup {
 	bool stale, ambiguous;
 	struct strmap tables, views, enums, indexes; /* qname / ix_key → object */
 	struct strmap fks;			     /* table qname → struct ptrv */
+	struct strmap connames; /* "schema.name" of FKs and checks → how many */
 };
 
 /* KEY(buf, schema, name): "schema.name" in a stack buffer when it fits
@@ -147,6 +149,24 @@ static void fks_release(struct strmap *m)
 	strmap_release(m);
 }
 
+/* a foreign key's or check's name, counted under its table's schema (the
+ * qname up to its first dot: a schema with a dot is searched linearly) */
+static void conname_count(struct strmap *m, const char *table, const char *name, int by)
+{
+	const char *dot = strchr(table, '.');
+	size_t ns = dot ? (size_t)(dot - table) : 0;
+	char kb[KEYBUF], *k = ns + strlen(name) + 2 <= KEYBUF ? kb : xmalloc(ns + strlen(name) + 2);
+	memcpy(k, table, ns);
+	k[ns] = '.';
+	strcpy(k + ns + 1, name);
+	uintptr_t n = (uintptr_t)strmap_get(m, k);
+	if (by < 0 && n <= 1)
+		strmap_del(m, k);
+	else if (by > 0 || n > 1)
+		strmap_put(m, k, (void *)(n + (uintptr_t)by));
+	key_free(kb, k);
+}
+
 static void lookup_clear(struct cat_lookup *lk)
 {
 	strmap_release(&lk->tables);
@@ -154,6 +174,7 @@ static void lookup_clear(struct cat_lookup *lk)
 	strmap_release(&lk->enums);
 	strmap_release(&lk->indexes);
 	fks_release(&lk->fks);
+	strmap_release(&lk->connames);
 	lk->ambiguous = false;
 }
 
@@ -176,8 +197,12 @@ static struct cat_lookup *lookup(const struct catalog *c)
 		map_add(lk, &lk->indexes, k, c->indexes[i]);
 		key_free(kb, k);
 	}
-	for (size_t i = 0; i < c->nfks; i++)
+	for (size_t i = 0; i < c->nfks; i++) {
 		fks_add(&lk->fks, c->fks[i]);
+		conname_count(&lk->connames, c->fks[i]->table, c->fks[i]->name, 1);
+	}
+	for (size_t i = 0; i < c->nchecks; i++)
+		conname_count(&lk->connames, c->checks[i]->table, c->checks[i]->name, 1);
 	return lk;
 }
 
@@ -676,8 +701,10 @@ struct cat_fk *catalog_add_fk(struct catalog *c, const char *table, const char *
 	fk->on_update = xstrdup("no action");
 	fk->validated = true;
 	ARR_PUSH(c, fks, fk);
-	if (live(c))
+	if (live(c)) {
 		fks_add(&c->lk->fks, fk);
+		conname_count(&c->lk->connames, fk->table, fk->name, 1);
+	}
 	return fk;
 }
 
@@ -705,6 +732,8 @@ struct cat_fk *const *catalog_fks_of(const struct catalog *c, const char *table,
 void catalog_drop_fk(struct catalog *c, struct cat_fk *fk)
 {
 	struct ptrv *pv = live(c) ? strmap_get(&c->lk->fks, fk->table) : NULL;
+	if (live(c))
+		conname_count(&c->lk->connames, fk->table, fk->name, -1);
 	for (size_t i = 0; pv && i < pv->n; i++)
 		if (pv->v[i] == fk) {
 			memmove(pv->v + i, pv->v + i + 1, (pv->n - i - 1) * sizeof(*pv->v));
@@ -732,11 +761,15 @@ struct cat_check *catalog_add_check(struct catalog *c, const char *table, const 
 	ck->expression = xstrdup(expr);
 	ck->validated = true;
 	ARR_PUSH(c, checks, ck);
+	if (live(c))
+		conname_count(&c->lk->connames, ck->table, ck->name, 1);
 	return ck;
 }
 
 void catalog_drop_check(struct catalog *c, struct cat_check *ck)
 {
+	if (live(c))
+		conname_count(&c->lk->connames, ck->table, ck->name, -1);
 	ARR_REMOVE(c, checks, ck);
 	check_free(ck);
 }
@@ -749,6 +782,18 @@ static bool in_schema(const char *qname, const char *schema)
 
 bool catalog_constraint_exists(const struct catalog *c, const char *schema, const char *name)
 {
+	struct cat_lookup *lk = lookup(c);
+	if (lk && !strchr(schema, '.')) {
+		/* the index of a PK, unique or exclusion constraint carries the
+		 * constraint's name (PostgreSQL keeps them equal) */
+		const struct cat_index *ix = catalog_index(c, schema, name);
+		if (ix && ix->constraint && !strcmp(ix->constraint, name))
+			return true;
+		char kb[KEYBUF], *k = key_of(kb, schema, name);
+		bool found = strmap_get(&lk->connames, k) != NULL;
+		key_free(kb, k);
+		return found;
+	}
 	for (size_t i = 0; i < c->nindexes; i++)
 		if (c->indexes[i]->constraint && !strcmp(c->indexes[i]->constraint, name) &&
 		    !strcmp(c->indexes[i]->schema, schema))

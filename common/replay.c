@@ -420,6 +420,9 @@ void rx_add_constraint(struct replay_ctx *x, struct cat_table *t, const cJSON *c
 static void clone_to_partitions(struct replay_ctx *x, const struct cat_index *ix, const struct strv *colnames,
 				const char *label)
 {
+	const struct cat_table *parent = catalog_table_q(x->r->cat, ix->table);
+	if (parent && !parent->partition_by)
+		return; /* not partitioned: no partitions (and no scan of every table) */
 	for (size_t i = 0; i < x->r->cat->ntables; i++) {
 		struct cat_table *p = x->r->cat->tables[i];
 		if (!p->partition_of || strcmp(p->partition_of, ix->table))

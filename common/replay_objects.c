@@ -331,11 +331,13 @@ static void rename_constraint(struct replay_ctx *x, const cJSON *n)
 	if (fk) {
 		free(fk->name);
 		fk->name = xstrdup(to);
+		catalog_touch(x->r->cat);
 		return;
 	}
 	if (ck) {
 		free(ck->name);
 		ck->name = xstrdup(to);
+		catalog_touch(x->r->cat);
 		return;
 	}
 	for (size_t i = 0; i < x->r->cat->nindexes; i++) {

@@ -148,6 +148,38 @@ static void test_lookups(void)
 	OK(disagreements(&c, T) == 0 && catalog_index(&c, "public", "t6_idx") != NULL,
 	   "catalog: a direct rename followed by catalog_touch");
 
+	/* constraint names: foreign keys, checks, constraint indexes, as a
+	 * linear search of the arrays says */
+	struct cat_check *ck = catalog_add_check(&c, "public.t7", "t7_name_check", "name <> ''");
+	int bad = 0;
+	const char *probe[] = {"fk", "t7_name_check", "t1_idx", "t3_idx", "nope", "t6_idx"};
+	const char *schemas[] = {"public", "app", "a"};
+	for (int round = 0; round < 2; round++) {
+		for (size_t p = 0; p < 6; p++)
+			for (size_t sc = 0; sc < 3; sc++) {
+				bool want = false;
+				size_t ns = strlen(schemas[sc]);
+				for (size_t i = 0; i < c.nindexes; i++)
+					want |= c.indexes[i]->constraint && !strcmp(c.indexes[i]->constraint, probe[p]) &&
+						!strcmp(c.indexes[i]->schema, schemas[sc]);
+				for (size_t i = 0; i < c.nfks; i++)
+					want |= !strcmp(c.fks[i]->name, probe[p]) && !strncmp(c.fks[i]->table, schemas[sc], ns) &&
+						c.fks[i]->table[ns] == '.';
+				for (size_t i = 0; i < c.nchecks; i++)
+					want |= !strcmp(c.checks[i]->name, probe[p]) &&
+						!strncmp(c.checks[i]->table, schemas[sc], ns) && c.checks[i]->table[ns] == '.';
+				bad += catalog_constraint_exists(&c, schemas[sc], probe[p]) != want;
+			}
+		struct cat_index *t3 = catalog_index(&c, "app", "t4_idx");
+		if (t3) {
+			free(t3->constraint);
+			t3->constraint = xstrdup(t3->name); /* as replay marks a constraint's index */
+		}
+		if (round == 0)
+			catalog_drop_check(&c, ck);
+	}
+	OK(bad == 0, "catalog: constraint names found as a linear search finds them (%d wrong)", bad);
+
 	/* foreign keys of a table follow renames and drops */
 	size_t nfk;
 	struct cat_table *r = catalog_table(&c, "public", "r25");
