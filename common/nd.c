@@ -19,14 +19,19 @@ void nd_reader_init(struct nd_reader *r, FILE *f, const char *name)
 	r->f = f;
 	r->name = name;
 	buf_init(&r->line);
-	r->max_line = ND_MAX_LINE_DEFAULT;
+	r->max_line = nd_max_line();
+}
+
+size_t nd_max_line(void)
+{
 	const char *env = getenv("MIGSAFE_MAX_LINE");
 	if (env && *env) {
 		char *end;
 		unsigned long long v = strtoull(env, &end, 10);
 		if (*end == '\0' && v > 0)
-			r->max_line = (size_t)v;
+			return (size_t)v;
 	}
+	return ND_MAX_LINE_DEFAULT;
 }
 
 void nd_reader_release(struct nd_reader *r)

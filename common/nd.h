@@ -22,6 +22,9 @@
 #include "buf.h"
 
 #define ND_MAX_LINE_DEFAULT (64u << 20) /* 64 MiB; MIGSAFE_MAX_LINE overrides */
+/* nd_max_line: the longest record line accepted (MIGSAFE_MAX_LINE, else
+ * ND_MAX_LINE_DEFAULT). */
+size_t nd_max_line(void);
 
 struct nd_reader {
 	FILE *f;

@@ -64,8 +64,9 @@ declare -A stage=(
 	[mkrunbook]="$BIN/mkrunbook --review"
 	[mkshadow]="$BIN/mkshadow --destroy"
 	[applyexplain]="$BIN/applyexplain --shadow postgresql://nobody@127.0.0.1:1/none"
+	[metricwatch]="$BIN/metricwatch --duration 1s"
 )
-for p in lockscore schema2dag mkrunbook mkshadow applyexplain; do
+for p in lockscore schema2dag mkrunbook mkshadow applyexplain metricwatch; do
 	rc=0
 	# shellcheck disable=SC2086
 	MIGSAFE_MAX_LINE=1000 ${stage[$p]} <"$tmp/long.ndjson" >"$tmp/out" 2>"$tmp/err" || rc=$?
@@ -78,7 +79,7 @@ measure "lockscore, a 1 GB line" "$BIN/lockscore" "$F/lockscore/soft_delete.sql"
 too_long "lockscore, a 1 GB line" 67108864 1
 under "lockscore, a 1 GB line" $((400 * 1024))
 # metricwatch reads stdin its own way (it keeps watching while records
-# arrive), with the default limit only
+# arrive), with the same limit
 measure "metricwatch, a 1 GB line" "$BIN/metricwatch" --duration 1s < <(gigaline 2>/dev/null) >"$tmp/out"
 too_long "metricwatch, a 1 GB line" 67108864 1
 under "metricwatch, a 1 GB line" $((400 * 1024))

@@ -575,12 +575,15 @@ static void pump(struct watch *w, struct input *in, bool block)
 	buf_add(&in->part, chunk, (size_t)r);
 	size_t start = 0;
 	for (char *nl; (nl = memchr(in->part.s + start, '\n', in->part.len - start));) {
-		take_line(w, in, in->part.s + start, (size_t)(nl - (in->part.s + start)));
+		size_t n = (size_t)(nl - (in->part.s + start));
+		if (n > nd_max_line())
+			break; /* refused below, as a line that goes on */
+		take_line(w, in, in->part.s + start, n);
 		start = (size_t)(nl - in->part.s) + 1;
 	}
-	if (in->part.len - start > ND_MAX_LINE_DEFAULT)
-		die_at(live ? EXIT_RUNTIME : EXIT_INPUT, "<stdin>", in->lineno + 1, "line longer than %u bytes",
-		       ND_MAX_LINE_DEFAULT);
+	if (in->part.len - start > nd_max_line())
+		die_at(live ? EXIT_RUNTIME : EXIT_INPUT, "<stdin>", in->lineno + 1, "line longer than %zu bytes",
+		       nd_max_line());
 	memmove(in->part.s, in->part.s + start, in->part.len - start);
 	in->part.len -= start;
 	in->part.s[in->part.len] = '\0';

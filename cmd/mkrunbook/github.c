@@ -28,10 +28,12 @@ struct gh {
 	const char *token;
 	char *auth;
 	const char *headers[7];
+	long timeout_ms; /* per request (--http-timeout) */
 };
 
-static void gh_init(struct gh *g)
+static void gh_init(struct gh *g, const struct opts *o)
 {
+	g->timeout_ms = (long)o->http_timeout_ms;
 	const char *tok = getenv("GITHUB_TOKEN"), *repo = getenv("GITHUB_REPOSITORY");
 	const char *api = getenv("GITHUB_API_URL");
 	if (!tok || !*tok)
@@ -120,7 +122,7 @@ static cJSON *gh_call(const struct gh *g, const char *method, const char *url, c
 	rq.headers = g->headers;
 	rq.body = body;
 	rq.retries = strcmp(method, "POST") ? 2 : 0; /* a retried POST could post twice */
-	rq.timeout_ms = 30000;
+	rq.timeout_ms = g->timeout_ms;
 	if (http_do(&rq, &rs) < 0 || rs.status != want)
 		gh_fail(g, &rq, &rs);
 	cJSON *j = rs.body.len ? cJSON_Parse(rs.body.s) : NULL;
@@ -192,7 +194,7 @@ static char *body_json(const char *key, const char *text)
 void github_check(const struct opts *o)
 {
 	struct gh g;
-	gh_init(&g);
+	gh_init(&g, o);
 	if (o->gh_comment)
 		pr_number(o);
 	gh_release(&g);
@@ -201,7 +203,7 @@ void github_check(const struct opts *o)
 void github_comment(const struct opts *o, const char *body)
 {
 	struct gh g;
-	gh_init(&g);
+	gh_init(&g, o);
 	long pr = pr_number(o);
 	double id = find_comment(&g, pr, o->marker);
 	char *json = body_json("body", body), *url;
@@ -225,7 +227,7 @@ void github_comment(const struct opts *o, const char *body)
 void github_release(const struct opts *o, const char *body)
 {
 	struct gh g;
-	gh_init(&g);
+	gh_init(&g, o);
 	cJSON *rq = cJSON_CreateObject();
 	cJSON_AddStringToObject(rq, "tag_name", o->gh_release);
 	const char *sha = getenv("GITHUB_SHA");

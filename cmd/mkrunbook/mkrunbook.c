@@ -64,6 +64,7 @@ static const char usage_text[] =
 	"  --step-summary           append to $GITHUB_STEP_SUMMARY\n"
 	"  --marker NAME            the hidden marker that finds the comment again\n"
 	"                           (default migsafe:review or migsafe:runbook)\n"
+	"  --http-timeout DUR       per request to GitHub (default 30s)\n"
 	"  -h, --help               this help\n"
 	"\n"
 	"Exit: 0 ok, 2 usage, 3 GitHub or write failure, 4 invalid input.\n";
@@ -84,7 +85,7 @@ static double parse_duration(const char *opt, const char *s)
 static void parse_opts(struct opts *o, int argc, char **argv)
 {
 	enum { O_REVIEW = 256, O_RUNBOOK, O_SVG, O_SVGURL, O_MAXC, O_LOCKTO, O_STMTTO, O_MAXLW, O_SPIKE,
-	       O_COOL, O_NOTIFY, O_GHC, O_PR, O_GHR, O_SUMMARY, O_MARKER };
+	       O_COOL, O_NOTIFY, O_GHC, O_PR, O_GHR, O_SUMMARY, O_MARKER, O_HTTPTO };
 	static const struct option longopts[] = {
 		{"review", no_argument, NULL, O_REVIEW},	     {"runbook", no_argument, NULL, O_RUNBOOK},
 		{"out", required_argument, NULL, 'o'},		     {"svg", required_argument, NULL, O_SVG},
@@ -95,6 +96,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{"github-comment", no_argument, NULL, O_GHC},	     {"pr", required_argument, NULL, O_PR},
 		{"github-release", required_argument, NULL, O_GHR},  {"step-summary", no_argument, NULL, O_SUMMARY},
 		{"marker", required_argument, NULL, O_MARKER},	     {"help", no_argument, NULL, 'h'},
+		{"http-timeout", required_argument, NULL, O_HTTPTO},
 		{NULL, 0, NULL, 0},
 	};
 	int ch, modes = 0;
@@ -105,6 +107,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	o->max_lock_wait_ms = 5000;
 	o->cooldown_ms = 30000;
 	o->error_spike = 3;
+	o->http_timeout_ms = 30000;
 	while ((ch = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case O_REVIEW: o->review = true, modes |= 1; break;
@@ -121,6 +124,11 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_STMTTO: o->statement_timeout_ms = parse_duration("--statement-timeout", optarg); break;
 		case O_MAXLW: o->max_lock_wait_ms = parse_duration("--max-lock-wait", optarg); break;
 		case O_COOL: o->cooldown_ms = parse_duration("--cooldown", optarg); break;
+		case O_HTTPTO:
+			o->http_timeout_ms = parse_duration("--http-timeout", optarg);
+			if (o->http_timeout_ms < 1 || o->http_timeout_ms > 3600000)
+				usage_error("--http-timeout takes 1ms to 1h, not '%s'", optarg);
+			break;
 		case O_SPIKE:
 			o->error_spike = strtod(optarg, &end);
 			if (*end || end == optarg || !(o->error_spike > 1) || o->error_spike > 1000)

@@ -34,6 +34,7 @@ struct opts {
 	double lock_timeout_ms, statement_timeout_ms; /* 0: computed */
 	struct strv notify;    /* --notify WHO */
 	const char *marker;    /* hidden comment marker */
+	double http_timeout_ms; /* --http-timeout: per GitHub request */
 };
 
 struct lock {
