@@ -116,5 +116,9 @@ measure "lockscore, 1,000,000 statements" "$BIN/lockscore" "$tmp/million.sql" <"
 is "$rc:$(grep -c '"kind":"statement"' "$tmp/out"):$(grep -c '"kind":"risk"' "$tmp/out")" "0:1000000:1" \
 	"lockscore, 1,000,000 statements: a record for each, one risk"
 under "lockscore, 1,000,000 statements" $((1024 * 1024))
+# records of a long migration are printed by two threads, in blocks: in order
+is "$(grep -o '"kind":"statement","v":1,"migration":"[^"]*","index":[0-9]*' "$tmp/out" |
+	awk -F'"index":' '$2 != NR - 1 { print "record " NR " has index " $2; exit } END { if (NR) print "in order" }')" \
+	"in order" "lockscore, 1,000,000 statements: the statement records in order"
 
 done_testing
