@@ -213,6 +213,34 @@ static struct cat_lookup *live(const struct catalog *c)
 	return c->lk && !c->lk->stale ? c->lk : NULL;
 }
 
+/* find_named: the object named schema.name among arr (n objects whose
+ * char *schema and *name fields sit at the offsets given), through the map
+ * at map_off in the lookup maps when the catalog has them. */
+static void *find_named(const struct catalog *c, size_t map_off, void *const *arr, size_t n,
+			size_t schema_off, size_t name_off, const char *schema, const char *name)
+{
+#define FIELD(o, off) (*(char *const *)((const char *)(o) + (off)))
+	struct cat_lookup *lk = lookup(c);
+	if (lk) {
+		char kb[KEYBUF], *k = key_of(kb, schema, name);
+		void *o = strmap_get((const struct strmap *)((const char *)lk + map_off), k);
+		key_free(kb, k);
+		if (o && !strcmp(FIELD(o, name_off), name) && !strcmp(FIELD(o, schema_off), schema))
+			return o;
+		if (!lk->ambiguous)
+			return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(FIELD(arr[i], name_off), name) && !strcmp(FIELD(arr[i], schema_off), schema))
+			return arr[i];
+	return NULL;
+#undef FIELD
+}
+
+#define FIND(c, map, T, arr, sch, nm)                                                         \
+	((struct T *)find_named((c), offsetof(struct cat_lookup, map), (void *const *)(c)->arr,       \
+				(c)->n##arr, offsetof(struct T, schema), offsetof(struct T, name), (sch), (nm)))
+
 void catalog_touch(struct catalog *c)
 {
 	if (c->lk)
@@ -350,20 +378,7 @@ void catalog_release(struct catalog *c)
 
 struct cat_table *catalog_table(const struct catalog *c, const char *schema, const char *name)
 {
-	struct cat_lookup *lk = lookup(c);
-	if (lk) {
-		char kb[KEYBUF], *q = key_of(kb, schema, name);
-		struct cat_table *t = strmap_get(&lk->tables, q);
-		key_free(kb, q);
-		if (t && !strcmp(t->name, name) && !strcmp(t->schema, schema))
-			return t;
-		if (!lk->ambiguous)
-			return NULL;
-	}
-	for (size_t i = 0; i < c->ntables; i++)
-		if (!strcmp(c->tables[i]->name, name) && !strcmp(c->tables[i]->schema, schema))
-			return c->tables[i];
-	return NULL;
+	return FIND(c, tables, cat_table, tables, schema, name);
 }
 
 struct cat_table *catalog_table_q(const struct catalog *c, const char *qname)
@@ -621,20 +636,7 @@ void catalog_rename_table(struct catalog *c, struct cat_table *t, const char *sc
 
 struct cat_index *catalog_index(const struct catalog *c, const char *schema, const char *name)
 {
-	struct cat_lookup *lk = lookup(c);
-	if (lk) {
-		char kb[KEYBUF], *k = key_of(kb, schema, name);
-		struct cat_index *ix = strmap_get(&lk->indexes, k);
-		key_free(kb, k);
-		if (ix && !strcmp(ix->name, name) && !strcmp(ix->schema, schema))
-			return ix;
-		if (!lk->ambiguous)
-			return NULL;
-	}
-	for (size_t i = 0; i < c->nindexes; i++)
-		if (!strcmp(c->indexes[i]->name, name) && !strcmp(c->indexes[i]->schema, schema))
-			return c->indexes[i];
-	return NULL;
+	return FIND(c, indexes, cat_index, indexes, schema, name);
 }
 
 struct cat_index *catalog_add_index(struct catalog *c, const char *schema, const char *name,
@@ -817,20 +819,7 @@ bool catalog_relname_exists(const struct catalog *c, const char *schema, const c
 
 struct cat_view *catalog_view(const struct catalog *c, const char *schema, const char *name)
 {
-	struct cat_lookup *lk = lookup(c);
-	if (lk) {
-		char kb[KEYBUF], *q = key_of(kb, schema, name);
-		struct cat_view *v = strmap_get(&lk->views, q);
-		key_free(kb, q);
-		if (v && !strcmp(v->name, name) && !strcmp(v->schema, schema))
-			return v;
-		if (!lk->ambiguous)
-			return NULL;
-	}
-	for (size_t i = 0; i < c->nviews; i++)
-		if (!strcmp(c->views[i]->name, name) && !strcmp(c->views[i]->schema, schema))
-			return c->views[i];
-	return NULL;
+	return FIND(c, views, cat_view, views, schema, name);
 }
 
 struct cat_view *catalog_add_view(struct catalog *c, const char *schema, const char *name)
@@ -864,20 +853,7 @@ void catalog_drop_view(struct catalog *c, struct cat_view *v, bool cascade)
 
 struct cat_enum *catalog_enum(const struct catalog *c, const char *schema, const char *name)
 {
-	struct cat_lookup *lk = lookup(c);
-	if (lk) {
-		char kb[KEYBUF], *q = key_of(kb, schema, name);
-		struct cat_enum *e = strmap_get(&lk->enums, q);
-		key_free(kb, q);
-		if (e && !strcmp(e->name, name) && !strcmp(e->schema, schema))
-			return e;
-		if (!lk->ambiguous)
-			return NULL;
-	}
-	for (size_t i = 0; i < c->nenums; i++)
-		if (!strcmp(c->enums[i]->name, name) && !strcmp(c->enums[i]->schema, schema))
-			return c->enums[i];
-	return NULL;
+	return FIND(c, enums, cat_enum, enums, schema, name);
 }
 
 struct cat_enum *catalog_add_enum(struct catalog *c, const char *schema, const char *name)
