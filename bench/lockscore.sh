@@ -102,6 +102,7 @@ while IFS= read -r -d '' f; do
 		echo "lockscore.sh: left out (does not parse alone): ${f#"$corpus"/}" >&2
 	fi
 done < <(find "$corpus" -type f -name '*.sql' -print0 | sort -z)
+[ "$nfiles" -gt 0 ] || die "no SQL file that parses under $corpus"
 "$work/parse_only" "$one" >/dev/null || die "the concatenation does not parse"
 
 # repeat NAME K: NAME.sql made of K copies of the concatenation
