@@ -178,11 +178,11 @@ static void lookup_clear(struct cat_lookup *lk)
 	lk->ambiguous = false;
 }
 
-/* lookup: the catalog's maps, rebuilt if stale; NULL when it has none. */
+/* lookup: the catalog's maps, rebuilt if stale. */
 static struct cat_lookup *lookup(const struct catalog *c)
 {
 	struct cat_lookup *lk = c->lk;
-	if (!lk || !lk->stale)
+	if (!lk->stale)
 		return lk;
 	lookup_clear(lk);
 	lk->stale = false;
@@ -210,7 +210,7 @@ static struct cat_lookup *lookup(const struct catalog *c)
  * arrays), else NULL (the next lookup rebuilds them from the arrays). */
 static struct cat_lookup *live(const struct catalog *c)
 {
-	return c->lk && !c->lk->stale ? c->lk : NULL;
+	return !c->lk->stale ? c->lk : NULL;
 }
 
 /* find_named: the object named schema.name among arr (n objects whose
@@ -221,15 +221,13 @@ static void *find_named(const struct catalog *c, size_t map_off, void *const *ar
 {
 #define FIELD(o, off) (*(char *const *)((const char *)(o) + (off)))
 	struct cat_lookup *lk = lookup(c);
-	if (lk) {
-		char kb[KEYBUF], *k = key_of(kb, schema, name);
-		void *o = strmap_get((const struct strmap *)((const char *)lk + map_off), k);
-		key_free(kb, k);
-		if (o && !strcmp(FIELD(o, name_off), name) && !strcmp(FIELD(o, schema_off), schema))
-			return o;
-		if (!lk->ambiguous)
-			return NULL;
-	}
+	char kb[KEYBUF], *k = key_of(kb, schema, name);
+	void *o = strmap_get((const struct strmap *)((const char *)lk + map_off), k);
+	key_free(kb, k);
+	if (o && !strcmp(FIELD(o, name_off), name) && !strcmp(FIELD(o, schema_off), schema))
+		return o;
+	if (!lk->ambiguous)
+		return NULL;
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(FIELD(arr[i], name_off), name) && !strcmp(FIELD(arr[i], schema_off), schema))
 			return arr[i];
@@ -243,8 +241,7 @@ static void *find_named(const struct catalog *c, size_t map_off, void *const *ar
 
 void catalog_touch(struct catalog *c)
 {
-	if (c->lk)
-		c->lk->stale = true;
+	c->lk->stale = true;
 }
 
 char *cat_qname(const char *schema, const char *name)
@@ -384,13 +381,11 @@ struct cat_table *catalog_table(const struct catalog *c, const char *schema, con
 struct cat_table *catalog_table_q(const struct catalog *c, const char *qname)
 {
 	struct cat_lookup *lk = lookup(c);
-	if (lk) {
-		struct cat_table *t = strmap_get(&lk->tables, qname);
-		if (t && !strcmp(t->qname, qname))
-			return t;
-		if (!lk->ambiguous)
-			return NULL;
-	}
+	struct cat_table *t = strmap_get(&lk->tables, qname);
+	if (t && !strcmp(t->qname, qname))
+		return t;
+	if (!lk->ambiguous)
+		return NULL;
 	for (size_t i = 0; i < c->ntables; i++)
 		if (!strcmp(c->tables[i]->qname, qname))
 			return c->tables[i];
@@ -713,19 +708,6 @@ struct cat_fk *catalog_add_fk(struct catalog *c, const char *table, const char *
 struct cat_fk *const *catalog_fks_of(const struct catalog *c, const char *table, size_t *n)
 {
 	struct cat_lookup *lk = lookup(c);
-	if (!lk) {
-		/* no maps: the matching ones, gathered (a catalog without
-		 * catalog_init is a test's; rare and small) */
-		static struct ptrv tmp;
-		tmp.n = 0;
-		for (size_t i = 0; i < c->nfks; i++)
-			if (!strcmp(c->fks[i]->table, table)) {
-				xgrow(&tmp.v, &tmp.cap, tmp.n + 1, sizeof(*tmp.v));
-				tmp.v[tmp.n++] = c->fks[i];
-			}
-		*n = tmp.n;
-		return (struct cat_fk *const *)tmp.v;
-	}
 	struct ptrv *pv = strmap_get(&lk->fks, table);
 	*n = pv ? pv->n : 0;
 	return pv ? (struct cat_fk *const *)pv->v : NULL;
@@ -733,9 +715,10 @@ struct cat_fk *const *catalog_fks_of(const struct catalog *c, const char *table,
 
 void catalog_drop_fk(struct catalog *c, struct cat_fk *fk)
 {
-	struct ptrv *pv = live(c) ? strmap_get(&c->lk->fks, fk->table) : NULL;
-	if (live(c))
-		conname_count(&c->lk->connames, fk->table, fk->name, -1);
+	struct cat_lookup *lk = live(c);
+	struct ptrv *pv = lk ? strmap_get(&lk->fks, fk->table) : NULL;
+	if (lk)
+		conname_count(&lk->connames, fk->table, fk->name, -1);
 	for (size_t i = 0; pv && i < pv->n; i++)
 		if (pv->v[i] == fk) {
 			memmove(pv->v + i, pv->v + i + 1, (pv->n - i - 1) * sizeof(*pv->v));
@@ -785,7 +768,7 @@ static bool in_schema(const char *qname, const char *schema)
 bool catalog_constraint_exists(const struct catalog *c, const char *schema, const char *name)
 {
 	struct cat_lookup *lk = lookup(c);
-	if (lk && !strchr(schema, '.')) {
+	if (!strchr(schema, '.')) {
 		/* the index of a PK, unique or exclusion constraint carries the
 		 * constraint's name (PostgreSQL keeps them equal) */
 		const struct cat_index *ix = catalog_index(c, schema, name);

@@ -91,8 +91,8 @@ struct catalog {
 	CAT_ARRAY(struct cat_view, views);
 	CAT_ARRAY(struct cat_enum, enums);
 	struct strv schemas; /* schemas known to exist ("public" always) */
-	/* lookup indexes by name, kept by the functions below; NULL (a
-	 * catalog not made by catalog_init) means linear search */
+	/* lookup indexes by name, made by catalog_init and kept in step by
+	 * the functions below (see catalog_touch) */
 	struct cat_lookup *lk;
 };
 

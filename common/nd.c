@@ -134,14 +134,18 @@ static void spill_out(void)
 	buf_reset(&out);
 }
 
-static void queue(const char *s, size_t len)
+/* end_line: the line just added to the queue is complete */
+static void end_line(void)
 {
-	if (!out.s)
-		buf_init(&out);
-	buf_add(&out, s, len);
 	buf_addc(&out, '\n');
 	if (out.len >= ND_SPILL)
 		spill_out();
+}
+
+static void queue(const char *s, size_t len)
+{
+	buf_add(&out, s, len);
+	end_line();
 }
 
 /* ---- printing: the bytes cJSON_PrintUnformatted (1.7.15) prints, without
@@ -240,12 +244,8 @@ void nd_print_json(struct buf *b, const cJSON *it)
 
 void nd_emit(cJSON *rec)
 {
-	if (!out.s)
-		buf_init(&out);
 	nd_print_json(&out, rec);
-	buf_addc(&out, '\n');
-	if (out.len >= ND_SPILL)
-		spill_out();
+	end_line();
 	cJSON_Delete(rec);
 }
 
