@@ -51,7 +51,7 @@ void sql_error_release(struct sql_error *err);
 
 /* sql_reader: a script one statement at a time, for input of any size:
  * PostgreSQL's scanner cuts the text into statements, and each is parsed
- * on its own when asked for, so only one parse tree exists at a time (a
+ * on its own, so only one parse tree exists at a time (a
  * piece the parser refuses is retried joined with the next ones, for the
  * few forms the scanner cuts too early, such as BEGIN ATOMIC bodies).
  *
@@ -59,7 +59,8 @@ void sql_error_release(struct sql_error *err);
  * always exactly one): one->text points at the piece (in a copy of the text
  * when psql meta-command lines were blanked), one->base is the piece's
  * offset in the whole text, a statement's offset is relative to the piece
- * (parse locations are too), and its line is the line in the whole text. The tree lives until the next call.
+ * (parse locations are too), and its line is the line in the whole text.
+ * The tree lives until the next call.
  * Text the scanner leaves out of every piece (it drops what does not start
  * like a statement, e.g. "SELEC 1;") is parsed too: never skipped.
  * Returns 1, 0 at the end, or -1 with err filled (the line in the whole
