@@ -6,25 +6,23 @@
 #include "xalloc.h"
 
 /* text: "file:line: severity: rule: message", then the fix indented. */
-void format_text(const struct migration *ms, size_t n, struct buf *out)
+void format_text_finding(const char *file, const struct finding *f, struct buf *out)
 {
-	for (size_t k = 0; k < n; k++) {
-		const struct migration *m = &ms[k];
-		for (size_t i = 0; i < m->nfindings; i++) {
-			const struct finding *f = &m->findings[i];
-			buf_addf(out, "%s:%d: %s: %s: %s\n", m->file, f->line, f->severity, f->rule, f->message);
-			if (f->fix) {
-				buf_adds(out, "  fix: ");
-				for (const char *p = f->fix; *p; p++) {
-					buf_addc(out, *p);
-					if (*p == '\n')
-						buf_adds(out, "       ");
-				}
-				buf_addc(out, '\n');
-			}
+	buf_addf(out, "%s:%d: %s: %s: %s\n", file, f->line, f->severity, f->rule, f->message);
+	if (f->fix) {
+		buf_adds(out, "  fix: ");
+		for (const char *p = f->fix; *p; p++) {
+			buf_addc(out, *p);
+			if (*p == '\n')
+				buf_adds(out, "       ");
 		}
-		buf_addf(out, "%s: risk %s (%d/100)\n", m->file, m->level, m->score);
+		buf_addc(out, '\n');
 	}
+}
+
+void format_text_risk(const struct migration *m, struct buf *out)
+{
+	buf_addf(out, "%s: risk %s (%d/100)\n", m->file, m->level, m->score);
 }
 
 /* GitHub workflow commands escape %, CR and LF in the message, and also
@@ -47,24 +45,20 @@ static void gh_escape(struct buf *out, const char *s, bool property)
 	}
 }
 
-void format_github(const struct migration *ms, size_t n, struct buf *out)
+void format_github_finding(const char *file, const struct finding *f, struct buf *out)
 {
-	for (size_t k = 0; k < n; k++)
-		for (size_t i = 0; i < ms[k].nfindings; i++) {
-			const struct finding *f = &ms[k].findings[i];
-			int r = severity_rank(f->severity);
-			buf_addf(out, "::%s file=", r == 3 ? "error" : r == 2 ? "warning" : "notice");
-			gh_escape(out, ms[k].file, true);
-			buf_addf(out, ",line=%d,title=", f->line);
-			gh_escape(out, f->rule, true);
-			buf_adds(out, "::");
-			gh_escape(out, f->message, false);
-			if (f->fix) {
-				buf_adds(out, "%0AFix: ");
-				gh_escape(out, f->fix, false);
-			}
-			buf_addc(out, '\n');
-		}
+	int r = severity_rank(f->severity);
+	buf_addf(out, "::%s file=", r == 3 ? "error" : r == 2 ? "warning" : "notice");
+	gh_escape(out, file, true);
+	buf_addf(out, ",line=%d,title=", f->line);
+	gh_escape(out, f->rule, true);
+	buf_adds(out, "::");
+	gh_escape(out, f->message, false);
+	if (f->fix) {
+		buf_adds(out, "%0AFix: ");
+		gh_escape(out, f->fix, false);
+	}
+	buf_addc(out, '\n');
 }
 
 static cJSON *sarif_rule_list(const struct migration *ms, size_t n)

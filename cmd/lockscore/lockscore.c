@@ -277,16 +277,58 @@ static void apply_trace(const struct input *in, const struct opts *o, struct mig
 
 /* ---- analysis: one walk over the migration ---- */
 
+/* keep: an analysed statement and its findings go to the migration's
+ * spools; only what later passes need is kept. */
+static size_t move_findings(struct migration *m, struct spool *to)
+{
+	size_t n = m->nfindings;
+	for (size_t i = 0; i < n; i++) {
+		keep_finding(to, &m->findings[i]);
+		finding_release(&m->findings[i]);
+	}
+	m->nfindings = 0;
+	return n;
+}
+
+static void keep(struct migration *m, struct stmt *st)
+{
+	struct stmt_time t = {st->est_ms, st->tx};
+	keep_stmt(&m->stmts, st);
+	spool_add(&m->times, &t, sizeof t);
+	m->nfound += move_findings(m, &m->found);
+	stmt_release(st);
+}
+
 /* A statement's locks are held from its start to its transaction's end: a
  * suffix sum of the estimated durations within each (contiguous)
- * transaction. Unknown durations make the sum unknown. */
-static void estimate_lock_times(struct migration *m)
+ * transaction, worked out backwards over the spooled times. Unknown
+ * durations make the sum unknown. The holds spool has the last statement
+ * first. */
+static void hold_times(struct migration *m)
 {
+	double later = 0;
+	int64_t next_tx = 0;
+	uint64_t last = 0;
 	for (size_t i = m->n; i-- > 0;) {
-		struct stmt *st = &m->stmts[i];
-		double later = i + 1 < m->n && m->stmts[i + 1].tx == st->tx ? m->stmts[i + 1].est_lock_ms : 0;
-		st->est_lock_ms = st->est_ms < 0 || later < 0 ? -1 : st->est_ms + later;
+		struct stmt_time t;
+		struct stmt_hold h;
+		spool_read(&m->times, (uint64_t)i * sizeof t, &t, sizeof t);
+		bool same = i + 1 < m->n && next_tx == t.tx;
+		double after = same ? later : 0;
+		h.est_lock_ms = t.est_ms < 0 || after < 0 ? -1 : t.est_ms + after;
+		h.last = same ? last : i;
+		spool_add(&m->holds, &h, sizeof h);
+		later = h.est_lock_ms;
+		last = h.last;
+		next_tx = t.tx;
 	}
+}
+
+static struct stmt_hold hold_at(struct migration *m, size_t i)
+{
+	struct stmt_hold h;
+	spool_read(&m->holds, (uint64_t)(m->n - 1 - i) * sizeof h, &h, sizeof h);
+	return h;
 }
 
 /* One migration's walk: each statement is predicted and ruled on against
@@ -327,18 +369,17 @@ static void analyze_stmt(struct walk *w, struct stmt *st, const char *src, const
 		strmap_put(&w->created, st->eff.created.v[i], &w->created);
 	replay_stmt(&w->r, w->m->file, src, ss);
 	st->node = NULL;
-	free(st->sql); /* statement_record takes it from the text again */
-	st->sql = NULL;
+	keep(w->m, st); /* statement_record takes the SQL from the text again */
 }
 
 /* Until a second real statement shows up, whether the tool wraps the file
  * in a transaction is not known: statements wait, with copies of their
  * trees (at most one real statement, and transaction control). */
-static void flush_pending(struct walk *w, size_t upto)
+static void flush_pending(struct walk *w)
 {
 	for (size_t i = 0; i < w->npending; i++) {
 		struct sql_stmt *ss = &w->pending[i];
-		struct stmt *st = &w->m->stmts[upto - w->npending + i];
+		struct stmt *st = &w->m->win[i];
 		st->node = ss->node;
 		ss->type = st->type; /* the original pointed into a released tree */
 		analyze_stmt(w, st, w->pending_src[i], ss);
@@ -352,8 +393,8 @@ static void walk_stmt(struct walk *w, const struct sql_script *one, const struct
 	struct migration *m = w->m;
 	const char *text = m->text;
 	size_t abs = one->base + ss->offset;
-	xgrow(&m->stmts, &m->cap, m->n + 1, sizeof(*m->stmts));
-	struct stmt *st = &m->stmts[m->n];
+	xgrow(&m->win, &m->capwin, m->nwin + 1, sizeof(*m->win));
+	struct stmt *st = &m->win[m->nwin++];
 	memset(st, 0, sizeof(*st));
 	st->index = m->n++;
 	st->line = ss->line;
@@ -381,12 +422,15 @@ static void walk_stmt(struct walk *w, const struct sql_script *one, const struct
 	}
 	if (w->npending) { /* this is the second real statement */
 		w->tx.wrapped = !w->o->no_transaction;
-		flush_pending(w, st->index);
+		flush_pending(w);
 	}
-	analyze_stmt(w, &m->stmts[st->index], one->text, ss);
+	analyze_stmt(w, &m->win[m->nwin - 1], one->text, ss);
+	m->nwin = 0;
 }
 
-static void run_one(struct input *in, const struct opts *o, struct migration *m, const char *text)
+/* run_one: walk the migration; returns how many of its statements are
+ * not transaction control. */
+static size_t run_one(struct input *in, const struct opts *o, struct migration *m, const char *text)
 {
 	struct sql_reader rd;
 	struct sql_error err;
@@ -406,15 +450,14 @@ static void run_one(struct input *in, const struct opts *o, struct migration *m,
 	if (rc < 0)
 		die_at(EXIT_INPUT, m->file, err.line, "%s", err.message);
 	w.tx.wrapped = !o->no_transaction && w.real > 1;
-	flush_pending(&w, m->n);
+	flush_pending(&w);
+	m->nwin = 0;
 	sql_reader_release(&rd);
 	replay_release(&w.r);
 	strmap_release(&w.created);
 	free(w.pending);
 	free(w.pending_src);
-	estimate_lock_times(m);
-	rules_migration(o, m);
-	risk_score(m);
+	return w.real;
 }
 
 /* ---- records ---- */
@@ -503,93 +546,151 @@ static cJSON *risk_record(const struct migration *m)
 	return o;
 }
 
-static void emit_records(const struct migration *m)
-{
-	for (size_t i = 0; i < m->n; i++)
-		nd_emit(statement_record(m, &m->stmts[i]));
-	for (size_t i = 0; i < m->nfindings; i++)
-		nd_emit(finding_record(m, &m->findings[i]));
-	nd_emit(risk_record(m));
-}
-
 static void migration_release(struct migration *m)
 {
-	for (size_t i = 0; i < m->n; i++) {
-		free(m->stmts[i].sql);
-		free(m->stmts[i].type);
-		effect_release(&m->stmts[i].eff);
-		strv_release(&m->stmts[i].ignore);
-	}
-	for (size_t i = 0; i < m->nfindings; i++) {
-		struct finding *f = &m->findings[i];
-		free(f->rule);
-		free(f->severity);
-		free(f->table);
-		free(f->message);
-		free(f->fix);
-	}
-	free(m->stmts);
+	for (size_t i = 0; i < m->nwin; i++)
+		stmt_release(&m->win[i]);
+	for (size_t i = 0; i < m->nfindings; i++)
+		finding_release(&m->findings[i]);
+	free(m->win);
 	free(m->findings);
 	free(m->id);
 	free(m->file);
+	spool_release(&m->stmts);
+	spool_release(&m->times);
+	spool_release(&m->holds);
+	spool_release(&m->found);
 	strv_release(&m->reasons);
 }
 
 /* ---- main ---- */
 
-static int worst_rank(const struct migration *m)
-{
-	int worst = 0;
-	for (size_t i = 0; i < m->nfindings; i++)
-		if (severity_rank(m->findings[i].severity) > worst)
-			worst = severity_rank(m->findings[i].severity);
-	return worst;
-}
-
 /* Output, one migration at a time so that memory does not grow with the
- * number of migrations: records or text/github lines right away; SARIF is
- * one document, so its migrations wait for the end. */
+ * number of migrations, nor with their length: records go to nd's queue,
+ * text/github lines to the report spool (written at the end: nothing
+ * reaches stdout from a run that fails); SARIF is one document, so the
+ * findings of its migrations wait for the end. */
 struct output {
 	const struct opts *o;
-	struct buf report;
-	struct migration *kept;
+	struct spool report;
+	struct migration *kept; /* sarif: file and findings */
 	size_t nkept, capkept;
 	int worst;
 };
 
-static void output_migration(struct output *out, struct migration *m)
+static void report_line(struct output *out, struct buf *b)
 {
-	int w = worst_rank(m);
-	out->worst = w > out->worst ? w : out->worst;
-	if (!strcmp(out->o->format, "ndjson"))
-		emit_records(m);
-	else if (!strcmp(out->o->format, "text"))
-		format_text(m, 1, &out->report);
-	else if (!strcmp(out->o->format, "github"))
-		format_github(m, 1, &out->report);
-	if (!strcmp(out->o->format, "sarif")) {
-		xgrow(&out->kept, &out->capkept, out->nkept + 1, sizeof(*out->kept));
-		m->text = NULL; /* freed by the caller; SARIF needs only the findings */
-		out->kept[out->nkept++] = *m;
-	} else {
-		migration_release(m);
+	spool_add(&out->report, b->s, b->len);
+	buf_reset(b);
+}
+
+/* The passes after the walk: the statements in order, with how long their
+ * locks are held (statement records, the migration-wide rules, the risk's
+ * share of them); then every finding, finalised; then the risk. */
+static void output_migration(struct output *out, struct migration *m, size_t real)
+{
+	const struct opts *o = out->o;
+	bool nd = !strcmp(o->format, "ndjson"), sarif = !strcmp(o->format, "sarif");
+	struct spool late = SPOOL_INIT, txs = SPOOL_INIT;
+	size_t nlate = 0, ntxs = 0;
+	struct risk rk;
+	struct mrules mr;
+	memset(&rk, 0, sizeof rk);
+	hold_times(m);
+	mrules_init(&mr, o, real);
+	struct spool_cur c = {&m->stmts, 0};
+	for (size_t i = 0; i < m->n; i++) {
+		struct stmt st;
+		load_stmt(&c, &st);
+		struct stmt_hold h = hold_at(m, i);
+		st.est_lock_ms = h.est_lock_ms;
+		mrules_stmt(&mr, o, m, &st, (size_t)h.last);
+		nlate += move_findings(m, &late);
+		mrules_tx(&mr, o, m, &st);
+		ntxs += move_findings(m, &txs);
+		risk_stmt(&rk, &st);
+		if (nd)
+			nd_emit(statement_record(m, &st));
+		stmt_release(&st);
 	}
+	mrules_end(&mr, o, m);
+	ntxs += move_findings(m, &txs);
+
+	struct spool *from[] = {&m->found, &late, &txs};
+	size_t count[] = {m->nfound, nlate, ntxs};
+	struct migration keep_sarif = {0};
+	struct buf line = BUF_INIT;
+	for (size_t k = 0; k < 3; k++) {
+		struct spool_cur fc = {from[k], 0};
+		for (size_t j = 0; j < count[k]; j++) {
+			struct finding f;
+			load_finding(&fc, &f);
+			if (f.what)
+				finding_finalise(&f, hold_at(m, f.stmt).est_lock_ms);
+			risk_finding(&rk, &f);
+			int r = severity_rank(f.severity);
+			out->worst = r > out->worst ? r : out->worst;
+			if (nd) {
+				nd_emit(finding_record(m, &f));
+			} else if (!strcmp(o->format, "text")) {
+				format_text_finding(m->file, &f, &line);
+				report_line(out, &line);
+			} else if (!strcmp(o->format, "github")) {
+				format_github_finding(m->file, &f, &line);
+				report_line(out, &line);
+			}
+			if (sarif) {
+				xgrow(&keep_sarif.findings, &keep_sarif.capfindings, keep_sarif.nfindings + 1,
+				      sizeof(*keep_sarif.findings));
+				keep_sarif.findings[keep_sarif.nfindings++] = f;
+			} else {
+				finding_release(&f);
+			}
+		}
+	}
+	risk_score(&rk, m);
+	if (nd) {
+		nd_emit(risk_record(m));
+	} else if (!strcmp(o->format, "text")) {
+		format_text_risk(m, &line);
+		report_line(out, &line);
+	}
+	buf_release(&line);
+	spool_release(&late);
+	spool_release(&txs);
+	if (sarif) {
+		keep_sarif.file = m->file;
+		m->file = NULL;
+		xgrow(&out->kept, &out->capkept, out->nkept + 1, sizeof(*out->kept));
+		out->kept[out->nkept++] = keep_sarif;
+	}
+	migration_release(m);
 }
 
 static void output_finish(struct output *out)
 {
 	if (strcmp(out->o->format, "ndjson")) {
 		nd_discard(); /* a report, not a stream: the input records are not repeated */
-		if (!strcmp(out->o->format, "sarif"))
-			format_sarif(out->kept, out->nkept, &out->report);
-		if (fwrite(out->report.s, 1, out->report.len, stdout) != out->report.len)
-			die_code(EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
+		if (!strcmp(out->o->format, "sarif")) {
+			struct buf doc = BUF_INIT;
+			format_sarif(out->kept, out->nkept, &doc);
+			report_line(out, &doc);
+			buf_release(&doc);
+		}
+		char chunk[65536];
+		for (uint64_t off = 0; off < out->report.size;) {
+			size_t n = out->report.size - off < sizeof chunk ? (size_t)(out->report.size - off) : sizeof chunk;
+			spool_read(&out->report, off, chunk, n);
+			if (fwrite(chunk, 1, n, stdout) != n)
+				die_code(EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
+			off += n;
+		}
 	}
 	nd_finish();
 	for (size_t i = 0; i < out->nkept; i++)
 		migration_release(&out->kept[i]);
 	free(out->kept);
-	buf_release(&out->report);
+	spool_release(&out->report);
 }
 
 int main(int argc, char **argv)
@@ -606,8 +707,7 @@ int main(int argc, char **argv)
 		read_stdin(&in);
 	if (argc - optind + cJSON_GetArraySize(in.migrations) == 0)
 		usage_error("no migration: name SQL files, or pipe migration records on stdin");
-	struct output out = {&o, BUF_INIT, NULL, 0, 0, 0};
-	buf_init(&out.report);
+	struct output out = {&o, SPOOL_INIT, NULL, 0, 0, 0};
 	const cJSON *rec;
 	cJSON_ArrayForEach(rec, in.migrations)
 	{
@@ -615,16 +715,16 @@ int main(int argc, char **argv)
 		const char *fw = nd_get_str(cJSON_GetObjectItemCaseSensitive(rec, "files"), "forward");
 		m.id = xstrdup(nd_get_str(rec, "id"));
 		m.file = xstrdup(fw ? fw : m.id);
-		run_one(&in, &o, &m, nd_get_str(rec, "forward"));
-		output_migration(&out, &m);
+		size_t real = run_one(&in, &o, &m, nd_get_str(rec, "forward"));
+		output_migration(&out, &m, real);
 	}
 	for (int i = optind; i < argc; i++) {
 		struct migration m = {0};
 		char *text = read_file(argv[i]);
 		m.id = migration_id_of_path(argv[i]);
 		m.file = xstrdup(argv[i]);
-		run_one(&in, &o, &m, text);
-		output_migration(&out, &m);
+		size_t real = run_one(&in, &o, &m, text);
+		output_migration(&out, &m, real);
 		free(text);
 	}
 	int rc = o.fail_on && out.worst >= severity_rank(o.fail_on) ? EXIT_FINDINGS : EXIT_OK;

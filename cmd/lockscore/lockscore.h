@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "catalog.h"
 #include "replay.h"
+#include "spool.h"
 #include "sql.h"
 #include "strmap.h"
 
@@ -75,21 +76,52 @@ struct stmt {
 struct finding {
 	char *rule, *severity, *table, *message, *fix;
 	char *what; /* set while the severity waits for the lock time (rules.c) */
+	enum lockmode mode; /* with what: the statement's lock on table */
+	double rows;	    /* with what: the rows its work touches, < 0 unknown */
 	size_t stmt;
 	int line;
 };
 
+/* A migration is walked statement by statement; each analysed statement
+ * and its findings are kept in spools (memory, then a temporary file), so
+ * memory stays bounded however many statements there are. What depends on
+ * later statements (how long a lock is held, the migration-wide rules, the
+ * risk) is worked out in passes over the spools once the walk is over. */
 struct migration {
 	char *id, *file; /* file: where lines point (a path, or the id) */
 	const char *text; /* the SQL, borrowed */
-	struct stmt *stmts;
-	size_t n, cap;
-	struct finding *findings;
+	size_t n;	  /* statements so far */
+	struct stmt *win; /* statements not kept yet: those waiting, the one analysed */
+	size_t nwin, capwin;
+	struct finding *findings; /* findings not kept yet */
 	size_t nfindings, capfindings;
+	struct spool stmts;   /* keep_stmt records, in order */
+	struct spool times;   /* per statement: est_ms, tx (struct stmt_time) */
+	struct spool holds;   /* per statement, last first: est_lock_ms, last (struct stmt_hold) */
+	struct spool found;   /* findings of the walk, then of the migration-wide rules */
+	size_t nfound;
 	int score;
 	const char *level;
 	struct strv reasons;
 };
+
+struct stmt_time {
+	double est_ms;
+	int64_t tx;
+};
+
+struct stmt_hold {
+	double est_lock_ms;
+	uint64_t last; /* index of the last statement of its transaction */
+};
+
+/* keep.c: statements and findings into and out of spools */
+void keep_stmt(struct spool *s, const struct stmt *st);
+void load_stmt(struct spool_cur *c, struct stmt *st);
+void stmt_release(struct stmt *st);
+void keep_finding(struct spool *s, const struct finding *f);
+void load_finding(struct spool_cur *c, struct finding *f);
+void finding_release(struct finding *f);
 
 struct opts {
 	int pg_version;
@@ -111,18 +143,47 @@ double work_ms(enum work w, double rows);
 
 /* rules.c: rules_stmt runs before st is applied to cat (so cat is the
  * schema st sees); created lists the tables this migration created so far.
- * rules_migration runs once all statements are known. */
+ * The migration-wide rules then see every statement in order, with its
+ * est_lock_ms known: mrules_stmt (findings of the statement), mrules_tx
+ * (transaction control; its findings come last), mrules_end. */
 void rules_stmt(struct catalog *cat, const struct opts *o, struct migration *m, struct stmt *st,
 		const struct strmap *created);
-void rules_migration(const struct opts *o, struct migration *m);
+struct mrules {
+	bool lock_timeout, warned;
+	bool wrapped;	  /* the tool runs the file in one transaction */
+	int64_t vtx;	  /* the transaction vtable was seen in */
+	char *vtable;	  /* first table held in ShareRowExclusive or above in vtx */
+	enum lockmode vmode;
+	int depth;
+	bool open;	  /* an explicit BEGIN was seen: open_at is it */
+	struct stmt open_at; /* index, line, ignore only */
+};
+void mrules_init(struct mrules *r, const struct opts *o, size_t real);
+void mrules_stmt(struct mrules *r, const struct opts *o, struct migration *m, const struct stmt *st, size_t last);
+void mrules_tx(struct mrules *r, const struct opts *o, struct migration *m, const struct stmt *st);
+void mrules_end(struct mrules *r, const struct opts *o, struct migration *m);
+/* finding_finalise: a finding that waited for its statement's lock time */
+void finding_finalise(struct finding *f, double est_lock_ms);
+
+/* risk: accumulated over the statements and the (final) findings */
+struct risk {
+	int top, highs, mediums;
+	bool destroys;
+	double longest;
+	struct strv reasons[4]; /* the first 8 of each severity */
+};
+void risk_stmt(struct risk *r, const struct stmt *st);
+void risk_finding(struct risk *r, const struct finding *f);
+/* risk_score: score, level and reasons into m; releases r */
+void risk_score(struct risk *r, struct migration *m);
 void finding_add(struct migration *m, const struct stmt *st, const char *rule, const char *severity,
 		 const char *table, char *message_take, char *fix_take);
-void risk_score(struct migration *m);
 int severity_rank(const char *sev);
 
 /* format.c */
-void format_text(const struct migration *ms, size_t n, struct buf *out);
-void format_github(const struct migration *ms, size_t n, struct buf *out);
+void format_text_finding(const char *file, const struct finding *f, struct buf *out);
+void format_text_risk(const struct migration *m, struct buf *out);
+void format_github_finding(const char *file, const struct finding *f, struct buf *out);
 void format_sarif(const struct migration *ms, size_t n, struct buf *out);
 
 #endif

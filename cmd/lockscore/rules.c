@@ -33,6 +33,8 @@ void finding_add(struct migration *m, const struct stmt *st, const char *rule, c
 	f->stmt = st ? st->index : 0;
 	f->line = st ? st->line : 0;
 	f->what = NULL;
+	f->mode = LM_NONE;
+	f->rows = -1;
 }
 
 /* "1.2 s", "4 min", "2.5 h" */
@@ -93,12 +95,10 @@ static char *insert_after_word(const char *sql, const char *word, const char *te
 	return xstrdup(sql);
 }
 
-static char *blocking_message(const struct stmt *st, const char *what, const char *table)
+static char *blocking_message(const char *what, const char *table, enum lockmode m, double rows, double est_lock_ms)
 {
 	char dur[64];
-	enum lockmode m = effect_mode(&st->eff, table);
-	fmt_ms(st->est_lock_ms, dur, sizeof dur);
-	double rows = st->eff.work_rows;
+	fmt_ms(est_lock_ms, dur, sizeof dur);
 	char size[64] = "";
 	if (rows >= 0)
 		snprintf(size, sizeof size, " (~%.0f rows)", rows);
@@ -144,6 +144,8 @@ static void add_blocking(struct rc *r, const char *rule, const char *table, cons
 	if (r->m->nfindings > before) {
 		struct finding *f = &r->m->findings[before];
 		f->what = xstrdup(what);
+		f->mode = effect_mode(&r->st->eff, table);
+		f->rows = r->st->eff.work_rows;
 	}
 }
 
@@ -617,143 +619,143 @@ static bool holds_on_existing(const struct stmt *st, enum lockmode at_least, con
 
 /* A lock taken early in a transaction is held until it ends: the time of
  * every later statement in it counts against that lock. */
-static void rule_work_after_ae(const struct opts *o, struct migration *m, size_t i, size_t last)
+static void rule_work_after_ae(const struct opts *o, struct migration *m, const struct stmt *st, size_t last)
 {
-	const struct stmt *st = &m->stmts[i];
 	const char *table;
 	if (!st->in_tx || !holds_on_existing(st, LM_AE, &table))
 		return;
 	double own = st->est_ms < 0 ? 0 : st->est_ms, extra = st->est_lock_ms < 0 ? -1 : st->est_lock_ms - own;
-	if (last == i || (extra >= 0 && extra < 1000))
+	if (last == st->index || (extra >= 0 && extra < 1000))
 		return;
 	char dur[64];
 	fmt_ms(extra, dur, sizeof dur);
 	madd(o, m, st, "work-after-access-exclusive", blocking_severity(extra), table,
 	     xasprintf("AccessExclusiveLock on %s is held until the transaction commits, through %zu more statement(s) taking %s: reads and writes of %s wait all that time",
-		       table, last - i, dur, table),
+		       table, last - st->index, dur, table),
 	     xstrdup("commit right after the ALTER: put the later statements (backfills, index builds) in their own migrations"));
 }
 
-static void rule_transactions(const struct opts *o, struct migration *m)
+void mrules_init(struct mrules *r, const struct opts *o, size_t real)
 {
-	int depth = 0;
-	size_t real = 0;
-	for (size_t i = 0; i < m->n; i++)
-		real += m->stmts[i].txk == TXK_NONE;
-	bool wrapped = !o->no_transaction && real > 1; /* the tool runs the file in one transaction */
-	const struct stmt *open_at = NULL;
-	for (size_t i = 0; i < m->n; i++) {
-		const struct stmt *st = &m->stmts[i];
-		if (st->txk == TXK_BEGIN) {
-			if (depth++ > 0 || wrapped)
-				madd(o, m, st, "transaction-nesting", "medium", NULL,
-				     xstrdup("BEGIN inside a transaction (the migration tool already wraps the file in one): PostgreSQL only warns, and the COMMIT ends the tool's transaction early"),
-				     xstrdup("remove BEGIN/COMMIT, or run the file with --no-transaction"));
-			open_at = st;
-		} else if (st->txk == TXK_END) {
-			depth = depth > 0 ? depth - 1 : 0;
-		}
+	memset(r, 0, sizeof(*r));
+	r->wrapped = !o->no_transaction && real > 1;
+}
+
+void mrules_stmt(struct mrules *r, const struct opts *o, struct migration *m, const struct stmt *st, size_t last)
+{
+	const char *table;
+	if (st->sets_lock_timeout)
+		r->lock_timeout = true;
+	if (st->eff.notx && st->in_tx)
+		madd(o, m, st, "concurrently-in-transaction", "high", main_table(st),
+		     xasprintf("this statement cannot run inside a transaction block, and the migration runs the file in one: the deploy fails"),
+		     xstrdup("put this statement alone in its own migration file (or mark the migration non-transactional)"));
+	if (!r->lock_timeout && !r->warned && holds_on_existing(st, LM_S, &table)) {
+		r->warned = true;
+		madd(o, m, st, "lock-timeout-missing", "low", table,
+		     xasprintf("no lock_timeout before the first statement that takes %s on %s: if it waits behind a long transaction, every query on %s queues behind it",
+			       lockmode_name(effect_mode(&st->eff, table)), table, table),
+		     xstrdup("SET lock_timeout = '2s';  -- at the top of the migration, and retry on timeout"));
 	}
-	if (depth > 0 && open_at)
-		madd(o, m, open_at, "uncommitted-transaction", "medium", NULL,
+	/* the first earlier statement of the same transaction (they are
+	 * contiguous) that holds ShareRowExclusive or more on an existing table */
+	if (r->vtable && r->vtx != st->tx) {
+		free(r->vtable);
+		r->vtable = NULL;
+	}
+	if (st->validates && st->in_tx && r->vtable)
+		madd(o, m, st, "validate-in-same-transaction", "medium", r->vtable,
+		     xasprintf("VALIDATE CONSTRAINT runs in the same transaction as an earlier %s on %s, so its scan happens while that lock is still held: NOT VALID gained nothing",
+			       lockmode_name(r->vmode), r->vtable),
+		     xstrdup("commit between ADD ... NOT VALID and VALIDATE CONSTRAINT (separate migrations)"));
+	if (!r->vtable && holds_on_existing(st, LM_SRE, &table)) {
+		r->vtable = xstrdup(table);
+		r->vmode = effect_mode(&st->eff, table);
+		r->vtx = st->tx;
+	}
+	rule_work_after_ae(o, m, st, last);
+}
+
+void mrules_tx(struct mrules *r, const struct opts *o, struct migration *m, const struct stmt *st)
+{
+	if (st->txk == TXK_BEGIN) {
+		if (r->depth++ > 0 || r->wrapped)
+			madd(o, m, st, "transaction-nesting", "medium", NULL,
+			     xstrdup("BEGIN inside a transaction (the migration tool already wraps the file in one): PostgreSQL only warns, and the COMMIT ends the tool's transaction early"),
+			     xstrdup("remove BEGIN/COMMIT, or run the file with --no-transaction"));
+		strv_release(&r->open_at.ignore);
+		r->open_at.index = st->index;
+		r->open_at.line = st->line;
+		strv_copy(&r->open_at.ignore, &st->ignore);
+		r->open = true;
+	} else if (st->txk == TXK_END) {
+		r->depth = r->depth > 0 ? r->depth - 1 : 0;
+	}
+}
+
+void mrules_end(struct mrules *r, const struct opts *o, struct migration *m)
+{
+	if (r->depth > 0 && r->open)
+		madd(o, m, &r->open_at, "uncommitted-transaction", "medium", NULL,
 		     xstrdup("BEGIN without COMMIT: the migration looks applied but nothing is committed"), xstrdup("add COMMIT;"));
+	free(r->vtable);
+	strv_release(&r->open_at.ignore);
+	memset(r, 0, sizeof(*r));
 }
 
-/* The findings whose severity depends on lock time, now that it is known. */
-static void finalise_blocking(struct migration *m)
+/* A finding whose severity depends on lock time, now that it is known. */
+void finding_finalise(struct finding *f, double est_lock_ms)
 {
-	for (size_t i = 0; i < m->nfindings; i++) {
-		struct finding *f = &m->findings[i];
-		if (!f->what)
-			continue;
-		const struct stmt *st = &m->stmts[f->stmt];
-		char *head = blocking_message(st, f->what, f->table);
-		char *msg = xasprintf("%s%s", head, f->message);
-		free(head);
-		free(f->message);
-		free(f->severity);
-		f->message = msg;
-		f->severity = xstrdup(blocking_severity(st->est_lock_ms));
-		free(f->what);
-		f->what = NULL;
-	}
-}
-
-void rules_migration(const struct opts *o, struct migration *m)
-{
-	finalise_blocking(m);
-	bool lock_timeout = false, warned = false;
-	size_t *last = xcalloc(m->n ? m->n : 1, sizeof(*last)); /* last statement of each one's transaction */
-	for (size_t i = m->n; i-- > 0;)
-		last[i] = i + 1 < m->n && m->stmts[i + 1].tx == m->stmts[i].tx ? last[i + 1] : i;
-	for (size_t i = 0; i < m->n; i++) {
-		struct stmt *st = &m->stmts[i];
-		const char *table;
-		if (st->sets_lock_timeout)
-			lock_timeout = true;
-		if (st->eff.notx && st->in_tx)
-			madd(o, m, st, "concurrently-in-transaction", "high", main_table(st),
-			     xasprintf("this statement cannot run inside a transaction block, and the migration runs the file in one: the deploy fails"),
-			     xstrdup("put this statement alone in its own migration file (or mark the migration non-transactional)"));
-		if (!lock_timeout && !warned && holds_on_existing(st, LM_S, &table)) {
-			warned = true;
-			madd(o, m, st, "lock-timeout-missing", "low", table,
-			     xasprintf("no lock_timeout before the first statement that takes %s on %s: if it waits behind a long transaction, every query on %s queues behind it",
-				       lockmode_name(effect_mode(&st->eff, table)), table, table),
-			     xstrdup("SET lock_timeout = '2s';  -- at the top of the migration, and retry on timeout"));
-		}
-		for (size_t k = 0; st->validates && k < i; k++) {
-			const struct stmt *prev = &m->stmts[k];
-			const char *t2;
-			if (prev->tx == st->tx && st->in_tx && holds_on_existing(prev, LM_SRE, &t2)) {
-				madd(o, m, st, "validate-in-same-transaction", "medium", t2,
-				     xasprintf("VALIDATE CONSTRAINT runs in the same transaction as an earlier %s on %s, so its scan happens while that lock is still held: NOT VALID gained nothing",
-					       lockmode_name(effect_mode(&prev->eff, t2)), t2),
-				     xstrdup("commit between ADD ... NOT VALID and VALIDATE CONSTRAINT (separate migrations)"));
-				break;
-			}
-		}
-		rule_work_after_ae(o, m, i, last[i]);
-	}
-	free(last);
-	rule_transactions(o, m);
+	if (!f->what)
+		return;
+	char *head = blocking_message(f->what, f->table, f->mode, f->rows, est_lock_ms);
+	char *msg = xasprintf("%s%s", head, f->message);
+	free(head);
+	free(f->message);
+	free(f->severity);
+	f->message = msg;
+	f->severity = xstrdup(blocking_severity(est_lock_ms));
+	free(f->what);
+	f->what = NULL;
 }
 
 /* ---- risk ---- */
 
-void risk_score(struct migration *m)
+void risk_stmt(struct risk *r, const struct stmt *st)
+{
+	r->destroys |= st->eff.destroys;
+	if (lockmode_blocks_writes(effect_max_mode(&st->eff)) && st->est_lock_ms > r->longest)
+		r->longest = st->est_lock_ms;
+}
+
+void risk_finding(struct risk *r, const struct finding *f)
+{
+	int k = severity_rank(f->severity);
+	r->top = k > r->top ? k : r->top;
+	r->highs += k == 3;
+	r->mediums += k == 2;
+	if (k > 0 && r->reasons[k].n < 8)
+		strv_push_take(&r->reasons[k], xasprintf("%s (line %d): %s", f->rule, f->line, f->message));
+}
+
+void risk_score(struct risk *r, struct migration *m)
 {
 	static const int base[] = {0, 10, 40, 70};
-	int top = 0, highs = 0, mediums = 0;
-	bool destroys = false;
-	double longest = 0;
-	for (size_t i = 0; i < m->nfindings; i++) {
-		int r = severity_rank(m->findings[i].severity);
-		top = r > top ? r : top;
-		highs += r == 3;
-		mediums += r == 2;
-	}
-	for (size_t i = 0; i < m->n; i++) {
-		destroys |= m->stmts[i].eff.destroys;
-		enum lockmode md = effect_max_mode(&m->stmts[i].eff);
-		if (lockmode_blocks_writes(md) && m->stmts[i].est_lock_ms > longest)
-			longest = m->stmts[i].est_lock_ms;
-	}
-	int score = base[top] + 5 * (highs > 1 ? highs - 1 : 0) + 2 * (mediums > 1 ? mediums - 1 : 0);
-	if (longest > 60000)
+	int score = base[r->top] + 5 * (r->highs > 1 ? r->highs - 1 : 0) + 2 * (r->mediums > 1 ? r->mediums - 1 : 0);
+	if (r->longest > 60000)
 		score += 15;
-	else if (longest > 10000)
+	else if (r->longest > 10000)
 		score += 8;
-	if (destroys)
+	if (r->destroys)
 		score += 10;
 	m->score = score > 100 ? 100 : score;
 	m->level = m->score >= 60 ? "high" : m->score >= 30 ? "medium" : "low";
 	for (int want = 3; want >= 1; want--)
-		for (size_t i = 0; i < m->nfindings; i++)
-			if (severity_rank(m->findings[i].severity) == want && m->reasons.n < 8) {
-				char *r = xasprintf("%s (line %d): %s", m->findings[i].rule, m->findings[i].line, m->findings[i].message);
-				strv_push_take(&m->reasons, r);
-			}
+		for (size_t i = 0; i < r->reasons[want].n && m->reasons.n < 8; i++)
+			strv_push(&m->reasons, r->reasons[want].v[i]);
 	if (m->reasons.n == 0)
 		strv_push(&m->reasons, "no finding: every statement is brief and metadata-only, or touches only new tables");
+	for (int k = 0; k < 4; k++)
+		strv_release(&r->reasons[k]);
+	memset(r, 0, sizeof(*r));
 }
