@@ -10,18 +10,17 @@
 
 #define SPOOL_BLOCK ((size_t)64 << 10)
 
+size_t spool_mem_limit = SIZE_MAX;
+
 static size_t mem_limit(void)
 {
-	static size_t limit;
-	static bool known;
-	if (!known) {
+	if (spool_mem_limit == SIZE_MAX) {
 		const char *e = getenv("MIGSAFE_SPOOL_MEM");
 		char *end;
 		unsigned long long v = e && *e ? strtoull(e, &end, 10) : 0;
-		limit = e && *e && !*end ? (size_t)v : SPOOL_MEM_DEFAULT;
-		known = true;
+		spool_mem_limit = e && *e && !*end && v < SIZE_MAX ? (size_t)v : SPOOL_MEM_DEFAULT;
 	}
-	return limit;
+	return spool_mem_limit;
 }
 
 bool spool_in_file(const struct spool *s)

@@ -24,6 +24,9 @@
 #include <stdio.h>
 
 #define SPOOL_MEM_DEFAULT ((size_t)4 << 20)
+/* the limit in use: SIZE_MAX until the first spool reads the environment
+ * (tests set it directly) */
+extern size_t spool_mem_limit;
 
 struct spool {
 	char *mem; /* in memory: the bytes; in a file: the write buffer */

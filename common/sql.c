@@ -3,6 +3,7 @@
 #include <pg_query.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -219,12 +220,14 @@ int sql_parse(struct sql_script *s, const char *text, struct sql_error *err)
 
 /* ---- one statement at a time ---- */
 
-static bool has_meta_commands(const char *t)
+/* Does a line of text[from, from+len) start with a psql meta-command? */
+static bool has_meta_commands(const char *text, size_t from, size_t len)
 {
-	for (const char *p = t; p; p = strchr(p, '\n')) {
-		p += *p == '\n';
-		if (*p == '\\')
+	const char *p = text + from, *end = p + len;
+	while ((p = memchr(p, '\\', (size_t)(end - p)))) {
+		if (p == text || p[-1] == '\n')
 			return true;
+		p++;
 	}
 	return false;
 }
@@ -238,7 +241,7 @@ static bool has_meta_commands(const char *t)
 struct seq {
 	const char *text;
 	char *clean;	 /* text with psql meta-command lines blanked, or NULL */
-	size_t textlen;
+	size_t textlen;	 /* SIZE_MAX until a window reaches the end */
 	/* the scanner cuts a window of the text at a time: [wbase, wbase+wlen) */
 	void *split;	 /* the scanner's result for the window */
 	size_t wbase, wlen, want;
@@ -258,12 +261,16 @@ struct seq {
  * scanner's error, at the end of the text). */
 static int split_window(struct seq *r, size_t from, struct sql_error *err)
 {
-	const char *src = r->clean ? r->clean : r->text;
 	for (;;) {
-		size_t len = r->textlen - from;
-		if (len > r->want)
-			len = r->want;
-		bool end = from + len >= r->textlen;
+		/* the text is looked at a window at a time: its length, and
+		 * whether it needs meta-commands blanked, are found on the way */
+		size_t len = strnlen(r->text + from, r->want);
+		bool end = r->text[from + len] == '\0';
+		if (end)
+			r->textlen = from + len;
+		if (!r->clean && has_meta_commands(r->text, from, len))
+			r->clean = blank_meta_commands(r->text);
+		const char *src = r->clean ? r->clean : r->text;
 		buf_reset(&r->window);
 		buf_add(&r->window, src + from, len);
 		PgQuerySplitResult *sr = xmalloc(sizeof(*sr));
@@ -314,12 +321,10 @@ static int seq_open(struct seq *r, const char *text, struct sql_error *err)
 	memset(r, 0, sizeof(*r));
 	memset(err, 0, sizeof(*err));
 	r->text = text;
-	r->textlen = strlen(text);
+	r->textlen = SIZE_MAX;
 	r->want = WINDOW_MIN;
 	buf_init(&r->piece);
 	buf_init(&r->window);
-	if (has_meta_commands(text))
-		r->clean = blank_meta_commands(text);
 	return split_window(r, 0, err);
 }
 
@@ -535,7 +540,7 @@ int sql_reader_open(struct sql_reader *r, const char *text, struct sql_error *er
 	st->tk.text = text;
 	st->tk.line = 1;
 	memset(err, 0, sizeof(*err));
-	if (strlen(text) >= sql_reader_thread_min) {
+	if (strnlen(text, sql_reader_thread_min) >= sql_reader_thread_min) {
 		pthread_mutex_init(&st->mu, NULL);
 		pthread_cond_init(&st->filled, NULL);
 		pthread_cond_init(&st->emptied, NULL);

@@ -324,6 +324,16 @@ static void hold_times(struct migration *m)
 	}
 }
 
+/* behind: the text before off is done with for now; a mapped file's pages
+ * there leave memory, a megabyte at a time */
+static void behind(struct migration *m, size_t *dropped, size_t off)
+{
+	if (m->map && off >= *dropped + ((size_t)1 << 20)) {
+		map_drop(m->map, off);
+		*dropped = off;
+	}
+}
+
 static struct stmt_hold hold_at(struct migration *m, size_t i)
 {
 	struct stmt_hold h;
@@ -344,6 +354,7 @@ struct walk {
 	struct strmap created; /* tables created so far by the migration */
 	struct txstate tx;
 	size_t real;	     /* statements that are not transaction control */
+	size_t dropped;	     /* the text before it is out of memory */
 	size_t npending;     /* statements waiting for tx.wrapped to be known */
 	struct sql_stmt *pending;
 	const char **pending_src;
@@ -426,6 +437,7 @@ static void walk_stmt(struct walk *w, const struct sql_script *one, const struct
 	}
 	analyze_stmt(w, &m->win[m->nwin - 1], one->text, ss);
 	m->nwin = 0;
+	behind(m, &w->dropped, abs);
 }
 
 /* run_one: walk the migration; returns how many of its statements are
@@ -435,7 +447,7 @@ static size_t run_one(struct input *in, const struct opts *o, struct migration *
 	struct sql_reader rd;
 	struct sql_error err;
 	const struct sql_script *one;
-	struct walk w = {in, o, m, {0}, STRMAP_INIT, {false, false, 0}, 0, 0, NULL, NULL, 0, 0};
+	struct walk w = {in, o, m, {0}, STRMAP_INIT, {false, false, 0}, 0, 0, 0, NULL, NULL, 0, 0};
 	size_t prev_end = 0;
 	int rc;
 	m->text = text;
@@ -599,9 +611,11 @@ static void output_migration(struct output *out, struct migration *m, size_t rea
 	hold_times(m);
 	mrules_init(&mr, o, real);
 	struct spool_cur c = {&m->stmts, 0};
+	size_t dropped = 0;
 	for (size_t i = 0; i < m->n; i++) {
 		struct stmt st;
 		load_stmt(&c, &st);
+		behind(m, &dropped, st.sql_off);
 		struct stmt_hold h = hold_at(m, i);
 		st.est_lock_ms = h.est_lock_ms;
 		mrules_stmt(&mr, o, m, &st, (size_t)h.last);
@@ -720,12 +734,14 @@ int main(int argc, char **argv)
 	}
 	for (int i = optind; i < argc; i++) {
 		struct migration m = {0};
-		char *text = read_file(argv[i]);
+		struct mapped text;
+		map_file(argv[i], &text);
 		m.id = migration_id_of_path(argv[i]);
 		m.file = xstrdup(argv[i]);
-		size_t real = run_one(&in, &o, &m, text);
+		m.map = &text;
+		size_t real = run_one(&in, &o, &m, text.text);
 		output_migration(&out, &m, real);
-		free(text);
+		map_release(&text);
 	}
 	int rc = o.fail_on && out.worst >= severity_rank(o.fail_on) ? EXIT_FINDINGS : EXIT_OK;
 	output_finish(&out);

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "catalog.h"
+#include "mapfile.h"
 #include "replay.h"
 #include "spool.h"
 #include "sql.h"
@@ -90,6 +91,7 @@ struct finding {
 struct migration {
 	char *id, *file; /* file: where lines point (a path, or the id) */
 	const char *text; /* the SQL, borrowed */
+	struct mapped *map; /* the file text is mapped from, or NULL */
 	size_t n;	  /* statements so far */
 	struct stmt *win; /* statements not kept yet: those waiting, the one analysed */
 	size_t nwin, capwin;

@@ -1,11 +1,17 @@
-/* Unit tests for common/: nd, catalog names, sql type spelling and parsing. */
+/* Unit tests for common/: nd, catalog names, sql type spelling and parsing,
+ * spool and mapfile. */
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "catalog.h"
+#include "mapfile.h"
 #include "msg.h"
 #include "nd.h"
+#include "spool.h"
 #include "sql.h"
 #include "tap.h"
 #include "xalloc.h"
@@ -362,6 +368,94 @@ static void test_print(void)
 	cJSON_Delete(o);
 }
 
+/* the same values through a spool kept in memory and one that moves to a
+ * file after `limit` bytes: read back in order, at random offsets, across
+ * the file's cache blocks, after appends resumed */
+static void spool_round(size_t limit, const char *label)
+{
+	struct spool s = SPOOL_INIT;
+	size_t saved = spool_mem_limit;
+	spool_mem_limit = limit;
+	enum { N = 20000 };
+	char str[64];
+	for (uint64_t i = 0; i < N; i++) {
+		snprintf(str, sizeof str, "value %llu", (unsigned long long)i * 7919);
+		spool_put_u64(&s, i);
+		spool_put_f64(&s, (double)i / 3);
+		spool_put_str(&s, i % 5 ? str : i % 10 ? "" : NULL);
+	}
+	int bad = 0;
+	struct spool_cur c = {&s, 0};
+	for (uint64_t i = 0; i < N; i++) {
+		snprintf(str, sizeof str, "value %llu", (unsigned long long)i * 7919);
+		uint64_t u = spool_get_u64(&c);
+		double d = spool_get_f64(&c);
+		char *got = spool_get_str(&c);
+		const char *want = i % 5 ? str : i % 10 ? "" : NULL;
+		bad += u != i || d != (double)i / 3 || (want ? !got || strcmp(got, want) : got != NULL);
+		free(got);
+	}
+	OK(bad == 0 && c.off == s.size, "spool (%s): %d values read back in order (%d wrong), to its end", label, 3 * N, bad);
+	/* fixed-size records read backwards, then appends after reads */
+	struct spool f = SPOOL_INIT;
+	for (uint64_t i = 0; i < N; i++)
+		spool_add(&f, &i, sizeof i);
+	bad = 0;
+	for (uint64_t i = N; i-- > 0;) {
+		uint64_t v;
+		spool_read(&f, i * sizeof v, &v, sizeof v);
+		bad += v != i;
+	}
+	for (uint64_t i = N; i < 2 * N; i++)
+		spool_add(&f, &i, sizeof i);
+	for (uint64_t i = 0; i < 2 * N; i += 997) {
+		uint64_t v;
+		spool_read(&f, i * sizeof v, &v, sizeof v);
+		bad += v != i;
+	}
+	OK(bad == 0, "spool (%s): fixed-size records backwards, and after appends resumed (%d wrong)", label, bad);
+	OK(spool_in_file(&s) == (limit < s.size), "spool (%s): %s", label, limit < s.size ? "in a file" : "in memory");
+	spool_release(&s);
+	spool_release(&f);
+	OK(s.size == 0 && !spool_in_file(&s), "spool (%s): released, empty", label);
+	spool_mem_limit = saved;
+}
+
+static void test_spool(void)
+{
+	spool_round(SIZE_MAX - 1, "memory");
+	spool_round(0, "file from the start");
+	spool_round(100000, "file after 100000 bytes");
+}
+
+/* a mapped file: NUL-terminated even when its length is a multiple of the
+ * page size, and the same text after its pages were dropped */
+static void test_mapfile(void)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	char path[] = "/tmp/migsafe-mapfile-XXXXXX";
+	int fd = mkstemp(path);
+	size_t len = 3 * (size_t)ps;
+	char *want = xmalloc(len + 1);
+	for (size_t i = 0; i < len; i++)
+		want[i] = (char)('a' + i % 26);
+	want[len] = '\0';
+	OK(fd >= 0 && write(fd, want, len) == (ssize_t)len, "mapfile: a test file of 3 pages");
+	close(fd);
+	struct mapped m;
+	map_file(path, &m);
+	OK(m.maplen > 0 && m.len == len && strlen(m.text) == len && !strcmp(m.text, want),
+	   "mapfile: mapped, the length of the file, NUL-terminated after a whole number of pages");
+	map_drop(&m, len);
+	OK(!strcmp(m.text, want), "mapfile: the same text after its pages were dropped");
+	map_release(&m);
+	unlink(path);
+	free(want);
+	map_file("/dev/null", &m);
+	OK(m.maplen == 0 && m.len == 0 && m.text[0] == '\0', "mapfile: what is not a regular file is read instead");
+	map_release(&m);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -375,5 +469,7 @@ int main(int argc, char **argv)
 	test_deparse();
 	test_print();
 	test_reader_big();
+	test_spool();
+	test_mapfile();
 	return tap_done();
 }
