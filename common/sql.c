@@ -168,7 +168,10 @@ static int line_at(const char *text, struct line_cursor *lc, size_t off)
 	return lc->line;
 }
 
-static void add_stmt(struct sql_script *s, const cJSON *raw, size_t textlen, struct line_cursor *lc)
+/* add_stmt: raw's statement, its start past the blanks and comments before
+ * it in src (the text as parsed, meta-commands blanked: the same offsets as
+ * s->text) */
+static void add_stmt(struct sql_script *s, const cJSON *raw, size_t textlen, struct line_cursor *lc, const char *src)
 {
 	const cJSON *stmt = sql_jget(raw, "stmt");
 	size_t off = (size_t)sql_jint(raw, "stmt_location");
@@ -179,7 +182,7 @@ static void add_stmt(struct sql_script *s, const cJSON *raw, size_t textlen, str
 		len = textlen - off;
 	xgrow(&s->stmts, &s->cap, s->n + 1, sizeof(*s->stmts));
 	struct sql_stmt *st = &s->stmts[s->n++];
-	size_t first = skip_space(s->text, off, off + len);
+	size_t first = skip_space(src, off, off + len);
 	st->offset = first;
 	st->len = len - (first - off);
 	st->line = line_at(s->text, lc, first);
@@ -203,8 +206,8 @@ int sql_parse(struct sql_script *s, const char *text, struct sql_error *err)
 	}
 	s->tree = parse_in_arena(r.parse_tree, &s->arena);
 	pg_query_free_parse_result(r);
-	free(clean);
 	if (!s->tree) {
+		free(clean);
 		arena_release(s->arena);
 		s->arena = NULL;
 		err->message = xstrdup("parse tree is not JSON (libpg_query)");
@@ -214,7 +217,8 @@ int sql_parse(struct sql_script *s, const char *text, struct sql_error *err)
 	const cJSON *raw;
 	size_t textlen = strlen(text);
 	struct line_cursor lc = {0, 1};
-	cJSON_ArrayForEach(raw, sql_jget(s->tree, "stmts")) add_stmt(s, raw, textlen, &lc);
+	cJSON_ArrayForEach(raw, sql_jget(s->tree, "stmts")) add_stmt(s, raw, textlen, &lc, clean);
+	free(clean);
 	return 0;
 }
 
@@ -459,7 +463,7 @@ static int take(struct take *t, struct cut *c, const struct sql_script **one, st
 	s->n = 0;
 	struct line_cursor rel = {0, 1};
 	const cJSON *raw;
-	cJSON_ArrayForEach(raw, sql_jget(s->tree, "stmts")) add_stmt(s, raw, c->len, &rel);
+	cJSON_ArrayForEach(raw, sql_jget(s->tree, "stmts")) add_stmt(s, raw, c->len, &rel, s->text);
 	if (s->n == 0)
 		return 0; /* only comments */
 	struct line_cursor abs = {t->line_off, t->line}; /* lines in the whole text */

@@ -276,6 +276,8 @@ static void test_reader_big(void)
 			buf_adds(&t, "' $$;\n");
 		}
 		buf_addf(&t, "ALTER TABLE t%d ADD b int; ALTER TABLE t%d DROP b;\n\n", i, i);
+		if (i == 200) /* psql meta-commands, windows after the first */
+			buf_adds(&t, "\\set ON_ERROR_STOP on\n\\echo one; two\n");
 	}
 	buf_adds(&t, "-- only a comment at the end\n");
 	size_t n = 0, saved = sql_reader_thread_min;
