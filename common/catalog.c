@@ -226,7 +226,10 @@ static void *find_named(const struct catalog *c, size_t map_off, void *const *ar
 	key_free(kb, k);
 	if (o && !strcmp(FIELD(o, name_off), name) && !strcmp(FIELD(o, schema_off), schema))
 		return o;
-	if (!lk->ambiguous)
+	/* a miss is final: every key present in the arrays is in the map. A
+	 * hit on another object with the same key (a schema name with a dot)
+	 * is searched for linearly. */
+	if (!o || !lk->ambiguous)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(FIELD(arr[i], name_off), name) && !strcmp(FIELD(arr[i], schema_off), schema))
@@ -668,6 +671,80 @@ void catalog_drop_index(struct catalog *c, struct cat_index *ix)
 	}
 	ARR_REMOVE(c, indexes, ix);
 	index_free(ix);
+}
+
+/* Renames that keep the lookup maps in step (the old key out, the new in). */
+void catalog_rename_index(struct catalog *c, struct cat_index *ix, const char *name)
+{
+	char *n = xstrdup(name); /* may alias ix->name */
+	struct cat_lookup *lk = live(c);
+	char kb[KEYBUF], *k;
+	if (lk) {
+		k = key_of(kb, ix->schema, ix->name);
+		map_remove(lk, &lk->indexes, k, ix, (void *const *)c->indexes, c->nindexes, same_key_index);
+		key_free(kb, k);
+	}
+	set_str(&ix->name, n);
+	free(n);
+	if (lk) {
+		k = key_of(kb, ix->schema, ix->name);
+		map_add(lk, &lk->indexes, k, ix);
+		key_free(kb, k);
+	}
+}
+
+void catalog_rename_view(struct catalog *c, struct cat_view *v, const char *name)
+{
+	char *n = xstrdup(name);
+	struct cat_lookup *lk = live(c);
+	if (lk)
+		map_remove(lk, &lk->views, v->qname, v, (void *const *)c->views, c->nviews, same_qname_view);
+	set_str(&v->name, n);
+	free(n);
+	free(v->qname);
+	v->qname = cat_qname(v->schema, v->name);
+	if (lk)
+		map_add(lk, &lk->views, v->qname, v);
+}
+
+void catalog_rename_enum(struct catalog *c, struct cat_enum *e, const char *schema, const char *name)
+{
+	char *s = xstrdup(schema), *n = xstrdup(name);
+	struct cat_lookup *lk = live(c);
+	if (lk)
+		map_remove(lk, &lk->enums, e->qname, e, (void *const *)c->enums, c->nenums, same_qname_enum);
+	set_str(&e->schema, s);
+	set_str(&e->name, n);
+	free(s);
+	free(n);
+	free(e->qname);
+	e->qname = cat_qname(e->schema, e->name);
+	if (lk)
+		map_add(lk, &lk->enums, e->qname, e);
+}
+
+void catalog_rename_fk(struct catalog *c, struct cat_fk *fk, const char *name)
+{
+	struct cat_lookup *lk = live(c);
+	char *n = xstrdup(name);
+	if (lk)
+		conname_count(&lk->connames, fk->table, fk->name, -1);
+	set_str(&fk->name, n);
+	free(n);
+	if (lk)
+		conname_count(&lk->connames, fk->table, fk->name, 1);
+}
+
+void catalog_rename_check(struct catalog *c, struct cat_check *ck, const char *name)
+{
+	struct cat_lookup *lk = live(c);
+	char *n = xstrdup(name);
+	if (lk)
+		conname_count(&lk->connames, ck->table, ck->name, -1);
+	set_str(&ck->name, n);
+	free(n);
+	if (lk)
+		conname_count(&lk->connames, ck->table, ck->name, 1);
 }
 
 struct cat_index *catalog_pk_index(const struct catalog *c, const char *table)

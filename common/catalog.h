@@ -138,6 +138,14 @@ struct cat_index *catalog_index(const struct catalog *c, const char *schema, con
 struct cat_index *catalog_add_index(struct catalog *c, const char *schema, const char *name,
 				    const char *table);
 void catalog_drop_index(struct catalog *c, struct cat_index *ix);
+/* Renames in place that keep the lookup maps in step (no catalog_touch
+ * needed): an index, a view, an enum (and its schema), a foreign key or a
+ * check. They change the object only: references to it are the caller's. */
+void catalog_rename_index(struct catalog *c, struct cat_index *ix, const char *name);
+void catalog_rename_view(struct catalog *c, struct cat_view *v, const char *name);
+void catalog_rename_enum(struct catalog *c, struct cat_enum *e, const char *schema, const char *name);
+void catalog_rename_fk(struct catalog *c, struct cat_fk *fk, const char *name);
+void catalog_rename_check(struct catalog *c, struct cat_check *ck, const char *name);
 /* the primary-key index of a table, or NULL */
 struct cat_index *catalog_pk_index(const struct catalog *c, const char *table);
 

@@ -318,11 +318,8 @@ static void constraint_using_index(struct replay_ctx *x, struct cat_table *t, co
 		rx_warn(x, "USING INDEX names unknown index \"%s\"", iname);
 		return;
 	}
-	if (cname) {
-		free(ix->name);
-		ix->name = xstrdup(cname);
-		catalog_touch(x->r->cat);
-	}
+	if (cname)
+		catalog_rename_index(x->r->cat, ix, cname);
 	free(ix->constraint);
 	ix->constraint = xstrdup(ix->name);
 	if (primary) {

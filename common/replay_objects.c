@@ -269,11 +269,7 @@ static void rename_relation(struct replay_ctx *x, const cJSON *n)
 	}
 	if (v) {
 		char *old = xstrdup(v->qname);
-		free(v->name);
-		free(v->qname);
-		v->name = xstrdup(to);
-		v->qname = cat_qname(v->schema, to);
-		catalog_touch(x->r->cat);
+		catalog_rename_view(x->r->cat, v, to);
 		for (size_t i = 0; i < x->r->cat->nviews; i++) {
 			struct strv *d = &x->r->cat->views[i]->depends_on;
 			long k = strv_index(d, old);
@@ -313,9 +309,7 @@ static void rename_relation(struct replay_ctx *x, const cJSON *n)
 			it->pk_name = xstrdup(to);
 		}
 	}
-	free(ix->name);
-	ix->name = xstrdup(to);
-	catalog_touch(x->r->cat);
+	catalog_rename_index(x->r->cat, ix, to);
 }
 
 static void rename_constraint(struct replay_ctx *x, const cJSON *n)
@@ -329,25 +323,19 @@ static void rename_constraint(struct replay_ctx *x, const cJSON *n)
 	struct cat_fk *fk = catalog_fk(x->r->cat, t->qname, from);
 	struct cat_check *ck = catalog_check(x->r->cat, t->qname, from);
 	if (fk) {
-		free(fk->name);
-		fk->name = xstrdup(to);
-		catalog_touch(x->r->cat);
+		catalog_rename_fk(x->r->cat, fk, to);
 		return;
 	}
 	if (ck) {
-		free(ck->name);
-		ck->name = xstrdup(to);
-		catalog_touch(x->r->cat);
+		catalog_rename_check(x->r->cat, ck, to);
 		return;
 	}
 	for (size_t i = 0; i < x->r->cat->nindexes; i++) {
 		struct cat_index *ix = x->r->cat->indexes[i];
 		if (ix->constraint && !strcmp(ix->constraint, from) && !strcmp(ix->table, t->qname)) {
 			free(ix->constraint);
-			free(ix->name);
 			ix->constraint = xstrdup(to);
-			ix->name = xstrdup(to);
-			catalog_touch(x->r->cat);
+			catalog_rename_index(x->r->cat, ix, to);
 			if (ix->primary) {
 				free(t->pk_name);
 				t->pk_name = xstrdup(to);
@@ -383,13 +371,9 @@ static void move_enum(struct replay_ctx *x, struct cat_enum *e, const char *sche
 	rx_retype_columns(x, from_t, to_t);
 	free(from_t);
 	free(to_t);
-	free(e->schema);
-	free(e->name);
-	free(e->qname);
-	e->schema = s;
-	e->name = nm;
-	e->qname = cat_qname(s, nm);
-	catalog_touch(x->r->cat);
+	catalog_rename_enum(x->r->cat, e, s, nm);
+	free(s);
+	free(nm);
 }
 
 static void rename_type(struct replay_ctx *x, const cJSON *n)

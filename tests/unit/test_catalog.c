@@ -199,11 +199,47 @@ static void test_lookups(void)
 	catalog_release(&c);
 }
 
+/* renames in place keep the maps in step: the new name is found, the old
+ * one is not, with no catalog_touch */
+static void test_renames(void)
+{
+	struct catalog c;
+	catalog_init(&c);
+	catalog_add_table(&c, "public", "t");
+	struct cat_index *ix = catalog_add_index(&c, "public", "t_idx", "public.t");
+	struct cat_view *v = catalog_add_view(&c, "public", "v");
+	struct cat_enum *e = catalog_add_enum(&c, "public", "mood");
+	struct cat_fk *fk = catalog_add_fk(&c, "public.t", "t_fk");
+	struct cat_check *ck = catalog_add_check(&c, "public.t", "t_ck", "x > 0");
+	/* a lookup first, so the maps are built and live */
+	OK(catalog_index(&c, "public", "t_idx") == ix && catalog_view(&c, "public", "v") == v &&
+	       catalog_enum(&c, "public", "mood") == e && catalog_constraint_exists(&c, "public", "t_fk"),
+	   "catalog renames: everything found under its first name");
+	catalog_rename_index(&c, ix, "t_idx2");
+	catalog_rename_view(&c, v, "v2");
+	catalog_rename_enum(&c, e, "app", "feeling");
+	catalog_rename_fk(&c, fk, "t_fk2");
+	catalog_rename_check(&c, ck, "t_ck2");
+	OK(catalog_index(&c, "public", "t_idx2") == ix && !catalog_index(&c, "public", "t_idx"),
+	   "catalog renames: an index under its new name only");
+	OK(catalog_view(&c, "public", "v2") == v && !catalog_view(&c, "public", "v") && !strcmp(v->qname, "public.v2"),
+	   "catalog renames: a view under its new name only, its qname too");
+	OK(catalog_enum(&c, "app", "feeling") == e && !catalog_enum(&c, "public", "mood") && !strcmp(e->qname, "app.feeling"),
+	   "catalog renames: an enum under its new schema and name only");
+	OK(catalog_constraint_exists(&c, "public", "t_fk2") && !catalog_constraint_exists(&c, "public", "t_fk") &&
+	       catalog_constraint_exists(&c, "public", "t_ck2") && !catalog_constraint_exists(&c, "public", "t_ck"),
+	   "catalog renames: a foreign key and a check under their new names only");
+	catalog_rename_index(&c, ix, ix->name); /* to itself: the name aliases the object's own */
+	OK(catalog_index(&c, "public", "t_idx2") == ix, "catalog renames: renaming to its own name keeps it");
+	catalog_release(&c);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
 	msg_set_prog(argv[0]);
 	test_strmap();
 	test_lookups();
+	test_renames();
 	return tap_done();
 }
