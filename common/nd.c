@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <float.h>
 #include <limits.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,13 +152,14 @@ static void queue(const char *s, size_t len)
 /* ---- printing: the bytes cJSON_PrintUnformatted (1.7.15) prints, without
  * its intermediate buffer and its sprintf/sscanf round trip for integers ---- */
 
-static void print_string(struct buf *b, const char *s)
+/* the n bytes at s (a NUL among them ends the string), quoted and escaped */
+static void print_string_n(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	buf_addc(b, '"');
-	const char *run = s ? s : "";
+	const char *run = s ? s : "", *start = run;
 	for (const unsigned char *p = (const unsigned char *)run;; p++) {
-		unsigned char ch = *p;
+		unsigned char ch = (size_t)((const char *)p - start) < n ? *p : 0;
 		if (ch >= 32 && ch != '"' && ch != '\\')
 			continue;
 		buf_add(b, run, (size_t)((const char *)p - run));
@@ -165,7 +167,7 @@ static void print_string(struct buf *b, const char *s)
 			break;
 		run = (const char *)p + 1;
 		char esc[7] = {'\\', 0};
-		size_t n = 2;
+		size_t k = 2;
 		switch (ch) {
 		case '"': esc[1] = '"'; break;
 		case '\\': esc[1] = '\\'; break;
@@ -178,22 +180,27 @@ static void print_string(struct buf *b, const char *s)
 			memcpy(esc + 1, "u00", 3);
 			esc[4] = hex[ch >> 4];
 			esc[5] = hex[ch & 15];
-			n = 6;
+			k = 6;
 		}
-		buf_add(b, esc, n);
+		buf_add(b, esc, k);
 	}
 	buf_addc(b, '"');
 }
 
-static void print_number(struct buf *b, const cJSON *it)
+static void print_string(struct buf *b, const char *s)
 {
-	double d = it->valuedouble;
+	print_string_n(b, s, SIZE_MAX);
+}
+
+/* d, whose int value (cJSON's valueint) is vi */
+static void print_num(struct buf *b, double d, int vi)
+{
 	char num[32];
 	if (isnan(d) || isinf(d)) {
 		buf_adds(b, "null");
-	} else if (d == (double)it->valueint && !(d == 0 && signbit(d))) {
+	} else if (d == (double)vi && !(d == 0 && signbit(d))) {
 		/* an int (what %1.15g prints as digits): digits by hand */
-		long long v = it->valueint;
+		long long v = vi;
 		bool neg = v < 0;
 		unsigned long long u = neg ? (unsigned long long)(-v) : (unsigned long long)v;
 		char *e = num + sizeof(num), *p = e;
@@ -211,6 +218,38 @@ static void print_number(struct buf *b, const cJSON *it)
 			snprintf(num, sizeof(num), "%1.17g", d);
 		buf_adds(b, num);
 	}
+}
+
+static void print_number(struct buf *b, const cJSON *it)
+{
+	print_num(b, it->valuedouble, it->valueint);
+}
+
+void nd_json_string(struct buf *b, const char *s)
+{
+	print_string(b, s);
+}
+
+void nd_json_string_n(struct buf *b, const char *s, size_t n)
+{
+	print_string_n(b, s, n);
+}
+
+void nd_json_number(struct buf *b, double d)
+{
+	/* valueint as cJSON_CreateNumber sets it: saturated, truncated */
+	int vi = d >= INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN : (int)d;
+	print_num(b, d, vi);
+}
+
+struct buf *nd_line_begin(void)
+{
+	return &out;
+}
+
+void nd_line_end(void)
+{
+	end_line();
 }
 
 void nd_print_json(struct buf *b, const cJSON *it)

@@ -47,6 +47,17 @@ cJSON *nd_parse_line(const char *s, size_t len, const char **err);
 void nd_emit(cJSON *rec);
 /* nd_print_json: it as cJSON_PrintUnformatted prints it, appended to b. */
 void nd_print_json(struct buf *b, const cJSON *it);
+/* Writing a record straight into the queue, without a cJSON tree, in the
+ * bytes nd_emit would print for the same tree: append the record's text to
+ * nd_line_begin()'s buffer (nd_json_string, nd_json_number for values),
+ * then nd_line_end(). */
+struct buf *nd_line_begin(void);
+void nd_line_end(void);
+void nd_json_string(struct buf *b, const char *s);
+/* nd_json_string_n: the n bytes at s (or up to a NUL among them) */
+void nd_json_string_n(struct buf *b, const char *s, size_t n);
+/* nd_json_number: d as cJSON prints a number it created from d */
+void nd_json_number(struct buf *b, double d);
 /* nd_emit_cb: nd_emit with the signature catalog_to_json wants. */
 void nd_emit_cb(cJSON *rec, void *unused);
 /* nd_forward: queue a raw record line (as read) unchanged. */

@@ -482,49 +482,70 @@ static cJSON *strv_array(const struct strv *sv)
 	return a;
 }
 
-static void add_ms(cJSON *o, const char *k, double ms)
+/* a key, then its value: a number of ms (null when unknown) */
+static void put_ms(struct buf *b, const char *key, double ms)
 {
+	buf_adds(b, key);
 	if (ms < 0)
-		cJSON_AddNullToObject(o, k);
+		buf_adds(b, "null");
 	else
-		cJSON_AddNumberToObject(o, k, (double)(long long)(ms + 0.5));
+		nd_json_number(b, (double)(long long)(ms + 0.5));
 }
 
-static cJSON *statement_record(const struct migration *m, const struct stmt *st)
+static void put_strv(struct buf *b, const char *key, const struct strv *sv)
 {
-	cJSON *o = nd_record("statement");
-	cJSON_AddStringToObject(o, "migration", m->id);
-	cJSON_AddNumberToObject(o, "index", (double)st->index);
-	cJSON_AddNumberToObject(o, "line", st->line);
-	char *sql = xstrndup(m->text + st->sql_off, st->sql_len);
-	cJSON_AddStringToObject(o, "sql", sql);
-	free(sql);
-	cJSON *locks = cJSON_AddArrayToObject(o, "locks");
+	buf_adds(b, key);
+	buf_addc(b, '[');
+	for (size_t i = 0; i < sv->n; i++) {
+		if (i)
+			buf_addc(b, ',');
+		nd_json_string(b, sv->v[i]);
+	}
+	buf_addc(b, ']');
+}
+
+/* The statement record, written straight into the output queue (there are
+ * as many as statements): the bytes cJSON would print for it. */
+static void emit_statement(const struct migration *m, const struct stmt *st)
+{
+	struct buf *b = nd_line_begin();
+	buf_adds(b, "{\"kind\":\"statement\",\"v\":1,\"migration\":");
+	nd_json_string(b, m->id);
+	buf_adds(b, ",\"index\":");
+	nd_json_number(b, (double)st->index);
+	buf_adds(b, ",\"line\":");
+	nd_json_number(b, st->line);
+	buf_adds(b, ",\"sql\":");
+	nd_json_string_n(b, m->text + st->sql_off, st->sql_len);
+	buf_adds(b, ",\"locks\":[");
 	bool reads = false, writes = false;
 	for (size_t i = 0; i < st->eff.nlocks; i++) {
-		cJSON *l = cJSON_CreateObject();
-		cJSON_AddStringToObject(l, "table", st->eff.locks[i].table);
-		cJSON_AddStringToObject(l, "mode", lockmode_name(st->eff.locks[i].mode));
-		cJSON_AddItemToArray(locks, l);
+		buf_adds(b, i ? ",{\"table\":" : "{\"table\":");
+		nd_json_string(b, st->eff.locks[i].table);
+		buf_adds(b, ",\"mode\":");
+		nd_json_string(b, lockmode_name(st->eff.locks[i].mode));
+		buf_addc(b, '}');
 		bool fresh = strv_index(&st->eff.created, st->eff.locks[i].table) >= 0;
 		reads |= !fresh && lockmode_blocks_reads(st->eff.locks[i].mode);
 		writes |= !fresh && lockmode_blocks_writes(st->eff.locks[i].mode);
 	}
-	cJSON_AddItemToObject(o, "rewrites", strv_array(&st->eff.rewrites));
-	cJSON_AddItemToObject(o, "scans", strv_array(&st->eff.scans));
-	cJSON *blocks = cJSON_AddObjectToObject(o, "blocks");
-	add_ms(blocks, "reads", reads ? st->est_lock_ms : 0);
-	add_ms(blocks, "writes", writes ? st->est_lock_ms : 0);
+	buf_addc(b, ']');
+	put_strv(b, ",\"rewrites\":", &st->eff.rewrites);
+	put_strv(b, ",\"scans\":", &st->eff.scans);
+	put_ms(b, ",\"blocks\":{\"reads\":", reads ? st->est_lock_ms : 0);
+	put_ms(b, ",\"writes\":", writes ? st->est_lock_ms : 0);
+	buf_addc(b, '}');
 	if (st->traced && (st->shadow_blocked_read_ms >= 0 || st->shadow_blocked_write_ms >= 0)) {
-		cJSON *sb = cJSON_AddObjectToObject(o, "blocked_on_shadow"); /* measured by applyexplain */
-		add_ms(sb, "reads", st->shadow_blocked_read_ms);
-		add_ms(sb, "writes", st->shadow_blocked_write_ms);
+		/* measured by applyexplain */
+		put_ms(b, ",\"blocked_on_shadow\":{\"reads\":", st->shadow_blocked_read_ms);
+		put_ms(b, ",\"writes\":", st->shadow_blocked_write_ms);
+		buf_addc(b, '}');
 	}
-	add_ms(o, "est_ms", st->est_ms);
-	add_ms(o, "est_lock_ms", st->est_lock_ms);
-	cJSON_AddBoolToObject(o, "in_transaction", st->in_tx);
-	cJSON_AddStringToObject(o, "source", st->traced ? "traced" : "static");
-	return o;
+	put_ms(b, ",\"est_ms\":", st->est_ms);
+	put_ms(b, ",\"est_lock_ms\":", st->est_lock_ms);
+	buf_adds(b, st->in_tx ? ",\"in_transaction\":true" : ",\"in_transaction\":false");
+	buf_adds(b, st->traced ? ",\"source\":\"traced\"}" : ",\"source\":\"static\"}");
+	nd_line_end();
 }
 
 static cJSON *finding_record(const struct migration *m, const struct finding *f)
@@ -624,7 +645,7 @@ static void output_migration(struct output *out, struct migration *m, size_t rea
 		ntxs += move_findings(m, &txs);
 		risk_stmt(&rk, &st);
 		if (nd)
-			nd_emit(statement_record(m, &st));
+			emit_statement(m, &st);
 		stmt_release(&st);
 	}
 	mrules_end(&mr, o, m);
