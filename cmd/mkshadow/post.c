@@ -155,17 +155,20 @@ static void analyze_one(void *ctx, int worker, size_t task)
 
 void analyze(const struct shadow *s, int jobs)
 {
-	if (jobs <= 1) {
+	if (jobs <= 1 && !s->schema) {
 		db_exec(s->conn, "ANALYZE");
 		return;
 	}
-	/* the largest first, so the last to finish is a small one */
+	/* the largest first, so the last to finish is a small one; a schema
+	 * shadow's own tables only (the database is not ours) */
+	const char *params[] = {s->schema};
 	PGresult *res = db_query(s->conn,
 				 "SELECT format('ANALYZE %I.%I', n.nspname, c.relname) AS sql FROM pg_class c "
 				 "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm', 'p') "
 				 "AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "
+				 "AND ($1::text IS NULL OR n.nspname = $1) "
 				 "ORDER BY pg_relation_size(c.oid) DESC, 1",
-				 0, NULL);
+				 1, params);
 	struct an a = {NULL, STRV_INIT};
 	for (int i = 0; i < PQntuples(res); i++)
 		strv_push(&a.sql, db_get(res, i, "sql"));

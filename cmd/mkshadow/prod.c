@@ -293,6 +293,41 @@ void prod_open(struct prod *p, const char *url, int timeout_ms)
 	load_model(p);
 }
 
+char *prod_user_schema(const struct prod *p, char **why)
+{
+	PGresult *res = db_query(p->conn,
+				 "SELECT n.nspname FROM pg_namespace n\n"
+				 "WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' AND (\n"
+				 "  EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND NOT EXISTS (\n"
+				 "    SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid\n"
+				 "    AND d.deptype = 'e'))\n"
+				 "  OR EXISTS (SELECT 1 FROM pg_type t WHERE t.typnamespace = n.oid AND t.typrelid = 0\n"
+				 "    AND t.typcategory <> 'A' AND NOT EXISTS (SELECT 1 FROM pg_depend d\n"
+				 "    WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e'))\n"
+				 "  OR EXISTS (SELECT 1 FROM pg_proc f WHERE f.pronamespace = n.oid AND NOT EXISTS (\n"
+				 "    SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = f.oid\n"
+				 "    AND d.deptype = 'e')))\n"
+				 "ORDER BY 1",
+				 0, NULL);
+	char *one = NULL;
+	*why = NULL;
+	if (PQntuples(res) == 0) {
+		one = xstrdup("public");
+	} else if (PQntuples(res) == 1) {
+		one = xstrdup(PQgetvalue(res, 0, 0));
+	} else {
+		struct buf b = BUF_INIT;
+		buf_init(&b);
+		for (int i = 0; i < PQntuples(res); i++)
+			buf_addf(&b, "%s%s", i ? ", " : "", PQgetvalue(res, i, 0));
+		*why = xasprintf("production's objects are in %d schemas (%s), and a schema shadow maps one",
+				 PQntuples(res), b.s);
+		buf_release(&b);
+	}
+	PQclear(res);
+	return one;
+}
+
 /* conninfo_value: a keyword's value in a URL or key=value string, or NULL. */
 static char *conninfo_value(const char *url, const char *kw)
 {
