@@ -579,6 +579,8 @@ static void build(const struct opts *o)
 	tm.create = (t = now_ms()) - t0;
 	phase(progress, "shadow created", tm.create);
 	struct remap map = {from, s.schema ? db_quote_ident(s.conn, s.schema) : NULL}, *m = s.schema ? &map : NULL;
+	if (s.schema)
+		s.maps_schema = xstrdup(from);
 	if (pp) {
 		struct hmac_sha256_key key;
 		struct copy_opts co = {o->percent, o->seed, &key, progress, o->jobs, &s, s.schema};

@@ -148,6 +148,7 @@ struct shadow {
 	char *dir;	 /* local: the cluster's directory */
 	char *container; /* docker: the container id */
 	char *schema;	 /* url without CREATEDB: the shadow is this schema of database */
+	char *maps_schema; /* with schema: production's schema it stands for */
 	char *version;
 	int major;
 	PGconn *conn;	 /* to the shadow database */

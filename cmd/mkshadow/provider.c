@@ -828,8 +828,10 @@ cJSON *shadow_record(const struct shadow *s)
 	cJSON_AddStringToObject(r, "server_version", s->version);
 	cJSON_AddStringToObject(r, "provider", s->provider);
 	cJSON_AddStringToObject(r, "database", s->database);
-	if (s->schema)
+	if (s->schema) {
 		cJSON_AddStringToObject(r, "schema", s->schema);
+		cJSON_AddStringToObject(r, "maps_schema", s->maps_schema ? s->maps_schema : "public");
+	}
 	cJSON_AddStringToObject(d, "provider", s->provider);
 	cJSON_AddStringToObject(d, "database", s->database);
 	if (s->schema)
@@ -869,7 +871,7 @@ void shadow_release(struct shadow *s)
 {
 	db_close(s->conn);
 	free(s->provider), free(s->admin_url), free(s->database), free(s->url);
-	free(s->dir), free(s->container), free(s->version), free(s->schema);
+	free(s->dir), free(s->container), free(s->version), free(s->schema), free(s->maps_schema);
 	memset(s, 0, sizeof(*s));
 }
 
