@@ -16,7 +16,8 @@
  * Reads: any records; all are forwarded unchanged (the `source` record
  * names the schema files when there is no production).
  * Writes: one `shadow` record (url without password, server_version,
- * provider, sample_percent, masked[], destroy{...}) and one `sample` record
+ * provider, sample_percent, masked[], destroy{...}; a schema shadow adds
+ * schema and maps_schema, and its url sets search_path) and one `sample` record
  * per table (source_rows, rows, sampled_rows, closure_rows,
  * masked_columns[], ms). --destroy reads shadow records and removes what
  * they name (forwarding every other record); --gc removes abandoned shadows.
@@ -57,7 +58,8 @@ static const char usage_text[] =
 	"                            in production's one snapshot (default 2; 1..64)\n"
 	"Where the shadow runs (default local, a throwaway cluster):\n"
 	"  --provider local|url|docker\n"
-	"  --url URL                 a server to create a fresh database on (default SHADOW_DATABASE_URL)\n"
+	"  --url URL                 a server to create a fresh database on (default SHADOW_DATABASE_URL);\n"
+	"                            without CREATEDB, a fresh schema in URL's database\n"
 	"  --docker IMAGE            a container of IMAGE, when a Docker engine answers\n"
 	"  --allow-version-mismatch  build even when the major versions differ (EXPLAIN will mislead)\n"
 	"Masking (deterministic HMAC-SHA256; key from MIGSAFE_MASK_KEY, random per run when unset):\n"
