@@ -30,6 +30,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -557,6 +558,39 @@ static cJSON *read_input(void)
 	return source;
 }
 
+/* The two pg_dump runs (pre-data, post-data) go in a thread of their own
+ * while the shadow is created: neither waits for the other. */
+struct dumps {
+	const struct prod *p;
+	pthread_t th;
+	char *pre, *post, *err;
+};
+
+static void *dump_both(void *arg)
+{
+	struct dumps *d = arg;
+	d->pre = prod_dump_schema(d->p, "pre-data", &d->err);
+	if (d->pre)
+		d->post = prod_dump_schema(d->p, "post-data", &d->err);
+	return NULL;
+}
+
+static void dumps_start(struct dumps *d, const struct prod *p)
+{
+	memset(d, 0, sizeof(*d));
+	d->p = p;
+	if (pthread_create(&d->th, NULL, dump_both, d))
+		die_code(EXIT_RUNTIME, "error: cannot start a thread for pg_dump");
+}
+
+/* dumps_finish: wait for both scripts; dies with pg_dump's message. */
+static void dumps_finish(struct dumps *d)
+{
+	pthread_join(d->th, NULL);
+	if (d->err)
+		die_code(EXIT_RUNTIME, "error: pg_dump --schema-only: %s", d->err);
+}
+
 static void build(const struct opts *o)
 {
 	cJSON *source = read_input();
@@ -572,12 +606,17 @@ static void build(const struct opts *o)
 	}
 	struct shadow s;
 	char *no_schema = NULL, *from = pp ? prod_user_schema(&p, &no_schema) : xstrdup("public");
+	struct dumps dumps;
+	if (pp)
+		dumps_start(&dumps, &p);
 	struct shadow_opts so = {o->provider, o->url, o->image, NULL, pp ? p.major : 0, o->allow_mismatch, pp, no_schema};
 	struct timings tm = {0};
 	bool progress = isatty(STDERR_FILENO);
 	double t0 = now_ms(), t;
 	tm.total = t0;
 	shadow_create(&s, &so);
+	if (pp)
+		dumps_finish(&dumps);
 	tm.create = (t = now_ms()) - t0;
 	phase(progress, "shadow created", tm.create);
 	struct remap map = {from, s.schema ? db_quote_ident(s.conn, s.schema) : NULL}, *m = s.schema ? &map : NULL;
@@ -587,7 +626,7 @@ static void build(const struct opts *o)
 		struct hmac_sha256_key key;
 		struct copy_opts co = {o->percent, o->seed, &key, progress, o->jobs, &s, s.schema};
 		mask_key(&key);
-		char *pre = prod_dump_schema(&p, "pre-data");
+		char *pre = dumps.pre;
 		if (m)
 			pre = remap_dump(s.conn, pre, m, "pg_dump's pre-data script");
 		exec_script(s.conn, pre, "building the schema (pre-data)");
@@ -596,7 +635,7 @@ static void build(const struct opts *o)
 		phase(progress, "schema", tm.schema);
 		copy_sample(&p, s.conn, &co);
 		t = now_ms();
-		char *post = prod_dump_schema(&p, "post-data");
+		char *post = dumps.post;
 		if (m)
 			post = remap_dump(s.conn, post, m, "pg_dump's post-data script");
 		post_data(&s, post, o->jobs, progress);

@@ -135,8 +135,10 @@ struct table *prod_table(const struct prod *p, const char *schema, const char *n
  * NULL, with why (caller frees) saying which, when there are several. */
 char *prod_user_schema(const struct prod *p, char **why);
 /* prod_dump_schema: pg_dump --schema-only --section=SECTION in the
- * snapshot, without psql meta-commands; caller frees. */
-char *prod_dump_schema(const struct prod *p, const char *section);
+ * snapshot, without psql meta-commands; caller frees. NULL when pg_dump
+ * fails, with *err (caller frees) its message: it never dies, so it may
+ * run in a thread of its own. */
+char *prod_dump_schema(const struct prod *p, const char *section, char **err);
 
 /* ---- the shadow ---- */
 
@@ -187,7 +189,8 @@ void shadow_release(struct shadow *s);
  * max_age seconds; max_age < 0: only crashed ones); returns how many. */
 int shadow_gc(const char *server_url, long max_age, bool dry_run);
 /* pg_bindir: the directory of PostgreSQL major version major's programs
- * (0: whatever is installed); NULL when none. Static storage. */
+ * (0: whatever is installed); NULL when none. Static storage, one per
+ * thread. */
 const char *pg_bindir(int major);
 
 /* run_cmd: run argv (as the postgres user when as_pg and we are root),

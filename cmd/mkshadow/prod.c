@@ -341,7 +341,7 @@ static char *conninfo_value(const char *url, const char *kw)
 	return v;
 }
 
-char *prod_dump_schema(const struct prod *p, const char *section)
+char *prod_dump_schema(const struct prod *p, const char *section, char **err_out)
 {
 	char path[4096], *pw = conninfo_value(p->url, "password"), *url = db_redact_url(p->url);
 	const char *bin = pg_bindir(p->major);
@@ -363,10 +363,13 @@ char *prod_dump_schema(const struct prod *p, const char *section)
 	struct buf out = BUF_INIT, err = BUF_INIT;
 	buf_init(&out), buf_init(&err);
 	int rc = run_cmd(argv, false, &out, &err, envp);
+	*err_out = NULL;
 	if (rc != 0) {
 		char *e = db_redact_url(err.len ? err.s : "pg_dump could not run");
 		e[strcspn(e, "\n")] = '\0';
-		die_code(EXIT_RUNTIME, "error: pg_dump --schema-only: %s", e);
+		*err_out = e;
+		if (out.len)
+			out.s[0] = '\0'; /* nothing of it is returned */
 	}
 	/* pg_dump 15.14+ brackets its script in \restrict/\unrestrict psql
 	 * commands; the server takes SQL only */
@@ -383,6 +386,10 @@ char *prod_dump_schema(const struct prod *p, const char *section)
 		free(envp[ne - 2]);
 	free(envp), free(pw), free(url), free(snap), free(sect);
 	buf_release(&out), buf_release(&err);
+	if (*err_out) {
+		buf_release(&sql);
+		return NULL;
+	}
 	return buf_detach(&sql);
 }
 

@@ -88,7 +88,9 @@ static void become_postgres(void)
 int run_cmd(char *const argv[], bool as_pg, struct buf *out, struct buf *err, char *const envp[])
 {
 	int po[2], pe[2];
-	if (pipe(po) || pipe(pe))
+	/* close-on-exec: a program another thread starts meanwhile must not
+	 * hold these open (our drain would wait for it too) */
+	if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC))
 		return -1;
 	fflush(NULL);
 	pid_t pid = fork();
@@ -130,7 +132,7 @@ int run_cmd(char *const argv[], bool as_pg, struct buf *out, struct buf *err, ch
 
 const char *pg_bindir(int major)
 {
-	static char dir[4096];
+	static _Thread_local char dir[4096]; /* pg_dump's thread and the cluster's */
 	struct stat st;
 	if (major > 0) {
 		snprintf(dir, sizeof(dir), "/usr/lib/postgresql/%d/bin", major);
