@@ -709,8 +709,15 @@ void shadow_create(struct shadow *s, const struct shadow_opts *o)
 	if (!strcmp(o->provider, "url"))
 		refuse_production(admin, o->prod);
 	set_pending(s);
-	if (!create_database(s, admin, enc, !strcmp(o->provider, "url")))
+	if (!strcmp(o->provider, "local")) {
+		/* the cluster is ours, and initdb made its postgres database in
+		 * production's encoding: a CREATE DATABASE more would only copy
+		 * template0's files again (a third of a second or more) */
+		s->database = xstrdup(PQdb(admin));
+		mark_database(admin, s, "creating");
+	} else if (!create_database(s, admin, enc, !strcmp(o->provider, "url"))) {
 		create_schema(s, admin, o->no_schema_shadow);
+	}
 	s->url = shadow_url(admin, s->admin_url, s->database, s->schema);
 	db_close(admin);
 	connect_shadow(s);
