@@ -113,4 +113,14 @@ long sql_min_location(const cJSON *n);
 /* sql_quote_literal: 'text' with quotes doubled; caller frees. */
 char *sql_quote_literal(const char *s);
 
+/* sql_remap_schema: text with the names qualified by schema `from`
+ * rewritten to qto (an identifier, already quoted), found by PostgreSQL's
+ * scanner: an identifier equal to from (folded as PostgreSQL folds it, or
+ * quoted) followed by a '.' token (public.orders, "public"."Order",
+ * public.orders.id); a literal cast to a reg* type
+ * ('public.orders_id_seq'::regclass); and, scanned in turn, the text of a
+ * dollar-quoted constant (a function body). Lines and everything else are
+ * kept. NULL when the scanner refuses the text. Caller frees. */
+char *sql_remap_schema(const char *text, const char *from, const char *qto);
+
 #endif

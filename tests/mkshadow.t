@@ -150,6 +150,114 @@ gdb=$(jq -r 'select(.kind == "shadow") | .database' "$tmp/graph.out")
 ms --destroy --url "$other" <"$tmp/graph.out" >/dev/null
 is "$(q "$other" -c "SELECT count(*) FROM pg_database WHERE datname = '$gdb'")" 0 "--destroy drops the url shadow"
 
+# ---- url provider, a role without CREATEDB: a schema shadow ----
+q "$other" -c "CREATE ROLE ms_nocd LOGIN; GRANT CREATE ON DATABASE postgres TO ms_nocd;
+	CREATE ROLE ms_cd LOGIN CREATEDB; CREATE ROLE ms_none LOGIN;
+	CREATE TABLE public.bystander (id int PRIMARY KEY); INSERT INTO public.bystander VALUES (1), (2)" >/dev/null
+nocd=${other/postgres@/ms_nocd@}
+# everything of the shared database outside shadow schemas, to see it untouched
+outside_rels() {
+	q "$other" -c "SELECT md5(string_agg(n.nspname || '.' || c.relname || c.relkind::text, ',' ORDER BY 1))
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT LIKE 'migsafe\_shadow%'"
+}
+outside() {
+	outside_rels
+	q "$other" -c "SELECT string_agg(nspname, ',' ORDER BY 1) FROM pg_namespace"
+	q "$other" -c "SELECT count(*), sum(id) FROM public.bystander"
+}
+schemas() { q "$other" -c "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'migsafe\_shadow%'"; }
+before_outside=$(outside_rels)
+rc=0
+ms --from-db "$shop" --url "$nocd" </dev/null >"$tmp/sch.out" 2>"$tmp/sch.err" || rc=$?
+is "$rc" 0 "no CREATEDB: mkshadow --url builds a schema shadow"
+[ "$rc" = 0 ] || diag "$(cat "$tmp/sch.err")"
+record_out "$tmp/sch.out"
+sch=$(jq -r 'select(.kind == "shadow") | .schema' "$tmp/sch.out")
+is "$(jq -r 'select(.kind == "shadow") | [.provider, .database, .maps_schema, .destroy.schema == .schema] | @tsv' "$tmp/sch.out")" \
+	"$(printf 'url\tpostgres\tpublic\ttrue')" "... the record names the schema, its database and what it stands for"
+is "$(q "$other" -c "SELECT left(obj_description(oid, 'pg_namespace'), 14) FROM pg_namespace WHERE nspname = '$sch'")" \
+	"migsafe shadow" "... the schema exists and is marked"
+is "$(q "$other" -c "SELECT count(*) FROM pg_database WHERE datname LIKE 'migsafe_shadow%'")" 0 "... and no database was created"
+SU=$(shadow_url "$tmp/sch.out")
+is "$(q "$SU" -c "SHOW search_path")" "$sch" "... the record's url sets search_path to it"
+is "$(q "$SU" -c "SELECT count(*) > 0 FROM orders") $(q "$SU" -c "SELECT count(*) FROM pg_tables WHERE schemaname = '$sch'")" \
+	"t $(q "$shop" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" "... every table is there, with sampled rows"
+is "$(q "$SU" -c "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = '$sch'::regnamespace AND convalidated")" \
+	"$(q "$shop" -c "SELECT count(*) FROM pg_constraint WHERE contype = 'f'")" "... every foreign key of production, validated"
+is "$(orphans "$SU")" 0 "... no orphan rows"
+is "$(jq -c 'select(.kind == "sample") | [.table, .sampled_rows, .closure_rows]' "$tmp/sch.out")" \
+	"$(jq -c 'select(.kind == "sample") | [.table, .sampled_rows, .closure_rows]' "$tmp/shop.out")" \
+	"... the same rows as a database shadow (same seed)"
+is "$(q "$SU" -c "SELECT count(*) FROM customers WHERE email LIKE '%@example.%' OR email IS NULL") " \
+	"$(q "$SU" -c "SELECT count(*) FROM customers") " "... emails masked"
+
+# applyexplain runs a migration there (unqualified and public.-qualified names)
+printf '%s\n' '{"kind":"migration","v":1,"id":"V9__note","forward":"ALTER TABLE orders ADD COLUMN note text;\nCREATE INDEX orders_note_idx ON public.orders (note);","rollback":"DROP INDEX public.orders_note_idx;\nALTER TABLE orders DROP COLUMN note;"}' >"$tmp/mig.ndjson"
+rc=0
+cat "$tmp/sch.out" "$tmp/mig.ndjson" | "$BIN/applyexplain" >"$tmp/ae.out" 2>"$tmp/ae.err" || rc=$?
+is "$rc" 0 "applyexplain runs a migration on the schema shadow"
+[ "$rc" = 0 ] || diag "$(cat "$tmp/ae.err")"
+record_out "$tmp/ae.out"
+is "$(jq -c 'select(.kind == "trace") | [.error, .locks[0].table, .locks[0].mode]' "$tmp/ae.out" | tr '\n' ' ')" \
+	'[null,"public.orders","AccessExclusiveLock"] [null,"public.orders","ShareLock"] ' \
+	"... traces name production's tables"
+is "$(jq -r 'select(.kind == "rollback_check") | .ok' "$tmp/ae.out")" true "... and the rollback check passes"
+is "$(jq -c 'select(.kind != "shadow")' "$tmp/ae.out" | grep -c "$sch")" 0 "... no record it writes names the shadow schema"
+is "$(q "$SU" -c "SELECT count(*) FROM information_schema.columns WHERE table_schema = '$sch' AND table_name = 'orders' AND column_name = 'note'")" \
+	1 "... the migration ran in the shadow schema"
+
+ms --destroy --url "$nocd" <"$tmp/sch.out" >/dev/null 2>"$tmp/d.err"
+ok $? "--destroy of the schema shadow succeeds"
+is "$(schemas) $(outside_rels)" \
+	"0 $before_outside" "... drops exactly the schema: nothing else in the database changed"
+is "$(q "$other" -c "SELECT count(*), sum(id) FROM public.bystander")" "2|3" "... the bystander table is intact"
+q "$other" -c "CREATE SCHEMA not_a_shadow" >/dev/null
+printf '%s\n' "{\"kind\":\"shadow\",\"v\":1,\"url\":\"x\",\"provider\":\"url\",\"destroy\":{\"provider\":\"url\",\"database\":\"postgres\",\"schema\":\"not_a_shadow\"}}" >"$tmp/fake.out"
+rc=0
+ms --destroy --url "$other" <"$tmp/fake.out" >/dev/null 2>"$tmp/e" || rc=$?
+is "$rc:$(q "$other" -c "SELECT count(*) FROM pg_namespace WHERE nspname = 'not_a_shadow'")" "3:1" \
+	"--destroy refuses a schema without the mark"
+q "$other" -c "DROP SCHEMA not_a_shadow" >/dev/null
+
+# a role with CREATEDB still gets a database
+rc=0
+ms --from-db "$graph" --url "${other/postgres@/ms_cd@}" --sample 10 </dev/null >"$tmp/cd.out" 2>"$tmp/e" || rc=$?
+is "$rc:$(jq -r 'select(.kind == "shadow") | [(.schema // "none"), (.database | startswith("migsafe_shadow"))] | @tsv' "$tmp/cd.out")" \
+	"$(printf '0:none\ttrue')" "a role with CREATEDB gets a shadow database, not a schema"
+ms --destroy --url "${other/postgres@/ms_cd@}" <"$tmp/cd.out" >/dev/null
+
+# neither CREATEDB nor CREATE on the database: one line, exit 3, nothing created
+before=$(outside)
+rc=0
+ms --from-db "$graph" --url "${other/postgres@/ms_none@}" </dev/null >"$tmp/o" 2>"$tmp/e" || rc=$?
+is "$rc:$(wc -c <"$tmp/o"):$(wc -l <"$tmp/e")" "3:0:1" "neither CREATEDB nor CREATE: exit 3, no output, one line"
+grep -q "CREATEDB, or CREATE on that database" "$tmp/e"
+ok $? "... saying what the role needs"
+is "$(outside):$(schemas)" "$before:0" "... and nothing is created"
+
+# production in several schemas cannot be mapped into one: refused
+psql -X -q "$graph" -c "CREATE SCHEMA extra; CREATE TABLE extra.t (id int PRIMARY KEY)"
+rc=0
+ms --from-db "$graph" --url "$nocd" </dev/null >"$tmp/o" 2>"$tmp/e" || rc=$?
+is "$rc:$(wc -c <"$tmp/o"):$(wc -l <"$tmp/e"):$(schemas)" "3:0:1:0" \
+	"a schema shadow of production in two schemas: refused (exit 3, one line, nothing created)"
+grep -q "2 schemas (extra, public)" "$tmp/e"
+ok $? "... naming the schemas"
+psql -X -q "$graph" -c "DROP SCHEMA extra CASCADE"
+
+# --gc: a schema shadow left by a SIGKILLed run
+TMPDIR=$st MIGSAFE_MASK_KEY=k "$BIN/mkshadow" --from-db "$shop" --url "$nocd" --sample 100 </dev/null >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 200); do
+	[ "$(q "$other" -c "SELECT count(*) FROM pg_tables WHERE schemaname LIKE 'migsafe\_shadow%'")" -gt 0 ] && break
+	sleep 0.05
+done
+{ kill -9 "$pid" && wait "$pid"; } 2>/dev/null || true
+is "$(schemas)" 1 "a killed run leaves a schema shadow behind"
+ms --gc --url "$nocd" 2>"$tmp/gc.err"
+is "$(schemas):$(q "$other" -c "SELECT count(*), sum(id) FROM public.bystander")" "0:2|3" \
+	"--gc drops the crashed run's schema, and nothing else"
+
 # progress on stderr when it is a terminal
 if command -v script >/dev/null; then
 	TMPDIR=$st MIGSAFE_MASK_KEY=k script -qec "$BIN/mkshadow --from-db '$graph' --url '$other' --jobs 3 </dev/null >$tmp/prog.out" /dev/null \
@@ -245,5 +353,11 @@ record_out "$tmp/o"
 is "$(head -1 "$tmp/o")" "$(cat "$tmp/src.ndjson")" "... forwards its input first"
 is "$(q "$(shadow_url "$tmp/o")" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" 7 "... with every table"
 ms --destroy <"$tmp/o" >/dev/null
+rc=0
+env -u PROD_DATABASE_URL TMPDIR="$st" "$BIN/mkshadow" --url "$nocd" <"$tmp/src.ndjson" >"$tmp/o" 2>"$tmp/e" || rc=$?
+is "$rc:$(q "$(shadow_url "$tmp/o")" -c "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()")" "0:7" \
+	"schema from the source record into a schema shadow"
+ms --destroy --url "$nocd" <"$tmp/o" >/dev/null
+is "$(schemas)" 0 "... and --destroy removes it"
 
 done_testing

@@ -334,7 +334,7 @@ static cJSON *destroys(PGconn *c, const struct sql_stmt *st, cJSON *all)
 			sql_name_list(sql_jget(sql_node(it, "List"), "items"), &names);
 			if (names.n) {
 				char *q = names.n > 1 ? xasprintf("%s.%s", names.v[names.n - 2], names.v[names.n - 1])
-						      : xasprintf("public.%s", names.v[0]);
+						      : xasprintf("%s.%s", ae_schema, names.v[0]);
 				count_destroyed(c, q, NULL, into, all);
 				free(q);
 			}
@@ -343,7 +343,7 @@ static cJSON *destroys(PGconn *c, const struct sql_stmt *st, cJSON *all)
 	}
 	if (!strcmp(st->type, "AlterTableStmt")) {
 		const cJSON *rel = sql_jget(st->node, "relation");
-		char *q = xasprintf("%s.%s", sql_jstr(rel, "schemaname") ? sql_jstr(rel, "schemaname") : "public",
+		char *q = xasprintf("%s.%s", sql_jstr(rel, "schemaname") ? sql_jstr(rel, "schemaname") : ae_schema,
 				    sql_jstr(rel, "relname"));
 		cJSON_ArrayForEach(it, sql_jget(st->node, "cmds"))
 		{

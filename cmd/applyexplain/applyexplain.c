@@ -22,13 +22,16 @@
  *   4. applies the rollback, compares the catalog with step 1 and applies the
  *      forward SQL again: a `rollback_check` record with every difference and
  *      what the irreversible statements destroyed.
- * Refuses a database whose COMMENT does not start with "migsafe shadow"
- * (unless --i-know-this-is-not-production). Production is only read, and only
+ * Refuses a database whose COMMENT does not start with "migsafe shadow",
+ * unless its current schema's does (a schema shadow: the record's url sets
+ * search_path; names in the records written are then production's, the
+ * shadow record's maps_schema) or --i-know-this-is-not-production. Production is only read, and only
  * for pg_stat_statements (--from-db).
  * Exit: 0; 1 a statement failed on the shadow (violations included); 2
  * usage, or a database that is not a shadow; 3 database trouble; 4 invalid
  * input.
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -224,16 +227,24 @@ static void quiet_notice(void *arg, const char *m)
 	(void)m;
 }
 
+const char *ae_schema = "public";
+
 /* refuse_unless_shadow: mkshadow marks every shadow with a COMMENT ON
- * DATABASE that starts with "migsafe shadow". */
+ * DATABASE, or for a schema shadow COMMENT ON SCHEMA of the session's
+ * current schema, that starts with "migsafe shadow". */
 static void refuse_unless_shadow(PGconn *c, const struct opts *o, const char *url)
 {
 	PGresult *r = db_query(c,
-			       "SELECT pg_catalog.shobj_description(d.oid, 'pg_database') FROM pg_catalog.pg_database d "
+			       "SELECT pg_catalog.shobj_description(d.oid, 'pg_database') AS db, "
+			       "pg_catalog.obj_description(n.oid, 'pg_namespace') AS sch "
+			       "FROM pg_catalog.pg_database d LEFT JOIN pg_catalog.pg_namespace n "
+			       "ON n.nspname = pg_catalog.current_schema() "
 			       "WHERE d.datname = pg_catalog.current_database()",
 			       0, NULL);
-	const char *comment = PQntuples(r) == 1 ? db_get(r, 0, "shobj_description") : NULL;
-	bool marked = comment && !strncmp(comment, "migsafe shadow", 14);
+	const char *comment = PQntuples(r) == 1 ? db_get(r, 0, "db") : NULL;
+	const char *schema = PQntuples(r) == 1 ? db_get(r, 0, "sch") : NULL;
+	bool marked = (comment && !strncmp(comment, "migsafe shadow", 14)) ||
+		      (schema && !strncmp(schema, "migsafe shadow", 14));
 	PQclear(r);
 	if (marked || o->not_production)
 		return;
@@ -336,11 +347,78 @@ static cJSON *rollback_check(struct shadow *sh, const cJSON *mig, const struct s
 	return rec;
 }
 
+/* Names in the records are production's: a schema shadow's schema is
+ * written as the schema it stands for (the shadow record's maps_schema). */
+static char *map_from, *map_to; /* "shadow_schema.", "public."; NULL: no mapping */
+
+/* map_migration: a migration's names qualified with production's schema
+ * (public.orders) rewritten to the schema shadow's, so that it runs there
+ * and nowhere else in the shadow's database. */
+static void map_migration(PGconn *c, cJSON *mig, const char *sch, const char *maps)
+{
+	static const char *const fields[] = {"forward", "rollback"};
+	/* mkshadow's names need no quotes: the trace's sql then maps back too */
+	bool plain = strspn(sch, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(sch) && !isdigit((unsigned char)*sch);
+	char *q = plain ? xstrdup(sch) : db_quote_ident(c, sch);
+	for (int i = 0; i < 2; i++) {
+		cJSON *f = cJSON_GetObjectItemCaseSensitive(mig, fields[i]);
+		if (!cJSON_IsString(f))
+			continue;
+		char *mapped = sql_remap_schema(f->valuestring, maps, q);
+		if (!mapped)
+			die_code(EXIT_INPUT, "migration %s: the scanner cannot read its %s SQL", nd_get_str(mig, "id"),
+				 fields[i]);
+		cJSON_ReplaceItemInObjectCaseSensitive(mig, fields[i], cJSON_CreateString(mapped));
+		free(mapped);
+	}
+	free(q);
+}
+
+static void set_schema(PGconn *c, const cJSON *shadow_rec, cJSON *migrations)
+{
+	PGresult *r = db_query(c, "SELECT pg_catalog.current_schema() AS s", 0, NULL);
+	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+		ae_schema = xstrdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	const char *sch = nd_get_str(shadow_rec, "schema"), *maps = nd_get_str(shadow_rec, "maps_schema");
+	if (sch && maps && !strcmp(sch, ae_schema)) {
+		map_from = xasprintf("%s.", sch);
+		map_to = xasprintf("%s.", maps);
+		cJSON *mig;
+		cJSON_ArrayForEach(mig, migrations) map_migration(c, mig, sch, maps);
+	}
+}
+
+static void map_names(cJSON *j)
+{
+	if (cJSON_IsString(j) && strstr(j->valuestring, map_from)) {
+		struct buf b = BUF_INIT;
+		buf_init(&b);
+		const char *p = j->valuestring, *hit;
+		for (; (hit = strstr(p, map_from)); p = hit + strlen(map_from)) {
+			buf_add(&b, p, (size_t)(hit - p));
+			buf_adds(&b, map_to);
+		}
+		buf_adds(&b, p);
+		cJSON_SetValuestring(j, b.s);
+		buf_release(&b);
+	}
+	cJSON *it;
+	cJSON_ArrayForEach(it, j) map_names(it);
+}
+
+static void emit(cJSON *rec)
+{
+	if (map_from)
+		map_names(rec);
+	nd_emit(rec);
+}
+
 static void emit_all(cJSON *arr)
 {
 	cJSON *it;
 	while ((it = cJSON_DetachItemFromArray(arr, 0)))
-		nd_emit(it);
+		emit(it);
 }
 
 /* one_migration: returns true when every statement ran. */
@@ -377,7 +455,7 @@ static bool one_migration(struct shadow *sh, const cJSON *mig)
 	}
 	if (ok && !sh->o->no_rollback) {
 		progress(sh->o, "%s: rollback, catalog comparison, forward again", id);
-		nd_emit(rollback_check(sh, mig, &snap0, &run));
+		emit(rollback_check(sh, mig, &snap0, &run));
 	}
 	progress_done(sh->o);
 	queries_free(q);
@@ -413,6 +491,7 @@ int main(int argc, char **argv)
 	struct shadow sh = {url, NULL, NULL, &o, cJSON_IsNumber(pct) ? pct->valuedouble : 0, in.samples};
 	sh.mig = connect_shadow(url, &o, "applyexplain");
 	refuse_unless_shadow(sh.mig, &o, url);
+	set_schema(sh.mig, o.shadow_url ? NULL : in.shadow, in.migrations);
 	sh.mon = connect_shadow(url, &o, "applyexplain-monitor");
 	atexit(probes_cleanup_all);
 	int rc = EXIT_OK;

@@ -38,6 +38,11 @@ struct opts {
 	double cost_ratio, time_ratio;
 };
 
+/* ae_schema: where the shadow resolves unqualified names (its
+ * current_schema(): public, or a schema shadow's own schema); names the
+ * migration leaves unqualified are qualified with it. */
+extern const char *ae_schema;
+
 /* ---- rels.c ---- */
 
 struct rel {

@@ -152,7 +152,7 @@ static void scope_walk(const cJSON *node, struct scope *sc)
 	if (cJSON_IsObject(node) && sql_jstr(node, "relname") && sql_jstr(node, "relpersistence")) {
 		const char *rel = sql_jstr(node, "relname"), *sch = sql_jstr(node, "schemaname");
 		const char *al = sql_jstr(sql_jget(node, "alias"), "aliasname");
-		char *q = xasprintf("%s.%s", sch ? sch : "public", rel);
+		char *q = xasprintf("%s.%s", sch ? sch : ae_schema, rel);
 		strv_push(&sc->alias, al ? al : rel);
 		strv_push_take(&sc->table, q);
 		return;
@@ -294,7 +294,7 @@ static void fill_params(PGconn *c, struct query *q)
 	struct scope sc = {STRV_INIT, STRV_INIT};
 	struct bindings b = {0};
 	const cJSON *rel = sql_jget(st->node, "relation");
-	char *target = rel ? xasprintf("%s.%s", sql_jstr(rel, "schemaname") ? sql_jstr(rel, "schemaname") : "public",
+	char *target = rel ? xasprintf("%s.%s", sql_jstr(rel, "schemaname") ? sql_jstr(rel, "schemaname") : ae_schema,
 				       sql_jstr(rel, "relname"))
 			   : NULL;
 	scope_walk(st->node, &sc);
@@ -381,7 +381,7 @@ static void plan_walk(const cJSON *node, cJSON *seq, cJSON *idx)
 	const char *ix = nd_get_str(node, "Index Name");
 	const cJSON *it;
 	if (type && !strcmp(type, "Seq Scan") && rel) {
-		char *q = xasprintf("%s.%s", sch ? sch : "public", rel);
+		char *q = xasprintf("%s.%s", sch ? sch : ae_schema, rel);
 		if (!has_str(seq, q))
 			cJSON_AddItemToArray(seq, cJSON_CreateString(q));
 		free(q);

@@ -112,7 +112,7 @@ static void add_rangevar(const cJSON *rv, struct strv *out)
 	const char *rel = sql_jstr(rv, "relname"), *sch = sql_jstr(rv, "schemaname");
 	if (!rel)
 		return;
-	char *q = xasprintf("%s.%s", sch ? sch : "public", rel);
+	char *q = xasprintf("%s.%s", sch ? sch : ae_schema, rel);
 	if (strv_index(out, q) < 0)
 		strv_push_take(out, q);
 	else
@@ -146,7 +146,7 @@ void stmt_dropped_indexes(const struct sql_stmt *st, struct strv *out)
 		sql_name_list(sql_jget(sql_node(it, "List"), "items"), &names);
 		if (names.n)
 			strv_push_take(out, names.n > 1 ? xasprintf("%s.%s", names.v[names.n - 2], names.v[names.n - 1])
-							: xasprintf("public.%s", names.v[0]));
+							: xasprintf("%s.%s", ae_schema, names.v[0]));
 		strv_release(&names);
 	}
 }

@@ -24,7 +24,7 @@ struct vctx {
 
 static char *qualify(PGconn *c, const char *schema, const char *name)
 {
-	char *qs = db_quote_ident(c, schema ? schema : "public"), *qn = db_quote_ident(c, name);
+	char *qs = db_quote_ident(c, schema ? schema : ae_schema), *qn = db_quote_ident(c, name);
 	char *q = xasprintf("%s.%s", qs, qn);
 	free(qs);
 	free(qn);
@@ -314,7 +314,7 @@ cJSON *violation_of(PGconn *conn, const PGresult *res, const struct sql_stmt *st
 	double n = -1;
 	if (v.table) {
 		char *qt = qualify(conn, schema, v.table);
-		char *tn = xasprintf("%s.%s", schema ? schema : "public", v.table);
+		char *tn = xasprintf("%s.%s", schema ? schema : ae_schema, v.table);
 		cJSON_AddStringToObject(o, "table", tn);
 		free(tn);
 		v.qtable = qt;

@@ -308,9 +308,10 @@ static char *column_list(PGconn *conn, const struct table *t)
 	return buf_detach(&b);
 }
 
-static char *qualified(PGconn *conn, const struct table *t)
+/* qualified: t's name, quoted, in schema (a schema shadow's) or its own. */
+static char *qualified(PGconn *conn, const struct table *t, const char *schema)
 {
-	char *s = db_quote_ident(conn, t->schema), *n = db_quote_ident(conn, t->name);
+	char *s = db_quote_ident(conn, schema ? schema : t->schema), *n = db_quote_ident(conn, t->name);
 	char *q = xasprintf("%s.%s", s, n);
 	free(s);
 	free(n);
@@ -345,7 +346,7 @@ static void show_progress(const struct copy_opts *o, long more)
 /* stream_rows: run select (a COPY ... TO STDOUT on production) into t. */
 static void stream_rows(struct stream *st, const char *select)
 {
-	char *cols = column_list(st->shadow, st->t), *q = qualified(st->shadow, st->t);
+	char *cols = column_list(st->shadow, st->t), *q = qualified(st->shadow, st->t, st->o->schema);
 	char *in = xasprintf("COPY %s (%s) FROM STDIN", q, cols);
 	double t0 = now_ms();
 	copy_start(st->prod, select, PGRES_COPY_OUT, st->t->qname);
@@ -415,7 +416,7 @@ static void stream_release(struct stream *st)
 static void sample_table(struct stream *st)
 {
 	struct table *t = st->t;
-	char *cols = column_list(st->prod, t), *q = qualified(st->prod, t);
+	char *cols = column_list(st->prod, t), *q = qualified(st->prod, t, NULL);
 	char *sql;
 	if (st->o->percent >= 100)
 		sql = xasprintf("COPY (SELECT %s FROM ONLY %s) TO STDOUT", cols, q);
@@ -475,7 +476,7 @@ static void fetch_parents(struct stream *st, struct refkey *rk, char **tuples, s
 	struct table *t = rk->t;
 	struct buf sql = BUF_INIT, arr = BUF_INIT, tmp = BUF_INIT;
 	buf_init(&sql), buf_init(&arr), buf_init(&tmp);
-	char *cols = column_list(conn, t), *q = qualified(conn, t);
+	char *cols = column_list(conn, t), *q = qualified(conn, t, NULL);
 	buf_addf(&sql, "COPY (SELECT %s FROM ONLY %s WHERE ", cols, q);
 	if (rk->ncols == 1) {
 		char *c = db_quote_ident(conn, t->cols[rk->cols[0]].name);

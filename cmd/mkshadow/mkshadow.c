@@ -16,7 +16,8 @@
  * Reads: any records; all are forwarded unchanged (the `source` record
  * names the schema files when there is no production).
  * Writes: one `shadow` record (url without password, server_version,
- * provider, sample_percent, masked[], destroy{...}) and one `sample` record
+ * provider, sample_percent, masked[], destroy{...}; a schema shadow adds
+ * schema and maps_schema, and its url sets search_path) and one `sample` record
  * per table (source_rows, rows, sampled_rows, closure_rows,
  * masked_columns[], ms). --destroy reads shadow records and removes what
  * they name (forwarding every other record); --gc removes abandoned shadows.
@@ -29,6 +30,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +59,8 @@ static const char usage_text[] =
 	"                            in production's one snapshot (default 2; 1..64)\n"
 	"Where the shadow runs (default local, a throwaway cluster):\n"
 	"  --provider local|url|docker\n"
-	"  --url URL                 a server to create a fresh database on (default SHADOW_DATABASE_URL)\n"
+	"  --url URL                 a server to create a fresh database on (default SHADOW_DATABASE_URL);\n"
+	"                            without CREATEDB, a fresh schema in URL's database\n"
 	"  --docker IMAGE            a container of IMAGE, when a Docker engine answers\n"
 	"  --allow-version-mismatch  build even when the major versions differ (EXPLAIN will mislead)\n"
 	"Masking (deterministic HMAC-SHA256; key from MIGSAFE_MASK_KEY, random per run when unset):\n"
@@ -319,14 +322,14 @@ static void exec_script(PGconn *conn, const char *sql, const char *what)
 	db_exec(conn, "RESET search_path");
 }
 
-static void set_sequences(struct prod *p, PGconn *shadow)
+static void set_sequences(struct prod *p, PGconn *shadow, const char *schema)
 {
 	PGresult *res = db_query(p->conn,
 				 "SELECT schemaname, sequencename, last_value::text AS last FROM pg_sequences "
 				 "WHERE last_value IS NOT NULL",
 				 0, NULL);
 	for (int i = 0; i < PQntuples(res); i++) {
-		const char *params[] = {db_get(res, i, "schemaname"), db_get(res, i, "sequencename"),
+		const char *params[] = {schema ? schema : db_get(res, i, "schemaname"), db_get(res, i, "sequencename"),
 					db_get(res, i, "last")};
 		PQclear(db_query(shadow, "SELECT setval(format('%I.%I', $1::text, $2::text)::regclass, $3::bigint)",
 				 3, params));
@@ -334,20 +337,68 @@ static void set_sequences(struct prod *p, PGconn *shadow)
 	PQclear(res);
 }
 
-static void refresh_matviews(PGconn *shadow)
+/* refresh_matviews: the shadow's (a schema shadow's own only). */
+static void refresh_matviews(PGconn *shadow, const char *schema)
 {
+	const char *params[] = {schema};
 	PGresult *res = db_query(shadow,
 				 "SELECT format('REFRESH MATERIALIZED VIEW %I.%I', schemaname, matviewname) AS sql "
-				 "FROM pg_matviews ORDER BY 1",
-				 0, NULL);
+				 "FROM pg_matviews WHERE $1::text IS NULL OR schemaname = $1 ORDER BY 1",
+				 1, params);
 	for (int i = 0; i < PQntuples(res); i++)
 		db_exec(shadow, db_get(res, i, "sql"));
 	PQclear(res);
 }
 
+/* create_extensions: for a schema shadow, the extensions the schema needs
+ * that the database lacks, created in the shadow schema (DROP SCHEMA ...
+ * CASCADE takes them along); one the role may not create is a warning:
+ * what needs it then fails, naming it. */
+static void create_extensions(PGconn *shadow, const struct strv *exts, const struct remap *m)
+{
+	for (size_t i = 0; i < exts->n; i++) {
+		const char *params[] = {exts->v[i]};
+		PGresult *res = db_query(shadow, "SELECT 1 FROM pg_extension WHERE extname = $1", 1, params);
+		bool have = PQntuples(res) > 0;
+		PQclear(res);
+		if (have)
+			continue;
+		char *q = db_quote_ident(shadow, exts->v[i]);
+		char *sql = xasprintf("CREATE EXTENSION IF NOT EXISTS %s WITH SCHEMA %s", q, m->qto);
+		res = PQexec(shadow, sql);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			char *msg = xstrdup(PQresultErrorMessage(res));
+			msg[strcspn(msg, "\n")] = '\0';
+			warning("extension %s is not in the shadow's database and cannot be created: %s", exts->v[i], msg);
+			free(msg);
+		}
+		PQclear(res);
+		free(q), free(sql);
+	}
+}
+
+/* map_stmt: statement i of sc (its text stmt, freed) for a schema shadow:
+ * mapped, or NULL when left out (an extension is created here instead). */
+static char *map_stmt(PGconn *shadow, const struct sql_script *sc, size_t i, char *stmt, const char *path,
+		      const struct remap *map)
+{
+	char *where = xasprintf("%s:%d", path, sc->stmts[i].line), *mapped = NULL;
+	if (!strcmp(sc->stmts[i].type, "CreateExtensionStmt")) {
+		struct strv one = STRV_INIT;
+		strv_push(&one, sql_jstr(sc->stmts[i].node, "extname"));
+		create_extensions(shadow, &one, map);
+		strv_release(&one);
+	} else {
+		mapped = remap_stmt(map, &sc->stmts[i], stmt, where);
+	}
+	free(where), free(stmt);
+	return mapped;
+}
+
 /* exec_file: a migration file's statements, one at a time (so VACUUM,
- * CREATE INDEX CONCURRENTLY and explicit transactions behave as in psql). */
-static void exec_file(PGconn *shadow, const char *path)
+ * CREATE INDEX CONCURRENTLY and explicit transactions behave as in psql);
+ * map: a schema shadow's mapping, or NULL. */
+static void exec_file(PGconn *shadow, const char *path, const struct remap *map)
 {
 	char *text = read_file(path);
 	struct sql_script sc;
@@ -356,6 +407,8 @@ static void exec_file(PGconn *shadow, const char *path)
 		die_at(EXIT_INPUT, path, err.line, "%s", err.message);
 	for (size_t i = 0; i < sc.n; i++) {
 		char *stmt = sql_stmt_text(&sc, &sc.stmts[i]);
+		if (map && !(stmt = map_stmt(shadow, &sc, i, stmt, path, map)))
+			continue;
 		PGresult *res = PQexec(shadow, stmt);
 		ExecStatusType st = PQresultStatus(res);
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
@@ -372,7 +425,7 @@ static void exec_file(PGconn *shadow, const char *path)
 
 /* schema_from_source: without production, the DAG's source files (SQL
  * migrations in order, or a structure.sql) replayed into the shadow. */
-static void schema_from_source(PGconn *shadow, const cJSON *source)
+static void schema_from_source(PGconn *shadow, const cJSON *source, const struct remap *m)
 {
 	const char *fmt = nd_get_str(source, "format");
 	const cJSON *files = cJSON_GetObjectItemCaseSensitive(source, "files");
@@ -385,16 +438,28 @@ static void schema_from_source(PGconn *shadow, const cJSON *source)
 	cJSON_ArrayForEach(f, files)
 	{
 		if (cJSON_IsString(f)) {
-			exec_file(shadow, f->valuestring);
+			exec_file(shadow, f->valuestring, m);
 			n++;
 		}
 	}
 	if (n == 0 && path && fmt && !strcmp(fmt, "sql")) {
-		exec_file(shadow, path);
+		exec_file(shadow, path, m);
 		n++;
 	}
 	if (n == 0)
 		die_code(EXIT_INPUT, "source record names no SQL files to build the schema from");
+}
+
+/* remap_dump: a pg_dump script (freed) mapped into the schema shadow, its
+ * extensions created first. */
+static char *remap_dump(PGconn *shadow, char *script, const struct remap *m, const char *what)
+{
+	struct strv exts = STRV_INIT;
+	char *mapped = remap_script(m, script, what, &exts);
+	create_extensions(shadow, &exts, m);
+	strv_release(&exts);
+	free(script);
+	return mapped;
 }
 
 static cJSON *strings(const struct strv *sv)
@@ -493,6 +558,39 @@ static cJSON *read_input(void)
 	return source;
 }
 
+/* The two pg_dump runs (pre-data, post-data) go in a thread of their own
+ * while the shadow is created: neither waits for the other. */
+struct dumps {
+	const struct prod *p;
+	pthread_t th;
+	char *pre, *post, *err;
+};
+
+static void *dump_both(void *arg)
+{
+	struct dumps *d = arg;
+	d->pre = prod_dump_schema(d->p, "pre-data", &d->err);
+	if (d->pre)
+		d->post = prod_dump_schema(d->p, "post-data", &d->err);
+	return NULL;
+}
+
+static void dumps_start(struct dumps *d, const struct prod *p)
+{
+	memset(d, 0, sizeof(*d));
+	d->p = p;
+	if (pthread_create(&d->th, NULL, dump_both, d))
+		die_code(EXIT_RUNTIME, "error: cannot start a thread for pg_dump");
+}
+
+/* dumps_finish: wait for both scripts; dies with pg_dump's message. */
+static void dumps_finish(struct dumps *d)
+{
+	pthread_join(d->th, NULL);
+	if (d->err)
+		die_code(EXIT_RUNTIME, "error: pg_dump --schema-only: %s", d->err);
+}
+
 static void build(const struct opts *o)
 {
 	cJSON *source = read_input();
@@ -507,35 +605,48 @@ static void build(const struct opts *o)
 		warning("no production rows to mask: --mask and --mask-file are ignored");
 	}
 	struct shadow s;
-	struct shadow_opts so = {o->provider, o->url, o->image, NULL, pp ? p.major : 0, o->allow_mismatch, pp};
+	char *no_schema = NULL, *from = pp ? prod_user_schema(&p, &no_schema) : xstrdup("public");
+	struct dumps dumps;
+	if (pp)
+		dumps_start(&dumps, &p);
+	struct shadow_opts so = {o->provider, o->url, o->image, NULL, pp ? p.major : 0, o->allow_mismatch, pp, no_schema};
 	struct timings tm = {0};
 	bool progress = isatty(STDERR_FILENO);
 	double t0 = now_ms(), t;
 	tm.total = t0;
 	shadow_create(&s, &so);
+	if (pp)
+		dumps_finish(&dumps);
 	tm.create = (t = now_ms()) - t0;
 	phase(progress, "shadow created", tm.create);
+	struct remap map = {from, s.schema ? db_quote_ident(s.conn, s.schema) : NULL}, *m = s.schema ? &map : NULL;
+	if (s.schema)
+		s.maps_schema = xstrdup(from);
 	if (pp) {
 		struct hmac_sha256_key key;
-		struct copy_opts co = {o->percent, o->seed, &key, progress, o->jobs, &s};
+		struct copy_opts co = {o->percent, o->seed, &key, progress, o->jobs, &s, s.schema};
 		mask_key(&key);
-		char *pre = prod_dump_schema(&p, "pre-data");
+		char *pre = dumps.pre;
+		if (m)
+			pre = remap_dump(s.conn, pre, m, "pg_dump's pre-data script");
 		exec_script(s.conn, pre, "building the schema (pre-data)");
 		free(pre);
 		tm.schema = (t0 = now_ms()) - t;
 		phase(progress, "schema", tm.schema);
 		copy_sample(&p, s.conn, &co);
 		t = now_ms();
-		char *post = prod_dump_schema(&p, "post-data");
+		char *post = dumps.post;
+		if (m)
+			post = remap_dump(s.conn, post, m, "pg_dump's post-data script");
 		post_data(&s, post, o->jobs, progress);
 		free(post);
 		tm.post_data = (t0 = now_ms()) - t;
 		phase(progress, "indexes and constraints", tm.post_data);
-		set_sequences(&p, s.conn);
-		refresh_matviews(s.conn);
+		set_sequences(&p, s.conn, s.schema);
+		refresh_matviews(s.conn, s.schema);
 		memset(&key, 0, sizeof(key));
 	} else {
-		schema_from_source(s.conn, source);
+		schema_from_source(s.conn, source, m);
 		tm.schema = (t0 = now_ms()) - t;
 	}
 	analyze(&s, o->jobs);
@@ -550,6 +661,7 @@ static void build(const struct opts *o)
 		prod_close(&p);
 	shadow_release(&s);
 	cJSON_Delete(source);
+	free(map.qto), free(from), free(no_schema);
 }
 
 /* destroy: remove the shadows named by shadow records; forward the rest. */

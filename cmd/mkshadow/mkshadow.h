@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "sha256.h"
+#include "sql.h"
 
 /* ---- masking ---- */
 
@@ -129,9 +130,15 @@ struct prod {
 void prod_open(struct prod *p, const char *url, int timeout_ms);
 void prod_close(struct prod *p);
 struct table *prod_table(const struct prod *p, const char *schema, const char *name);
+/* prod_user_schema: the one schema production's own objects (tables,
+ * types, functions not from an extension) live in ("public" when none);
+ * NULL, with why (caller frees) saying which, when there are several. */
+char *prod_user_schema(const struct prod *p, char **why);
 /* prod_dump_schema: pg_dump --schema-only --section=SECTION in the
- * snapshot, without psql meta-commands; caller frees. */
-char *prod_dump_schema(const struct prod *p, const char *section);
+ * snapshot, without psql meta-commands; caller frees. NULL when pg_dump
+ * fails, with *err (caller frees) its message: it never dies, so it may
+ * run in a thread of its own. */
+char *prod_dump_schema(const struct prod *p, const char *section, char **err);
 
 /* ---- the shadow ---- */
 
@@ -142,6 +149,8 @@ struct shadow {
 	char *url;	 /* the shadow database, without password */
 	char *dir;	 /* local: the cluster's directory */
 	char *container; /* docker: the container id */
+	char *schema;	 /* url without CREATEDB: the shadow is this schema of database */
+	char *maps_schema; /* with schema: production's schema it stands for */
 	char *version;
 	int major;
 	PGconn *conn;	 /* to the shadow database */
@@ -155,6 +164,9 @@ struct shadow_opts {
 	int want_major;	     /* production's major, 0 when unknown */
 	bool allow_mismatch;
 	const struct prod *prod; /* for the production-as-target check; may be NULL */
+	/* url provider: why a schema shadow (the fallback without CREATEDB)
+	 * cannot hold production, or NULL when it can */
+	const char *no_schema_shadow;
 };
 
 /* shadow_create: a fresh, marked, empty shadow database; dies on failure
@@ -177,7 +189,8 @@ void shadow_release(struct shadow *s);
  * max_age seconds; max_age < 0: only crashed ones); returns how many. */
 int shadow_gc(const char *server_url, long max_age, bool dry_run);
 /* pg_bindir: the directory of PostgreSQL major version major's programs
- * (0: whatever is installed); NULL when none. Static storage. */
+ * (0: whatever is installed); NULL when none. Static storage, one per
+ * thread. */
 const char *pg_bindir(int major);
 
 /* run_cmd: run argv (as the postgres user when as_pg and we are root),
@@ -214,6 +227,7 @@ struct copy_opts {
 	bool progress;
 	int jobs;		     /* sessions on production (and on the shadow) */
 	const struct shadow *shadow; /* for the workers' sessions */
+	const char *schema;	     /* a schema shadow's schema: tables land there; else NULL */
 };
 
 /* copy_sample: sample every table into the shadow, close over foreign keys.
@@ -230,6 +244,26 @@ void copy_sample(struct prod *p, PGconn *shadow, const struct copy_opts *o);
 void post_data(const struct shadow *s, const char *script, int jobs, bool progress);
 /* analyze: ANALYZE every table of the shadow, on jobs sessions. */
 void analyze(const struct shadow *s, int jobs);
+
+/* ---- a schema shadow (remap.c) ---- */
+
+/* Production's one user schema `from` stands for the shadow schema; qto is
+ * the shadow schema's name, quoted. */
+struct remap {
+	const char *from;
+	char *qto;
+};
+
+/* remap_stmt: statement st (its text) for a schema shadow: its names of
+ * m->from rewritten to m->qto; NULL when the statement is to be left out
+ * (COMMENT ON SCHEMA/EXTENSION, CREATE SCHEMA of the mapped schema). Dies
+ * (EXIT_RUNTIME, naming where) on what cannot be mapped. Caller frees. */
+char *remap_stmt(const struct remap *m, const struct sql_stmt *st, const char *text, const char *where);
+/* remap_script: every statement of script through remap_stmt, as one
+ * script; CREATE EXTENSION statements are left out, their extensions' names
+ * pushed to extensions (the caller creates them in the shadow schema when
+ * the database lacks them, and when the role may). Caller frees. */
+char *remap_script(const struct remap *m, const char *script, const char *where, struct strv *extensions);
 
 struct timings {
 	double create, schema, post_data, analyze, total;

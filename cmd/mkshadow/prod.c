@@ -293,6 +293,41 @@ void prod_open(struct prod *p, const char *url, int timeout_ms)
 	load_model(p);
 }
 
+char *prod_user_schema(const struct prod *p, char **why)
+{
+	PGresult *res = db_query(p->conn,
+				 "SELECT n.nspname FROM pg_namespace n\n"
+				 "WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' AND (\n"
+				 "  EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND NOT EXISTS (\n"
+				 "    SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid\n"
+				 "    AND d.deptype = 'e'))\n"
+				 "  OR EXISTS (SELECT 1 FROM pg_type t WHERE t.typnamespace = n.oid AND t.typrelid = 0\n"
+				 "    AND t.typcategory <> 'A' AND NOT EXISTS (SELECT 1 FROM pg_depend d\n"
+				 "    WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e'))\n"
+				 "  OR EXISTS (SELECT 1 FROM pg_proc f WHERE f.pronamespace = n.oid AND NOT EXISTS (\n"
+				 "    SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = f.oid\n"
+				 "    AND d.deptype = 'e')))\n"
+				 "ORDER BY 1",
+				 0, NULL);
+	char *one = NULL;
+	*why = NULL;
+	if (PQntuples(res) == 0) {
+		one = xstrdup("public");
+	} else if (PQntuples(res) == 1) {
+		one = xstrdup(PQgetvalue(res, 0, 0));
+	} else {
+		struct buf b = BUF_INIT;
+		buf_init(&b);
+		for (int i = 0; i < PQntuples(res); i++)
+			buf_addf(&b, "%s%s", i ? ", " : "", PQgetvalue(res, i, 0));
+		*why = xasprintf("production's objects are in %d schemas (%s), and a schema shadow maps one",
+				 PQntuples(res), b.s);
+		buf_release(&b);
+	}
+	PQclear(res);
+	return one;
+}
+
 /* conninfo_value: a keyword's value in a URL or key=value string, or NULL. */
 static char *conninfo_value(const char *url, const char *kw)
 {
@@ -306,7 +341,7 @@ static char *conninfo_value(const char *url, const char *kw)
 	return v;
 }
 
-char *prod_dump_schema(const struct prod *p, const char *section)
+char *prod_dump_schema(const struct prod *p, const char *section, char **err_out)
 {
 	char path[4096], *pw = conninfo_value(p->url, "password"), *url = db_redact_url(p->url);
 	const char *bin = pg_bindir(p->major);
@@ -328,10 +363,13 @@ char *prod_dump_schema(const struct prod *p, const char *section)
 	struct buf out = BUF_INIT, err = BUF_INIT;
 	buf_init(&out), buf_init(&err);
 	int rc = run_cmd(argv, false, &out, &err, envp);
+	*err_out = NULL;
 	if (rc != 0) {
 		char *e = db_redact_url(err.len ? err.s : "pg_dump could not run");
 		e[strcspn(e, "\n")] = '\0';
-		die_code(EXIT_RUNTIME, "error: pg_dump --schema-only: %s", e);
+		*err_out = e;
+		if (out.len)
+			out.s[0] = '\0'; /* nothing of it is returned */
 	}
 	/* pg_dump 15.14+ brackets its script in \restrict/\unrestrict psql
 	 * commands; the server takes SQL only */
@@ -348,6 +386,10 @@ char *prod_dump_schema(const struct prod *p, const char *section)
 		free(envp[ne - 2]);
 	free(envp), free(pw), free(url), free(snap), free(sect);
 	buf_release(&out), buf_release(&err);
+	if (*err_out) {
+		buf_release(&sql);
+		return NULL;
+	}
 	return buf_detach(&sql);
 }
 

@@ -5,11 +5,16 @@
  *   local   a throwaway cluster (initdb, pg_ctl; scripts/pg-tmp's recipe):
  *           a private directory holding data, log and the Unix socket,
  *           fsync off, run as the postgres user when we are root.
- *   url     a fresh, uniquely named database on an existing server.
+ *   url     a fresh, uniquely named database on an existing server; where
+ *           the role lacks CREATEDB, a fresh, uniquely named schema of the
+ *           server's database instead (a schema shadow: production's one
+ *           user schema mapped to it, remap.c; every session's search_path
+ *           is that schema, through libpq's options in the record's url).
  *   docker  a postgres container, when a Docker engine answers.
  *
  * Every shadow database carries COMMENT ON DATABASE 'migsafe shadow {json}'
- * (state creating|ready, provider, pid, host, created), and a local cluster's
+ * (state creating|ready, provider, pid, host, created), a schema shadow
+ * COMMENT ON SCHEMA with the same text, and a local cluster's
  * directory a .migsafe-shadow file with the same JSON: --gc finds them by
  * it, --destroy refuses what does not carry it. Until shadow_handover(), an
  * atexit handler removes the shadow being built, so a run that dies leaves
@@ -83,7 +88,9 @@ static void become_postgres(void)
 int run_cmd(char *const argv[], bool as_pg, struct buf *out, struct buf *err, char *const envp[])
 {
 	int po[2], pe[2];
-	if (pipe(po) || pipe(pe))
+	/* close-on-exec: a program another thread starts meanwhile must not
+	 * hold these open (our drain would wait for it too) */
+	if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC))
 		return -1;
 	fflush(NULL);
 	pid_t pid = fork();
@@ -125,7 +132,7 @@ int run_cmd(char *const argv[], bool as_pg, struct buf *out, struct buf *err, ch
 
 const char *pg_bindir(int major)
 {
-	static char dir[4096];
+	static _Thread_local char dir[4096]; /* pg_dump's thread and the cluster's */
 	struct stat st;
 	if (major > 0) {
 		snprintf(dir, sizeof(dir), "/usr/lib/postgresql/%d/bin", major);
@@ -222,11 +229,30 @@ static void mark_database(PGconn *admin, const struct shadow *s, const char *sta
 	free(j), free(text), free(q), free(sql);
 }
 
+/* mark_schema: COMMENT ON SCHEMA, on a session in the schema's database. */
+static void mark_schema(PGconn *conn, const struct shadow *s, const char *state)
+{
+	char *j = mark_json(s, state), *text = xasprintf(MARK_PREFIX " %s", j);
+	char *lit = PQescapeLiteral(conn, text, strlen(text)), *q = quote_ident(conn, s->schema);
+	char *sql = xasprintf("COMMENT ON SCHEMA %s IS %s", q, lit ? lit : "''");
+	db_exec(conn, sql);
+	PQfreemem(lit);
+	free(j), free(text), free(q), free(sql);
+}
+
 /* ---- connections ---- */
 
-/* conninfo_with_db: url with its database replaced by db, as a key=value
- * string (keeps the password, for connecting only; never print it). */
-static char *conninfo_with_db(const char *url, const char *db)
+/* search_path_option: libpq's options value that makes schema the
+ * session's search_path (a shadow's name needs no escaping). */
+static char *search_path_option(const char *schema)
+{
+	return xasprintf("-csearch_path=%s", schema);
+}
+
+/* conninfo_with_db: url with its database replaced by db (and, for a schema
+ * shadow, its sessions' search_path set to schema), as a key=value string
+ * (keeps the password, for connecting only; never print it). */
+static char *conninfo_with_db(const char *url, const char *db, const char *schema)
 {
 	char *err = NULL;
 	PQconninfoOption *opts = PQconninfoParse(url && *url ? url : "", &err);
@@ -234,6 +260,12 @@ static char *conninfo_with_db(const char *url, const char *db)
 	buf_init(&b);
 	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
 		const char *v = !strcmp(o->keyword, "dbname") ? db : o->val;
+		char *opt = NULL;
+		if (schema && !strcmp(o->keyword, "options")) {
+			char *sp = search_path_option(schema);
+			v = opt = xasprintf("%s%s%s", v ? v : "", v && *v ? " " : "", sp);
+			free(sp);
+		}
 		if (!v || !*v)
 			continue;
 		buf_addf(&b, "%s%s='", b.len ? " " : "", o->keyword);
@@ -243,6 +275,7 @@ static char *conninfo_with_db(const char *url, const char *db)
 			buf_addc(&b, *p);
 		}
 		buf_addc(&b, '\'');
+		free(opt);
 	}
 	PQconninfoFree(opts);
 	PQfreemem(err);
@@ -261,8 +294,9 @@ static void add_uri_enc(struct buf *b, const char *s)
 	}
 }
 
-/* shadow_url: a URL to database db on admin's server, without password. */
-static char *shadow_url(PGconn *admin, const char *admin_url, const char *db)
+/* shadow_url: a URL to database db on admin's server, without password;
+ * for a schema shadow, sessions get search_path = schema. */
+static char *shadow_url(PGconn *admin, const char *admin_url, const char *db, const char *schema)
 {
 	struct buf b = BUF_INIT;
 	const char *host = PQhost(admin), *port = PQport(admin), *user = PQuser(admin);
@@ -293,6 +327,12 @@ static char *shadow_url(PGconn *admin, const char *admin_url, const char *db)
 		}
 	PQconninfoFree(opts);
 	PQfreemem(err);
+	if (schema) {
+		char *sp = search_path_option(schema);
+		buf_adds(&b, strchr(b.s, '?') ? "&options=" : "?options=");
+		add_uri_enc(&b, sp);
+		free(sp);
+	}
 	return buf_detach(&b);
 }
 
@@ -346,8 +386,8 @@ static void refuse_production(PGconn *admin, const struct prod *p)
 			 p->sysid ? "system identifier" : "host, port and database");
 }
 
-/* create_database: a fresh, marked database on admin's server. */
-static void create_database(struct shadow *s, PGconn *admin, const char *encoding)
+/* unique_name: migsafe_shadow_<UTC stamp>_<8 random hex digits>. */
+static char *unique_name(void)
 {
 	unsigned char r[4] = {0};
 	FILE *f = fopen("/dev/urandom", "r");
@@ -358,13 +398,27 @@ static void create_database(struct shadow *s, PGconn *admin, const char *encodin
 	char stamp[32];
 	time_t now = time(NULL);
 	strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", gmtime(&now));
-	char *name = xasprintf("migsafe_shadow_%s_%02x%02x%02x%02x", stamp, r[0], r[1], r[2], r[3]);
+	return xasprintf("migsafe_shadow_%s_%02x%02x%02x%02x", stamp, r[0], r[1], r[2], r[3]);
+}
+
+/* create_database: a fresh, marked database on admin's server; false
+ * (nothing created) when the role lacks the privilege and schema_ok (the
+ * caller falls back to a schema shadow). */
+static bool create_database(struct shadow *s, PGconn *admin, const char *encoding, bool schema_ok)
+{
+	char *name = unique_name();
 	char *q = quote_ident(admin, name);
 	char *enc = PQescapeLiteral(admin, encoding ? encoding : "UTF8", strlen(encoding ? encoding : "UTF8"));
 	char *sql = xasprintf("CREATE DATABASE %s TEMPLATE template0 ENCODING %s", q, enc);
 	PGresult *res = PQexec(admin, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (schema_ok && state && !strcmp(state, "42501")) {
+			PQclear(res);
+			PQfreemem(enc);
+			free(q), free(sql), free(name);
+			return false;
+		}
 		char *m = db_redact_url(PQresultErrorMessage(res));
 		m[strcspn(m, "\n")] = '\0';
 		die_code(EXIT_RUNTIME, "error: cannot create the shadow database: %s%s", m,
@@ -375,11 +429,37 @@ static void create_database(struct shadow *s, PGconn *admin, const char *encodin
 	mark_database(admin, s, "creating");
 	PQfreemem(enc);
 	free(q), free(sql);
+	return true;
+}
+
+/* create_schema: a fresh schema in admin's database, created and marked in
+ * one transaction (a crash leaves no unmarked schema). */
+static void create_schema(struct shadow *s, PGconn *admin, const char *no_schema_shadow)
+{
+	if (no_schema_shadow)
+		die_code(EXIT_RUNTIME, "error: the role cannot create a shadow database (no CREATEDB), and a schema "
+				       "shadow cannot hold production: %s", no_schema_shadow);
+	char *name = unique_name(), *q = quote_ident(admin, name), *sql = xasprintf("CREATE SCHEMA %s", q);
+	db_exec(admin, "BEGIN");
+	PGresult *res = PQexec(admin, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		char *m = db_redact_url(PQresultErrorMessage(res));
+		m[strcspn(m, "\n")] = '\0';
+		die_code(EXIT_RUNTIME, "error: cannot create a shadow: the role has no CREATEDB, and no schema in database %s: %s%s",
+			 PQdb(admin), m, state && !strcmp(state, "42501") ? " (it needs CREATEDB, or CREATE on that database)" : "");
+	}
+	PQclear(res);
+	s->database = xstrdup(PQdb(admin));
+	s->schema = name;
+	mark_schema(admin, s, "creating");
+	db_exec(admin, "COMMIT");
+	free(q), free(sql);
 }
 
 PGconn *shadow_connect(const struct shadow *s)
 {
-	char *ci = conninfo_with_db(s->admin_url, s->database);
+	char *ci = conninfo_with_db(s->admin_url, s->database, s->schema);
 	struct db_opts o = DB_OPTS_INIT;
 	o.connect_timeout_s = 10;
 	PGconn *c = db_connect(ci, &o);
@@ -629,8 +709,16 @@ void shadow_create(struct shadow *s, const struct shadow_opts *o)
 	if (!strcmp(o->provider, "url"))
 		refuse_production(admin, o->prod);
 	set_pending(s);
-	create_database(s, admin, enc);
-	s->url = shadow_url(admin, s->admin_url, s->database);
+	if (!strcmp(o->provider, "local")) {
+		/* the cluster is ours, and initdb made its postgres database in
+		 * production's encoding: a CREATE DATABASE more would only copy
+		 * template0's files again (a third of a second or more) */
+		s->database = xstrdup(PQdb(admin));
+		mark_database(admin, s, "creating");
+	} else if (!create_database(s, admin, enc, !strcmp(o->provider, "url"))) {
+		create_schema(s, admin, o->no_schema_shadow);
+	}
+	s->url = shadow_url(admin, s->admin_url, s->database, s->schema);
 	db_close(admin);
 	connect_shadow(s);
 	if (s->dir)
@@ -639,6 +727,10 @@ void shadow_create(struct shadow *s, const struct shadow_opts *o)
 
 void shadow_mark_ready(struct shadow *s)
 {
+	if (s->schema) {
+		mark_schema(s->conn, s, "ready");
+		return;
+	}
 	PGconn *admin = admin_connect(s->admin_url);
 	mark_database(admin, s, "ready");
 	db_close(admin);
@@ -675,6 +767,48 @@ static int drop_database(const char *admin_url, const char *db)
 	return rc;
 }
 
+static void quiet_notice(void *arg, const char *m)
+{
+	(void)arg, (void)m;
+}
+
+/* drop_schema: DROP SCHEMA ... CASCADE after checking the mark, in
+ * database db of admin_url's server. */
+static int drop_schema(const char *admin_url, const char *db, const char *schema)
+{
+	char *ci = conninfo_with_db(admin_url, db, NULL);
+	PGconn *c = admin_connect(ci);
+	free(ci);
+	PQsetNoticeProcessor(c, quiet_notice, NULL); /* "drop cascades to ..." */
+	const char *params[] = {schema};
+	PGresult *res = PQexecParams(c,
+				     "SELECT obj_description(oid, 'pg_namespace') AS mark FROM pg_namespace "
+				     "WHERE nspname = $1",
+				     1, NULL, params, NULL, NULL, 0);
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = error("error: %s", PQresultErrorMessage(res));
+	} else if (PQntuples(res) == 0) {
+		warning("schema %s of database %s: already gone", schema, db);
+	} else if (PQgetisnull(res, 0, 0) || strncmp(PQgetvalue(res, 0, 0), MARK_PREFIX, strlen(MARK_PREFIX))) {
+		rc = error("error: refusing to drop schema %s: it is not marked as a shadow", schema);
+	} else {
+		char *q = quote_ident(c, schema), *sql = xasprintf("DROP SCHEMA %s CASCADE", q);
+		PGresult *r2 = PQexec(c, sql);
+		if (PQresultStatus(r2) != PGRES_COMMAND_OK) {
+			char *m = xstrdup(PQresultErrorMessage(r2));
+			m[strcspn(m, "\n")] = '\0';
+			rc = error("error: dropping schema %s: %s", schema, m);
+			free(m);
+		}
+		PQclear(r2);
+		free(q), free(sql);
+	}
+	PQclear(res);
+	db_close(c);
+	return rc;
+}
+
 int shadow_destroy(struct shadow *s)
 {
 	if (pending == s)
@@ -689,6 +823,8 @@ int shadow_destroy(struct shadow *s)
 		free(out);
 		return out ? 0 : error("error: docker rm -f %s failed", s->container);
 	}
+	if (s->schema && s->database && s->admin_url)
+		return drop_schema(s->admin_url, s->database, s->schema);
 	if (s->database && s->admin_url)
 		return drop_database(s->admin_url, s->database);
 	return 0;
@@ -701,8 +837,14 @@ cJSON *shadow_record(const struct shadow *s)
 	cJSON_AddStringToObject(r, "server_version", s->version);
 	cJSON_AddStringToObject(r, "provider", s->provider);
 	cJSON_AddStringToObject(r, "database", s->database);
+	if (s->schema) {
+		cJSON_AddStringToObject(r, "schema", s->schema);
+		cJSON_AddStringToObject(r, "maps_schema", s->maps_schema ? s->maps_schema : "public");
+	}
 	cJSON_AddStringToObject(d, "provider", s->provider);
 	cJSON_AddStringToObject(d, "database", s->database);
+	if (s->schema)
+		cJSON_AddStringToObject(d, "schema", s->schema);
 	char *admin = db_redact_url(s->admin_url);
 	cJSON_AddStringToObject(d, "admin_url", admin);
 	free(admin);
@@ -720,13 +862,14 @@ int shadow_from_record(struct shadow *s, const cJSON *rec, const char *admin_ove
 	memset(s, 0, sizeof(*s));
 	const char *prov = nd_get_str(d, "provider"), *dir = nd_get_str(d, "dir");
 	const char *db = nd_get_str(d, "database"), *admin = nd_get_str(d, "admin_url");
-	const char *ctr = nd_get_str(d, "container");
+	const char *ctr = nd_get_str(d, "container"), *schema = nd_get_str(d, "schema");
 	if (!prov || (!dir && !ctr && !(db && (admin || admin_override))))
 		return -1;
 	s->provider = xstrdup(prov);
 	s->dir = dir ? xstrdup(dir) : NULL;
 	s->container = ctr ? xstrdup(ctr) : NULL;
 	s->database = db ? xstrdup(db) : NULL;
+	s->schema = schema ? xstrdup(schema) : NULL;
 	/* a password never travels in records: the url provider's comes from
 	 * --url / SHADOW_DATABASE_URL (or libpq's PGPASSWORD, .pgpass) */
 	s->admin_url = xstrdup(admin_override && !strcmp(prov, "url") ? admin_override : admin ? admin : "");
@@ -737,7 +880,7 @@ void shadow_release(struct shadow *s)
 {
 	db_close(s->conn);
 	free(s->provider), free(s->admin_url), free(s->database), free(s->url);
-	free(s->dir), free(s->container), free(s->version);
+	free(s->dir), free(s->container), free(s->version), free(s->schema), free(s->maps_schema);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -789,6 +932,23 @@ static int gc_server(const char *url, long max_age, bool dry_run)
 		fprintf(stderr, "%s: %s shadow database %s (%s)\n", msg_prog(), dry_run ? "would drop" : "dropping",
 			db, why);
 		if (dry_run || drop_database(url, db) == 0)
+			n++;
+	}
+	PQclear(res);
+	/* schema shadows live in the server's own database */
+	res = db_query(admin,
+		       "SELECT nspname, substr(obj_description(oid, 'pg_namespace'), length('" MARK_PREFIX "') + 2) "
+		       "AS mark FROM pg_namespace WHERE obj_description(oid, 'pg_namespace') LIKE '" MARK_PREFIX
+		       "%' ORDER BY 1",
+		       0, NULL);
+	for (int i = 0; i < PQntuples(res); i++) {
+		char why[128] = "";
+		const char *sch = PQgetvalue(res, i, 0);
+		if (!abandoned(PQgetvalue(res, i, 1), max_age, why, sizeof(why)))
+			continue;
+		fprintf(stderr, "%s: %s shadow schema %s of database %s (%s)\n", msg_prog(),
+			dry_run ? "would drop" : "dropping", sch, PQdb(admin), why);
+		if (dry_run || drop_schema(url, PQdb(admin), sch) == 0)
 			n++;
 	}
 	PQclear(res);
