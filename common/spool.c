@@ -41,10 +41,12 @@ static void to_file(struct spool *s)
 
 void spool_add(struct spool *s, const void *p, size_t n)
 {
+	if (!n)
+		return; /* p may be NULL then */
 	if (!s->f && s->len + n > mem_limit())
 		to_file(s);
 	if (s->f) {
-		if (n && fwrite(p, 1, n, s->f) != n)
+		if (fwrite(p, 1, n, s->f) != n)
 			die_code(EXIT_RUNTIME, "write error on a temporary file: %s", strerror(errno));
 	} else {
 		xgrow(&s->mem, &s->cap, s->len + n, 1);
