@@ -380,7 +380,7 @@ static void analyze_stmt(struct walk *w, struct stmt *st, const char *src, const
 		strmap_put(&w->created, st->eff.created.v[i], &w->created);
 	replay_stmt(&w->r, w->m->file, src, ss);
 	st->node = NULL;
-	keep(w->m, st); /* statement_record takes the SQL from the text again */
+	keep(w->m, st); /* emit_statement takes the SQL from the text again */
 }
 
 /* Until a second real statement shows up, whether the tool wraps the file
