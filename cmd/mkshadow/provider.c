@@ -738,31 +738,46 @@ void shadow_mark_ready(struct shadow *s)
 		write_mark_file(s, "ready");
 }
 
-/* drop_database: DROP ... WITH (FORCE) after checking the mark. */
-static int drop_database(const char *admin_url, const char *db)
+/* drop_marked: on c, drop_fmt's DROP of the `kind` (database, schema)
+ * named name, after mark_sql ($1 = name) shows it carries the shadow mark.
+ * label names it in the message when it is already gone. */
+static int drop_marked(PGconn *c, const char *kind, const char *name, const char *label, const char *mark_sql,
+		       const char *drop_fmt)
 {
-	PGconn *admin = admin_connect(admin_url);
-	const char *params[] = {db};
-	PGresult *res = PQexecParams(admin,
-				     "SELECT shobj_description(oid, 'pg_database') AS mark FROM pg_database "
-				     "WHERE datname = $1",
-				     1, NULL, params, NULL, NULL, 0);
+	const char *params[] = {name};
+	PGresult *res = PQexecParams(c, mark_sql, 1, NULL, params, NULL, NULL, 0);
 	int rc = 0;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = error("error: %s", PQresultErrorMessage(res));
 	} else if (PQntuples(res) == 0) {
-		warning("database %s: already gone", db);
+		warning("%s: already gone", label);
 	} else if (PQgetisnull(res, 0, 0) || strncmp(PQgetvalue(res, 0, 0), MARK_PREFIX, strlen(MARK_PREFIX))) {
-		rc = error("error: refusing to drop database %s: it is not marked as a shadow", db);
+		rc = error("error: refusing to drop %s %s: it is not marked as a shadow", kind, name);
 	} else {
-		char *q = quote_ident(admin, db), *sql = xasprintf("DROP DATABASE %s WITH (FORCE)", q);
-		PGresult *r2 = PQexec(admin, sql);
-		if (PQresultStatus(r2) != PGRES_COMMAND_OK)
-			rc = error("error: dropping %s: %s", db, PQresultErrorMessage(r2));
+		char *q = quote_ident(c, name), *sql = xasprintf(drop_fmt, q);
+		PGresult *r2 = PQexec(c, sql);
+		if (PQresultStatus(r2) != PGRES_COMMAND_OK) {
+			char *m = xstrdup(PQresultErrorMessage(r2));
+			m[strcspn(m, "\n")] = '\0';
+			rc = error("error: dropping %s %s: %s", kind, name, m);
+			free(m);
+		}
 		PQclear(r2);
 		free(q), free(sql);
 	}
 	PQclear(res);
+	return rc;
+}
+
+/* drop_database: DROP ... WITH (FORCE) after checking the mark. */
+static int drop_database(const char *admin_url, const char *db)
+{
+	PGconn *admin = admin_connect(admin_url);
+	char *label = xasprintf("database %s", db);
+	int rc = drop_marked(admin, "database", db, label,
+			     "SELECT shobj_description(oid, 'pg_database') AS mark FROM pg_database WHERE datname = $1",
+			     "DROP DATABASE %s WITH (FORCE)");
+	free(label);
 	db_close(admin);
 	return rc;
 }
@@ -780,31 +795,11 @@ static int drop_schema(const char *admin_url, const char *db, const char *schema
 	PGconn *c = admin_connect(ci);
 	free(ci);
 	PQsetNoticeProcessor(c, quiet_notice, NULL); /* "drop cascades to ..." */
-	const char *params[] = {schema};
-	PGresult *res = PQexecParams(c,
-				     "SELECT obj_description(oid, 'pg_namespace') AS mark FROM pg_namespace "
-				     "WHERE nspname = $1",
-				     1, NULL, params, NULL, NULL, 0);
-	int rc = 0;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		rc = error("error: %s", PQresultErrorMessage(res));
-	} else if (PQntuples(res) == 0) {
-		warning("schema %s of database %s: already gone", schema, db);
-	} else if (PQgetisnull(res, 0, 0) || strncmp(PQgetvalue(res, 0, 0), MARK_PREFIX, strlen(MARK_PREFIX))) {
-		rc = error("error: refusing to drop schema %s: it is not marked as a shadow", schema);
-	} else {
-		char *q = quote_ident(c, schema), *sql = xasprintf("DROP SCHEMA %s CASCADE", q);
-		PGresult *r2 = PQexec(c, sql);
-		if (PQresultStatus(r2) != PGRES_COMMAND_OK) {
-			char *m = xstrdup(PQresultErrorMessage(r2));
-			m[strcspn(m, "\n")] = '\0';
-			rc = error("error: dropping schema %s: %s", schema, m);
-			free(m);
-		}
-		PQclear(r2);
-		free(q), free(sql);
-	}
-	PQclear(res);
+	char *label = xasprintf("schema %s of database %s", schema, db);
+	int rc = drop_marked(c, "schema", schema, label,
+			     "SELECT obj_description(oid, 'pg_namespace') AS mark FROM pg_namespace WHERE nspname = $1",
+			     "DROP SCHEMA %s CASCADE");
+	free(label);
 	db_close(c);
 	return rc;
 }
