@@ -676,7 +676,6 @@ void catalog_drop_index(struct catalog *c, struct cat_index *ix)
 /* Renames that keep the lookup maps in step (the old key out, the new in). */
 void catalog_rename_index(struct catalog *c, struct cat_index *ix, const char *name)
 {
-	char *n = xstrdup(name); /* may alias ix->name */
 	struct cat_lookup *lk = live(c);
 	char kb[KEYBUF], *k;
 	if (lk) {
@@ -684,8 +683,7 @@ void catalog_rename_index(struct catalog *c, struct cat_index *ix, const char *n
 		map_remove(lk, &lk->indexes, k, ix, (void *const *)c->indexes, c->nindexes, same_key_index);
 		key_free(kb, k);
 	}
-	set_str(&ix->name, n);
-	free(n);
+	set_str(&ix->name, name); /* copies first: name may be ix->name */
 	if (lk) {
 		k = key_of(kb, ix->schema, ix->name);
 		map_add(lk, &lk->indexes, k, ix);
@@ -695,12 +693,10 @@ void catalog_rename_index(struct catalog *c, struct cat_index *ix, const char *n
 
 void catalog_rename_view(struct catalog *c, struct cat_view *v, const char *name)
 {
-	char *n = xstrdup(name);
 	struct cat_lookup *lk = live(c);
 	if (lk)
 		map_remove(lk, &lk->views, v->qname, v, (void *const *)c->views, c->nviews, same_qname_view);
-	set_str(&v->name, n);
-	free(n);
+	set_str(&v->name, name);
 	free(v->qname);
 	v->qname = cat_qname(v->schema, v->name);
 	if (lk)
@@ -723,28 +719,25 @@ void catalog_rename_enum(struct catalog *c, struct cat_enum *e, const char *sche
 		map_add(lk, &lk->enums, e->qname, e);
 }
 
-void catalog_rename_fk(struct catalog *c, struct cat_fk *fk, const char *name)
+/* a constraint of table renamed: its name counted under the new one */
+static void rename_constraint(struct catalog *c, const char *table, char **field, const char *name)
 {
 	struct cat_lookup *lk = live(c);
-	char *n = xstrdup(name);
 	if (lk)
-		conname_count(&lk->connames, fk->table, fk->name, -1);
-	set_str(&fk->name, n);
-	free(n);
+		conname_count(&lk->connames, table, *field, -1);
+	set_str(field, name);
 	if (lk)
-		conname_count(&lk->connames, fk->table, fk->name, 1);
+		conname_count(&lk->connames, table, *field, 1);
+}
+
+void catalog_rename_fk(struct catalog *c, struct cat_fk *fk, const char *name)
+{
+	rename_constraint(c, fk->table, &fk->name, name);
 }
 
 void catalog_rename_check(struct catalog *c, struct cat_check *ck, const char *name)
 {
-	struct cat_lookup *lk = live(c);
-	char *n = xstrdup(name);
-	if (lk)
-		conname_count(&lk->connames, ck->table, ck->name, -1);
-	set_str(&ck->name, n);
-	free(n);
-	if (lk)
-		conname_count(&lk->connames, ck->table, ck->name, 1);
+	rename_constraint(c, ck->table, &ck->name, name);
 }
 
 struct cat_index *catalog_pk_index(const struct catalog *c, const char *table)

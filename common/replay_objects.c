@@ -366,14 +366,11 @@ void rx_retype_columns(struct replay_ctx *x, const char *from, const char *to)
  * type (and arrays of it) follow. */
 static void move_enum(struct replay_ctx *x, struct cat_enum *e, const char *schema, const char *name)
 {
-	char *s = xstrdup(schema), *nm = xstrdup(name); /* may alias e's own strings */
-	char *from_t = cat_type_name(e->schema, e->name, false), *to_t = cat_type_name(s, nm, false);
+	char *from_t = cat_type_name(e->schema, e->name, false), *to_t = cat_type_name(schema, name, false);
 	rx_retype_columns(x, from_t, to_t);
 	free(from_t);
 	free(to_t);
-	catalog_rename_enum(x->r->cat, e, s, nm);
-	free(s);
-	free(nm);
+	catalog_rename_enum(x->r->cat, e, schema, name); /* copes with schema, name being e's own */
 }
 
 static void rename_type(struct replay_ctx *x, const cJSON *n)
