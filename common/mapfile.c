@@ -45,18 +45,19 @@ void map_file(const char *path, struct mapped *m)
 	for (size_t off = 0, step = (size_t)1 << 20; off < len; off += step) {
 		if (memchr(base + off, '\0', len - off < step ? len - off : step))
 			die("%s: binary file (NUL byte)", path);
-		map_drop(m, off + step);
+		map_drop(m, off, off + step);
 	}
 }
 
-void map_drop(struct mapped *m, size_t upto)
+void map_drop(struct mapped *m, size_t from, size_t upto)
 {
 	if (!m->maplen)
 		return;
 	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+	from = from / ps * ps;
 	upto = (upto > m->len ? m->len : upto) / ps * ps;
-	if (upto)
-		(void)madvise(m->text, upto, MADV_DONTNEED);
+	if (upto > from)
+		(void)madvise(m->text + from, upto - from, MADV_DONTNEED);
 }
 
 void map_release(struct mapped *m)

@@ -22,8 +22,9 @@ struct mapped {
 };
 
 void map_file(const char *path, struct mapped *m);
-/* map_drop: the pages wholly before text + upto leave memory */
-void map_drop(struct mapped *m, size_t upto);
+/* map_drop: the pages wholly within text[from rounded down to a page, upto)
+ * leave memory */
+void map_drop(struct mapped *m, size_t from, size_t upto);
 void map_release(struct mapped *m);
 
 #endif

@@ -329,7 +329,7 @@ static void hold_times(struct migration *m)
 static void behind(struct migration *m, size_t *dropped, size_t off)
 {
 	if (m->map && off >= *dropped + ((size_t)1 << 20)) {
-		map_drop(m->map, off);
+		map_drop(m->map, *dropped, off);
 		*dropped = off;
 	}
 }

@@ -448,7 +448,7 @@ static void test_mapfile(void)
 	map_file(path, &m);
 	OK(m.maplen > 0 && m.len == len && strlen(m.text) == len && !strcmp(m.text, want),
 	   "mapfile: mapped, the length of the file, NUL-terminated after a whole number of pages");
-	map_drop(&m, len);
+	map_drop(&m, 0, len);
 	OK(!strcmp(m.text, want), "mapfile: the same text after its pages were dropped");
 	map_release(&m);
 	unlink(path);
