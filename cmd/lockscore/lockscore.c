@@ -17,6 +17,11 @@
  * lines, GitHub annotations or SARIF 2.1.0 instead.
  * Exit: 0; 1 findings at or above --fail-on; 2 usage; 4 invalid input (a
  * file PostgreSQL cannot parse: file, line and the parser's message).
+ *
+ * Memory is bounded however long a migration is: a file is mapped and its
+ * pages dropped behind the walk; analysed statements and their findings
+ * wait in spools (memory, then temporary files past MIGSAFE_SPOOL_MEM)
+ * until the passes that need the whole transaction read them back.
  */
 #include <errno.h>
 #include <getopt.h>
