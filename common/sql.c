@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jtree.h"
 #include "xalloc.h"
 
 /* ---- the parse-tree arena ----
@@ -25,11 +26,9 @@ struct sql_arena {
 	struct arena_block *head;
 };
 
-static _Thread_local struct sql_arena *current_arena;
-
-static void *arena_alloc(size_t n)
+static void *arena_alloc(void *ctx, size_t n)
 {
-	struct sql_arena *a = current_arena;
+	struct sql_arena *a = ctx;
 	size_t units = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t);
 	struct arena_block *b = a->head;
 	if (!b || b->used + units > b->cap) {
@@ -68,21 +67,16 @@ static void arena_reset(struct sql_arena *a)
 	a->head->used = 0;
 }
 
-static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
-
-/* cJSON_Parse into the arena *out (a fresh one when *out is NULL): cJSON's
- * allocations in this thread go to the arena for the duration of the call
- * (other threads keep malloc). */
-static cJSON *parse_in_arena(const char *json, struct sql_arena **out)
+/* The JSON tree in the arena *out (a fresh one when *out is NULL): the
+ * text is copied there and parsed in place (jtree), so keys and strings
+ * point into the copy and go with the arena. NULL when it is not JSON. */
+static cJSON *parse_in_arena(const char *json, size_t len, struct sql_arena **out)
 {
-	pthread_once(&hooks_once, xalloc_init_cjson);
-	current_arena = *out ? *out : xcalloc(1, sizeof(*current_arena));
-	xalloc_cjson_arena(arena_alloc);
-	cJSON *tree = cJSON_Parse(json);
-	xalloc_cjson_arena(NULL);
-	*out = current_arena;
-	current_arena = NULL;
-	return tree;
+	if (!*out)
+		*out = xcalloc(1, sizeof(**out));
+	char *copy = arena_alloc(*out, len + 1);
+	memcpy(copy, json, len + 1);
+	return jtree_parse(copy, arena_alloc, *out);
 }
 
 /* ---- parsing ---- */
@@ -204,7 +198,7 @@ int sql_parse(struct sql_script *s, const char *text, struct sql_error *err)
 		free(clean);
 		return -1;
 	}
-	s->tree = parse_in_arena(r.parse_tree, &s->arena);
+	s->tree = parse_in_arena(r.parse_tree, strlen(r.parse_tree), &s->arena);
 	pg_query_free_parse_result(r);
 	if (!s->tree) {
 		free(clean);
@@ -451,7 +445,7 @@ static int take(struct take *t, struct cut *c, const struct sql_script **one, st
 	struct sql_script *s = &t->cur;
 	if (s->arena)
 		arena_reset(s->arena);
-	s->tree = parse_in_arena(c->pr.parse_tree, &s->arena);
+	s->tree = parse_in_arena(c->pr.parse_tree, strlen(c->pr.parse_tree), &s->arena);
 	pg_query_free_parse_result(c->pr);
 	if (!s->tree) {
 		err->message = xstrdup("parse tree is not JSON (libpg_query)");

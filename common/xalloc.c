@@ -78,28 +78,18 @@ void xgrow(void *pp, size_t *cap, size_t need, size_t sz)
 	*cap = c;
 }
 
-/* the allocator cJSON uses in this thread instead of malloc (an arena whose
- * frees are no-ops), or NULL */
-static _Thread_local void *(*cjson_alt)(size_t);
-
 static void *cjson_malloc(size_t n)
 {
-	return cjson_alt ? cjson_alt(n) : xmalloc(n);
+	return xmalloc(n);
 }
 
 static void cjson_free(void *p)
 {
-	if (!cjson_alt)
-		free(p);
+	free(p);
 }
 
 void xalloc_init_cjson(void)
 {
 	cJSON_Hooks h = {cjson_malloc, cjson_free};
 	cJSON_InitHooks(&h);
-}
-
-void xalloc_cjson_arena(void *(*alloc)(size_t))
-{
-	cjson_alt = alloc;
 }

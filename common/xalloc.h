@@ -23,9 +23,5 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void xgrow(void *pp, size_t *cap, size_t need, size_t sz);
 /* Point cJSON's allocator at xmalloc/free. Call once, before any cJSON use. */
 void xalloc_init_cjson(void);
-/* xalloc_cjson_arena: until called again with NULL, cJSON allocations of
- * the calling thread come from alloc and its frees do nothing (a parse into
- * an arena released as a whole). Needs xalloc_init_cjson's hooks. */
-void xalloc_cjson_arena(void *(*alloc)(size_t));
 
 #endif

@@ -13,7 +13,7 @@
 # Exit status: 0 when no harness found anything.
 set -u
 cd "$(dirname "$0")" || exit 2
-ALL="nd prisma flyway_conf flyway_names replay lockscore github metricwatch llm"
+ALL="nd prisma flyway_conf flyway_names replay lockscore github metricwatch llm jtree"
 REPO=$(cd .. && pwd)
 SHARED=$REPO/../shared/corpus
 SECONDS_EACH=${FUZZ_SECONDS:-600}
@@ -27,7 +27,7 @@ if [ "${1:-}" = --regress ]; then regress=1; shift; fi
 max_len() {
 	case $1 in
 	flyway_conf | flyway_names) echo 4096 ;;
-	github | metricwatch | llm | nd) echo 8192 ;;
+	github | metricwatch | llm | nd | jtree) echo 8192 ;;
 	*) echo 16384 ;;
 	esac
 }
