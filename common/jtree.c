@@ -95,9 +95,12 @@ static char *string(struct jp *j)
 		end++;
 	}
 	j->p = end + 1;
-	*end = '\0';
-	if (!escaped) /* the usual case: nothing moves */
+	if (!escaped) { /* the usual case: nothing moves */
+		*end = '\0';
 		return start;
+	}
+	/* the closing quote stays until the end: a backslash just before it
+	 * (after a \u that took the one escaping it) reads it, as in cJSON */
 	char *in = start, *out = start;
 	while (in < end) {
 		if (*in != '\\') {

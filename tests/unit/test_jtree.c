@@ -124,6 +124,7 @@ static void test_cases(void)
 		"\xEF\xBB\xBF\f[\v1]\x01",
 		"[\"nul\\u0000cut\"]",
 		"[\"\\ud\\ude00\", \"\\u12\"]",
+		"{\"\":\"9\\ud8n\\\\\"}",
 		"{\"stmts\":[{\"stmt\":{\"SelectStmt\":{\"targetList\":[],\"op\":\"SETOP_NONE\"}},\"stmt_len\":8}]}",
 	};
 	static const char *bad[] = {
