@@ -303,6 +303,7 @@ static int split_window(struct seq *r, size_t from, struct sql_error *err)
 /* a piece, parsed: the parser's result for src[off, off+len) */
 struct cut {
 	PgQueryParseResult pr;
+	size_t jlen;	 /* strlen(pr.parse_tree) */
 	const char *src; /* the text, or its copy with meta-commands blanked */
 	size_t off, len;
 };
@@ -355,6 +356,7 @@ static int parse_piece(struct seq *r, size_t off, size_t len, struct cut *c, str
 		return -1;
 	}
 	c->pr = pr;
+	c->jlen = strlen(pr.parse_tree);
 	c->src = src;
 	c->off = off;
 	c->len = len;
@@ -445,7 +447,7 @@ static int take(struct take *t, struct cut *c, const struct sql_script **one, st
 	struct sql_script *s = &t->cur;
 	if (s->arena)
 		arena_reset(s->arena);
-	s->tree = parse_in_arena(c->pr.parse_tree, strlen(c->pr.parse_tree), &s->arena);
+	s->tree = parse_in_arena(c->pr.parse_tree, c->jlen, &s->arena);
 	pg_query_free_parse_result(c->pr);
 	if (!s->tree) {
 		err->message = xstrdup("parse tree is not JSON (libpg_query)");
@@ -471,7 +473,13 @@ static int take(struct take *t, struct cut *c, const struct sql_script **one, st
 
 /* ---- the reader, ahead in a thread ---- */
 
-#define AHEAD 64 /* pieces parsed ahead of the caller */
+/* How far ahead the producer may get: the analysis of a statement costs
+ * from nothing to many times its parse, so a deep ring smooths the bursts
+ * (64 pieces left both threads waiting a quarter of the time). Bounded in
+ * pieces and in bytes of parse tree (JSON), whichever comes first. */
+#define AHEAD 4096
+#define AHEAD_BYTES (8u << 20)
+#define BATCH 16 /* pieces ready before a waiting caller is woken */
 
 struct slot {
 	struct cut c;
@@ -488,10 +496,16 @@ struct sql_reader_state {
 	pthread_cond_t filled, emptied;
 	bool stop, want_filled, want_emptied; /* a thread waits on that condition */
 	size_t head, count; /* ring of AHEAD slots; the producer writes at head + count */
+	size_t bytes;	    /* of the parse trees in the ring */
 	struct slot ring[AHEAD];
 };
 
 size_t sql_reader_thread_min = 256 * 1024;
+
+static bool full(const struct sql_reader_state *st)
+{
+	return st->count == AHEAD || st->bytes >= AHEAD_BYTES;
+}
 
 static void *produce(void *arg)
 {
@@ -500,8 +514,8 @@ static void *produce(void *arg)
 	int rc = seq_open(&st->seq, st->tk.text, &err) < 0 ? -1 : 1;
 	for (;;) {
 		pthread_mutex_lock(&st->mu);
-		if (st->count == AHEAD) /* full: wait until half of it is taken */
-			while (st->count > AHEAD / 2 && !st->stop) {
+		if (full(st)) /* wait until half of it is taken */
+			while ((st->count > AHEAD / 2 || st->bytes > AHEAD_BYTES / 2) && !st->stop) {
 				st->want_emptied = true;
 				pthread_cond_wait(&st->emptied, &st->mu);
 			}
@@ -520,7 +534,11 @@ static void *produce(void *arg)
 		memset(&err, 0, sizeof(err));
 		pthread_mutex_lock(&st->mu);
 		st->count++;
-		if (st->want_filled) {
+		st->bytes += rc > 0 ? sl->c.jlen : 0;
+		/* a caller that waits is woken for a batch of pieces, not each
+		 * one (waking a thread costs more than analysing a statement),
+		 * or for what there is when the ring is full */
+		if (st->want_filled && (st->count >= BATCH || rc <= 0 || full(st))) {
 			st->want_filled = false;
 			pthread_cond_signal(&st->filled);
 		}
@@ -569,7 +587,8 @@ static int next_cut(struct sql_reader_state *st, struct cut *c, struct sql_error
 	if (rc > 0) {
 		st->head = (st->head + 1) % AHEAD;
 		st->count--;
-		if (st->want_emptied && st->count <= AHEAD / 2) {
+		st->bytes -= c->jlen;
+		if (st->want_emptied && st->count <= AHEAD / 2 && st->bytes <= AHEAD_BYTES / 2) {
 			st->want_emptied = false;
 			pthread_cond_signal(&st->emptied);
 		}

@@ -72,8 +72,9 @@ struct sql_reader {
  * statement), so its errors (an unterminated string) come from the
  * sql_reader_next that reaches their window, not always from
  * sql_reader_open. Texts of sql_reader_thread_min bytes or more (default
- * 256 KiB) are cut and parsed by a second thread, up to 64 pieces ahead of
- * the caller; the pieces, trees, lines and errors are the same. */
+ * 256 KiB) are cut and parsed by a second thread, up to 4096 pieces or
+ * 8 MiB of parse trees ahead of the caller (one larger piece at a time);
+ * the pieces, trees, lines and errors are the same. */
 extern size_t sql_reader_thread_min;
 int sql_reader_open(struct sql_reader *r, const char *text, struct sql_error *err);
 int sql_reader_next(struct sql_reader *r, const struct sql_script **one, struct sql_error *err);
