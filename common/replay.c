@@ -1195,7 +1195,7 @@ void replay_sql(struct replay *r, const char *file, const char *text)
 	struct sql_error err;
 	const struct sql_script *one;
 	int rc;
-	/* one statement's parse tree at a time: a 15 MB structure.sql would
+	/* a piece's parse tree at a time (a window at most): a 15 MB structure.sql would
 	 * otherwise hold a parse tree ten times its size */
 	if (sql_reader_open(&rd, text, &err) < 0)
 		die_at(EXIT_INPUT, file, err.line, "%s", err.message);

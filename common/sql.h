@@ -49,14 +49,18 @@ int sql_parse(struct sql_script *s, const char *text, struct sql_error *err);
 void sql_script_release(struct sql_script *s);
 void sql_error_release(struct sql_error *err);
 
-/* sql_reader: a script one statement at a time, for input of any size:
- * PostgreSQL's scanner cuts the text into statements, and each is parsed
- * on its own, so only one parse tree exists at a time (a
- * piece the parser refuses is retried joined with the next ones, for the
- * few forms the scanner cuts too early, such as BEGIN ATOMIC bodies).
+/* sql_reader: a script a piece at a time, for input of any size, so only
+ * a piece's parse tree exists at a time. A piece is a window of the text
+ * (64 KiB, more for a longer statement) up to its last semicolon, when
+ * PostgreSQL parses it whole and its last statement ends at that semicolon;
+ * otherwise PostgreSQL's scanner cuts the window into statements and each
+ * is a piece, parsed on its own (a piece the parser refuses is retried
+ * joined with the next ones, for the few forms the scanner cuts too early,
+ * such as BEGIN ATOMIC bodies). Either way, the statements are those of
+ * sql_parse on the whole text.
  *
- * sql_reader_next fills one with the statement(s) of one piece (nearly
- * always exactly one): one->text points at the piece (in a copy of the text
+ * sql_reader_next fills one with the statements of one piece (one, or a
+ * window's worth): one->text points at the piece (in a copy of the text
  * when psql meta-command lines were blanked), one->base is the piece's
  * offset in the whole text, a statement's offset is relative to the piece
  * (parse locations are too), and its line is the line in the whole text.
