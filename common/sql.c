@@ -388,28 +388,53 @@ static int gap(struct seq *r, size_t to, struct cut *c, struct sql_error *err)
 	return parse_piece(r, p, to - p, c, err) < 0 ? -1 : 1;
 }
 
-/* terminated: does the parse tree's last statement end at a semicolon?
- * libpg_query leaves out a zero stmt_len, which is what the last statement
- * has when the text ends inside it: the semicolon that ended the text was
- * in a comment. */
-static bool terminated(const char *json, size_t jlen)
+/* json_tail_int: the integer that ends json[0, *k) (moved before it) */
+static bool json_tail_int(const char *json, size_t *k, size_t *v)
 {
-	static const char tail[] = "}]}";
-	if (jlen < sizeof tail || strcmp(json + jlen - (sizeof tail - 1), tail))
+	size_t e = *k, mul = 1;
+	*v = 0;
+	while (*k > 0 && json[*k - 1] >= '0' && json[*k - 1] <= '9') {
+		*v += (size_t)(json[*k - 1] - '0') * mul;
+		mul *= 10;
+		--*k;
+	}
+	return *k < e && e - *k < 16;
+}
+
+/* json_tail_key: does json[0, *k) end with key? (moved before it) */
+static bool json_tail_key(const char *json, size_t *k, const char *key)
+{
+	size_t n = strlen(key);
+	if (*k < n || memcmp(json + *k - n, key, n))
 		return false;
-	size_t k = jlen - (sizeof tail - 1);
-	while (k > 0 && json[k - 1] >= '0' && json[k - 1] <= '9')
-		k--;
-	static const char key[] = "\"stmt_len\":";
-	return k < jlen - (sizeof tail - 1) && k >= sizeof key - 1 &&
-	       !memcmp(json + k - (sizeof key - 1), key, sizeof key - 1);
+	*k -= n;
+	return true;
+}
+
+/* ends_at: does the parse tree's last statement end at the semicolon at
+ * byte `semi` of the text parsed? The semicolon that ends a statement sets
+ * its stmt_len (stmt_location + stmt_len is the semicolon's place); a
+ * semicolon in a comment or after an empty statement does not. Read off the
+ * end of libpg_query's JSON, which closes with the last RawStmt's
+ * ["stmt_location":L,]"stmt_len":N}]} (it leaves out zeros). */
+static bool ends_at(const char *json, size_t jlen, size_t semi)
+{
+	size_t k = jlen, len, loc = 0;
+	if (!json_tail_key(json, &k, "}]}") || !json_tail_int(json, &k, &len) ||
+	    !json_tail_key(json, &k, "\"stmt_len\":"))
+		return false;
+	if (json_tail_key(json, &k, ",") && json_tail_int(json, &k, &loc) &&
+	    !json_tail_key(json, &k, "\"stmt_location\":"))
+		return false;
+	return loc + len == semi;
 }
 
 /* whole_window: the fast way through a window, when no piece of it is
  * pending: parse the text from r->done up to the window's last semicolon
  * (or the end of the text) in one call, as one piece of many statements.
  * Taken only when PostgreSQL parses it and its last statement ends at that
- * semicolon, so the statements are those the scanner would cut; otherwise
+ * very semicolon (not one in a comment after it), so the statements are
+ * those the scanner would cut; otherwise
  * (a syntax error, a cut inside a string, a comment or a body) the window
  * goes the careful way, a piece at a time, with nothing changed. 1 with *c
  * set, or 0. Saves the scanner's pass and a parser call per statement. */
@@ -426,7 +451,7 @@ static int whole_window(struct seq *r, struct cut *c)
 	}
 	if (len == 0 || parse_piece(r, from, len, c, NULL) < 0)
 		return 0;
-	if (!end && !terminated(c->pr.parse_tree, c->jlen)) {
+	if (!end && !ends_at(c->pr.parse_tree, c->jlen, len - 1)) {
 		pg_query_free_parse_result(c->pr);
 		return 0;
 	}

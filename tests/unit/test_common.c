@@ -259,7 +259,8 @@ static int reader_vs_parse(const char *text, size_t *count)
 /* the reader's windows and thread against sql_parse on a large script full
  * of what cuts wrongly: semicolons in strings, comments, dollar quotes, a
  * BEGIN ATOMIC body, a function body bigger than a window, a statement
- * bigger than a window whose semicolons are in comments; more pieces than
+ * bigger than a window whose semicolons are in comments, and such comments
+ * after a statement; more pieces than
  * the thread's ring holds, and statements whose parse trees are bigger than
  * all it may hold in bytes */
 static void test_reader_big(void)
@@ -285,6 +286,12 @@ static void test_reader_big(void)
 			buf_adds(&t, "' $$;\n");
 		}
 		buf_addf(&t, "ALTER TABLE t%d ADD b int; ALTER TABLE t%d DROP b;\n\n", i, i);
+		if (i == 20) { /* comments longer than a window, with semicolons, after a statement */
+			buf_adds(&t, "SELECT 1;\n");
+			for (int k = 0; k < 12000; k++)
+				buf_adds(&t, "-- c; it's\n");
+			buf_adds(&t, "SELECT 2;\n");
+		}
 		if (i == 10) { /* a statement longer than a window, its semicolons in comments */
 			buf_adds(&t, "SELECT 1\n");
 			for (int k = 0; k < 12000; k++)
