@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <sys/stat.h>
 
 #include "catalog.h"
 #include "mapfile.h"
@@ -347,6 +349,73 @@ static void test_reader_big(void)
 	buf_release(&t);
 }
 
+/* every corpus .sql file that parses alone, appended to t with "\n;\n" */
+static void corpus_sql(const char *dir, struct buf *t, size_t *files)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *path = xasprintf("%s/%s", dir, e->d_name);
+		struct stat sb;
+		size_t len = strlen(e->d_name);
+		if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			corpus_sql(path, t, files);
+		} else if (len > 4 && !strcmp(e->d_name + len - 4, ".sql")) {
+			char *text = read_file(path);
+			struct sql_script sc;
+			struct sql_error err;
+			if (sql_parse(&sc, text, &err) == 0) {
+				buf_adds(t, text);
+				buf_adds(t, "\n;\n");
+				(*files)++;
+				sql_script_release(&sc);
+			} else {
+				sql_error_release(&err);
+			}
+			free(text);
+		}
+		free(path);
+	}
+	closedir(d);
+}
+
+/* the reader on real migrations, concatenated (what bench/lockscore.sh
+ * reads): the statements sql_parse finds in the whole, in windows and ahead
+ * in a thread, with the text shifted so that windows end elsewhere */
+static void test_reader_corpus(void)
+{
+	const char *corpus = getenv("CORPUS");
+	struct buf t = BUF_INIT;
+	size_t files = 0, n = 0, saved = sql_reader_thread_min;
+	buf_init(&t);
+	corpus_sql(corpus ? corpus : "../shared/corpus", &t, &files);
+	OK(files >= 100 && t.len > 1000000, "reader, corpus: %zu files that parse alone, %zu bytes", files, t.len);
+	/* windows end elsewhere when the text is shifted by a comment */
+	static const size_t shift[] = {0, 7001, 20011, 40009};
+	for (size_t k = 0; k < sizeof(shift) / sizeof(*shift); k++) {
+		struct buf u = BUF_INIT;
+		buf_init(&u);
+		for (size_t p = 0; p < shift[k]; p += 10)
+			buf_adds(&u, p % 70 == 60 ? "-- shift\n" : "/* pad */ ");
+		buf_add(&u, t.s, t.len);
+		sql_reader_thread_min = (size_t)-1;
+		int bad = reader_vs_parse(u.s, &n);
+		OK(bad == 0, "reader, corpus shifted %zu bytes, in windows: %zu statements as sql_parse finds them (%d differ)",
+		   u.len - t.len, n, bad);
+		sql_reader_thread_min = 0;
+		bad = reader_vs_parse(u.s, &n);
+		OK(bad == 0, "reader, corpus shifted %zu bytes, ahead in a thread: %zu statements (%d differ)", u.len - t.len,
+		   n, bad);
+		buf_release(&u);
+	}
+	sql_reader_thread_min = saved;
+	buf_release(&t);
+}
+
 /* nd_print_json prints what cJSON_PrintUnformatted prints */
 static void same_print(const cJSON *v, const char *what)
 {
@@ -494,6 +563,7 @@ int main(int argc, char **argv)
 	test_deparse();
 	test_print();
 	test_reader_big();
+	test_reader_corpus();
 	test_spool();
 	test_mapfile();
 	return tap_done();
