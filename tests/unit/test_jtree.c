@@ -1,15 +1,13 @@
 /* Unit tests for common/jtree: the in-place JSON parser must read exactly
  * as cJSON_Parse does, on libpg_query's parse trees of every corpus
  * statement and on hand-made edge cases, and refuse what cJSON refuses. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <pg_query.h>
 
-#include "buf.h"
+#include "corpus.h"
 #include "jtree.h"
 #include "msg.h"
 #include "tap.h"
@@ -188,52 +186,34 @@ static void test_cases(void)
 	}
 }
 
-/* every .sql file under dir, each parsed by libpg_query as a whole, its
- * tree read both ways */
-static void walk(const char *dir, size_t *files, size_t *bytes, size_t *bad)
+struct tally {
+	size_t files, bytes, bad;
+};
+
+/* a corpus file, parsed by libpg_query as a whole, its tree read both ways */
+static void one_file(void *ctx, const char *path, const char *text)
 {
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char *path = xasprintf("%s/%s", dir, e->d_name);
-		struct stat sb;
-		size_t len = strlen(e->d_name);
-		if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-			walk(path, files, bytes, bad);
-		} else if (len > 4 && !strcmp(e->d_name + len - 4, ".sql")) {
-			char *text = read_file(path);
-			PgQueryParseResult r = pg_query_parse(text);
-			if (!r.error) {
-				const char *where;
-				(*files)++;
-				*bytes += strlen(r.parse_tree);
-				if (!compare(r.parse_tree, &where)) {
-					(*bad)++;
-					printf("# %s: differs at %s\n", path, where);
-				}
-			}
-			pg_query_free_parse_result(r);
-			free(text);
+	struct tally *n = ctx;
+	PgQueryParseResult r = pg_query_parse(text);
+	if (!r.error) {
+		const char *where;
+		n->files++;
+		n->bytes += strlen(r.parse_tree);
+		if (!compare(r.parse_tree, &where)) {
+			n->bad++;
+			printf("# %s: differs at %s\n", path, where);
 		}
-		free(path);
 	}
-	closedir(d);
+	pg_query_free_parse_result(r);
 }
 
 static void test_corpus(void)
 {
-	const char *corpus = getenv("CORPUS");
-	if (!corpus)
-		corpus = "../shared/corpus";
-	size_t files = 0, bytes = 0, bad = 0;
-	walk(corpus, &files, &bytes, &bad);
-	OK(files >= 100, "the corpus has parse trees to read (%zu files, %zu bytes of JSON, under %s)", files, bytes,
-	   corpus);
-	OK(bad == 0, "jtree reads every corpus parse tree as cJSON does (%zu differ)", bad);
+	struct tally n = {0, 0, 0};
+	corpus_sql(corpus_dir(), one_file, &n);
+	OK(n.files >= 100, "the corpus has parse trees to read (%zu files, %zu bytes of JSON, under %s)", n.files,
+	   n.bytes, corpus_dir());
+	OK(n.bad == 0, "jtree reads every corpus parse tree as cJSON does (%zu differ)", n.bad);
 }
 
 int main(int argc, char **argv)
