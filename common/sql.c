@@ -251,12 +251,6 @@ struct seq {
 
 #define WINDOW_MIN (64 * 1024)
 
-/* split_window: let the scanner cut the text from `from`, in a window big
- * enough to hold at least one whole piece: the pieces of a window are those
- * of the whole text, but for its last one, which the window may cut (unless
- * it reaches the end). A window that ends inside a quoted string or a
- * comment is refused by the scanner and doubled. 0, or -1 with err set (the
- * scanner's error, at the end of the text). */
 /* window_len: the length of the window of the text at from (r->want
  * bytes, or fewer at the end: *end then). The text is looked at a window at
  * a time: its length, and whether it needs meta-commands blanked, are
@@ -272,6 +266,12 @@ static size_t window_len(struct seq *r, size_t from, bool *end)
 	return len;
 }
 
+/* split_window: let the scanner cut the text from `from`, in a window big
+ * enough to hold at least one whole piece: the pieces of a window are those
+ * of the whole text, but for its last one, which the window may cut (unless
+ * it reaches the end). A window that ends inside a quoted string or a
+ * comment is refused by the scanner and doubled. 0, or -1 with err set (the
+ * scanner's error, at the end of the text). */
 static int split_window(struct seq *r, size_t from, struct sql_error *err)
 {
 	for (;;) {
@@ -434,10 +434,10 @@ static bool ends_at(const char *json, size_t jlen, size_t semi)
  * (or the end of the text) in one call, as one piece of many statements.
  * Taken only when PostgreSQL parses it and its last statement ends at that
  * very semicolon (not one in a comment after it), so the statements are
- * those the scanner would cut; otherwise
- * (a syntax error, a cut inside a string, a comment or a body) the window
- * goes the careful way, a piece at a time, with nothing changed. 1 with *c
- * set, or 0. Saves the scanner's pass and a parser call per statement. */
+ * those the scanner would cut; otherwise (a syntax error, a cut inside a
+ * string, a comment or a body) the window goes the careful way, a piece at
+ * a time, with nothing changed. 1 with *c set, or 0. Saves the scanner's
+ * pass and a parser call per statement. */
 static int whole_window(struct seq *r, struct cut *c)
 {
 	bool end;
@@ -593,6 +593,12 @@ static bool full(const struct sql_reader_state *st)
 	return st->count == AHEAD || st->bytes >= AHEAD_BYTES;
 }
 
+/* half_empty: a full ring's producer resumes then */
+static bool half_empty(const struct sql_reader_state *st)
+{
+	return st->count <= AHEAD / 2 && st->bytes <= AHEAD_BYTES / 2;
+}
+
 static void *produce(void *arg)
 {
 	struct sql_reader_state *st = arg;
@@ -601,7 +607,7 @@ static void *produce(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&st->mu);
 		if (full(st)) /* wait until half of it is taken */
-			while ((st->count > AHEAD / 2 || st->bytes > AHEAD_BYTES / 2) && !st->stop) {
+			while (!half_empty(st) && !st->stop) {
 				st->want_emptied = true;
 				pthread_cond_wait(&st->emptied, &st->mu);
 			}
@@ -674,7 +680,7 @@ static int next_cut(struct sql_reader_state *st, struct cut *c, struct sql_error
 		st->head = (st->head + 1) % AHEAD;
 		st->count--;
 		st->bytes -= c->jlen;
-		if (st->want_emptied && st->count <= AHEAD / 2 && st->bytes <= AHEAD_BYTES / 2) {
+		if (st->want_emptied && half_empty(st)) {
 			st->want_emptied = false;
 			pthread_cond_signal(&st->emptied);
 		}
