@@ -292,6 +292,7 @@ static void table_free(struct cat_table *t)
 	free(t->pk_name);
 	free(t->partition_of);
 	free(t->partition_by);
+	cat_triggers_release(t);
 	free(t);
 }
 
@@ -366,6 +367,7 @@ void catalog_release(struct catalog *c)
 	free(c->checks);
 	free(c->views);
 	free(c->enums);
+	cat_code_release(c);
 	strv_release(&c->schemas);
 	if (c->lk) {
 		lookup_clear(c->lk);
@@ -597,6 +599,7 @@ static void rename_refs(struct catalog *c, const char *from, const char *to)
 	for (size_t i = 0; i < c->ntables; i++)
 		if (c->tables[i]->partition_of && !strcmp(c->tables[i]->partition_of, from))
 			set_str(&c->tables[i]->partition_of, to);
+	cat_code_rename_refs(c, from, to);
 }
 
 void catalog_rename_table(struct catalog *c, struct cat_table *t, const char *schema, const char *name)

@@ -31,6 +31,19 @@ struct cat_column {
 	char *generated; /* generation expression, or NULL */
 };
 
+/* A trigger of a table, and the tables its function writes (the targets of
+ * the INSERT/UPDATE/DELETE/MERGE statements in its PL/pgSQL body, when the
+ * trigger was created), which PostgreSQL locks ROW EXCLUSIVE when it fires. */
+struct cat_trigger {
+	char *name;
+	char *timing;	     /* "before", "after", "instead of" */
+	char *level;	     /* "row", "statement" */
+	struct strv events;  /* "insert", "update", "delete", "truncate" */
+	struct strv columns; /* UPDATE OF columns, empty when any */
+	char *function;	     /* qname */
+	struct strv writes;  /* qnames */
+};
+
 struct cat_table {
 	char *schema, *name, *qname;
 	struct cat_column *cols;
@@ -41,6 +54,8 @@ struct cat_table {
 	char *partition_of; /* qname of the parent, or NULL */
 	char *partition_by; /* "range", "list", "hash", or NULL */
 	bool unlogged;
+	struct cat_trigger *trigs; /* in creation order */
+	size_t ntrigs;
 };
 
 struct cat_index {
@@ -79,6 +94,21 @@ struct cat_enum {
 	struct strv values;
 };
 
+/* A function (PL/pgSQL), for the tables its body writes. */
+struct cat_function {
+	char *schema, *name, *qname;
+	struct strv writes; /* qnames */
+};
+
+/* A domain: its base type and constraints (a domain with constraints makes
+ * ADD COLUMN rewrite the table). check_names and checks run in step. */
+struct cat_domain {
+	char *schema, *name, *qname;
+	char *base_type; /* format_type() spelling */
+	bool not_null;
+	struct strv check_names, checks;
+};
+
 #define CAT_ARRAY(T, f) \
 	T **f;          \
 	size_t n##f, cap##f
@@ -90,6 +120,8 @@ struct catalog {
 	CAT_ARRAY(struct cat_check, checks);
 	CAT_ARRAY(struct cat_view, views);
 	CAT_ARRAY(struct cat_enum, enums);
+	CAT_ARRAY(struct cat_function, functions);
+	CAT_ARRAY(struct cat_domain, domains);
 	struct strv schemas; /* schemas known to exist ("public" always) */
 	/* lookup indexes by name, made by catalog_init and kept in step by
 	 * the functions below (see catalog_touch) */
@@ -175,6 +207,27 @@ struct cat_enum *catalog_enum(const struct catalog *c, const char *schema, const
 struct cat_enum *catalog_add_enum(struct catalog *c, const char *schema, const char *name);
 void catalog_drop_enum(struct catalog *c, struct cat_enum *e);
 
+/* --- functions, triggers and domains (catalog_code.c) --- */
+struct cat_function *catalog_function(const struct catalog *c, const char *schema, const char *name);
+/* catalog_add_function: the function, new or (CREATE OR REPLACE) emptied;
+ * catalog_function_done: its writes are set, copy them onto its triggers. */
+struct cat_function *catalog_add_function(struct catalog *c, const char *schema, const char *name);
+void catalog_function_done(struct catalog *c, const struct cat_function *f);
+struct cat_trigger *table_trigger(const struct cat_table *t, const char *name);
+/* table_add_trigger: a new trigger (replacing one of that name). */
+struct cat_trigger *table_add_trigger(struct cat_table *t, const char *name);
+int table_drop_trigger(struct cat_table *t, const char *name);
+void cat_triggers_release(struct cat_table *t);
+struct cat_domain *catalog_domain(const struct catalog *c, const char *schema, const char *name);
+/* catalog_domain_of_type: the domain a column type spelling names, or NULL. */
+struct cat_domain *catalog_domain_of_type(const struct catalog *c, const char *type);
+struct cat_domain *catalog_add_domain(struct catalog *c, const char *schema, const char *name);
+void catalog_drop_domain(struct catalog *c, struct cat_domain *d);
+bool domain_has_constraints(const struct cat_domain *d);
+void cat_code_release(struct catalog *c);
+/* cat_code_rename_refs: a table was renamed: follow it in the writes. */
+void cat_code_rename_refs(struct catalog *c, const char *from, const char *to);
+
 /* --- names as PostgreSQL chooses them --- */
 /* makeObjectName: name1_name2_label cut to 63 bytes the way PostgreSQL cuts. */
 char *cat_make_object_name(const char *name1, const char *name2, const char *label);
@@ -192,7 +245,7 @@ char *cat_quote_ident(const char *s);
 char *cat_type_name(const char *schema, const char *name, bool array);
 
 /* --- records --- */
-/* catalog_to_json: every object as a record (enums, tables, indexes, foreign
+/* catalog_to_json: every object as a record (enums, domains, tables, indexes, foreign
  * keys, checks, views), in that order; calls emit for each, which takes the
  * object. */
 void catalog_to_json(const struct catalog *c, void (*emit)(cJSON *rec, void *arg), void *arg);
@@ -202,8 +255,9 @@ cJSON *cat_fk_json(const struct cat_fk *fk);
 cJSON *cat_check_json(const struct cat_check *ck);
 cJSON *cat_view_json(const struct cat_view *v);
 cJSON *cat_enum_json(const struct cat_enum *e);
+cJSON *cat_domain_json(const struct cat_domain *d);
 /* catalog_load_record: if rec is a DAG record (table, index, foreign_key,
- * check, view, enum), add it and return 1; 0 for other kinds; -1 with
+ * check, view, enum, domain), add it and return 1; 0 for other kinds; -1 with
  * *err set (static string) when a DAG record is malformed. */
 int catalog_load_record(struct catalog *c, const cJSON *rec, const char **err);
 

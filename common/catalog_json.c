@@ -29,6 +29,20 @@ static cJSON *strv_json(const struct strv *sv)
 	return a;
 }
 
+static cJSON *trigger_json(const struct cat_trigger *tg)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "name", tg->name);
+	cJSON_AddStringToObject(o, "timing", tg->timing);
+	cJSON_AddStringToObject(o, "level", tg->level);
+	cJSON_AddItemToObject(o, "events", strv_json(&tg->events));
+	if (tg->columns.n)
+		cJSON_AddItemToObject(o, "columns", strv_json(&tg->columns));
+	cJSON_AddStringToObject(o, "function", tg->function);
+	cJSON_AddItemToObject(o, "writes", strv_json(&tg->writes));
+	return o;
+}
+
 cJSON *cat_table_json(const struct cat_table *t)
 {
 	cJSON *o = record("table");
@@ -58,6 +72,11 @@ cJSON *cat_table_json(const struct cat_table *t)
 		cJSON_AddStringToObject(o, "partition_by", t->partition_by);
 	if (t->unlogged)
 		cJSON_AddBoolToObject(o, "unlogged", true);
+	if (t->ntrigs) {
+		cJSON *a = cJSON_AddArrayToObject(o, "triggers");
+		for (size_t i = 0; i < t->ntrigs; i++)
+			cJSON_AddItemToArray(a, trigger_json(&t->trigs[i]));
+	}
 	return o;
 }
 
@@ -117,10 +136,28 @@ cJSON *cat_enum_json(const struct cat_enum *e)
 	return o;
 }
 
+cJSON *cat_domain_json(const struct cat_domain *d)
+{
+	cJSON *o = record("domain");
+	cJSON_AddStringToObject(o, "name", d->qname);
+	cJSON_AddStringToObject(o, "base_type", d->base_type);
+	cJSON_AddBoolToObject(o, "not_null", d->not_null);
+	cJSON *a = cJSON_AddArrayToObject(o, "checks");
+	for (size_t i = 0; i < d->checks.n; i++) {
+		cJSON *ck = cJSON_CreateObject();
+		cJSON_AddStringToObject(ck, "name", d->check_names.v[i]);
+		cJSON_AddStringToObject(ck, "expression", d->checks.v[i]);
+		cJSON_AddItemToArray(a, ck);
+	}
+	return o;
+}
+
 void catalog_to_json(const struct catalog *c, void (*emit)(cJSON *rec, void *arg), void *arg)
 {
 	for (size_t i = 0; i < c->nenums; i++)
 		emit(cat_enum_json(c->enums[i]), arg);
+	for (size_t i = 0; i < c->ndomains; i++)
+		emit(cat_domain_json(c->domains[i]), arg);
 	for (size_t i = 0; i < c->ntables; i++)
 		emit(cat_table_json(c->tables[i]), arg);
 	for (size_t i = 0; i < c->nindexes; i++)
@@ -161,6 +198,29 @@ static int get_strv(const cJSON *o, const char *k, struct strv *sv)
 	return 0;
 }
 
+static int load_trigger(struct cat_table *t, const cJSON *o, const char **err)
+{
+	const char *n = get_str(o, "name"), *fn = get_str(o, "function");
+	const char *tm = get_str(o, "timing"), *lv = get_str(o, "level");
+	if (!n || !fn)
+		return *err = "table trigger needs \"name\" and \"function\"", -1;
+	struct cat_trigger *tg = table_add_trigger(t, n);
+	free(tg->function);
+	tg->function = xstrdup(fn);
+	if (tm) {
+		free(tg->timing);
+		tg->timing = xstrdup(tm);
+	}
+	if (lv) {
+		free(tg->level);
+		tg->level = xstrdup(lv);
+	}
+	get_strv(o, "columns", &tg->columns);
+	if (get_strv(o, "events", &tg->events) < 0 || get_strv(o, "writes", &tg->writes) < 0)
+		return *err = "table trigger needs \"events\" and \"writes\" (strings)", -1;
+	return 1;
+}
+
 static int load_table(struct catalog *c, const cJSON *rec, const char **err)
 {
 	const char *qn = get_str(rec, "name");
@@ -196,6 +256,11 @@ static int load_table(struct catalog *c, const cJSON *rec, const char **err)
 	t->partition_of = po ? xstrdup(po) : NULL;
 	t->partition_by = pb ? xstrdup(pb) : NULL;
 	t->unlogged = get_bool(rec, "unlogged");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rec, "triggers"))
+	{
+		if (load_trigger(t, it, err) < 0)
+			return -1;
+	}
 	return 1;
 }
 
@@ -289,6 +354,31 @@ static int load_enum(struct catalog *c, const cJSON *rec, const char **err)
 	return 1;
 }
 
+static int load_domain(struct catalog *c, const cJSON *rec, const char **err)
+{
+	const char *qn = get_str(rec, "name"), *bt = get_str(rec, "base_type");
+	const cJSON *checks = cJSON_GetObjectItemCaseSensitive(rec, "checks"), *it;
+	if (!qn || !strchr(qn, '.') || !bt || !cJSON_IsArray(checks))
+		return *err = "domain record needs a schema-qualified \"name\", \"base_type\" and \"checks\"", -1;
+	char *s, *n;
+	cat_split_qname(qn, &s, &n);
+	struct cat_domain *d = catalog_add_domain(c, s, n);
+	free(s);
+	free(n);
+	free(d->base_type);
+	d->base_type = xstrdup(bt);
+	d->not_null = get_bool(rec, "not_null");
+	cJSON_ArrayForEach(it, checks)
+	{
+		const char *cn = get_str(it, "name"), *ex = get_str(it, "expression");
+		if (!cn || !ex)
+			return *err = "domain check needs \"name\" and \"expression\"", -1;
+		strv_push(&d->check_names, cn);
+		strv_push(&d->checks, ex);
+	}
+	return 1;
+}
+
 int catalog_load_record(struct catalog *c, const cJSON *rec, const char **err)
 {
 	static const struct {
@@ -297,6 +387,7 @@ int catalog_load_record(struct catalog *c, const cJSON *rec, const char **err)
 	} loaders[] = {
 		{"table", load_table}, {"index", load_index}, {"foreign_key", load_fk},
 		{"check", load_check}, {"view", load_view},   {"enum", load_enum},
+		{"domain", load_domain},
 	};
 	const char *kind = get_str(rec, "kind");
 	if (!kind)

@@ -188,7 +188,8 @@ static char *column_type(struct replay_ctx *x, const cJSON *tn, const char **ser
 	struct strv names = STRV_INIT;
 	sql_name_list(sql_jget(tn, "names"), &names);
 	if (names.n == 1 && !sql_type_is_builtin(tn) && strcmp(x->r->search_schema, "public") &&
-	    catalog_enum(x->r->cat, x->r->search_schema, names.v[0])) {
+	    (catalog_enum(x->r->cat, x->r->search_schema, names.v[0]) ||
+	     catalog_domain(x->r->cat, x->r->search_schema, names.v[0]))) {
 		free(type);
 		type = cat_type_name(x->r->search_schema, names.v[0],
 				     cJSON_GetArraySize(sql_jget(tn, "arrayBounds")) > 0);
@@ -1036,26 +1037,38 @@ static void collect_execsql(const cJSON *n, struct strv *out, bool *dynamic)
 	}
 }
 
-/* replay_plpgsql: apply the SQL statements of a PL/pgSQL body as if every
- * guard held (the usual "IF NOT EXISTS ... THEN ALTER TABLE" on a fresh
- * database); what names the code in warnings ("DO block", "function f()"). */
-static void replay_plpgsql(struct replay_ctx *x, const char *body, const char *what)
+int rx_plpgsql_queries(const char *body, struct strv *queries, bool *dynamic, char **error)
 {
 	char *fn = xasprintf("CREATE FUNCTION migsafe_do() RETURNS void LANGUAGE plpgsql AS $migsafe_do$%s$migsafe_do$",
 			     body);
 	PgQueryPlpgsqlParseResult pr = pg_query_parse_plpgsql(fn);
 	free(fn);
+	*dynamic = false;
 	if (pr.error) {
-		rx_warn(x, "%s: %s", what, pr.error->message);
+		*error = xstrdup(pr.error->message);
 		pg_query_free_plpgsql_parse_result(pr);
-		return;
+		return -1;
 	}
 	cJSON *tree = cJSON_Parse(pr.plpgsql_funcs);
 	pg_query_free_plpgsql_parse_result(pr);
-	struct strv queries = STRV_INIT;
-	bool dynamic = false;
-	collect_execsql(tree, &queries, &dynamic);
+	collect_execsql(tree, queries, dynamic);
 	cJSON_Delete(tree);
+	return 0;
+}
+
+/* replay_plpgsql: apply the SQL statements of a PL/pgSQL body as if every
+ * guard held (the usual "IF NOT EXISTS ... THEN ALTER TABLE" on a fresh
+ * database); what names the code in warnings ("DO block", "function f()"). */
+static void replay_plpgsql(struct replay_ctx *x, const char *body, const char *what)
+{
+	struct strv queries = STRV_INIT;
+	bool dynamic;
+	char *error;
+	if (rx_plpgsql_queries(body, &queries, &dynamic, &error) < 0) {
+		rx_warn(x, "%s: %s", what, error);
+		free(error);
+		return;
+	}
 	if (dynamic)
 		rx_warn(x, "%s runs dynamic SQL (EXECUTE), which is not applied to the DAG", what);
 	for (size_t i = 0; i < queries.n; i++) {
@@ -1116,6 +1129,7 @@ static void create_function(struct replay_ctx *x, const cJSON *n)
 	cJSON_ArrayForEach(it, sql_jget(n, "funcname")) last = it;
 	if (!body || !lang || strcmp(lang, "plpgsql") || !sql_strval(last))
 		return;
+	rx_function_stmt(x, n, body);
 	long at = strv_index(&x->r->fn_names, sql_strval(last));
 	if (at >= 0) {
 		strv_remove(&x->r->fn_names, (size_t)at);
@@ -1165,6 +1179,9 @@ void replay_node(struct replay_ctx *x, const char *type, const cJSON *n)
 		{"AlterObjectSchemaStmt", rx_set_schema_stmt},
 		{"VariableSetStmt", set_search_path},
 		{"CreateSchemaStmt", create_schema},
+		{"CreateTrigStmt", rx_trigger_stmt},
+		{"CreateDomainStmt", rx_domain_stmt},
+		{"AlterDomainStmt", rx_alter_domain_stmt},
 	};
 	if (x->r->fn_names.n && (!strcmp(type, "SelectStmt") || !strcmp(type, "CallStmt")))
 		replay_calls(x, n);

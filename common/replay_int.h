@@ -46,6 +46,22 @@ struct cat_index *rx_new_index(struct replay_ctx *x, const char *schema, const c
 /* rx_index_done: an index was fully described; copy it onto partitions. */
 void rx_index_done(struct replay_ctx *x, struct cat_index *ix, const struct strv *colnames, const char *label);
 
+/* rx_plpgsql_queries: the SQL statements embedded in a PL/pgSQL body, in
+ * every branch, and whether it runs dynamic SQL (EXECUTE); -1 with *error
+ * (caller frees) when the body does not parse. */
+int rx_plpgsql_queries(const char *body, struct strv *queries, bool *dynamic, char **error);
+
+/* replay_code.c: functions, triggers and domains */
+/* rx_function_stmt: CREATE FUNCTION n in PL/pgSQL with that body: the
+ * function and the tables it writes. */
+void rx_function_stmt(struct replay_ctx *x, const cJSON *n, const char *body);
+void rx_trigger_stmt(struct replay_ctx *x, const cJSON *n);
+void rx_domain_stmt(struct replay_ctx *x, const cJSON *n);
+void rx_alter_domain_stmt(struct replay_ctx *x, const cJSON *n);
+/* DROP TRIGGER (names: [schema.]table.trigger) and DROP DOMAIN: as drop_one. */
+int rx_drop_trigger(struct replay_ctx *x, const struct strv *names);
+int rx_drop_domain(struct replay_ctx *x, const struct strv *names, bool cascade);
+
 /* replay_objects.c */
 void rx_index_stmt(struct replay_ctx *x, const cJSON *n);
 void rx_drop_stmt(struct replay_ctx *x, const cJSON *n);

@@ -219,6 +219,10 @@ static int drop_one(struct replay_ctx *x, const char *rt, const struct strv *nam
 		drop_schema(x, names->v[0]);
 		return 1;
 	}
+	if (!strcmp(rt, "OBJECT_TRIGGER"))
+		return rx_drop_trigger(x, names);
+	if (!strcmp(rt, "OBJECT_DOMAIN"))
+		return rx_drop_domain(x, names, cascade);
 	return -1;
 }
 

@@ -343,6 +343,46 @@ static void fan_update(struct ctx *c, const char *table, const struct strv *cols
 	fan_out(c, table, false, cols, seen);
 }
 
+/* ---- triggers ---- */
+
+static bool trigger_fires(const struct cat_trigger *tg, const char *event, const struct strv *cols)
+{
+	if (strv_index(&tg->events, event) < 0)
+		return false;
+	return strcmp(event, "update") || !tg->columns.n || !cols || overlaps(&tg->columns, cols);
+}
+
+/* The triggers of table for event fire: the tables their functions write
+ * are locked ROW EXCLUSIVE, and their own triggers fire in turn (for any
+ * DML event: what the function does to them is not recorded). */
+static void fire_triggers(struct ctx *c, const char *table, const char *event, const struct strv *cols,
+			  struct strv *seen)
+{
+	const struct cat_table *t = catalog_table_q(c->cat, table);
+	if (!t || strv_index(seen, table) >= 0)
+		return;
+	strv_push(seen, table);
+	for (size_t i = 0; i < t->ntrigs; i++) {
+		const struct cat_trigger *tg = &t->trigs[i];
+		if (!trigger_fires(tg, event, cols))
+			continue;
+		for (size_t k = 0; k < tg->writes.n; k++) {
+			effect_lock(c->e, tg->writes.v[k], LM_RE);
+			fire_triggers(c, tg->writes.v[k], "insert", NULL, seen);
+			fire_triggers(c, tg->writes.v[k], "update", NULL, seen);
+			fire_triggers(c, tg->writes.v[k], "delete", NULL, seen);
+		}
+	}
+}
+
+/* triggers: fire_triggers from table with a fresh visited set. */
+static void triggers(struct ctx *c, const char *table, const char *event, const struct strv *cols)
+{
+	struct strv seen = STRV_INIT;
+	fire_triggers(c, table, event, cols, &seen);
+	strv_release(&seen);
+}
+
 static void dml_target(struct ctx *c, const cJSON *rv, const cJSON *where, char **qname)
 {
 	*qname = rv_qname(c, rv);
@@ -363,6 +403,7 @@ static void do_insert(struct ctx *c, const cJSON *n)
 	struct cat_fk *const *fks = catalog_fks_of(c->cat, t, &nfk);
 	for (size_t i = 0; i < nfk; i++)
 		effect_lock(c->e, fks[i]->ref_table, LM_RS);
+	triggers(c, t, "insert", NULL);
 	free(t);
 }
 
@@ -382,6 +423,7 @@ static void do_update(struct ctx *c, const cJSON *n)
 			strv_push(&cols, col);
 	}
 	fan_update(c, t, &cols, &seen);
+	triggers(c, t, "update", &cols);
 	strv_release(&cols);
 	strv_release(&seen);
 	free(t);
@@ -395,16 +437,52 @@ static void do_delete(struct ctx *c, const cJSON *n)
 	lock_query_reads(c, sql_jget(n, "whereClause"));
 	dml_target(c, sql_jget(n, "relation"), sql_jget(n, "whereClause"), &t);
 	fan_delete(c, t, &seen);
+	triggers(c, t, "delete", NULL);
 	c->e->destroys = true;
 	strv_release(&seen);
 	free(t);
 }
 
+/* COPY FROM writes like INSERT (and fires its triggers); COPY TO reads. */
+static void do_copy(struct ctx *c, const cJSON *n)
+{
+	const cJSON *rv = sql_jget(n, "relation");
+	if (!rv || !sql_jbool(n, "is_from")) {
+		if (rv)
+			lock_rv(c, rv, LM_AS);
+		else
+			lock_query_reads(c, sql_jget(n, "query"));
+		c->e->work = W_SCAN;
+		c->e->work_rows = -1;
+		return;
+	}
+	char *t;
+	dml_target(c, rv, NULL, &t);
+	size_t nfk;
+	struct cat_fk *const *fks = catalog_fks_of(c->cat, t, &nfk);
+	for (size_t i = 0; i < nfk; i++)
+		effect_lock(c->e, fks[i]->ref_table, LM_RS);
+	triggers(c, t, "insert", NULL);
+	free(t);
+}
+
+/* MERGE fires the triggers of the actions its WHEN clauses take. */
 static void do_merge(struct ctx *c, const cJSON *n)
 {
 	char *t;
+	const cJSON *it;
 	lock_query_reads(c, sql_jget(n, "sourceRelation"));
 	dml_target(c, sql_jget(n, "relation"), NULL, &t);
+	cJSON_ArrayForEach(it, sql_jget(n, "mergeWhenClauses"))
+	{
+		const char *cmd = sql_jstr(sql_node(it, "MergeWhenClause"), "commandType");
+		if (cmd && !strcmp(cmd, "CMD_INSERT"))
+			triggers(c, t, "insert", NULL);
+		else if (cmd && !strcmp(cmd, "CMD_UPDATE"))
+			triggers(c, t, "update", NULL);
+		else if (cmd && !strcmp(cmd, "CMD_DELETE"))
+			triggers(c, t, "delete", NULL);
+	}
 	free(t);
 }
 
@@ -682,12 +760,31 @@ static void add_constraint(struct ctx *c, struct cat_table *t, const cJSON *con)
 	}
 }
 
+/* The domain a type spelling names, when it has constraints. */
+static const struct cat_domain *constrained_domain(const struct ctx *c, const char *type)
+{
+	const struct cat_domain *d = catalog_domain_of_type(c->cat, type);
+	if (!d && c->search && strcmp(c->search, "public") && !strchr(type, '.')) {
+		char *q = cat_type_name(c->search, type, false); /* unqualified: search_path first */
+		d = catalog_domain_of_type(c->cat, q);
+		free(q);
+	}
+	return d && domain_has_constraints(d) ? d : NULL;
+}
+
+/* ADD COLUMN: a volatile default rewrites; so does a domain type with
+ * constraints (ATExecAddColumn: DomainHasConstraints), every row being
+ * checked against them. */
 static void add_column(struct ctx *c, struct cat_table *t, const cJSON *cd)
 {
 	const cJSON *cc;
 	bool notnull = false, has_default = false, volatile_default = false;
 	const char *serial = NULL;
 	char *type = sql_format_type(sql_jget(cd, "typeName"), &serial);
+	if (constrained_domain(c, type)) {
+		volatile_default = true;
+		scan(c, t->qname, W_SCAN);
+	}
 	free(type);
 	if (serial)
 		volatile_default = has_default = true;
@@ -728,7 +825,10 @@ static void alter_type(struct ctx *c, struct cat_table *t, const cJSON *cmd)
 	const cJSON *cd = sql_node(sql_jget(cmd, "def"), "ColumnDef");
 	struct cat_column *old = table_column(t, col);
 	char *to = sql_format_type(sql_jget(cd, "typeName"), NULL);
-	bool free_change = old && type_change_is_free(old->type, to) && using_is_plain(sql_jget(cd, "raw_default"), col);
+	const struct cat_domain *dom = catalog_domain_of_type(c->cat, to);
+	const char *base = dom && !domain_has_constraints(dom) ? dom->base_type : to;
+	bool free_change = old && !constrained_domain(c, to) && type_change_is_free(old->type, base) &&
+			   using_is_plain(sql_jget(cd, "raw_default"), col);
 	for (size_t i = 0; i < c->cat->nfks; i++) { /* a foreign key over the column is rebuilt */
 		struct cat_fk *fk = c->cat->fks[i];
 		if (!strcmp(fk->table, t->qname) && strv_index(&fk->columns, col) >= 0)
@@ -1368,6 +1468,7 @@ void locks_predict(struct catalog *cat, const struct opts *o, struct stmt *st, c
 	} forms[] = {
 		{"InsertStmt", do_insert},	   {"UpdateStmt", do_update},
 		{"DeleteStmt", do_delete},	   {"MergeStmt", do_merge},
+		{"CopyStmt", do_copy},
 		{"SelectStmt", do_select},	   {"CreateStmt", do_create_table},
 		{"CreateTableAsStmt", do_create_table_as}, {"AlterTableStmt", do_alter_table},
 		{"IndexStmt", do_index},	   {"DropStmt", do_drop},
