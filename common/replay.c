@@ -1037,12 +1037,9 @@ static void collect_execsql(const cJSON *n, struct strv *out, bool *dynamic)
 	}
 }
 
-int rx_plpgsql_queries(const char *body, struct strv *queries, bool *dynamic, char **error)
+int rx_plpgsql_queries(const char *function_sql, struct strv *queries, bool *dynamic, char **error)
 {
-	char *fn = xasprintf("CREATE FUNCTION migsafe_do() RETURNS void LANGUAGE plpgsql AS $migsafe_do$%s$migsafe_do$",
-			     body);
-	PgQueryPlpgsqlParseResult pr = pg_query_parse_plpgsql(fn);
-	free(fn);
+	PgQueryPlpgsqlParseResult pr = pg_query_parse_plpgsql(function_sql);
 	*dynamic = false;
 	if (pr.error) {
 		*error = xstrdup(pr.error->message);
@@ -1056,15 +1053,16 @@ int rx_plpgsql_queries(const char *body, struct strv *queries, bool *dynamic, ch
 	return 0;
 }
 
-/* replay_plpgsql: apply the SQL statements of a PL/pgSQL body as if every
- * guard held (the usual "IF NOT EXISTS ... THEN ALTER TABLE" on a fresh
- * database); what names the code in warnings ("DO block", "function f()"). */
-static void replay_plpgsql(struct replay_ctx *x, const char *body, const char *what)
+/* replay_plpgsql: apply the SQL statements of PL/pgSQL code (a CREATE
+ * FUNCTION statement's text) as if every guard held (the usual "IF NOT
+ * EXISTS ... THEN ALTER TABLE" on a fresh database); what names the code in
+ * warnings ("DO block", "function f()"). */
+static void replay_plpgsql(struct replay_ctx *x, const char *function_sql, const char *what)
 {
 	struct strv queries = STRV_INIT;
 	bool dynamic;
 	char *error;
-	if (rx_plpgsql_queries(body, &queries, &dynamic, &error) < 0) {
+	if (rx_plpgsql_queries(function_sql, &queries, &dynamic, &error) < 0) {
 		rx_warn(x, "%s: %s", what, error);
 		free(error);
 		return;
@@ -1115,12 +1113,19 @@ static void replay_do(struct replay_ctx *x, const cJSON *n)
 	code_of(sql_jget(n, "args"), &body, &lang);
 	if (!body || !lang || strcmp(lang, "plpgsql"))
 		rx_warn(x, "DO block in %s is not applied to the DAG", lang ? lang : "an unknown language");
-	else
-		replay_plpgsql(x, body, "DO block");
+	else {
+		/* a DO block is an anonymous function without arguments */
+		char *fn = xasprintf("CREATE FUNCTION migsafe_do() RETURNS void LANGUAGE plpgsql AS $migsafe_do$%s$migsafe_do$",
+				     body);
+		replay_plpgsql(x, fn, "DO block");
+		free(fn);
+	}
 }
 
 /* CREATE FUNCTION in PL/pgSQL: remembered, so that a later SELECT f()
- * applies the DDL in its body. */
+ * applies the DDL in its body. Its body is read with the statement around
+ * it: the parameters, and NEW and OLD in a trigger function, are variables
+ * there (a body assigning one would not parse alone). */
 static void create_function(struct replay_ctx *x, const cJSON *n)
 {
 	const char *body, *lang;
@@ -1129,14 +1134,16 @@ static void create_function(struct replay_ctx *x, const cJSON *n)
 	cJSON_ArrayForEach(it, sql_jget(n, "funcname")) last = it;
 	if (!body || !lang || strcmp(lang, "plpgsql") || !sql_strval(last))
 		return;
-	rx_function_stmt(x, n, body);
+	char *function_sql = xstrndup(x->src + x->stmt_start, x->stmt_end - x->stmt_start);
+	rx_function_stmt(x, n, function_sql);
 	long at = strv_index(&x->r->fn_names, sql_strval(last));
 	if (at >= 0) {
 		strv_remove(&x->r->fn_names, (size_t)at);
 		strv_remove(&x->r->fn_bodies, (size_t)at);
 	}
 	strv_push(&x->r->fn_names, sql_strval(last));
-	strv_push(&x->r->fn_bodies, body);
+	strv_push(&x->r->fn_bodies, function_sql);
+	free(function_sql);
 }
 
 /* Calls, anywhere in a statement, of functions created earlier. */
@@ -1149,9 +1156,9 @@ static void replay_calls(struct replay_ctx *x, const cJSON *n)
 			long at = sql_strval(last) ? strv_index(&x->r->fn_names, sql_strval(last)) : -1;
 			if (at >= 0) {
 				char *what = xasprintf("function %s()", sql_strval(last));
-				char *body = xstrdup(x->r->fn_bodies.v[at]);
-				replay_plpgsql(x, body, what);
-				free(body);
+				char *function_sql = xstrdup(x->r->fn_bodies.v[at]);
+				replay_plpgsql(x, function_sql, what);
+				free(function_sql);
 				free(what);
 			}
 		}

@@ -40,12 +40,12 @@ static void dml_targets(const struct replay_ctx *x, const cJSON *n, struct strv 
 
 /* The tables a PL/pgSQL body writes. Dynamic SQL (EXECUTE) cannot be
  * followed: what it writes is not known. */
-static void body_writes(const struct replay_ctx *x, const char *body, struct strv *writes)
+static void body_writes(const struct replay_ctx *x, const char *function_sql, struct strv *writes)
 {
 	struct strv queries = STRV_INIT;
 	bool dynamic;
 	char *error;
-	if (rx_plpgsql_queries(body, &queries, &dynamic, &error) < 0) {
+	if (rx_plpgsql_queries(function_sql, &queries, &dynamic, &error) < 0) {
 		free(error); /* PostgreSQL checks bodies at creation: warned there */
 		return;
 	}
@@ -73,14 +73,14 @@ static const char *func_schema(const struct replay_ctx *x, const struct strv *na
 	return names->n > 1 ? names->v[names->n - 2] : x->r->search_schema;
 }
 
-void rx_function_stmt(struct replay_ctx *x, const cJSON *n, const char *body)
+void rx_function_stmt(struct replay_ctx *x, const cJSON *n, const char *function_sql)
 {
 	struct strv names = STRV_INIT;
 	sql_name_list(sql_jget(n, "funcname"), &names);
 	if (names.n) {
 		struct cat_function *f =
 			catalog_add_function(x->r->cat, func_schema(x, &names), names.v[names.n - 1]);
-		body_writes(x, body, &f->writes);
+		body_writes(x, function_sql, &f->writes);
 		catalog_function_done(x->r->cat, f);
 	}
 	strv_release(&names);

@@ -46,15 +46,16 @@ struct cat_index *rx_new_index(struct replay_ctx *x, const char *schema, const c
 /* rx_index_done: an index was fully described; copy it onto partitions. */
 void rx_index_done(struct replay_ctx *x, struct cat_index *ix, const struct strv *colnames, const char *label);
 
-/* rx_plpgsql_queries: the SQL statements embedded in a PL/pgSQL body, in
- * every branch, and whether it runs dynamic SQL (EXECUTE); -1 with *error
- * (caller frees) when the body does not parse. */
-int rx_plpgsql_queries(const char *body, struct strv *queries, bool *dynamic, char **error);
+/* rx_plpgsql_queries: the SQL statements embedded in PL/pgSQL code (the
+ * text of a CREATE FUNCTION statement), in every branch, and whether it
+ * runs dynamic SQL (EXECUTE); -1 with *error (caller frees) when the code
+ * does not parse. */
+int rx_plpgsql_queries(const char *function_sql, struct strv *queries, bool *dynamic, char **error);
 
 /* replay_code.c: functions, triggers and domains */
-/* rx_function_stmt: CREATE FUNCTION n in PL/pgSQL with that body: the
- * function and the tables it writes. */
-void rx_function_stmt(struct replay_ctx *x, const cJSON *n, const char *body);
+/* rx_function_stmt: CREATE FUNCTION n in PL/pgSQL, whose statement text is
+ * function_sql: the function and the tables its body writes. */
+void rx_function_stmt(struct replay_ctx *x, const cJSON *n, const char *function_sql);
 void rx_trigger_stmt(struct replay_ctx *x, const cJSON *n);
 void rx_domain_stmt(struct replay_ctx *x, const cJSON *n);
 void rx_alter_domain_stmt(struct replay_ctx *x, const cJSON *n);

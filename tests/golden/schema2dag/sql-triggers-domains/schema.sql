@@ -54,3 +54,23 @@ BEGIN
 	RETURN NULL;
 END
 $$;
+
+-- a body that assigns to NEW or to a parameter is read with the statement
+-- around it, where those are declared
+CREATE TABLE prices (id int PRIMARY KEY, price numeric);
+CREATE FUNCTION round_price() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	NEW.price := round(NEW.price, 2);
+	INSERT INTO ops.history (what) VALUES ('price');
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER prices_round BEFORE INSERT OR UPDATE ON prices
+	FOR EACH ROW EXECUTE FUNCTION round_price();
+CREATE FUNCTION add_note(col text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	col := lower(col);
+	ALTER TABLE prices ADD COLUMN note text;
+END
+$$;
+SELECT add_note('Note');
