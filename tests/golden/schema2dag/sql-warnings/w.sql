@@ -2,3 +2,4 @@ CREATE TABLE t (id int);
 ALTER TABLE missing ADD COLUMN x int;
 CREATE TABLE t2 (LIKE t);
 ALTER TABLE t ALTER COLUMN nope SET NOT NULL;
+DO $$ BEGIN undeclared := 1; END $$;
