@@ -60,6 +60,7 @@ void keep_stmt(struct spool *s, const struct stmt *st)
 	put_strv(s, &e->rewrites);
 	put_strv(s, &e->scans);
 	put_strv(s, &e->created);
+	put_strv(s, &e->fired);
 	put_strv(s, &st->ignore);
 }
 
@@ -98,6 +99,7 @@ void load_stmt(struct spool_cur *c, struct stmt *st)
 	get_strv(c, &e->rewrites);
 	get_strv(c, &e->scans);
 	get_strv(c, &e->created);
+	get_strv(c, &e->fired);
 	get_strv(c, &st->ignore);
 }
 

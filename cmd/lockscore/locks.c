@@ -82,6 +82,7 @@ void effect_release(struct effect *e)
 	strv_release(&e->rewrites);
 	strv_release(&e->scans);
 	strv_release(&e->created);
+	strv_release(&e->fired);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -290,13 +291,14 @@ static bool overlaps(const struct strv *a, const struct strv *b)
 	return false;
 }
 
+static void triggers(struct ctx *c, const char *table, const char *event, const struct strv *cols);
 static void fan_delete(struct ctx *c, const char *table, struct strv *seen);
 static void fan_update(struct ctx *c, const char *table, const struct strv *cols, struct strv *seen);
 
 /* Rows deleted or updated in a parent fire the RI triggers of every
  * foreign key that references it: CASCADE / SET NULL / SET DEFAULT write
- * the child (ROW EXCLUSIVE, and onward), NO ACTION / RESTRICT look it up
- * (SELECT ... FOR KEY SHARE: ROW SHARE). */
+ * the child (ROW EXCLUSIVE, and onward, with the child's own triggers),
+ * NO ACTION / RESTRICT look it up (SELECT ... FOR KEY SHARE: ROW SHARE). */
 static void fan_out(struct ctx *c, const char *table, bool del, const struct strv *cols, struct strv *seen)
 {
 	struct catalog *cat = c->cat;
@@ -313,10 +315,15 @@ static void fan_out(struct ctx *c, const char *table, bool del, const struct str
 		double rows = table_rows(cat, fk->table);
 		if (rows > c->e->work_rows)
 			c->e->work_rows += rows; /* the fan-out adds its own rows */
-		if (del && !strcmp(act, "cascade"))
+		/* the rows the action deletes or updates fire the child's own
+		 * triggers, as any DELETE or UPDATE would */
+		if (del && !strcmp(act, "cascade")) {
 			fan_delete(c, fk->table, seen);
-		else
+			triggers(c, fk->table, "delete", NULL);
+		} else {
 			fan_update(c, fk->table, &fk->columns, seen);
+			triggers(c, fk->table, "update", &fk->columns);
+		}
 	}
 }
 
@@ -368,6 +375,7 @@ static void fire_triggers(struct ctx *c, const char *table, const char *event, c
 			continue;
 		for (size_t k = 0; k < tg->writes.n; k++) {
 			effect_lock(c->e, tg->writes.v[k], LM_RE);
+			add_unique(&c->e->fired, tg->writes.v[k]);
 			fire_triggers(c, tg->writes.v[k], "insert", NULL, seen);
 			fire_triggers(c, tg->writes.v[k], "update", NULL, seen);
 			fire_triggers(c, tg->writes.v[k], "delete", NULL, seen);

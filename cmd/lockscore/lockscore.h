@@ -36,6 +36,7 @@ struct effect {
 	struct lock_entry *locks;
 	size_t nlocks, caplocks;
 	struct strv rewrites, scans, created;
+	struct strv fired; /* tables written by the triggers the statement fires */
 	enum work work;
 	double work_rows;  /* rows the work touches; < 0 when unknown */
 	bool notx;	   /* cannot run inside a transaction block */

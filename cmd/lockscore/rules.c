@@ -503,31 +503,42 @@ static void rule_dml(struct rc *r)
 			table = r->st->eff.locks[i].table;
 	if (!table || created_here(r->created, table))
 		return;
-	size_t fan = 0;
-	struct buf others;
+	/* the other tables written: through foreign keys' actions, or by
+	 * the triggers the statement fires */
+	size_t fan = 0, nfired = 0;
+	struct buf others, fired;
 	buf_init(&others);
-	for (size_t i = 0; i < r->st->eff.nlocks; i++)
-		if (r->st->eff.locks[i].mode == LM_RE && strcmp(r->st->eff.locks[i].table, table)) {
-			buf_addf(&others, "%s%s", fan++ ? ", " : "", r->st->eff.locks[i].table);
-		}
+	buf_init(&fired);
+	for (size_t i = 0; i < r->st->eff.nlocks; i++) {
+		const char *t = r->st->eff.locks[i].table;
+		if (r->st->eff.locks[i].mode != LM_RE || !strcmp(t, table))
+			continue;
+		if (strv_index(&r->st->eff.fired, t) >= 0)
+			buf_addf(&fired, "%s%s", nfired++ ? ", " : "", t);
+		else
+			buf_addf(&others, "%s%s", fan++ ? ", " : "", t);
+	}
 	char dur[64];
 	fmt_ms(r->st->est_ms, dur, sizeof dur);
 	bool del = !strcmp(r->st->type, "DeleteStmt");
 	const char *sev = blocking_severity(r->st->est_ms);
 	if (fan && del)
 		add(r, "cascading-delete", severity_rank(sev) < 2 && r->st->est_ms < 0 ? "medium" : sev, table,
-		    xasprintf("DELETE on %s cascades through ON DELETE CASCADE to %s: every matching row there is deleted and locked too, about %s of row locks and WAL%s",
-			      table, others.s, dur, r->st->in_tx ? ", held until the transaction ends" : ""),
+		    xasprintf("DELETE on %s cascades through ON DELETE CASCADE to %s%s%s: every matching row there is deleted and locked too, about %s of row locks and WAL%s",
+			      table, others.s, nfired ? ", and its triggers write " : "", nfired ? fired.s : "", dur,
+			      r->st->in_tx ? ", held until the transaction ends" : ""),
 		    xasprintf("delete the children first, in batches (DELETE FROM <child> WHERE ctid IN (SELECT ctid FROM <child> WHERE ... LIMIT 10000)), then the parents in batches, each batch its own transaction"));
 	else if (r->st->eff.work_rows < 0 || r->st->eff.work_rows > 10000)
 		add(r, "backfill-in-migration", sev, table,
-		    xasprintf("%s touches %s rows of %s%s%s (about %s, row locks and WAL%s)",
+		    xasprintf("%s touches %s rows of %s%s%s%s%s (about %s, row locks and WAL%s)",
 			      r->st->type[0] == 'U' ? "UPDATE" : del ? "DELETE" : r->st->type[0] == 'I' ? "INSERT" : "MERGE",
 			      r->st->eff.work_rows < 0 ? "an unknown number of" : "many", table,
-			      fan ? " and, through foreign keys, " : "", fan ? others.s : "", dur,
+			      fan ? " and, through foreign keys, " : "", fan ? others.s : "",
+			      nfired ? " and, through triggers, " : "", nfired ? fired.s : "", dur,
 			      r->st->in_tx ? "; locks held until the transaction ends" : ""),
 		    xstrdup("run it in batches outside the migration transaction: UPDATE ... WHERE id BETWEEN $1 AND $2, one transaction per batch, with a pause between batches"));
 	buf_release(&others);
+	buf_release(&fired);
 }
 
 static void rule_misc(struct rc *r)

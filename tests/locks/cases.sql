@@ -955,6 +955,21 @@ WHERE c.id = o.customer_id AND c.id <= 20;
 -- customer 10: 4 orders, 8 order_items, no payments
 DELETE FROM customers WHERE id = 10;
 
+-- case: delete-cascade-fires-child-trigger
+-- the cascade from customers through orders deletes order_items rows, which
+-- fires their BEFORE DELETE trigger: its function (assigning to OLD) writes
+-- audit_log
+CREATE FUNCTION log_item_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	OLD.quantity := 0;
+	INSERT INTO audit_log (actor, action) VALUES (current_user, 'item gone');
+	RETURN OLD;
+END
+$$;
+CREATE TRIGGER order_items_gone BEFORE DELETE ON order_items
+	FOR EACH ROW EXECUTE FUNCTION log_item_gone();
+DELETE FROM customers WHERE id = 10;
+
 -- case: delete-customer-restrict-fails
 -- customer 11 has payments (ON DELETE RESTRICT)
 -- expect-error

@@ -11,3 +11,7 @@ ALTER TABLE counters ADD COLUMN step positive_int;
 CREATE DOMAIN plain_int AS integer;
 ALTER TABLE counters ADD COLUMN other plain_int;
 ALTER TABLE audit ALTER COLUMN id TYPE positive_int;
+-- round_price assigns NEW.price and writes ops.history
+UPDATE prices SET price = 2.499 WHERE id = 1;
+-- a DELETE whose trigger writes other tables does not cascade
+DELETE FROM items WHERE id = 2;
