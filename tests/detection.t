@@ -35,7 +35,7 @@ classify() {
 	  else "other" end' <<<"$1"
 }
 
-plan "$(wc -l <"$expected")"
+plan "$(($(wc -l <"$expected") + 1))"
 while IFS= read -r rec; do
 	name=$(jq -r .case <<<"$rec")
 	class=$(classify "$rec")
@@ -64,6 +64,15 @@ while IFS= read -r rec; do
 		ok $st "$name: $class, worst finding $(echo none low medium high | cut -d' ' -f$((worst + 1)))"
 	fi
 	echo "$name	$class	$worst	$rules" >>"$work/summary.tsv"
+	flagged=$(jq -r 'select(.kind == "finding" and (.severity == "medium" or .severity == "high")) | .rule' \
+		"$work/out.ndjson" | sort -u | paste -sd, -)
+	printf '%s\t%s\n' "$name" "${flagged:--}" >>"$work/flagged.tsv"
 done <"$expected"
+# squawk.tsv (written by tests/locks/squawk-compare) must list what lockscore
+# flags now, for every case: the comparison may not go stale
+diff <(tail -n +2 "$MIGSAFE_ROOT/tests/locks/squawk.tsv" | cut -f1,3) "$work/flagged.tsv" >"$work/stale" 2>&1
+st=$?
+[ $st -eq 0 ] || diag "tests/locks/squawk.tsv is stale (re-run tests/locks/squawk-compare):" "$(head -20 "$work/stale")"
+ok $st "tests/locks/squawk.tsv lists lockscore's findings on every case as they are now"
 diag "classes: $(cut -f2 "$work/summary.tsv" | sort | uniq -c | tr '\n' ' ')"
 done_testing

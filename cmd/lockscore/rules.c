@@ -291,7 +291,22 @@ static void rule_add_column(struct rc *r, struct cat_table *t, const cJSON *cd)
 		unique |= ct && !strcmp(ct, "CONSTR_UNIQUE");
 		pk |= ct && !strcmp(ct, "CONSTR_PRIMARY");
 	}
-	if (r->st->eff.rewrites.n > 0) {
+	const struct cat_domain *dom = catalog_domain_of_type(r->cat, type);
+	if (r->st->eff.rewrites.n > 0 && dom && domain_has_constraints(dom) && !has_default && !generated) {
+		char *what = xasprintf("ADD COLUMN of domain %s, which has constraints, checks them on every row and rewrites",
+				       dom->qname);
+		struct buf checks;
+		buf_init(&checks);
+		for (size_t i = 0; i < dom->checks.n; i++)
+			buf_addf(&checks, "%s(%s)", i ? " AND " : "", dom->checks.v[i]);
+		if (dom->not_null)
+			buf_addf(&checks, "%sVALUE IS NOT NULL", dom->checks.n ? " AND " : "");
+		add_blocking(r, "add-column-constrained-domain", t->qname, what, NULL,
+		    xasprintf("ALTER TABLE %s ADD COLUMN %s %s;  -- the base type: no rewrite; then ADD CONSTRAINT ... CHECK (%s, with %s for VALUE) NOT VALID, and VALIDATE CONSTRAINT in a later migration",
+			      tq, col, dom->base_type, checks.s, col));
+		buf_release(&checks);
+		free(what);
+	} else if (r->st->eff.rewrites.n > 0) {
 		const char *rule = generated ? "add-column-generated-stored"
 				   : (serial || identity) ? "add-column-serial-or-identity"
 							  : "add-column-volatile-default";
