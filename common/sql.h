@@ -113,6 +113,11 @@ bool sql_type_is_builtin(const cJSON *typename_node);
 /* sql_deparse_expr: an expression node as SQL text; caller frees. Unknown
  * node kinds fall back to the source text when src is given. */
 char *sql_deparse_expr(const cJSON *expr, const char *src);
+/* sql_const_ival: the value of an integer A_Const (its fields, c). libpg_query
+ * 15-4.0.0's JSON leaves out an integer constant's value when it is 0 or
+ * negative ("ival":{}); it is read back from src, the text the tree's
+ * locations index, when given (else 0). */
+long sql_const_ival(const cJSON *c, const char *src);
 /* sql_min_location: the smallest parse location in a subtree, or -1. */
 long sql_min_location(const cJSON *n);
 /* sql_quote_literal: 'text' with quotes doubled; caller frees. */

@@ -1,5 +1,6 @@
 /* sql_expr: type names and expressions from parse trees back to text. */
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,7 +174,26 @@ static void deparse_list(struct buf *b, const cJSON *list, const char *src, cons
 	}
 }
 
-static void deparse_const(struct buf *b, const cJSON *c)
+long sql_const_ival(const cJSON *c, const char *src)
+{
+	const cJSON *v = sql_jget(c, "ival");
+	long loc = sql_jint(c, "location");
+	if (sql_jget(v, "ival") || !src || loc < 0)
+		return sql_jint(v, "ival");
+	/* the constant is 0 or negative: its token, as PostgreSQL's lexer
+	 * took it (a minus sign, then an unsigned integer literal) */
+	const char *p = src + loc;
+	bool neg = *p == '-';
+	if (neg)
+		p++;
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	errno = 0;
+	long n = strtol(p, NULL, 0);
+	return errno ? 0 : neg ? -n : n;
+}
+
+static void deparse_const(struct buf *b, const cJSON *c, const char *src)
 {
 	const cJSON *v;
 	if (sql_jbool(c, "isnull")) {
@@ -189,7 +209,7 @@ static void deparse_const(struct buf *b, const cJSON *c)
 	} else if ((v = sql_jget(c, "bsval"))) {
 		buf_addf(b, "B'%s'", sql_jstr(v, "bsval") ? sql_jstr(v, "bsval") + 1 : "");
 	} else {
-		buf_addf(b, "%ld", sql_jint(sql_jget(c, "ival"), "ival"));
+		buf_addf(b, "%ld", sql_const_ival(c, src));
 	}
 }
 
@@ -239,6 +259,23 @@ static void deparse_aexpr(struct buf *b, const cJSON *e, const char *src)
 	if (kind && (!strcmp(kind, "AEXPR_OP_ANY") || !strcmp(kind, "AEXPR_OP_ALL"))) {
 		deparse(b, l, src, true);
 		buf_addf(b, " %s %s (", op, !strcmp(kind, "AEXPR_OP_ANY") ? "ANY" : "ALL");
+		deparse(b, r, src, false);
+		buf_addc(b, ')');
+		return;
+	}
+	if (kind && strstr(kind, "BETWEEN")) { /* rexpr: a list of the two bounds */
+		const cJSON *items = sql_node(r, "List") ? sql_jget(sql_node(r, "List"), "items") : r;
+		deparse(b, l, src, true);
+		buf_addf(b, " %sBETWEEN %s", strstr(kind, "NOT_") ? "NOT " : "", strstr(kind, "_SYM") ? "SYMMETRIC " : "");
+		deparse(b, cJSON_GetArrayItem(items, 0), src, true);
+		buf_adds(b, " AND ");
+		deparse(b, cJSON_GetArrayItem(items, 1), src, true);
+		return;
+	}
+	if (kind && !strcmp(kind, "AEXPR_NULLIF")) {
+		buf_adds(b, "NULLIF(");
+		deparse(b, l, src, false);
+		buf_adds(b, ", ");
 		deparse(b, r, src, false);
 		buf_addc(b, ')');
 		return;
@@ -365,7 +402,7 @@ static void deparse(struct buf *b, const cJSON *n, const char *src, bool nested)
 	if (!type) {
 		buf_adds(b, "NULL");
 	} else if (!strcmp(type, "A_Const")) {
-		deparse_const(b, e);
+		deparse_const(b, e, src);
 	} else if (!strcmp(type, "ColumnRef")) {
 		deparse_names(b, sql_jget(e, "fields"), false);
 	} else if (!strcmp(type, "ParamRef")) {

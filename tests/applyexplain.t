@@ -131,6 +131,15 @@ want=$(psql -XAtq "$(url_of demo_tpl)" -c "SELECT count(*) FROM order_items WHER
 is "$(trace fk 2 | jq -c '.violations[0] | [.kind, .count, .example]')" "[\"foreign_key\",$want,\"(product_id)=(7)\"]" \
 	"FOREIGN KEY over orphans: every orphan counted"
 
+# --- CHECK over violating rows, in the third statement, with negative
+# constants (libpg_query's JSON drops them; read back from the text)
+run check "UPDATE order_items SET quantity = -3 WHERE order_id <= 2;
+UPDATE order_items SET quantity = -1 WHERE order_id BETWEEN 3 AND 6;
+ALTER TABLE order_items ADD CONSTRAINT order_items_quantity_check CHECK (quantity > -2);"
+want=$(psql -XAtq "$(url_of demo_tpl)" -c "SELECT count(*) FROM order_items WHERE order_id <= 2")
+is "$(trace check 2 | jq -c '.violations[0] | [.kind, .count]')" "[\"check\",$want]" \
+	"CHECK over violating rows: the $want rows below -2 counted, not those at -1"
+
 # --- a cascading DELETE: row locks on orders and order_items
 run cascade "DELETE FROM customers WHERE id <= 5;" ""
 is "$(trace cascade 0 | jq -c '[.locks[] | select(.mode == "RowExclusiveLock") | .table]')" \

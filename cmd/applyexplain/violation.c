@@ -228,7 +228,7 @@ static double count_check(struct vctx *v, const struct sql_stmt *st, char **exam
 	const cJSON *con = find_constraint(st->node, "CONSTR_CHECK");
 	char *expr = NULL;
 	if (con && sql_jget(con, "raw_expr"))
-		expr = sql_deparse_expr(sql_jget(con, "raw_expr"), v->text + st->offset);
+		expr = sql_deparse_expr(sql_jget(con, "raw_expr"), v->text); /* locations index the whole script */
 	if (!expr && v->constraint) { /* VALIDATE CONSTRAINT, or a check re-checked by a type change */
 		const char *params[2] = {v->qtable, v->constraint};
 		PGresult *r = PQexecParams(v->c,

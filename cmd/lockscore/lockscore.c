@@ -370,6 +370,7 @@ static void analyze_stmt(struct walk *w, struct stmt *st, const char *src, const
 {
 	struct input *in = w->in;
 	number_transaction(&w->tx, st);
+	st->src = src;
 	locks_predict(&in->base, w->o, st, w->r.search_schema);
 	if (st->eff.notx && st->in_tx) { /* refused at once: takes no lock */
 		effect_release(&st->eff);
@@ -385,6 +386,7 @@ static void analyze_stmt(struct walk *w, struct stmt *st, const char *src, const
 		strmap_put(&w->created, st->eff.created.v[i], &w->created);
 	replay_stmt(&w->r, w->m->file, src, ss);
 	st->node = NULL;
+	st->src = NULL;
 	keep(w->m, st); /* emit_statement takes the SQL from the text again */
 }
 

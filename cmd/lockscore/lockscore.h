@@ -62,6 +62,7 @@ struct stmt {
 	size_t sql_off, sql_len; /* the text's place in the migration's text */
 	char *type;	  /* parse node name */
 	const cJSON *node; /* NULL once the statement has been analysed */
+	const char *src;   /* with node: the text its parse locations index */
 	enum txkind txk;
 	bool sets_lock_timeout; /* SET lock_timeout */
 	bool validates;	  /* ALTER TABLE ... VALIDATE CONSTRAINT */

@@ -372,7 +372,7 @@ static void rule_constraint(struct rc *r, struct cat_table *t, const cJSON *con)
 	if (!ct || created_here(r->created, t->qname))
 		return;
 	char *tq = table_sql(t);
-	char *expr = sql_deparse_expr(sql_jget(con, "raw_expr"), NULL);
+	char *expr = sql_deparse_expr(sql_jget(con, "raw_expr"), r->st->src);
 	bool not_valid = sql_jbool(con, "skip_validation");
 	if (!strcmp(ct, "CONSTR_CHECK") && !not_valid) {
 		add_blocking(r, "add-check-without-not-valid", t->qname, "ADD CHECK validates every row of", NULL,
