@@ -292,6 +292,8 @@ static void table_free(struct cat_table *t)
 	free(t->pk_name);
 	free(t->partition_of);
 	free(t->partition_by);
+	strv_release(&t->partition_key);
+	free(t->partition_bound);
 	cat_triggers_release(t);
 	free(t);
 }
@@ -529,6 +531,7 @@ int catalog_rename_column(struct catalog *c, struct cat_table *t, const char *fr
 		return -1;
 	set_str(&col->name, to);
 	strv_rename(&t->pk, from, to);
+	strv_rename(&t->partition_key, from, to);
 	for (size_t i = 0; i < c->nindexes; i++)
 		if (!strcmp(c->indexes[i]->table, t->qname))
 			strv_rename(&c->indexes[i]->columns, from, to);

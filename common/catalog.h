@@ -53,6 +53,9 @@ struct cat_table {
 	double rows;	    /* estimate, < 0 when unknown */
 	char *partition_of; /* qname of the parent, or NULL */
 	char *partition_by; /* "range", "list", "hash", or NULL */
+	struct strv partition_key; /* with partition_by: key columns ("" for an expression) */
+	char *partition_bound; /* with partition_of: "FOR VALUES ..." or "DEFAULT", as
+				* pg_get_expr(relpartbound) writes it; NULL when unknown */
 	bool unlogged;
 	struct cat_trigger *trigs; /* in creation order */
 	size_t ntrigs;

@@ -68,8 +68,15 @@ cJSON *cat_table_json(const struct cat_table *t)
 		cJSON_AddNullToObject(o, "rows");
 	if (t->partition_of)
 		cJSON_AddStringToObject(o, "partition_of", t->partition_of);
-	if (t->partition_by)
+	if (t->partition_of)
+		add_str_or_null(o, "partition_bound", t->partition_bound);
+	if (t->partition_by) {
 		cJSON_AddStringToObject(o, "partition_by", t->partition_by);
+		cJSON *k = cJSON_AddArrayToObject(o, "partition_key");
+		for (size_t i = 0; i < t->partition_key.n; i++)
+			cJSON_AddItemToArray(k, *t->partition_key.v[i] ? cJSON_CreateString(t->partition_key.v[i])
+								: cJSON_CreateNull());
+	}
 	if (t->unlogged)
 		cJSON_AddBoolToObject(o, "unlogged", true);
 	if (t->ntrigs) {
@@ -255,6 +262,14 @@ static int load_table(struct catalog *c, const cJSON *rec, const char **err)
 	const char *po = get_str(rec, "partition_of"), *pb = get_str(rec, "partition_by");
 	t->partition_of = po ? xstrdup(po) : NULL;
 	t->partition_by = pb ? xstrdup(pb) : NULL;
+	const char *bound = get_str(rec, "partition_bound");
+	t->partition_bound = po && bound ? xstrdup(bound) : NULL;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rec, "partition_key"))
+	{
+		if (!cJSON_IsString(it) && !cJSON_IsNull(it))
+			return *err = "table partition_key must hold strings (or null for an expression)", -1;
+		strv_push(&t->partition_key, cJSON_IsString(it) ? it->valuestring : "");
+	}
 	t->unlogged = get_bool(rec, "unlogged");
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rec, "triggers"))
 	{

@@ -526,6 +526,63 @@ static void clone_parent_objects(struct replay_ctx *x, struct cat_table *t, cons
 			catalog_add_check(c, t->qname, c->checks[i]->name, c->checks[i]->expression);
 }
 
+/* The partition key: column names, "" for an expression. */
+static void partition_key(const cJSON *spec, struct strv *key)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, sql_jget(spec, "partParams"))
+	{
+		const char *col = sql_jstr(sql_node(it, "PartitionElem"), "name");
+		strv_push(key, col ? col : "");
+	}
+}
+
+/* A bound datum: MINVALUE / MAXVALUE (parsed as column names), else the
+ * constant expression. */
+static void bound_datums(const struct replay_ctx *x, struct buf *b, const cJSON *list)
+{
+	const cJSON *it;
+	buf_addc(b, '(');
+	cJSON_ArrayForEach(it, list)
+	{
+		const cJSON *cr = sql_node(it, "ColumnRef");
+		const char *word = cr ? sql_strval(cJSON_GetArrayItem(sql_jget(cr, "fields"), 0)) : NULL;
+		if (it != list->child)
+			buf_adds(b, ", ");
+		if (word && (!strcmp(word, "minvalue") || !strcmp(word, "maxvalue"))) {
+			buf_adds(b, !strcmp(word, "minvalue") ? "MINVALUE" : "MAXVALUE");
+		} else {
+			char *e = sql_deparse_expr(it, x->src);
+			buf_adds(b, e);
+			free(e);
+		}
+	}
+	buf_addc(b, ')');
+}
+
+/* A PartitionBoundSpec as pg_get_expr(relpartbound) writes it. */
+static char *partition_bound(const struct replay_ctx *x, const cJSON *spec)
+{
+	if (sql_jbool(spec, "is_default"))
+		return xstrdup("DEFAULT");
+	const char *s = sql_jstr(spec, "strategy");
+	struct buf b;
+	buf_init(&b);
+	if (s && !strcmp(s, "h")) {
+		buf_addf(&b, "FOR VALUES WITH (modulus %ld, remainder %ld)", sql_jint(spec, "modulus"),
+			 sql_jint(spec, "remainder"));
+	} else if (s && !strcmp(s, "l")) {
+		buf_adds(&b, "FOR VALUES IN ");
+		bound_datums(x, &b, sql_jget(spec, "listdatums"));
+	} else {
+		buf_adds(&b, "FOR VALUES FROM ");
+		bound_datums(x, &b, sql_jget(spec, "lowerdatums"));
+		buf_adds(&b, " TO ");
+		bound_datums(x, &b, sql_jget(spec, "upperdatums"));
+	}
+	return buf_detach(&b);
+}
+
 static const char *partition_strategy(const cJSON *spec)
 {
 	const char *s = sql_jstr(spec, "strategy");
@@ -665,8 +722,12 @@ void rx_create_table(struct replay_ctx *x, const cJSON *n)
 		}
 	}
 	const char *strategy = partition_strategy(sql_jget(n, "partspec"));
-	if (strategy)
+	if (strategy) {
 		t->partition_by = xstrdup(strategy);
+		partition_key(sql_jget(n, "partspec"), &t->partition_key);
+	}
+	if (t->partition_of && sql_jget(n, "partbound"))
+		t->partition_bound = partition_bound(x, sql_jget(n, "partbound"));
 	apply_table_elements(x, t, sql_jget(n, "tableElts"));
 	if (parent && t->partition_of)
 		clone_parent_objects(x, t, parent->qname);
@@ -822,6 +883,8 @@ static void at_attach_partition(struct replay_ctx *x, struct cat_table *t, const
 	}
 	free(p->partition_of);
 	p->partition_of = xstrdup(t->qname);
+	free(p->partition_bound);
+	p->partition_bound = sql_jget(pc, "bound") ? partition_bound(x, sql_jget(pc, "bound")) : NULL;
 	/* indexes the partition lacks are created; matching ones are attached */
 	struct catalog *c = x->r->cat;
 	for (size_t i = 0; i < c->nindexes; i++) {
@@ -853,6 +916,8 @@ static void at_detach_partition(struct replay_ctx *x, const cJSON *cmd)
 	if (p) {
 		free(p->partition_of);
 		p->partition_of = NULL;
+		free(p->partition_bound);
+		p->partition_bound = NULL;
 	}
 }
 

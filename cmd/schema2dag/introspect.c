@@ -64,7 +64,12 @@ static const char sql_tables[] =
 	" (SELECT pn.nspname || '.' || pc.relname FROM pg_catalog.pg_inherits i"
 	"  JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent"
 	"  JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace"
-	"  WHERE i.inhrelid = r.oid AND r.relispartition) AS partition_of"
+	"  WHERE i.inhrelid = r.oid AND r.relispartition) AS partition_of,"
+	" (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) FROM pg_catalog.pg_class c"
+	"  WHERE c.oid = r.oid AND r.relispartition) AS partition_bound,"
+	" (SELECT pg_catalog.json_agg(a.attname ORDER BY k.i)"
+	"  FROM pg_catalog.unnest(pt.partattrs::pg_catalog.int2[]) WITH ORDINALITY k(n, i)"
+	"  LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum = k.n) AS partition_key"
 	" FROM rel r LEFT JOIN pg_catalog.pg_partitioned_table pt ON pt.partrelid = r.oid"
 	" WHERE r.relkind IN ('r', 'p') ORDER BY r.nspname, r.relname";
 
@@ -136,8 +141,8 @@ static const char sql_views[] =
 	" FROM rel r WHERE r.relkind IN ('v', 'm') ORDER BY r.nspname, r.relname";
 
 /* strv_add_json: append the strings of a JSON array (json_agg's text; NULL
- * for an empty aggregate). */
-static void strv_add_json(struct strv *sv, const char *json)
+ * for an empty aggregate); with nulls, a JSON null is appended as "". */
+static void strv_add_json_as(struct strv *sv, const char *json, bool nulls)
 {
 	if (!json)
 		return;
@@ -145,11 +150,25 @@ static void strv_add_json(struct strv *sv, const char *json)
 	if (!cJSON_IsArray(a))
 		BUG("the server sent a malformed array: %s", json);
 	cJSON_ArrayForEach(e, a) {
+		if (nulls && cJSON_IsNull(e)) {
+			strv_push(sv, "");
+			continue;
+		}
 		if (!cJSON_IsString(e))
 			BUG("the server sent a malformed array: %s", json);
 		strv_push(sv, e->valuestring);
 	}
 	cJSON_Delete(a);
+}
+
+static void strv_add_json(struct strv *sv, const char *json)
+{
+	strv_add_json_as(sv, json, false);
+}
+
+static void strv_add_json_nulls(struct strv *sv, const char *json)
+{
+	strv_add_json_as(sv, json, true);
 }
 
 /* table_of: the catalog's table schema.name; last caches the previous answer
@@ -208,8 +227,12 @@ static void read_tables(struct catalog *c, PGconn *conn)
 		t->unlogged = !strcmp(db_get(res, i, "relpersistence"), "u");
 		const char *by = partition_strategy(db_get(res, i, "partstrat"));
 		const char *of = db_get(res, i, "partition_of");
+		const char *bound = db_get(res, i, "partition_bound");
 		t->partition_by = by ? xstrdup(by) : NULL;
 		t->partition_of = of ? xstrdup(of) : NULL;
+		t->partition_bound = of && bound ? xstrdup(bound) : NULL;
+		if (by) /* an expression's column number is 0: no attribute, null */
+			strv_add_json_nulls(&t->partition_key, db_get(res, i, "partition_key"));
 	}
 	PQclear(res);
 }
