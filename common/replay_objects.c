@@ -388,6 +388,19 @@ static void rename_type(struct replay_ctx *x, const cJSON *n)
 	move_enum(x, e, e->schema, sql_jstr(n, "newname"));
 }
 
+/* A column renamed in a partitioned table is renamed in its partitions,
+ * at every level. */
+static void rename_in_partitions(struct replay_ctx *x, const char *parent, const char *from, const char *to)
+{
+	for (size_t i = 0; i < x->r->cat->ntables; i++) {
+		struct cat_table *p = x->r->cat->tables[i];
+		if (p->partition_of && !strcmp(p->partition_of, parent)) {
+			catalog_rename_column(x->r->cat, p, from, to);
+			rename_in_partitions(x, p->qname, from, to);
+		}
+	}
+}
+
 void rx_rename_stmt(struct replay_ctx *x, const cJSON *n)
 {
 	const char *rt = sql_jstr(n, "renameType");
@@ -401,11 +414,8 @@ void rx_rename_stmt(struct replay_ctx *x, const cJSON *n)
 		const char *from = sql_jstr(n, "subname"), *to = sql_jstr(n, "newname");
 		if (t && catalog_rename_column(x->r->cat, t, from, to) < 0)
 			rx_warn(x, "RENAME COLUMN: \"%s\" of %s cannot be renamed to \"%s\"", from, t->qname, to);
-		for (size_t i = 0; t && i < x->r->cat->ntables; i++) {
-			struct cat_table *p = x->r->cat->tables[i];
-			if (p->partition_of && !strcmp(p->partition_of, t->qname))
-				catalog_rename_column(x->r->cat, p, from, to);
-		}
+		if (t)
+			rename_in_partitions(x, t->qname, from, to);
 		if (!t && !rx_view(x, sql_jget(n, "relation")))
 			rx_warn(x, "RENAME COLUMN on unknown table");
 	} else if (!strcmp(rt, "OBJECT_TABCONSTRAINT")) {
