@@ -83,6 +83,8 @@ void effect_release(struct effect *e)
 	strv_release(&e->scans);
 	strv_release(&e->created);
 	strv_release(&e->fired);
+	strv_release(&e->routed);
+	free(e->no_partition);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -186,12 +188,15 @@ static bool is_partitioned(const struct ctx *c, const char *table)
 	return t && t->partition_by;
 }
 
-/* The default partition of a partitioned table (named so), or NULL. */
+/* The default partition of a partitioned table, or NULL. A DAG without
+ * bounds (from an older schema2dag) falls back to the name. */
 static const char *default_partition(const struct ctx *c, const char *parent)
 {
 	for (size_t i = 0; i < c->cat->ntables; i++) {
 		const struct cat_table *p = c->cat->tables[i];
-		if (p->partition_of && !strcmp(p->partition_of, parent) && strstr(p->name, "default"))
+		if (!p->partition_of || strcmp(p->partition_of, parent))
+			continue;
+		if (p->partition_bound ? !strcmp(p->partition_bound, "DEFAULT") : strstr(p->name, "default") != NULL)
 			return p->qname;
 	}
 	return NULL;
@@ -412,6 +417,14 @@ static void do_insert(struct ctx *c, const cJSON *n)
 	for (size_t i = 0; i < nfk; i++)
 		effect_lock(c->e, fks[i]->ref_table, LM_RS);
 	triggers(c, t, "insert", NULL);
+	/* a partition is locked when a row is routed to it, and only then */
+	const char *none;
+	if (route_insert(c->cat, t, n, c->st->src, &c->e->routed, &none) == ROUTE_NONE)
+		c->e->no_partition = xstrdup(none);
+	for (size_t i = 0; i < c->e->routed.n; i++) {
+		effect_lock(c->e, c->e->routed.v[i], LM_RE);
+		triggers(c, c->e->routed.v[i], "insert", NULL);
+	}
 	free(t);
 }
 

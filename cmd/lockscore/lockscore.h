@@ -42,12 +42,24 @@ struct effect {
 	bool notx;	   /* cannot run inside a transaction block */
 	bool destroys;	   /* destroys data */
 	bool unmodelled;   /* procedural code, dynamic SQL: effects unknown */
+	struct strv routed; /* partitions an INSERT's rows are routed to */
+	char *no_partition; /* the partitioned table no partition of which takes a row */
 };
 
 void effect_lock(struct effect *e, const char *table, enum lockmode m);
 enum lockmode effect_mode(const struct effect *e, const char *table);
 enum lockmode effect_max_mode(const struct effect *e);
 void effect_release(struct effect *e);
+
+/* route_insert (route.c): the partitions, at every level, that the rows of
+ * INSERT ... VALUES insert (its fields; src the text its locations index)
+ * into partitioned table go to, pushed onto parts. ROUTE_UNKNOWN when some
+ * row's way cannot be told statically (the others are pushed still);
+ * ROUTE_NONE, with *none the partitioned table, when no partition takes a
+ * row: PostgreSQL refuses it and the INSERT fails. */
+enum route { ROUTE_KNOWN, ROUTE_UNKNOWN, ROUTE_NONE };
+enum route route_insert(const struct catalog *cat, const char *table, const cJSON *insert, const char *src,
+			struct strv *parts, const char **none);
 
 /* What a transaction-control statement does. */
 enum txkind { TXK_NONE, TXK_BEGIN, TXK_END, TXK_OTHER };

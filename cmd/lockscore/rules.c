@@ -526,13 +526,19 @@ static void rule_dml(struct rc *r)
 	buf_init(&fired);
 	for (size_t i = 0; i < r->st->eff.nlocks; i++) {
 		const char *t = r->st->eff.locks[i].table;
-		if (r->st->eff.locks[i].mode != LM_RE || !strcmp(t, table))
+		if (r->st->eff.locks[i].mode != LM_RE || !strcmp(t, table) || strv_index(&r->st->eff.routed, t) >= 0)
 			continue;
 		if (strv_index(&r->st->eff.fired, t) >= 0)
 			buf_addf(&fired, "%s%s", nfired++ ? ", " : "", t);
 		else
 			buf_addf(&others, "%s%s", fan++ ? ", " : "", t);
 	}
+	if (r->st->eff.no_partition)
+		add(r, "statement-will-fail", "high", r->st->eff.no_partition,
+		    xasprintf("INSERT fails: no partition of %s takes one of its rows, and it has no default partition",
+			      r->st->eff.no_partition),
+		    xasprintf("create the partition that takes the row first (CREATE TABLE ... PARTITION OF %s FOR VALUES ...), or a DEFAULT partition",
+			      r->st->eff.no_partition));
 	char dur[64];
 	fmt_ms(r->st->est_ms, dur, sizeof dur);
 	bool del = !strcmp(r->st->type, "DeleteStmt");

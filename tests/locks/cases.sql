@@ -925,6 +925,40 @@ SELECT 'batch', 'export', email, id FROM customers WHERE id <= 100;
 -- case: insert-partitioned
 INSERT INTO events (id, occurred_at, kind) VALUES (100001, '2024-06-01 00:00+00', 'view');
 
+-- case: insert-partitioned-default
+-- 2023 is in no bound: the row goes to events_default
+INSERT INTO events (id, occurred_at, kind) VALUES (100002, '2023-03-01 12:00:00+02', 'view');
+
+-- case: insert-partitioned-two-rows
+-- one row per year: both partitions are locked, the default is not
+INSERT INTO events (occurred_at, id, kind) VALUES
+	('2025-12-31 23:59:59.5+00', 100003, 'view'),
+	('2024-01-01 00:00Z', 100004, 'click');
+
+-- case: insert-partitioned-date
+INSERT INTO measurements (id, day, sensor, value) VALUES (100001, '2025-02-01', 's1', -3);
+
+-- case: insert-partitioned-no-partition
+-- expect-error
+-- no partition of measurements takes 2030: the INSERT fails, having locked
+-- only the parent (the blockers let the recorder see it before the failure;
+-- a partition the INSERT never touches is never waited for)
+-- blocker: LOCK TABLE measurements IN SHARE MODE
+-- blocker: LOCK TABLE measurements_2025 IN SHARE MODE
+INSERT INTO measurements (id, day, sensor) VALUES (100002, '2030-01-01', 's1');
+
+-- case: insert-partitioned-two-levels
+-- 'uk' is in tickets_eu's list; (2024-01-01, 0) is tickets_eu_new's lower
+-- bound, which is inclusive (and tickets_eu_old's upper, which is not)
+INSERT INTO tickets (id, region, opened, prio) VALUES (1, 'uk', '2024-01-01', 0);
+
+-- case: insert-partitioned-list-null
+-- a NULL list key goes to the partition that lists NULL
+INSERT INTO tickets (id, opened, prio) VALUES (2, '2023-05-05', 3);
+
+-- case: insert-partitioned-list-default
+INSERT INTO tickets VALUES (3, 'apac', '2023-05-05', 3), (4, 'eu', '2023-12-31', 99);
+
 -- case: insert-on-conflict
 INSERT INTO tags (id, name) VALUES (1, 'tag-1') ON CONFLICT (id) DO UPDATE SET name = excluded.name;
 

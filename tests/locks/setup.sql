@@ -27,6 +27,8 @@
 --     partition holding only 2023 rows; measurements (range on day) has no
 --     DEFAULT partition (DETACH ... CONCURRENTLY needs that) and is
 --     referenced by measurement_notes (rows in measurements_2024 only).
+--   * tickets (list on region; its eu partition by range on (opened, prio))
+--     holds no rows.
 --   * legacy: id int nullable (no NULLs), ext_id int NOT NULL, label text,
 --     each with a unique index, for ADD PRIMARY KEY / UNIQUE USING INDEX.
 
@@ -142,6 +144,22 @@ CREATE TABLE measurements_2024 PARTITION OF measurements
 	FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 CREATE TABLE measurements_2025 PARTITION OF measurements
 	FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+
+-- tickets: LIST on region, then RANGE on (opened, prio) inside eu
+CREATE TABLE tickets (
+	id bigint NOT NULL,
+	region text,
+	opened date NOT NULL,
+	prio integer NOT NULL
+) PARTITION BY LIST (region);
+CREATE TABLE tickets_eu PARTITION OF tickets FOR VALUES IN ('eu', 'uk')
+	PARTITION BY RANGE (opened, prio);
+CREATE TABLE tickets_eu_old PARTITION OF tickets_eu
+	FOR VALUES FROM (MINVALUE, MINVALUE) TO ('2024-01-01', 0);
+CREATE TABLE tickets_eu_new PARTITION OF tickets_eu
+	FOR VALUES FROM ('2024-01-01', 0) TO (MAXVALUE, MAXVALUE);
+CREATE TABLE tickets_us PARTITION OF tickets FOR VALUES IN ('us', NULL);
+CREATE TABLE tickets_other PARTITION OF tickets DEFAULT;
 
 CREATE TABLE measurement_notes (
 	id serial PRIMARY KEY,
