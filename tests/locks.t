@@ -14,9 +14,9 @@ on_exit rm -rf "$work"
 "$BIN/schema2dag" --sql "$MIGSAFE_ROOT/tests/locks/setup.sql" >"$work/dag.ndjson" 2>/dev/null ||
 	bail_out "schema2dag cannot read tests/locks/setup.sql"
 
-# Cases whose locks depend on what the DAG does not describe (partition
-# routing of a row): listed with the
-# reason in tests/locks/unpredictable.txt and reported as TODO, not hidden.
+# Cases whose locks depend on what the DAG does not describe would be listed
+# with the reason in tests/locks/unpredictable.txt and reported as TODO, not
+# hidden (there are none at present).
 unpredictable=$MIGSAFE_ROOT/tests/locks/unpredictable.txt
 plan "$(wc -l <"$expected")"
 i=0
