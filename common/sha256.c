@@ -1,5 +1,8 @@
 #include "sha256.h"
 
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const uint32_t K[64] = {
@@ -18,7 +21,7 @@ static uint32_t ror(uint32_t x, int n)
 	return (x >> n) | (x << (32 - n));
 }
 
-static void compress(uint32_t h[8], const unsigned char *p)
+static void compress_c(uint32_t h[8], const unsigned char *p)
 {
 	uint32_t w[64], a, b, c, d, e, f, g, hh;
 	for (int i = 0; i < 16; i++)
@@ -36,6 +39,90 @@ static void compress(uint32_t h[8], const unsigned char *p)
 		hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
 	}
 	h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
+}
+
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#include <immintrin.h>
+
+/* compress_shani: the same block function on the SHA extensions of x86
+ * (SHA256RNDS2 does two rounds; SHA256MSG1/MSG2 the message schedule). The
+ * state is kept as the instructions want it, ABEF and CDGH. */
+__attribute__((target("sha,sse4.1,ssse3"))) static void compress_shani(uint32_t h[8], const unsigned char *p)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+	__m128i t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)h), 0xB1);		  /* CDAB */
+	__m128i s1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(h + 4)), 0x1B); /* EFGH */
+	__m128i s0 = _mm_alignr_epi8(t, s1, 8);					  /* ABEF */
+	s1 = _mm_blend_epi16(s1, t, 0xF0);						  /* CDGH */
+	const __m128i abef = s0, cdgh = s1;
+	__m128i w[4];
+	for (int j = 0; j < 16; j++) {
+		__m128i m;
+		if (j < 4) {
+			m = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * j)), bswap);
+		} else {
+			m = _mm_sha256msg1_epu32(w[j & 3], w[(j + 1) & 3]);
+			m = _mm_add_epi32(m, _mm_alignr_epi8(w[(j + 3) & 3], w[(j + 2) & 3], 4));
+			m = _mm_sha256msg2_epu32(m, w[(j + 3) & 3]);
+		}
+		w[j & 3] = m;
+		m = _mm_add_epi32(m, _mm_loadu_si128((const __m128i *)(K + 4 * j)));
+		s1 = _mm_sha256rnds2_epu32(s1, s0, m);
+		s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(m, 0x0E));
+	}
+	s0 = _mm_add_epi32(s0, abef);
+	s1 = _mm_add_epi32(s1, cdgh);
+	t = _mm_shuffle_epi32(s0, 0x1B);	  /* FEBA */
+	s1 = _mm_shuffle_epi32(s1, 0xB1);	  /* DCHG */
+	s0 = _mm_blend_epi16(t, s1, 0xF0); /* DCBA */
+	s1 = _mm_alignr_epi8(s1, t, 8);	  /* HGFE */
+	_mm_storeu_si128((__m128i *)h, s0);
+	_mm_storeu_si128((__m128i *)(h + 4), s1);
+}
+
+static bool have_shani(void)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSSE3) || !(c & bit_SSE4_1))
+		return false;
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
+}
+#else
+static bool have_shani(void)
+{
+	return false;
+}
+#endif
+
+/* The block function: the SHA extensions where the CPU has them, unless
+ * MIGSAFE_SHA256=portable (for tests and comparisons); chosen once. */
+static void (*compress_fn)(uint32_t h[8], const unsigned char *p);
+static pthread_once_t compress_once = PTHREAD_ONCE_INIT;
+
+static void choose_compress(void)
+{
+	const char *e = getenv("MIGSAFE_SHA256");
+	compress_fn = compress_c;
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (!(e && !strcmp(e, "portable")) && have_shani())
+		compress_fn = compress_shani;
+#else
+	(void)e;
+#endif
+}
+
+static void compress(uint32_t h[8], const unsigned char *p)
+{
+	pthread_once(&compress_once, choose_compress);
+	compress_fn(h, p);
+}
+
+const char *sha256_impl(void)
+{
+	pthread_once(&compress_once, choose_compress);
+	return compress_fn == compress_c ? "portable" : "x86 SHA extensions";
 }
 
 void sha256_init(struct sha256 *s)

@@ -27,6 +27,9 @@ void sha256_init(struct sha256 *s);
 void sha256_update(struct sha256 *s, const void *data, size_t n);
 void sha256_final(struct sha256 *s, unsigned char out[SHA256_LEN]);
 void sha256(const void *data, size_t n, unsigned char out[SHA256_LEN]);
+/* sha256_impl: the block function in use: "x86 SHA extensions" where the
+ * CPU has them, else (or with MIGSAFE_SHA256=portable) "portable". */
+const char *sha256_impl(void);
 
 /* hmac_sha256: HMAC-SHA256 of data under key (any length). */
 void hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
