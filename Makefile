@@ -50,6 +50,8 @@ tests/locks/bin/recorder: tests/locks/recorder.c
 tests/unit/bin/%: tests/unit/%.c common/libmigsafe.a $(HDRS)
 	@mkdir -p tests/unit/bin
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< common/libmigsafe.a $(LDLIBS_PROG)
+# test_mask compiles mkshadow's masking rules in
+tests/unit/bin/test_mask: cmd/mkshadow/mask.c
 
 deps:
 	@bash scripts/install-deps.sh

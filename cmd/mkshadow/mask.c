@@ -148,12 +148,9 @@ static const char *const last_names[] = {
 static void digest(const struct hmac_sha256_key *key, const char *tag, const char *val, size_t len,
 		   unsigned char d[SHA256_LEN])
 {
-	struct buf b = BUF_INIT;
-	buf_adds(&b, tag);
-	buf_addc(&b, '|');
-	buf_add(&b, val, len);
-	hmac_sha256_with(key, b.s, b.len, NULL, 0, d);
-	buf_release(&b);
+	char head[40]; /* "tag|": the tags are short words */
+	int n = snprintf(head, sizeof(head), "%s|", tag);
+	hmac_sha256_with(key, head, (size_t)n, val, len, d);
 }
 
 /* normalised: lower-case, trimmed copy, so "A@x.com " and "a@x.com" agree. */
