@@ -16,7 +16,8 @@
 #
 # Env: SCALE (demo-prod --scale, default 0.1, about 110 MB; SCALE=1 is
 # about 1.1 GB, the issue's size), SAMPLE (default 5), JOBS (mkshadow
-# --jobs, default mkshadow's).
+# --jobs, default mkshadow's), DIR (mkshadow --dir; default mkshadow's
+# choice). The restore's cluster is made where mkshadow made its own.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/bin
@@ -49,7 +50,8 @@ echo "bench: production is $((size / 1048576)) MB (generated in $((gen_ms / 1000
 
 # 1. mkshadow
 t0=$(now_ms)
-TMPDIR=$work MIGSAFE_MASK_KEY=bench "$bin/mkshadow" --from-db "$prod" --sample "$sample" ${JOBS:+--jobs "$JOBS"} </dev/null >"$work/shadow.ndjson"
+env -u TMPDIR MIGSAFE_MASK_KEY=bench "$bin/mkshadow" --from-db "$prod" --sample "$sample" ${JOBS:+--jobs "$JOBS"} \
+	${DIR:+--dir "$DIR"} </dev/null >"$work/shadow.ndjson"
 mk_ms=$(($(now_ms) - t0))
 # copying time: the wall time of the sample and closure phases (with --jobs
 # the tables' own ms overlap, so their sum is not the time spent)
@@ -61,12 +63,16 @@ mk_rows=$(jq -s '[.[] | select(.kind == "sample") | .rows] | add' "$work/shadow.
 mk_sampled=$(jq -s '[.[] | select(.kind == "sample") | .sampled_rows] | add' "$work/shadow.ndjson")
 shadow=$(jq -r 'select(.kind == "shadow") | .url' "$work/shadow.ndjson")
 shadow_size=$(q "$shadow" -c "SELECT pg_database_size(current_database())")
+# where mkshadow put its cluster (its default: /dev/shm when that is a tmpfs
+# with room); the restore's cluster goes in the same place, so the two
+# compare methods, not disks
+where=$(dirname "$(jq -r 'select(.kind == "shadow") | .destroy.dir' "$work/shadow.ndjson")")
 TMPDIR=$work "$bin/mkshadow" --destroy <"$work/shadow.ndjson" >/dev/null
 : >"$work/shadow.ndjson"
 
 # 2. pg_dump | pg_restore of the whole database into a fresh cluster
 t0=$(now_ms)
-restore_server=$("$root/scripts/pg-tmp" start --port 5441)
+restore_server=$(TMPDIR=$where "$root/scripts/pg-tmp" start --port 5441)
 servers+=("$restore_server")
 restore=$("$root/scripts/pg-tmp" createdb "$restore_server" shop)
 pg_dump -Fc "$prod" | pg_restore --no-owner -d "$restore"
@@ -87,8 +93,9 @@ done
 raw_ms=$(($(now_ms) - t0))
 
 awk -v size="$size" -v ssize="$shadow_size" -v mk="$mk_ms" -v copy="$copy_ms" -v rows="$mk_rows" \
-	-v sampled="$mk_sampled" -v phases="$phases" -v dump="$dump_ms" -v raw="$raw_ms" -v rawrows="$raw_rows" -v pct="$sample" 'BEGIN {
+	-v sampled="$mk_sampled" -v phases="$phases" -v where="$where" -v dump="$dump_ms" -v raw="$raw_ms" -v rawrows="$raw_rows" -v pct="$sample" 'BEGIN {
 	printf "production %.0f MB; %s%% shadow %.0f MB (%d sampled rows, %d with FK closure)\n", size / 1048576, pct, ssize / 1048576, sampled, rows
+	printf "both clusters in %s\n", where
 	printf "%-44s %10.1f s\n", "mkshadow (whole run, cluster included)", mk / 1000
 	if (phases != "") printf "  phases: %s\n", phases
 	printf "%-44s %10.1f s\n", "pg_dump -Fc | pg_restore (cluster included)", dump / 1000

@@ -360,4 +360,20 @@ is "$rc:$(q "$(shadow_url "$tmp/o")" -c "SELECT count(*) FROM pg_tables WHERE sc
 ms --destroy --url "$nocd" <"$tmp/o" >/dev/null
 is "$(schemas)" 0 "... and --destroy removes it"
 
+# ---- where a local cluster goes: --dir; without TMPDIR, /dev/shm when it is a tmpfs ----
+mkdir -p "$tmp/elsewhere" && chmod 755 "$tmp/elsewhere"
+rc=0
+env -u PROD_DATABASE_URL TMPDIR="$st" "$BIN/mkshadow" --dir "$tmp/elsewhere" <"$tmp/src.ndjson" >"$tmp/o" 2>"$tmp/e" || rc=$?
+d=$(jq -r 'select(.kind == "shadow") | .destroy.dir // empty' "$tmp/o")
+is "$rc:$(dirname "${d:-none}")" "0:$tmp/elsewhere" "--dir DIR: the cluster is made in DIR"
+env -u PROD_DATABASE_URL TMPDIR="$st" "$BIN/mkshadow" --gc --dir "$tmp/elsewhere" --older-than 0 >/dev/null 2>&1 || true
+is "$(ls "$tmp/elsewhere" | wc -l)" 0 "... and --gc --dir finds it there"
+if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] && [ -w /dev/shm ]; then want=/dev/shm; else want=/tmp; fi
+rc=0
+env -u PROD_DATABASE_URL -u TMPDIR "$BIN/mkshadow" <"$tmp/src.ndjson" >"$tmp/o" 2>"$tmp/e" || rc=$?
+d=$(jq -r 'select(.kind == "shadow") | .destroy.dir // empty' "$tmp/o")
+is "$rc:$(dirname "${d:-none}")" "0:$want" "without TMPDIR or --dir: $want"
+env -u TMPDIR "$BIN/mkshadow" --destroy <"$tmp/o" >/dev/null 2>&1
+ok "$([ -n "$d" ] && [ ! -e "$d" ]; echo $?)" "... and --destroy removes it from there"
+
 done_testing

@@ -63,6 +63,9 @@ static const char usage_text[] =
 	"                            without CREATEDB, a fresh schema in URL's database\n"
 	"  --docker IMAGE            a container of IMAGE, when a Docker engine answers\n"
 	"  --allow-version-mismatch  build even when the major versions differ (EXPLAIN will mislead)\n"
+	"  --dir DIR                 local: create the cluster in DIR (default $TMPDIR, else /dev/shm when\n"
+	"                            it is a tmpfs with room for twice the expected size, else /tmp);\n"
+	"                            with --gc, look there too\n"
 	"Masking (deterministic HMAC-SHA256; key from MIGSAFE_MASK_KEY, random per run when unset):\n"
 	"  --mask [SCHEMA.]TABLE.COLUMN=RULE   keep, null, fixed:VALUE, hash, email, name, digits,\n"
 	"                            ip, date (repeatable; wins over the mask file and the defaults)\n"
@@ -78,7 +81,7 @@ static const char usage_text[] =
 	"Exit: 0 ok, 2 usage, 3 database or server error, 4 invalid input.\n";
 
 struct opts {
-	const char *from_db, *provider, *url, *image, *mask_file;
+	const char *from_db, *provider, *url, *image, *mask_file, *dir;
 	struct strv masks;
 	double percent;
 	long seed, older_than;
@@ -107,7 +110,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{"no-auto-mask", no_argument, NULL, 'n'},    {"destroy", no_argument, NULL, 'D'},
 		{"gc", no_argument, NULL, 'g'},		     {"older-than", required_argument, NULL, 'o'},
 		{"dry-run", no_argument, NULL, 'r'},	     {"help", no_argument, NULL, 'h'},
-		{"jobs", required_argument, NULL, 'j'},
+		{"jobs", required_argument, NULL, 'j'},	     {"dir", required_argument, NULL, 'L'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -132,6 +135,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case 'u': o->url = optarg; break;
 		case 'd': o->image = optarg; break;
+		case 'L': o->dir = optarg; break;
 		case 'V': o->allow_mismatch = true; break;
 		case 'm': strv_push(&o->masks, optarg); break;
 		case 'M': o->mask_file = optarg; break;
@@ -609,7 +613,11 @@ static void build(const struct opts *o)
 	struct dumps dumps;
 	if (pp)
 		dumps_start(&dumps, &p);
-	struct shadow_opts so = {o->provider, o->url, o->image, NULL, pp ? p.major : 0, o->allow_mismatch, pp, no_schema};
+	struct shadow_opts so = {o->provider, o->url, o->image, NULL, pp ? p.major : 0, o->allow_mismatch, pp, no_schema,
+				 o->dir, 0};
+	/* the sample, its parents (up to as much again) and their indexes */
+	for (size_t i = 0; pp && i < p.ntables; i++)
+		so.est_bytes += 2 * p.tables[i]->bytes * o->percent / 100;
 	struct timings tm = {0};
 	bool progress = isatty(STDERR_FILENO);
 	double t0 = now_ms(), t;
@@ -703,7 +711,7 @@ int main(int argc, char **argv)
 	if (o.destroy) {
 		rc = destroy(&o);
 	} else if (o.gc) {
-		int n = shadow_gc(o.url, o.older_than, o.dry_run);
+		int n = shadow_gc(o.url, o.dir, o.older_than, o.dry_run);
 		fprintf(stderr, "%s: %d shadow%s %s\n", msg_prog(), n, n == 1 ? "" : "s",
 			o.dry_run ? "would be removed" : "removed");
 		nd_finish();

@@ -90,6 +90,7 @@ struct fkey {
 struct table {
 	char *schema, *name, *qname;
 	double reltuples; /* estimate, < 0 unknown */
+	double bytes;	  /* pg_total_relation_size */
 	struct column *cols;
 	size_t ncols;
 	int nfields;	    /* columns in the COPY row (not generated) */
@@ -167,6 +168,8 @@ struct shadow_opts {
 	/* url provider: why a schema shadow (the fallback without CREATEDB)
 	 * cannot hold production, or NULL when it can */
 	const char *no_schema_shadow;
+	const char *dir;   /* local: the directory to create the cluster in (--dir), or NULL */
+	double est_bytes;  /* local: how big the shadow may grow, for choosing where */
 };
 
 /* shadow_create: a fresh, marked, empty shadow database; dies on failure
@@ -187,7 +190,7 @@ cJSON *shadow_record(const struct shadow *s);
 void shadow_release(struct shadow *s);
 /* shadow_gc: remove shadows left behind (crashed runs, or older than
  * max_age seconds; max_age < 0: only crashed ones); returns how many. */
-int shadow_gc(const char *server_url, long max_age, bool dry_run);
+int shadow_gc(const char *server_url, const char *dir, long max_age, bool dry_run);
 /* pg_bindir: the directory of PostgreSQL major version major's programs
  * (0: whatever is installed); NULL when none. Static storage, one per
  * thread. */

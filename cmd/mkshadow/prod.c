@@ -17,6 +17,7 @@
  * owned by an extension (CREATE EXTENSION makes those). */
 static const char tables_sql[] =
 	"SELECT c.oid, n.nspname, c.relname, c.reltuples::float8 AS reltuples,\n"
+	"       pg_total_relation_size(c.oid)::float8 AS bytes,\n"
 	"       has_table_privilege(c.oid, 'SELECT') AS can_read\n"
 	"FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace\n"
 	"WHERE c.relkind = 'r' AND n.nspname <> 'information_schema'\n"
@@ -231,6 +232,7 @@ static void load_model(struct prod *p)
 		t->name = xstrdup(db_get(res, (int)i, "relname"));
 		t->qname = xasprintf("%s.%s", t->schema, t->name);
 		t->reltuples = atof(db_get(res, (int)i, "reltuples"));
+		t->bytes = atof(db_get(res, (int)i, "bytes"));
 		if (!db_get_bool(res, (int)i, "can_read"))
 			die_code(EXIT_RUNTIME, "error: production: no SELECT privilege on %s", t->qname);
 		oids[i] = db_get(res, (int)i, "oid");

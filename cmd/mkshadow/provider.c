@@ -4,7 +4,10 @@
  *
  *   local   a throwaway cluster (initdb, pg_ctl; scripts/pg-tmp's recipe):
  *           a private directory holding data, log and the Unix socket,
- *           fsync off, run as the postgres user when we are root.
+ *           fsync off, run as the postgres user when we are root. It goes
+ *           in --dir, else $TMPDIR, else /dev/shm when that is a tmpfs
+ *           with room for twice the expected size (memory: initdb alone is
+ *           about 3 times faster there than on ext4), else /tmp.
  *   url     a fresh, uniquely named database on an existing server; where
  *           the role lacks CREATEDB, a fresh, uniquely named schema of the
  *           server's database instead (a schema shadow: production's one
@@ -33,6 +36,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -550,6 +555,29 @@ static void run_or_die(char *const argv[], bool as_pg, const char *what, const c
 		 logpath ? "; see " : "", logpath ? logpath : "");
 }
 
+/* The shared-memory tmpfs, when it is one and we may write to it. */
+#define SHM_DIR "/dev/shm"
+
+static bool shm_room(double bytes)
+{
+	struct statfs fs;
+	if (statfs(SHM_DIR, &fs) || fs.f_type != TMPFS_MAGIC || access(SHM_DIR, W_OK | X_OK))
+		return false;
+	return (double)fs.f_bavail * (double)fs.f_bsize >= 2 * bytes;
+}
+
+/* local_parent: where a local cluster goes (see the header comment). */
+static const char *local_parent(const char *dir, double est_bytes)
+{
+	const char *tmp = getenv("TMPDIR");
+	if (dir && *dir)
+		return dir;
+	if (tmp && *tmp)
+		return tmp;
+	/* a cluster starts at about 40 MB; never count on less than 256 MB */
+	return shm_room(est_bytes > 256e6 ? est_bytes : 256e6) ? SHM_DIR : "/tmp";
+}
+
 static void create_local(struct shadow *s, const struct shadow_opts *o, const char *encoding)
 {
 	const char *bin = o->bindir ? o->bindir : pg_bindir(o->want_major);
@@ -563,8 +591,7 @@ static void create_local(struct shadow *s, const struct shadow_opts *o, const ch
 	check_version(o, o->prod ? o->prod->version : "", ver);
 	free(ver);
 
-	const char *tmp = getenv("TMPDIR");
-	char *tmpl = xasprintf("%s/migsafe-shadow.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	char *tmpl = xasprintf("%s/migsafe-shadow.XXXXXX", local_parent(o->dir, o->est_bytes));
 	if (!mkdtemp(tmpl))
 		die_code(EXIT_RUNTIME, "error: cannot create %s: %s", tmpl, strerror(errno));
 	s->dir = tmpl;
@@ -881,10 +908,10 @@ void shadow_release(struct shadow *s)
 
 /* ---- gc ---- */
 
-static int gc_local(long max_age, bool dry_run)
+/* gc_in: the local shadows left in directory parent. */
+static int gc_in(const char *parent, long max_age, bool dry_run)
 {
-	const char *tmp = getenv("TMPDIR");
-	char *pat = xasprintf("%s/migsafe-shadow.*", tmp && *tmp ? tmp : "/tmp");
+	char *pat = xasprintf("%s/migsafe-shadow.*", parent);
 	glob_t g;
 	int n = 0;
 	if (glob(pat, 0, NULL, &g) == 0) {
@@ -951,9 +978,26 @@ static int gc_server(const char *url, long max_age, bool dry_run)
 	return n;
 }
 
-int shadow_gc(const char *server_url, long max_age, bool dry_run)
+/* gc_local: every place a local shadow may have been put under the same
+ * settings: --dir, and $TMPDIR, or, without TMPDIR, /dev/shm and /tmp. */
+static int gc_local(const char *dir, long max_age, bool dry_run)
 {
-	int n = gc_local(max_age, dry_run);
+	const char *tmp = getenv("TMPDIR");
+	const char *where[3] = {dir && *dir ? dir : NULL, tmp && *tmp ? tmp : SHM_DIR, tmp && *tmp ? NULL : "/tmp"};
+	int n = 0;
+	for (int i = 0; i < 3; i++) {
+		bool seen = !where[i];
+		for (int k = 0; k < i && !seen; k++)
+			seen = where[k] && !strcmp(where[k], where[i]);
+		if (!seen)
+			n += gc_in(where[i], max_age, dry_run);
+	}
+	return n;
+}
+
+int shadow_gc(const char *server_url, const char *dir, long max_age, bool dry_run)
+{
+	int n = gc_local(dir, max_age, dry_run);
 	if (server_url)
 		n += gc_server(server_url, max_age, dry_run);
 	return n;
