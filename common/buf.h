@@ -24,7 +24,17 @@ void buf_init(struct buf *b);
 void buf_release(struct buf *b);
 void buf_add(struct buf *b, const void *data, size_t n);
 void buf_adds(struct buf *b, const char *s);
-void buf_addc(struct buf *b, char c);
+/* buf_addc: one byte; inline, for the byte-at-a-time loops (COPY text,
+ * JSON escaping) where a call per byte showed in profiles. */
+static inline void buf_addc(struct buf *b, char c)
+{
+	if (b->len + 2 <= b->cap) {
+		b->s[b->len++] = c;
+		b->s[b->len] = '\0';
+	} else {
+		buf_add(b, &c, 1);
+	}
+}
 void buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_reset(struct buf *b);
 /* buf_detach: the string (never NULL), which the caller frees; b is reset. */
