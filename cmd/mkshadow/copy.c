@@ -40,26 +40,33 @@ static size_t hash_bytes(const char *k, size_t len)
 }
 
 /* Stored keys are NUL-terminated; a key never holds a NUL (COPY text). */
-static size_t find_slot(const struct keyset *s, const char *k, size_t len)
+static size_t find_slot(const struct keyset *s, const char *k, size_t len, size_t h)
 {
-	size_t i = hash_bytes(k, len) & (s->cap - 1);
-	while (s->slot[i] && (strncmp(s->slot[i], k, len) || s->slot[i][len]))
+	size_t i = h & (s->cap - 1);
+	while (s->slot[i] && (s->hash[i] != h || strncmp(s->slot[i], k, len) || s->slot[i][len]))
 		i = (i + 1) & (s->cap - 1);
 	return i;
 }
 
 bool keyset_has(const struct keyset *s, const char *k, size_t len)
 {
-	return s->cap && s->slot[find_slot(s, k, len)];
+	return s->cap && s->slot[find_slot(s, k, len, hash_bytes(k, len))];
 }
 
 static void keyset_grow(struct keyset *s)
 {
-	struct keyset bigger = {xcalloc(s->cap ? s->cap * 2 : 64, sizeof(char *)), s->cap ? s->cap * 2 : 64, s->n};
+	size_t cap = s->cap ? s->cap * 2 : 64;
+	struct keyset bigger = {xcalloc(cap, sizeof(char *)), xcalloc(cap, sizeof(size_t)), cap, s->n};
 	for (size_t i = 0; i < s->cap; i++)
-		if (s->slot[i])
-			bigger.slot[find_slot(&bigger, s->slot[i], strlen(s->slot[i]))] = s->slot[i];
+		if (s->slot[i]) {
+			size_t j = s->hash[i] & (cap - 1);
+			while (bigger.slot[j])
+				j = (j + 1) & (cap - 1);
+			bigger.slot[j] = s->slot[i];
+			bigger.hash[j] = s->hash[i];
+		}
 	free(s->slot);
+	free(s->hash);
 	*s = bigger;
 }
 
@@ -67,10 +74,11 @@ bool keyset_add(struct keyset *s, const char *k, size_t len)
 {
 	if ((s->n + 1) * 2 > s->cap)
 		keyset_grow(s);
-	size_t i = find_slot(s, k, len);
+	size_t h = hash_bytes(k, len), i = find_slot(s, k, len, h);
 	if (s->slot[i])
 		return false;
 	s->slot[i] = xstrndup(k, len);
+	s->hash[i] = h;
 	s->n++;
 	return true;
 }
@@ -80,6 +88,7 @@ void keyset_release(struct keyset *s)
 	for (size_t i = 0; i < s->cap; i++)
 		free(s->slot[i]);
 	free(s->slot);
+	free(s->hash);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -343,6 +352,42 @@ static void show_progress(const struct copy_opts *o, long more)
 	fprintf(stderr, "\r\033[K%s: %s: %ld rows", msg_prog(), progress.what, progress.rows);
 }
 
+/* Rows wait in batches for the shared key sets: one lock per batch, not
+ * per row (the workers' per-row locking showed as futex waits). */
+#define ROW_BATCH 256
+struct pending {
+	char *data[ROW_BATCH];
+	int len[ROW_BATCH];
+	bool fresh[ROW_BATCH];
+	int n;
+};
+
+/* flush_rows: note the keys of the waiting rows, in order, under one lock;
+ * then send the fresh ones (masked) to the shadow. */
+static void flush_rows(struct stream *st, struct pending *b)
+{
+	pool_lock();
+	for (int i = 0; i < b->n; i++) {
+		row_split(&st->row, b->data[i], (size_t)b->len[i]);
+		b->fresh[i] = note_keys(st);
+	}
+	pool_unlock();
+	for (int i = 0; i < b->n; i++) {
+		if (b->fresh[i]) {
+			if (st->t->masked) {
+				row_split(&st->row, b->data[i], (size_t)b->len[i]);
+				masked_line(st);
+				put(st->shadow, st->line.s, st->line.len);
+			} else {
+				put(st->shadow, b->data[i], (size_t)b->len[i]);
+			}
+			st->rows++;
+		}
+		PQfreemem(b->data[i]);
+	}
+	b->n = 0;
+}
+
 /* stream_rows: run select (a COPY ... TO STDOUT on production) into t. */
 static void stream_rows(struct stream *st, const char *select)
 {
@@ -355,27 +400,19 @@ static void stream_rows(struct stream *st, const char *select)
 	char *data;
 	int n;
 	long unreported = 0;
+	struct pending b = {0};
 	st->rows = 0;
 	while ((n = PQgetCopyData(st->prod, &data, 0)) > 0) {
 		if (plain) {
 			put(st->shadow, data, (size_t)n);
 			st->rows++;
+			PQfreemem(data);
 		} else {
-			row_split(&st->row, data, (size_t)n);
-			pool_lock();
-			bool fresh = note_keys(st);
-			pool_unlock();
-			if (fresh) {
-				if (st->t->masked) {
-					masked_line(st);
-					put(st->shadow, st->line.s, st->line.len);
-				} else {
-					put(st->shadow, data, (size_t)n);
-				}
-				st->rows++;
-			}
+			b.data[b.n] = data;
+			b.len[b.n++] = n;
+			if (b.n == ROW_BATCH)
+				flush_rows(st, &b);
 		}
-		PQfreemem(data);
 		if (st->o->progress && ++unreported == 10000) {
 			pool_lock();
 			show_progress(st->o, unreported);
@@ -383,6 +420,7 @@ static void stream_rows(struct stream *st, const char *select)
 			unreported = 0;
 		}
 	}
+	flush_rows(st, &b);
 	if (n == -2)
 		pool_fatal(EXIT_RUNTIME, "error: reading %s: %s", st->t->qname, PQerrorMessage(st->prod));
 	char *reading = xasprintf("reading %s", st->t->qname), *writing = xasprintf("shadow: writing %s", st->t->qname);
@@ -560,10 +598,29 @@ static int by_size(const void *a, const void *b)
 	return x->reltuples < y->reltuples ? 1 : x->reltuples > y->reltuples ? -1 : 0;
 }
 
+/* A key with its integer value, parsed once for sorting (parsing in the
+ * comparison cost more than the fetch it orders). */
+struct numkey {
+	long long v;
+	char *s;
+};
+
 static int by_number(const void *a, const void *b)
 {
-	long long x = strtoll(*(char *const *)a, NULL, 10), y = strtoll(*(char *const *)b, NULL, 10);
+	long long x = ((const struct numkey *)a)->v, y = ((const struct numkey *)b)->v;
 	return x < y ? -1 : x > y;
+}
+
+/* sort_numeric: keys v[0..n-1] (integers as COPY text) in numeric order. */
+static void sort_numeric(char **v, size_t n)
+{
+	struct numkey *k = xcalloc(n, sizeof(*k));
+	for (size_t i = 0; i < n; i++)
+		k[i] = (struct numkey){strtoll(v[i], NULL, 10), v[i]};
+	qsort(k, n, sizeof(*k), by_number);
+	for (size_t i = 0; i < n; i++)
+		v[i] = k[i].s;
+	free(k);
 }
 
 /* close_table: fetch the wanted, missing parents of t (every key of it
@@ -583,7 +640,7 @@ static bool close_table(struct table *t, struct work *w, int jobs)
 		}
 		keyset_release(&rk->wanted);
 		if (integer_key(rk) && all.n > first[k]) /* qsort(NULL, 0, ...) is undefined */
-			qsort(all.v + first[k], all.n - first[k], sizeof(char *), by_number);
+			sort_numeric(all.v + first[k], all.n - first[k]);
 	}
 	first[t->nkeys] = all.n;
 	w->ntasks = 0;

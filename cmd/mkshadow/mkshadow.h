@@ -50,6 +50,7 @@ bool mask_apply(const struct hmac_sha256_key *key, const struct mask_rule *r, co
 
 struct keyset {
 	char **slot;
+	size_t *hash; /* of each slot's key: most probes end on it, not on strncmp */
 	size_t cap, n;
 };
 
