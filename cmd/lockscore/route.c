@@ -160,6 +160,18 @@ static bool plain_lower(const char *s)
 	return true;
 }
 
+/* as_number: a numeric literal (kept as text by the parser) read as a
+ * number in place; false when it is not one. */
+static bool as_number(struct val *v)
+{
+	if (v->kind != V_STR)
+		return true;
+	char *end;
+	errno = 0;
+	v->num = strtold(v->str, &end);
+	return !errno && !*end && end != v->str;
+}
+
 /* Compare a with b as values of the key type: -1, 0, 1, or 2 when that
  * cannot be told here; ordered says whether order matters (RANGE) or
  * only equality (LIST). NULLs are the caller's. */
@@ -171,20 +183,8 @@ static int compare(struct val a, struct val b, enum ktype kt, bool ordered)
 		return 1;
 	long double x, y;
 	if (kt == K_NUM) {
-		if (a.kind == V_STR) {
-			char *end;
-			errno = 0;
-			a.num = strtold(a.str, &end);
-			if (errno || *end || end == a.str)
-				return 2;
-		}
-		if (b.kind == V_STR) {
-			char *end;
-			errno = 0;
-			b.num = strtold(b.str, &end);
-			if (errno || *end || end == b.str)
-				return 2;
-		}
+		if (!as_number(&a) || !as_number(&b))
+			return 2;
 		x = a.num;
 		y = b.num;
 	} else if (kt == K_DATE || kt == K_TS || kt == K_TSTZ) {
