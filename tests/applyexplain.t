@@ -56,6 +56,8 @@ is "$(trace soft 0 | jq -c .locks)" '[{"table":"public.orders","mode":"AccessExc
 is "$(trace soft 0 | jq -c .rewrites)" '[]' "soft_delete: no rewrite"
 is "$(kind soft plan | jq -s 'length')" 2 "soft_delete: the two queries on orders are planned (products' is not)"
 is "$(kind soft plan | jq -s '[.[].regressions[]] | length')" 0 "soft_delete: plans unchanged"
+is "$(kind soft plan | jq -sc '[.[] | .before.runs, .after.runs] | unique')" '[3]' \
+	"soft_delete: each query's time is the fastest of 3 runs, before and after"
 is "$(kind soft rollback_check | jq -c '[.ok, .differences, .reapplied]')" '[true,[],true]' \
 	"soft_delete: rollback_check ok, and the forward migration re-runs"
 is "$(trace soft 0 | jq '.blocked_read_ms > 0 and .blocked_write_ms > 0')" true \

@@ -67,6 +67,8 @@ static const char usage_text[] =
 	"                             (default 10000)\n"
 	"  --cost-ratio X             cost after/before that is a regression (default 2)\n"
 	"  --time-ratio X             execution time after/before that is a regression (default 3)\n"
+	"  --runs N                   EXPLAIN ANALYZE runs per query and side, the fastest counts\n"
+	"                             (default 3; a run over 1 s is not repeated)\n"
 	"  --i-know-this-is-not-production\n"
 	"                             run on a database mkshadow did not mark as a shadow\n"
 	"  -h, --help                 this help\n"
@@ -87,7 +89,7 @@ static double num_arg(const char *name, const char *s, double min)
 static void parse_opts(struct opts *o, int argc, char **argv)
 {
 	enum { O_SHADOW = 256, O_QUERIES, O_FROMDB, O_TOP, O_STMT_TO, O_PROBE_TO, O_NOTX, O_NOPROBES,
-	       O_NOPLANS, O_NOROLLBACK, O_LARGE, O_COST, O_TIME, O_NOTPROD };
+	       O_NOPLANS, O_NOROLLBACK, O_LARGE, O_COST, O_TIME, O_RUNS, O_NOTPROD };
 	static const struct option longopts[] = {
 		{"shadow", required_argument, NULL, O_SHADOW},
 		{"queries", required_argument, NULL, O_QUERIES},
@@ -102,6 +104,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{"large-rows", required_argument, NULL, O_LARGE},
 		{"cost-ratio", required_argument, NULL, O_COST},
 		{"time-ratio", required_argument, NULL, O_TIME},
+		{"runs", required_argument, NULL, O_RUNS},
 		{"i-know-this-is-not-production", no_argument, NULL, O_NOTPROD},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -114,6 +117,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	o->large_rows = 10000;
 	o->cost_ratio = 2;
 	o->time_ratio = 3;
+	o->runs = 3;
 	opterr = 0; /* our own message, without argv[0]'s path */
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -130,6 +134,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_LARGE: o->large_rows = num_arg("--large-rows", optarg, 0); break;
 		case O_COST: o->cost_ratio = num_arg("--cost-ratio", optarg, 1); break;
 		case O_TIME: o->time_ratio = num_arg("--time-ratio", optarg, 1); break;
+		case O_RUNS: o->runs = (int)num_arg("--runs", optarg, 1); break;
 		case O_NOTPROD: o->not_production = true; break;
 		case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
 		default: usage_error("unknown option or missing value: '%s'", argv[optind - 1]);

@@ -36,6 +36,7 @@ struct opts {
 	bool progress; /* stderr is a terminal: say what runs */
 	double large_rows; /* production rows from which a seq scan counts as large */
 	double cost_ratio, time_ratio;
+	int runs; /* EXPLAIN ANALYZE runs per query and side; the fastest counts */
 };
 
 /* ae_schema: where the shadow resolves unqualified names (its

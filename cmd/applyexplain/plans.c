@@ -391,6 +391,12 @@ static void plan_walk(const cJSON *node, cJSON *seq, cJSON *idx)
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(node, "Plans")) plan_walk(it, seq, idx);
 }
 
+static double num(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
 static double round3(double v)
 {
 	return (double)(long long)(v * 1000 + (v < 0 ? -0.5 : 0.5)) / 1000;
@@ -443,12 +449,30 @@ static PGresult *explain_once(PGconn *c, const struct query *q, bool analyze)
 	return r;
 }
 
-static cJSON *explain(PGconn *c, const struct query *q)
+/* The fastest of o->runs EXPLAIN ANALYZE runs gives "ms": one run is at
+ * the mercy of whatever else the machine does, and a regression is only
+ * worth reporting when the best "after" is slower than the best "before".
+ * A run slower than a second is well above that noise and is not repeated. */
+static cJSON *explain(PGconn *c, const struct query *q, int runs)
 {
 	PGresult *r = explain_once(c, q, true);
 	cJSON *o;
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) >= 1) {
-		o = summarize(PQgetvalue(r, 0, 0), strstr(PQgetvalue(r, 0, 0), "\"Execution Time\"") != NULL);
+		bool analyzed = strstr(PQgetvalue(r, 0, 0), "\"Execution Time\"") != NULL;
+		o = summarize(PQgetvalue(r, 0, 0), analyzed);
+		int done = 1;
+		for (; analyzed && done < runs && num(o, "ms") < 1000; done++) {
+			PQclear(r);
+			r = explain_once(c, q, true);
+			if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1)
+				break;
+			cJSON *again = summarize(PQgetvalue(r, 0, 0), true);
+			double ms = num(again, "ms");
+			if (ms >= 0 && ms < num(o, "ms"))
+				cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "ms"), ms);
+			cJSON_Delete(again);
+		}
+		cJSON_AddNumberToObject(o, "runs", done);
 	} else {
 		o = cJSON_CreateObject();
 		cJSON_AddNullToObject(o, "cost");
@@ -466,7 +490,7 @@ static cJSON *explain(PGconn *c, const struct query *q)
 void queries_explain(struct shadow *sh, struct queries *q, bool after)
 {
 	for (size_t i = 0; i < q->n; i++) {
-		cJSON *e = explain(sh->mig, &q->v[i]);
+		cJSON *e = explain(sh->mig, &q->v[i], sh->o->runs);
 		if (after)
 			q->v[i].after = e;
 		else
@@ -492,12 +516,6 @@ static void regression(cJSON *regs, const char *kind, const char *what, const ch
 	cJSON_AddStringToObject(o, "message", message);
 	cJSON_AddItemToArray(regs, o);
 	free(message);
-}
-
-static double num(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
 
 static cJSON *regressions(const struct queries *qs, const struct opts *o, const cJSON *b, const cJSON *a)
