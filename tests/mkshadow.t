@@ -304,6 +304,14 @@ rc=0
 ms --from-db "postgresql://postgres@/nope?host=$tmp/none&port=1" </dev/null >"$tmp/o" 2>"$tmp/e" || rc=$?
 is "$rc:$(wc -c <"$tmp/o"):$(leftovers)" "3:0:0" "an unreachable production: exit 3, nothing created"
 
+# production fails a read while the shadow is still being created: the
+# error waits for the creation to end, then the shadow goes
+rc=0
+MIGSAFE_TEST_FAIL_SAMPLE=public.region ms --from-db "$graph" </dev/null >"$tmp/o" 2>"$tmp/e" || rc=$?
+is "$rc:$(wc -c <"$tmp/o"):$(leftovers)" "3:0:0" "production fails during the shadow's creation: exit 3, nothing left"
+is "$(grep -c . "$tmp/e"):$(grep -c 'public.region: .*division by zero' "$tmp/e")" "1:1" \
+	"... one line naming the table and production's error"
+
 # a failure half-way (an index the masked rows break) removes the shadow
 rc=0
 ms --from-db "$graph" --url "$other" --mask department.title=fixed:same --mask region.name=fixed:x </dev/null >"$tmp/o" 2>"$tmp/e" || rc=$?

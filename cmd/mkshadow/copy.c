@@ -15,7 +15,15 @@
  * The shadow has no indexes, constraints or triggers while it loads (the
  * post-data section comes after), so load order and cycles do not matter
  * and every foreign key is validated once, when it is added.
+ *
+ * Copying starts before the shadow exists: it runs in a thread of its own
+ * (copy_start) while the caller creates the shadow, and rows wait in memory
+ * (HOLD_BYTES at most, then the workers wait) until copy_join says the
+ * shadow has its tables. Rows of streams that ended before are loaded then,
+ * on the caller's session; streams still running go straight to the shadow
+ * from there on.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,12 +192,14 @@ static void copy_encode(const char *s, size_t len, struct buf *out)
  * and its buffers. */
 struct stream {
 	struct prod *p;
-	PGconn *prod, *shadow;
+	PGconn *prod, *shadow; /* shadow: opened when the shadow is ready */
 	const struct copy_opts *o;
 	struct table *t;
 	struct row row;
 	struct buf line, tmp, val;
-	bool closure; /* rows may already be loaded: skip those */
+	struct buf held; /* rows waiting for the shadow */
+	bool direct;	 /* a COPY into the shadow is open: rows go there */
+	bool closure;	 /* rows may already be loaded: skip those */
 	long rows;
 };
 
@@ -271,11 +281,15 @@ static void masked_line(struct stream *st)
 
 static void put(PGconn *shadow, const char *data, size_t len)
 {
-	if (PQputCopyData(shadow, data, (int)len) != 1)
-		pool_fatal(EXIT_RUNTIME, "error: writing rows to the shadow: %s", PQerrorMessage(shadow));
+	while (len) { /* PQputCopyData takes an int */
+		size_t n = len < (1u << 20) ? len : (1u << 20);
+		if (PQputCopyData(shadow, data, (int)n) != 1)
+			pool_fatal(EXIT_RUNTIME, "error: writing rows to the shadow: %s", PQerrorMessage(shadow));
+		data += n, len -= n;
+	}
 }
 
-static void copy_start(PGconn *conn, const char *sql, ExecStatusType want, const char *where)
+static void copy_begin(PGconn *conn, const char *sql, ExecStatusType want, const char *where)
 {
 	PGresult *res = PQexec(conn, sql);
 	if (PQresultStatus(res) != want) {
@@ -362,6 +376,8 @@ struct pending {
 	int n;
 };
 
+static void sink_put(struct stream *st, const char *data, size_t len);
+
 /* flush_rows: note the keys of the waiting rows, in order, under one lock;
  * then send the fresh ones (masked) to the shadow. */
 static void flush_rows(struct stream *st, struct pending *b)
@@ -377,9 +393,9 @@ static void flush_rows(struct stream *st, struct pending *b)
 			if (st->t->masked) {
 				row_split(&st->row, b->data[i], (size_t)b->len[i]);
 				masked_line(st);
-				put(st->shadow, st->line.s, st->line.len);
+				sink_put(st, st->line.s, st->line.len);
 			} else {
-				put(st->shadow, b->data[i], (size_t)b->len[i]);
+				sink_put(st, b->data[i], (size_t)b->len[i]);
 			}
 			st->rows++;
 		}
@@ -388,14 +404,108 @@ static void flush_rows(struct stream *st, struct pending *b)
 	b->n = 0;
 }
 
+/* ---- where rows go: the shadow, or memory until it has its tables ---- */
+
+#define HOLD_BYTES ((size_t)256 << 20)
+
+struct held {
+	struct table *t;
+	struct buf rows;
+};
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int ready;	   /* the shadow has its tables (read without the lock) */
+	size_t bytes;	   /* held in v (read without the lock) */
+	struct held *v;	   /* rows of streams that ended before ready */
+	size_t n, cap;
+	bool done;	   /* the copier has finished */
+} sink = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, NULL, 0, 0, false};
+
+static bool sink_ready(void)
+{
+	return __atomic_load_n(&sink.ready, __ATOMIC_ACQUIRE);
+}
+
+/* copy_in: "COPY t (cols) FROM STDIN" for the shadow (a schema shadow's
+ * schema is known once it is ready). */
+static char *copy_in(PGconn *conn, const struct copy_opts *o, const struct table *t)
+{
+	char *cols = column_list(conn, t), *q = qualified(conn, t, o->shadow->schema);
+	char *in = xasprintf("COPY %s (%s) FROM STDIN", q, cols);
+	free(cols), free(q);
+	return in;
+}
+
+/* sink_open: start the COPY into the shadow and send the rows held. */
+static void sink_open(struct stream *st)
+{
+	if (!st->shadow)
+		st->shadow = shadow_connect(st->o->shadow);
+	char *in = copy_in(st->shadow, st->o, st->t);
+	copy_begin(st->shadow, in, PGRES_COPY_IN, "shadow");
+	free(in);
+	put(st->shadow, st->held.s, st->held.len);
+	buf_reset(&st->held);
+	st->direct = true;
+}
+
+static void sink_wait_ready(void)
+{
+	pthread_mutex_lock(&sink.mu);
+	while (!sink.ready)
+		pthread_cond_wait(&sink.cv, &sink.mu);
+	pthread_mutex_unlock(&sink.mu);
+}
+
+static void sink_put(struct stream *st, const char *data, size_t len)
+{
+	if (!st->direct) {
+		if (!sink_ready() &&
+		    st->held.len + len + __atomic_load_n(&sink.bytes, __ATOMIC_RELAXED) <= HOLD_BYTES) {
+			buf_add(&st->held, data, len);
+			return;
+		}
+		sink_wait_ready();
+		sink_open(st);
+	}
+	put(st->shadow, data, len);
+}
+
+/* sink_end: end the stream's COPY; or, before the shadow is ready, leave
+ * its rows for copy_join to load. */
+static void sink_end(struct stream *st)
+{
+	if (!st->direct && !st->held.len)
+		return;
+	if (!st->direct && sink_ready())
+		sink_open(st);
+	if (!st->direct) {
+		pthread_mutex_lock(&sink.mu);
+		xgrow(&sink.v, &sink.cap, sink.n + 1, sizeof(*sink.v));
+		sink.v[sink.n++] = (struct held){st->t, st->held};
+		__atomic_add_fetch(&sink.bytes, st->held.len, __ATOMIC_RELAXED);
+		pthread_cond_broadcast(&sink.cv);
+		pthread_mutex_unlock(&sink.mu);
+		buf_init(&st->held);
+		return;
+	}
+	char *writing = xasprintf("shadow: writing %s", st->t->qname);
+	if (PQputCopyEnd(st->shadow, NULL) != 1)
+		pool_fatal(EXIT_RUNTIME, "error: shadow: %s", PQerrorMessage(st->shadow));
+	copy_finish(st->shadow, writing);
+	free(writing);
+	st->direct = false;
+}
+
 /* stream_rows: run select (a COPY ... TO STDOUT on production) into t. */
 static void stream_rows(struct stream *st, const char *select)
 {
-	char *cols = column_list(st->shadow, st->t), *q = qualified(st->shadow, st->t, st->o->schema);
-	char *in = xasprintf("COPY %s (%s) FROM STDIN", q, cols);
 	double t0 = now_ms();
-	copy_start(st->prod, select, PGRES_COPY_OUT, st->t->qname);
-	copy_start(st->shadow, in, PGRES_COPY_IN, "shadow");
+	copy_begin(st->prod, select, PGRES_COPY_OUT, st->t->qname);
+	if (sink_ready())
+		sink_open(st);
 	bool plain = !st->t->masked && !st->t->nkeys && !st->t->nfks;
 	char *data;
 	int n;
@@ -404,7 +514,7 @@ static void stream_rows(struct stream *st, const char *select)
 	st->rows = 0;
 	while ((n = PQgetCopyData(st->prod, &data, 0)) > 0) {
 		if (plain) {
-			put(st->shadow, data, (size_t)n);
+			sink_put(st, data, (size_t)n);
 			st->rows++;
 			PQfreemem(data);
 		} else {
@@ -423,21 +533,15 @@ static void stream_rows(struct stream *st, const char *select)
 	flush_rows(st, &b);
 	if (n == -2)
 		pool_fatal(EXIT_RUNTIME, "error: reading %s: %s", st->t->qname, PQerrorMessage(st->prod));
-	char *reading = xasprintf("reading %s", st->t->qname), *writing = xasprintf("shadow: writing %s", st->t->qname);
+	char *reading = xasprintf("reading %s", st->t->qname);
 	copy_finish(st->prod, reading); /* a session ended mid-COPY reports here too */
-	if (PQputCopyEnd(st->shadow, NULL) != 1)
-		pool_fatal(EXIT_RUNTIME, "error: shadow: %s", PQerrorMessage(st->shadow));
-	copy_finish(st->shadow, writing);
 	free(reading);
-	free(writing);
+	sink_end(st);
 	pool_lock();
 	st->t->ms += now_ms() - t0;
 	if (st->o->progress)
 		show_progress(st->o, unreported);
 	pool_unlock();
-	free(cols);
-	free(q);
-	free(in);
 }
 
 static void stream_release(struct stream *st)
@@ -447,6 +551,7 @@ static void stream_release(struct stream *st)
 	buf_release(&st->line);
 	buf_release(&st->tmp);
 	buf_release(&st->val);
+	buf_release(&st->held);
 }
 
 /* ---- sampling ---- */
@@ -461,6 +566,13 @@ static void sample_table(struct stream *st)
 	else
 		sql = xasprintf("COPY (SELECT %s FROM ONLY %s TABLESAMPLE BERNOULLI (%.6g) REPEATABLE (%ld)) TO STDOUT",
 				cols, q, st->o->percent, st->o->seed);
+	/* tests: production fails this table's read while the shadow is
+	 * being created (a real error, through the real error path) */
+	const char *fail = getenv("MIGSAFE_TEST_FAIL_SAMPLE");
+	if (fail && !strcmp(fail, t->qname)) {
+		free(sql);
+		sql = xasprintf("COPY (SELECT %s FROM ONLY %s WHERE 1 / 0 = 1) TO STDOUT", cols, q);
+	}
 	stream_rows(st, sql);
 	t->sampled = st->rows;
 	free(sql);
@@ -700,16 +812,29 @@ static PGconn *worker_prod(const struct prod *p)
 	return c;
 }
 
-void copy_sample(struct prod *p, PGconn *shadow, const struct copy_opts *o)
+struct copier {
+	pthread_t th;
+	struct prod *p;
+	const struct copy_opts *o;
+	double t0;
+};
+
+/* copy_all: sample every table, then close over foreign keys (the copier
+ * thread). */
+static void *copy_all(void *arg)
 {
+	struct copier *c = arg;
+	struct prod *p = c->p;
+	const struct copy_opts *o = c->o;
 	int jobs = o->jobs < 1 ? 1 : o->jobs;
 	struct work w = {xcalloc((size_t)jobs, sizeof(struct stream)), NULL, 0, 0};
 	for (int i = 0; i < jobs; i++) {
 		struct stream *st = &w.ws[i];
 		st->p = p, st->o = o;
-		st->prod = i ? worker_prod(p) : p->conn;
-		st->shadow = i ? shadow_connect(o->shadow) : shadow;
-		buf_init(&st->line), buf_init(&st->tmp), buf_init(&st->val);
+		/* not p's own session: an error on it would end the transaction
+		 * whose snapshot pg_dump and the other workers import */
+		st->prod = worker_prod(p);
+		buf_init(&st->line), buf_init(&st->tmp), buf_init(&st->val), buf_init(&st->held);
 	}
 	double t0 = now_ms();
 	struct table **order = xcalloc(p->ntables + 1, sizeof(*order));
@@ -741,12 +866,64 @@ void copy_sample(struct prod *p, PGconn *shadow, const struct copy_opts *o)
 			p->closure_rounds, closure, p->closure_ms / 1000);
 	for (int i = 0; i < jobs; i++) {
 		stream_release(&w.ws[i]);
-		if (i) {
-			db_exec(w.ws[i].prod, "ROLLBACK");
-			db_close(w.ws[i].prod);
+		db_exec(w.ws[i].prod, "ROLLBACK");
+		db_close(w.ws[i].prod);
+		if (w.ws[i].shadow)
 			db_close(w.ws[i].shadow);
-		}
 	}
 	free(w.ws);
 	free(w.tasks);
+	pthread_mutex_lock(&sink.mu);
+	sink.done = true;
+	pthread_cond_broadcast(&sink.cv);
+	pthread_mutex_unlock(&sink.mu);
+	return NULL;
+}
+
+struct copier *copy_start(struct prod *p, const struct copy_opts *o)
+{
+	struct copier *c = xcalloc(1, sizeof(*c));
+	c->p = p, c->o = o, c->t0 = now_ms();
+	pool_defer_fatal(true);
+	if (pthread_create(&c->th, NULL, copy_all, c))
+		die_code(EXIT_RUNTIME, "error: cannot start a thread for copying");
+	return c;
+}
+
+/* load_held: rows a stream left in memory, into the shadow on conn. */
+static void load_held(PGconn *conn, const struct copy_opts *o, struct held *h)
+{
+	char *in = copy_in(conn, o, h->t), *writing = xasprintf("shadow: writing %s", h->t->qname);
+	copy_begin(conn, in, PGRES_COPY_IN, "shadow");
+	put(conn, h->rows.s, h->rows.len);
+	if (PQputCopyEnd(conn, NULL) != 1)
+		pool_fatal(EXIT_RUNTIME, "error: shadow: %s", PQerrorMessage(conn));
+	copy_finish(conn, writing);
+	free(in), free(writing);
+}
+
+void copy_join(struct copier *c, PGconn *shadow)
+{
+	pool_defer_fatal(false); /* dies with a worker's error */
+	pthread_mutex_lock(&sink.mu);
+	__atomic_store_n(&sink.ready, 1, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&sink.cv);
+	for (;;) {
+		while (!sink.n && !sink.done)
+			pthread_cond_wait(&sink.cv, &sink.mu);
+		if (!sink.n)
+			break;
+		struct held h = sink.v[--sink.n];
+		pthread_mutex_unlock(&sink.mu);
+		load_held(shadow, c->o, &h);
+		__atomic_sub_fetch(&sink.bytes, h.rows.len, __ATOMIC_RELAXED);
+		buf_release(&h.rows);
+		pthread_mutex_lock(&sink.mu);
+	}
+	pthread_mutex_unlock(&sink.mu);
+	pthread_join(c->th, NULL);
+	c->p->copy_ms = now_ms() - c->t0;
+	free(sink.v);
+	sink.v = NULL, sink.n = sink.cap = 0;
+	free(c);
 }

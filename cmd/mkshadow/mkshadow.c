@@ -482,6 +482,7 @@ static cJSON *timings_json(const struct timings *tm, const struct prod *p, int j
 	if (p) {
 		cJSON_AddNumberToObject(t, "sample_ms", (double)(long)(p->sample_ms + 0.5));
 		cJSON_AddNumberToObject(t, "closure_ms", (double)(long)(p->closure_ms + 0.5));
+		cJSON_AddNumberToObject(t, "copy_ms", (double)(long)(p->copy_ms + 0.5));
 		cJSON_AddNumberToObject(t, "closure_rounds", p->closure_rounds);
 		cJSON_AddNumberToObject(t, "post_data_ms", (double)(long)(tm->post_data + 0.5));
 	}
@@ -587,12 +588,15 @@ static void dumps_start(struct dumps *d, const struct prod *p)
 		die_code(EXIT_RUNTIME, "error: cannot start a thread for pg_dump");
 }
 
-/* dumps_finish: wait for both scripts; dies with pg_dump's message. */
+/* dumps_finish: wait for both scripts; dies with pg_dump's message, or
+ * with a copying worker's error when there is one (it comes first). */
 static void dumps_finish(struct dumps *d)
 {
 	pthread_join(d->th, NULL);
-	if (d->err)
+	if (d->err) {
+		pool_defer_fatal(false);
 		die_code(EXIT_RUNTIME, "error: pg_dump --schema-only: %s", d->err);
+	}
 }
 
 static void build(const struct opts *o)
@@ -622,6 +626,15 @@ static void build(const struct opts *o)
 	bool progress = isatty(STDERR_FILENO);
 	double t0 = now_ms(), t;
 	tm.total = t0;
+	/* production's rows start coming (into memory) while the shadow is
+	 * made: initdb and a server start leave a core mostly idle */
+	struct hmac_sha256_key key;
+	struct copy_opts co = {o->percent, o->seed, &key, progress, o->jobs, &s};
+	struct copier *copier = NULL;
+	if (pp) {
+		mask_key(&key);
+		copier = copy_start(&p, &co);
+	}
 	shadow_create(&s, &so);
 	if (pp)
 		dumps_finish(&dumps);
@@ -631,9 +644,6 @@ static void build(const struct opts *o)
 	if (s.schema)
 		s.maps_schema = xstrdup(from);
 	if (pp) {
-		struct hmac_sha256_key key;
-		struct copy_opts co = {o->percent, o->seed, &key, progress, o->jobs, &s, s.schema};
-		mask_key(&key);
 		char *pre = dumps.pre;
 		if (m)
 			pre = remap_dump(s.conn, pre, m, "pg_dump's pre-data script");
@@ -641,7 +651,7 @@ static void build(const struct opts *o)
 		free(pre);
 		tm.schema = (t0 = now_ms()) - t;
 		phase(progress, "schema", tm.schema);
-		copy_sample(&p, s.conn, &co);
+		copy_join(copier, s.conn);
 		t = now_ms();
 		char *post = dumps.post;
 		if (m)

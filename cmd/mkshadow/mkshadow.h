@@ -121,8 +121,9 @@ struct prod {
 	size_t nkeys;
 	struct fkey **fks;
 	size_t nfks;
-	/* copy_sample's results */
+	/* copying's results */
 	double sample_ms, closure_ms; /* wall time of the two phases */
+	double copy_ms;		      /* from copy_start until every row was in the shadow */
 	int closure_rounds;
 };
 
@@ -221,8 +222,16 @@ void pool_unlock(void);
 /* pool_fatal: die from any thread: the first caller prints the message and
  * exits (removing the shadow being built); later callers wait for that. */
 _Noreturn void pool_fatal(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* pool_defer_fatal(true), from the main thread: until pool_defer_fatal(false),
+ * a fatal error in another thread is recorded and ends only that thread,
+ * so that nothing removes the shadow while the main thread is creating it
+ * (a half-started cluster removed under its pg_ctl could outlive us).
+ * pool_defer_fatal(false) dies with the first recorded error, if any. */
+void pool_defer_fatal(bool on);
 
 /* ---- copying ---- */
+
+struct copier;
 
 struct copy_opts {
 	double percent;
@@ -230,15 +239,23 @@ struct copy_opts {
 	const struct hmac_sha256_key *key;
 	bool progress;
 	int jobs;		     /* sessions on production (and on the shadow) */
-	const struct shadow *shadow; /* for the workers' sessions */
-	const char *schema;	     /* a schema shadow's schema: tables land there; else NULL */
+	/* the shadow, being created while copying starts: read only once
+	 * copy_join says it is ready (its sessions, a schema shadow's schema) */
+	const struct shadow *shadow;
 };
 
-/* copy_sample: sample every table into the shadow, close over foreign keys.
- * Fills each table's sampled/closure/ms and p's phase times. With jobs > 1,
- * workers open their own production sessions in p's exported snapshot
- * (SET TRANSACTION SNAPSHOT), so every row comes from one point in time. */
-void copy_sample(struct prod *p, PGconn *shadow, const struct copy_opts *o);
+/* copy_start: sample every table and close over foreign keys, in a thread
+ * of its own, while the caller creates the shadow: rows wait in memory (a
+ * bounded amount, then the workers wait) until copy_join. Workers open
+ * their own production sessions in p's exported snapshot (SET TRANSACTION
+ * SNAPSHOT), so every row comes from one point in time. Until copy_join, a
+ * worker's fatal error waits for the caller (pool_defer_fatal). */
+struct copier *copy_start(struct prod *p, const struct copy_opts *o);
+/* copy_join: the shadow has production's tables: the rows held go in on
+ * shadow (the caller's session), the rest straight from the workers;
+ * returns when every row is in. Fills each table's sampled/closure/ms and
+ * p's phase times. */
+void copy_join(struct copier *c, PGconn *shadow);
 
 /* ---- after the rows (post.c) ---- */
 

@@ -26,19 +26,51 @@ void pool_unlock(void)
 	pthread_mutex_unlock(&shared);
 }
 
+/* While the main thread creates the shadow, a worker's fatal error waits
+ * for it (see pool_defer_fatal). */
+static struct {
+	pthread_mutex_t mu;
+	bool on;
+	pthread_t main;
+	int code;
+	char *msg; /* the first error */
+} deferred = {PTHREAD_MUTEX_INITIALIZER, false, 0, 0, NULL};
+
 void pool_fatal(int code, const char *fmt, ...)
 {
 	static pthread_mutex_t dying = PTHREAD_MUTEX_INITIALIZER;
-	pthread_mutex_lock(&dying); /* never released: one thread exits */
-	shadow_forget_conn();
 	va_list ap;
 	va_start(ap, fmt);
 	char *m = NULL;
 	if (vasprintf(&m, fmt, ap) < 0)
 		m = NULL;
 	va_end(ap);
+	pthread_mutex_lock(&deferred.mu);
+	if (deferred.on && !pthread_equal(pthread_self(), deferred.main)) {
+		if (!deferred.msg)
+			deferred.code = code, deferred.msg = m ? m : xstrdup("error: out of memory");
+		else
+			free(m);
+		pthread_mutex_unlock(&deferred.mu);
+		pthread_exit(NULL);
+	}
+	pthread_mutex_unlock(&deferred.mu);
+	pthread_mutex_lock(&dying); /* never released: one thread exits */
+	shadow_forget_conn();
 	error("%s", m ? m : "error: out of memory");
 	exit(code);
+}
+
+void pool_defer_fatal(bool on)
+{
+	pthread_mutex_lock(&deferred.mu);
+	deferred.on = on;
+	deferred.main = pthread_self();
+	char *m = on ? NULL : deferred.msg;
+	int code = deferred.code;
+	pthread_mutex_unlock(&deferred.mu);
+	if (m)
+		pool_fatal(code, "%s", m);
 }
 
 struct pool {
