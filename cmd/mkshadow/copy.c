@@ -800,7 +800,10 @@ static PGconn *worker_prod(const struct prod *p)
 	PGconn *c = db_connect(p->url, &o);
 	if (!c)
 		exit(EXIT_RUNTIME);
-	PQclear(db_query(c, "SELECT set_config('lock_timeout', '10s', false)", 0, NULL));
+	/* a sample's reads stay in our --jobs sessions: production's parallel
+	 * workers are left to the application */
+	PQclear(db_query(c, "SELECT set_config('lock_timeout', '10s', false), "
+			    "set_config('max_parallel_workers_per_gather', '0', false)", 0, NULL));
 	char *lit = PQescapeLiteral(c, p->snapshot, strlen(p->snapshot));
 	if (!lit)
 		pool_fatal(EXIT_RUNTIME, "error: %s", PQerrorMessage(c));

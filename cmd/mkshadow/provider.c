@@ -471,8 +471,13 @@ PGconn *shadow_connect(const struct shadow *s)
 	free(ci);
 	if (!c)
 		exit(EXIT_RUNTIME);
-	db_exec(c, "SET synchronous_commit = off");
-	db_exec(c, "SET maintenance_work_mem = '256MB'");
+	/* mkshadow's own sessions only (the shadow's settings, which EXPLAIN
+	 * sees later, stay as they are): --jobs sessions already keep the
+	 * cores busy, and parallel workers on top of them only compete */
+	PQclear(db_query(c, "SELECT set_config('synchronous_commit', 'off', false), "
+			    "set_config('maintenance_work_mem', '256MB', false), "
+			    "set_config('max_parallel_workers_per_gather', '0', false), "
+			    "set_config('max_parallel_maintenance_workers', '0', false)", 0, NULL));
 	return c;
 }
 
