@@ -145,12 +145,43 @@ static const char *const last_names[] = {
 	"Young",  "Zamora",  "Archer", "Bishop", "Coyle",  "Dunn",    "Eaton", "Frost",
 };
 
+/* Formatting by hand: these run for every masked value, and printf's
+ * machinery cost more than the HMAC itself. */
+static void add_hex_byte(struct buf *out, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	buf_addc(out, hex[c >> 4]);
+	buf_addc(out, hex[c & 15]);
+}
+
+static void add_decimal(struct buf *out, unsigned long long v)
+{
+	char tmp[24];
+	int n = 0;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (n)
+		buf_addc(out, tmp[--n]);
+}
+
+/* add_two_digits: v (0..99) as two digits, zero-padded. */
+static void add_two_digits(struct buf *out, unsigned v)
+{
+	buf_addc(out, (char)('0' + v / 10 % 10));
+	buf_addc(out, (char)('0' + v % 10));
+}
+
 static void digest(const struct hmac_sha256_key *key, const char *tag, const char *val, size_t len,
 		   unsigned char d[SHA256_LEN])
 {
 	char head[40]; /* "tag|": the tags are short words */
-	int n = snprintf(head, sizeof(head), "%s|", tag);
-	hmac_sha256_with(key, head, (size_t)n, val, len, d);
+	size_t n = strlen(tag);
+	if (n > sizeof(head) - 2)
+		n = sizeof(head) - 2;
+	memcpy(head, tag, n);
+	head[n++] = '|';
+	hmac_sha256_with(key, head, n, val, len, d);
 }
 
 /* normalised: lower-case, trimmed copy, so "A@x.com " and "a@x.com" agree. */
@@ -169,11 +200,8 @@ static char *normalised(const char *val, size_t len, size_t *outlen)
 
 static void add_hex(struct buf *out, const unsigned char *d, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		buf_addc(out, hex[d[i] >> 4]);
-		buf_addc(out, hex[d[i] & 15]);
-	}
+	for (size_t i = 0; i < n; i++)
+		add_hex_byte(out, d[i]);
 }
 
 static unsigned long long u64(const unsigned char *d)
@@ -197,8 +225,14 @@ static void mask_digits(const struct hmac_sha256_key *key, const char *val, size
 			continue;
 		}
 		if (used == SHA256_LEN) {
-			char tag[32];
-			snprintf(tag, sizeof(tag), "digits%zu", round++);
+			char tag[32] = "digits", rev[24]; /* "digits0", "digits1", ... */
+			size_t n = 6, k = 0, r = round++;
+			do
+				rev[k++] = (char)('0' + r % 10);
+			while (r /= 10);
+			while (k)
+				tag[n++] = rev[--k];
+			tag[n] = '\0';
 			digest(key, tag, val, len, d);
 			used = 0;
 		}
@@ -218,7 +252,10 @@ static void mask_date(const struct hmac_sha256_key *key, const char *val, size_t
 	}
 	digest(key, "date", val, 10, d);
 	buf_add(out, val, 4);
-	buf_addf(out, "-%02d-%02d", 1 + d[0] % 12, 1 + d[1] % 28);
+	buf_addc(out, '-');
+	add_two_digits(out, 1 + d[0] % 12u);
+	buf_addc(out, '-');
+	add_two_digits(out, 1 + d[1] % 28u);
 	buf_add(out, val + 10, len - 10);
 }
 
@@ -261,18 +298,34 @@ bool mask_apply(const struct hmac_sha256_key *key, const struct mask_rule *r, co
 		norm = normalised(val, len, &nlen);
 		digest(key, "name", norm, nlen, d);
 		free(norm);
-		buf_addf(out, "%s %s-%04llx", first_names[d[0] % 32], last_names[d[1] % 32],
-			 u64(d + 2) % 0x10000);
+		buf_adds(out, first_names[d[0] % 32]);
+		buf_addc(out, ' ');
+		buf_adds(out, last_names[d[1] % 32]);
+		buf_addc(out, '-');
+		add_hex_byte(out, (unsigned char)(u64(d + 2) % 0x10000 >> 8));
+		add_hex_byte(out, (unsigned char)(u64(d + 2) % 0x100));
 		break;
 	case MASK_DIGITS: mask_digits(key, val, len, out); break;
 	case MASK_IP:
 		digest(key, "ip", val, len, d);
 		/* 10.0.0.0/8 for IPv4 and fd00::/8 for IPv6: private, never routable */
-		if (memchr(val, ':', len))
-			buf_addf(out, "fd%02x:%02x%02x:%02x%02x::%02x%02x", d[0], d[1], d[2], d[3],
-				 d[4], d[5], d[6]);
-		else
-			buf_addf(out, "10.%d.%d.%d", d[0], d[1], d[2]);
+		if (memchr(val, ':', len)) { /* fdXX:XXXX:XXXX::XXXX */
+			buf_adds(out, "fd");
+			for (int i = 0; i < 7; i++) {
+				if (i == 1 || i == 3)
+					buf_addc(out, ':');
+				else if (i == 5)
+					buf_adds(out, "::");
+				add_hex_byte(out, d[i]);
+			}
+		} else {
+			buf_adds(out, "10.");
+			add_decimal(out, d[0]);
+			buf_addc(out, '.');
+			add_decimal(out, d[1]);
+			buf_addc(out, '.');
+			add_decimal(out, d[2]);
+		}
 		return true;
 	case MASK_DATE: mask_date(key, val, len, out); return true;
 	}

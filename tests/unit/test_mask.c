@@ -33,6 +33,13 @@ int main(void)
 	check(&k, "digits", "+44 20-7946 0958", 0, "+17 73-7080 8323");
 	check(&k, "ip", "192.0.2.7", 0, "10.188.184.147");
 	check(&k, "date", "1990-05-17 12:00:00", 0, "1990-10-08 12:00:00");
+	/* the same values from Python's hmac: an IPv6 address, more digits than
+	 * one HMAC gives (a second round, "digits1"), another name and date */
+	check(&k, "ip", "2001:db8::1", 0, "fd1f:0cda:eb88::511a");
+	check(&k, "digits", "1234567890123456789012345678901234567890", 0,
+	      "5022000784121378929978633570445319546263");
+	check(&k, "name", "Grace Hopper", 0, "Quinn Ellis-167b");
+	check(&k, "date", "2001-01-02", 0, "2001-07-18");
 	check(&k, "fixed:n/a", "anything", 0, "n/a");
 	check(&k, "null", "anything", 0, NULL);
 	check(&k, "keep", "as is", 0, "as is");
