@@ -36,6 +36,8 @@ static inline void buf_addc(struct buf *b, char c)
 	}
 }
 void buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* buf_add_int: v in decimal, without printf (for loops over many numbers). */
+void buf_add_int(struct buf *b, long long v);
 void buf_reset(struct buf *b);
 /* buf_detach: the string (never NULL), which the caller frees; b is reset. */
 char *buf_detach(struct buf *b);

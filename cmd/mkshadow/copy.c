@@ -56,15 +56,93 @@ static size_t find_slot(const struct keyset *s, const char *k, size_t len, size_
 	return i;
 }
 
+static size_t hash_int(long long v)
+{
+	unsigned long long x = (unsigned long long)v * 0x9E3779B97F4A7C15ULL;
+	return (size_t)(x ^ x >> 29);
+}
+
+static size_t find_int(const struct keyset *s, long long v)
+{
+	size_t i = hash_int(v) & (s->cap - 1);
+	while (s->iv[i] != KEYSET_EMPTY && s->iv[i] != v)
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
+bool keyset_has_int(const struct keyset *s, long long v)
+{
+	if (v == KEYSET_EMPTY)
+		return s->has_empty;
+	return s->cap && s->iv[find_int(s, v)] == v;
+}
+
+bool keyset_add_int(struct keyset *s, long long v)
+{
+	if (v == KEYSET_EMPTY) {
+		bool added = !s->has_empty;
+		s->has_empty = true;
+		s->n += added;
+		return added;
+	}
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		long long *old = s->iv;
+		size_t oldcap = s->cap;
+		s->iv = xmalloc(cap * sizeof(*s->iv));
+		for (size_t i = 0; i < cap; i++)
+			s->iv[i] = KEYSET_EMPTY;
+		s->cap = cap;
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i] != KEYSET_EMPTY)
+				s->iv[find_int(s, old[i])] = old[i];
+		free(old);
+	}
+	size_t i = find_int(s, v);
+	if (s->iv[i] == v)
+		return false;
+	s->iv[i] = v;
+	s->n++;
+	return true;
+}
+
+/* int_text: the integer COPY text k stands for; false when it is not one. */
+static bool int_text(const char *k, size_t len, long long *v)
+{
+	size_t i = len && k[0] == '-';
+	unsigned long long u = 0;
+	if (i == len || len - i > 19)
+		return false;
+	for (; i < len; i++) {
+		if (k[i] < '0' || k[i] > '9')
+			return false;
+		u = u * 10 + (unsigned)(k[i] - '0');
+	}
+	if (k[0] == '-') {
+		if (u > 9223372036854775808ULL)
+			return false;
+		*v = (long long)(0 - u);
+	} else {
+		if (u > 9223372036854775807ULL)
+			return false;
+		*v = (long long)u;
+	}
+	return true;
+}
+
 bool keyset_has(const struct keyset *s, const char *k, size_t len)
 {
+	long long v;
+	if (s->ints)
+		return int_text(k, len, &v) && keyset_has_int(s, v);
 	return s->cap && s->slot[find_slot(s, k, len, hash_bytes(k, len))];
 }
 
 static void keyset_grow(struct keyset *s)
 {
 	size_t cap = s->cap ? s->cap * 2 : 64;
-	struct keyset bigger = {xcalloc(cap, sizeof(char *)), xcalloc(cap, sizeof(size_t)), cap, s->n};
+	struct keyset bigger = {.slot = xcalloc(cap, sizeof(char *)), .hash = xcalloc(cap, sizeof(size_t)),
+				.cap = cap, .n = s->n};
 	for (size_t i = 0; i < s->cap; i++)
 		if (s->slot[i]) {
 			size_t j = s->hash[i] & (cap - 1);
@@ -80,6 +158,9 @@ static void keyset_grow(struct keyset *s)
 
 bool keyset_add(struct keyset *s, const char *k, size_t len)
 {
+	long long v;
+	if (s->ints)
+		return int_text(k, len, &v) && keyset_add_int(s, v);
 	if ((s->n + 1) * 2 > s->cap)
 		keyset_grow(s);
 	size_t h = hash_bytes(k, len), i = find_slot(s, k, len, h);
@@ -93,11 +174,14 @@ bool keyset_add(struct keyset *s, const char *k, size_t len)
 
 void keyset_release(struct keyset *s)
 {
-	for (size_t i = 0; i < s->cap; i++)
+	for (size_t i = 0; s->slot && i < s->cap; i++)
 		free(s->slot[i]);
 	free(s->slot);
 	free(s->hash);
+	free(s->iv);
+	bool ints = s->ints;
 	memset(s, 0, sizeof(*s));
+	s->ints = ints;
 }
 
 /* ---- COPY text format ---- */
@@ -620,7 +704,7 @@ static bool integer_key(const struct refkey *rk)
  * "col = ANY (array)", which the planner answers with the key's index (or,
  * for a large share of the table, one hashed sequential scan); an integer
  * key's batch is sorted, and its range bounds the scan. */
-static void fetch_parents(struct stream *st, struct refkey *rk, char **tuples, size_t n)
+static void fetch_parents(struct stream *st, struct refkey *rk, char **tuples, const long long *ints, size_t n)
 {
 	PGconn *conn = st->prod;
 	struct table *t = rk->t;
@@ -628,15 +712,24 @@ static void fetch_parents(struct stream *st, struct refkey *rk, char **tuples, s
 	buf_init(&sql), buf_init(&arr), buf_init(&tmp);
 	char *cols = column_list(conn, t), *q = qualified(conn, t, NULL);
 	buf_addf(&sql, "COPY (SELECT %s FROM ONLY %s WHERE ", cols, q);
-	if (rk->ncols == 1) {
+	if (ints) { /* digits and commas: nothing to quote */
+		char *c = db_quote_ident(conn, t->cols[rk->cols[0]].name);
+		buf_addf(&sql, "%s = ANY ('{", c);
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				buf_addc(&sql, ',');
+			buf_add_int(&sql, ints[i]);
+		}
+		buf_addf(&sql, "}'::%s[]) AND %s BETWEEN %lld AND %lld", t->cols[rk->cols[0]].type, c, ints[0],
+			 ints[n - 1]);
+		free(c);
+	} else if (rk->ncols == 1) {
 		char *c = db_quote_ident(conn, t->cols[rk->cols[0]].name);
 		array_literal(tuples, n, 0, &arr, &tmp);
 		char *lit = PQescapeLiteral(conn, arr.s, arr.len);
 		if (!lit)
 			pool_fatal(EXIT_RUNTIME, "error: %s", PQerrorMessage(conn));
 		buf_addf(&sql, "%s = ANY (%s::%s[])", c, lit, t->cols[rk->cols[0]].type);
-		if (integer_key(rk))
-			buf_addf(&sql, " AND %s BETWEEN %s AND %s", c, tuples[0], tuples[n - 1]);
 		PQfreemem(lit);
 		free(c);
 	} else {
@@ -673,8 +766,9 @@ static void fetch_parents(struct stream *st, struct refkey *rk, char **tuples, s
 
 struct task {
 	struct table *t;   /* sampling t, or */
-	struct refkey *rk; /* fetching keys[0..n-1] of rk */
+	struct refkey *rk; /* fetching keys[0..n-1] (or ikeys[0..n-1]) of rk */
 	char **keys;
+	long long *ikeys;  /* an integer key's, sorted */
 	size_t n;
 };
 
@@ -694,7 +788,7 @@ static void run_task(void *ctx, int worker, size_t i)
 		st->closure = false;
 		sample_table(st);
 	} else {
-		fetch_parents(st, tk->rk, tk->keys, tk->n);
+		fetch_parents(st, tk->rk, tk->keys, tk->ikeys, tk->n);
 	}
 }
 
@@ -710,29 +804,39 @@ static int by_size(const void *a, const void *b)
 	return x->reltuples < y->reltuples ? 1 : x->reltuples > y->reltuples ? -1 : 0;
 }
 
-/* A key with its integer value, parsed once for sorting (parsing in the
- * comparison cost more than the fetch it orders). */
-struct numkey {
-	long long v;
-	char *s;
-};
-
 static int by_number(const void *a, const void *b)
 {
-	long long x = ((const struct numkey *)a)->v, y = ((const struct numkey *)b)->v;
+	long long x = *(const long long *)a, y = *(const long long *)b;
 	return x < y ? -1 : x > y;
 }
 
-/* sort_numeric: keys v[0..n-1] (integers as COPY text) in numeric order. */
-static void sort_numeric(char **v, size_t n)
+/* missing: rk's wanted keys that are not loaded (text keys copied into
+ * *text, integer keys sorted into *ints); their count. */
+static size_t missing(struct refkey *rk, struct strv *text, long long **ints)
 {
-	struct numkey *k = xcalloc(n, sizeof(*k));
-	for (size_t i = 0; i < n; i++)
-		k[i] = (struct numkey){strtoll(v[i], NULL, 10), v[i]};
-	qsort(k, n, sizeof(*k), by_number);
-	for (size_t i = 0; i < n; i++)
-		v[i] = k[i].s;
-	free(k);
+	size_t n = 0;
+	*ints = NULL;
+	if (rk->wanted.ints) {
+		*ints = xmalloc((rk->wanted.n + 1) * sizeof(**ints));
+		if (rk->wanted.has_empty && !keyset_has_int(&rk->loaded, KEYSET_EMPTY))
+			(*ints)[n++] = KEYSET_EMPTY;
+		for (size_t i = 0; i < rk->wanted.cap; i++) {
+			long long v = rk->wanted.iv[i];
+			if (v != KEYSET_EMPTY && !keyset_has_int(&rk->loaded, v))
+				(*ints)[n++] = v;
+		}
+		if (n)
+			qsort(*ints, n, sizeof(**ints), by_number);
+		return n;
+	}
+	for (size_t i = 0; i < rk->wanted.cap; i++) {
+		char *s = rk->wanted.slot[i];
+		if (s && !keyset_has(&rk->loaded, s, strlen(s))) {
+			strv_push(text, s);
+			n++;
+		}
+	}
+	return n;
 }
 
 /* close_table: fetch the wanted, missing parents of t (every key of it
@@ -740,40 +844,39 @@ static void sort_numeric(char **v, size_t n)
  * batches, at least one per worker. */
 static bool close_table(struct table *t, struct work *w, int jobs)
 {
-	struct strv all = STRV_INIT; /* owns the keys fetched */
-	size_t *first = xcalloc(t->nkeys + 1, sizeof(size_t));
-	for (size_t k = 0; k < t->nkeys; k++) {
-		struct refkey *rk = t->keys[k];
-		first[k] = all.n;
-		for (size_t i = 0; i < rk->wanted.cap; i++) {
-			char *s = rk->wanted.slot[i];
-			if (s && !keyset_has(&rk->loaded, s, strlen(s)))
-				strv_push(&all, s);
-		}
-		keyset_release(&rk->wanted);
-		if (integer_key(rk) && all.n > first[k]) /* qsort(NULL, 0, ...) is undefined */
-			sort_numeric(all.v + first[k], all.n - first[k]);
-	}
-	first[t->nkeys] = all.n;
+	struct strv *text = xcalloc(t->nkeys, sizeof(*text));
+	long long **ints = xcalloc(t->nkeys, sizeof(*ints));
+	size_t *n = xcalloc(t->nkeys, sizeof(*n)), total = 0;
 	w->ntasks = 0;
 	for (size_t k = 0; k < t->nkeys; k++) {
-		size_t n = first[k + 1] - first[k];
-		size_t batch = (n + (size_t)jobs - 1) / (size_t)jobs;
+		struct refkey *rk = t->keys[k];
+		text[k] = (struct strv)STRV_INIT;
+		total += n[k] = missing(rk, &text[k], &ints[k]);
+		/* rows fetched now may want more of t (a self-reference, a cycle):
+		 * a fresh set takes those, for the next round */
+		keyset_release(&rk->wanted);
+		size_t batch = (n[k] + (size_t)jobs - 1) / (size_t)jobs;
 		if (batch > CLOSURE_BATCH)
 			batch = CLOSURE_BATCH;
-		for (size_t i = 0; i < n; i += batch)
-			add_task(w, (struct task){NULL, t->keys[k], all.v + first[k] + i, n - i < batch ? n - i : batch});
+		for (size_t i = 0; i < n[k]; i += batch)
+			add_task(w, (struct task){NULL, rk, ints[k] ? NULL : text[k].v + i, ints[k] ? ints[k] + i : NULL,
+						  n[k] - i < batch ? n[k] - i : batch});
 	}
 	pool_run(jobs, w->ntasks, run_task, w);
 	/* keys that did not come back (orphans production allows, under a NOT
 	 * VALID constraint) are not asked for again */
-	for (size_t k = 0; k < t->nkeys; k++)
-		for (size_t i = first[k]; i < first[k + 1]; i++)
-			keyset_add(&t->keys[k]->loaded, all.v[i], strlen(all.v[i]));
-	bool any = all.n > 0;
-	free(first);
-	strv_release(&all);
-	return any;
+	for (size_t k = 0; k < t->nkeys; k++) {
+		struct keyset *loaded = &t->keys[k]->loaded;
+		for (size_t i = 0; i < n[k]; i++)
+			if (ints[k])
+				keyset_add_int(loaded, ints[k][i]);
+			else
+				keyset_add(loaded, text[k].v[i], strlen(text[k].v[i]));
+		strv_release(&text[k]);
+		free(ints[k]);
+	}
+	free(text), free(ints), free(n);
+	return total > 0;
 }
 
 /* close_round: one pass over the tables, children before parents (the
@@ -831,6 +934,8 @@ static void *copy_all(void *arg)
 	const struct copy_opts *o = c->o;
 	int jobs = o->jobs < 1 ? 1 : o->jobs;
 	struct work w = {xcalloc((size_t)jobs, sizeof(struct stream)), NULL, 0, 0};
+	for (size_t k = 0; k < p->nkeys; k++)
+		p->keys[k]->loaded.ints = p->keys[k]->wanted.ints = integer_key(p->keys[k]);
 	for (int i = 0; i < jobs; i++) {
 		struct stream *st = &w.ws[i];
 		st->p = p, st->o = o;
@@ -844,7 +949,7 @@ static void *copy_all(void *arg)
 	memcpy(order, p->tables, p->ntables * sizeof(*order));
 	qsort(order, p->ntables, sizeof(*order), by_size); /* the longest first */
 	for (size_t i = 0; i < p->ntables; i++)
-		add_task(&w, (struct task){order[i], NULL, NULL, 0});
+		add_task(&w, (struct task){order[i], NULL, NULL, NULL, 0});
 	progress.what = "sampling";
 	pool_run(jobs, w.ntasks, run_task, &w);
 	free(order);

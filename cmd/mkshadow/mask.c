@@ -154,17 +154,6 @@ static void add_hex_byte(struct buf *out, unsigned char c)
 	buf_addc(out, hex[c & 15]);
 }
 
-static void add_decimal(struct buf *out, unsigned long long v)
-{
-	char tmp[24];
-	int n = 0;
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while (v /= 10);
-	while (n)
-		buf_addc(out, tmp[--n]);
-}
-
 /* add_two_digits: v (0..99) as two digits, zero-padded. */
 static void add_two_digits(struct buf *out, unsigned v)
 {
@@ -320,11 +309,11 @@ bool mask_apply(const struct hmac_sha256_key *key, const struct mask_rule *r, co
 			}
 		} else {
 			buf_adds(out, "10.");
-			add_decimal(out, d[0]);
+			buf_add_int(out, d[0]);
 			buf_addc(out, '.');
-			add_decimal(out, d[1]);
+			buf_add_int(out, d[1]);
 			buf_addc(out, '.');
-			add_decimal(out, d[2]);
+			buf_add_int(out, d[2]);
 		}
 		return true;
 	case MASK_DATE: mask_date(key, val, len, out); return true;

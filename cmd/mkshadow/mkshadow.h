@@ -48,16 +48,25 @@ bool mask_apply(const struct hmac_sha256_key *key, const struct mask_rule *r, co
 
 /* ---- keys: sets of key tuples, as COPY text fields joined by tabs ---- */
 
+/* A key of one integer column is kept as a number (ints): one probe of one
+ * array, no string to allocate or compare. */
 struct keyset {
+	bool ints;    /* set before the first key: keys are integers */
 	char **slot;
 	size_t *hash; /* of each slot's key: most probes end on it, not on strncmp */
+	long long *iv; /* ints: the keys, KEYSET_EMPTY in free slots */
+	bool has_empty; /* ints: KEYSET_EMPTY itself is in the set */
 	size_t cap, n;
 };
+#define KEYSET_EMPTY (-9223372036854775807LL - 1)
 
 void keyset_release(struct keyset *s);
+/* keyset_has, keyset_add: k is the key as COPY text (an integer's decimal
+ * digits in an ints set). keyset_add: true when k was new. */
 bool keyset_has(const struct keyset *s, const char *k, size_t len);
-/* keyset_add: true when k was new. */
 bool keyset_add(struct keyset *s, const char *k, size_t len);
+bool keyset_has_int(const struct keyset *s, long long v);
+bool keyset_add_int(struct keyset *s, long long v);
 
 /* ---- the production model ---- */
 

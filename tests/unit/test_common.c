@@ -529,6 +529,23 @@ static void test_mapfile(void)
 	map_release(&m);
 }
 
+/* buf_add_int writes what printf's %lld writes, extremes included. */
+static void test_buf_int(void)
+{
+	const long long v[] = {0, 7, -1, 10, -10, 1234567890123LL, 9223372036854775807LL, -9223372036854775807LL - 1};
+	struct buf b = BUF_INIT;
+	char want[32], name[48];
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		buf_reset(&b);
+		buf_adds(&b, "x");
+		buf_add_int(&b, v[i]);
+		snprintf(want, sizeof(want), "x%lld", v[i]);
+		snprintf(name, sizeof(name), "buf_add_int(%lld)", v[i]);
+		IS_STR(b.s, want, name);
+	}
+	buf_release(&b);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -546,5 +563,6 @@ int main(int argc, char **argv)
 	test_reader_corpus();
 	test_spool();
 	test_mapfile();
+	test_buf_int();
 	return tap_done();
 }
