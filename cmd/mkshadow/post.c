@@ -2,12 +2,17 @@
  * post: what comes after the rows. pg_dump's post-data section (indexes,
  * primary and unique keys, foreign keys, triggers, rules, policies) and
  * ANALYZE, spread over --jobs sessions on the shadow the way pg_restore -j
- * does: each table's indexes and keys are built on one session, tables in
- * parallel (largest first, as they come); then every other statement, in the
+ * does: indexes and primary and unique keys are built in parallel, each
+ * statement on the next free session, the largest tables first (the largest
+ * table's indexes were the tail when a table went to one session); two
+ * statements never wait for each other's lock: a CREATE INDEX (SHARE) runs
+ * beside another of the same table, an ALTER TABLE ADD CONSTRAINT (ACCESS
+ * EXCLUSIVE) alone on its table. Then every other statement, in the
  * script's order, on the main session (a foreign key needs its referenced
  * key, and two foreign keys added at once can deadlock); foreign keys are
  * added NOT VALID there and validated afterwards, tables in parallel.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +28,18 @@ struct post {
 	PGconn **conns;	   /* one per worker */
 	struct strv table; /* task -> table */
 	struct strv *stmts; /* task -> its statements, in order */
+	bool *excl;	    /* task -> it takes a lock no other task of its table may hold */
 	struct strv settings; /* SET / set_config: run on every session first */
 	bool *prepared;
+	/* scheduling: tasks largest table first; a task starts when no
+	 * running task's lock conflicts with its own */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t *order;
+	bool *started;
+	struct strv tables; /* distinct tables */
+	size_t *tid;	    /* task -> index in tables */
+	int *shared, *exclusive; /* table -> running tasks of each kind */
 };
 
 static void run_sql(PGconn *c, const char *sql, const char *what)
@@ -39,9 +54,19 @@ static void run_sql(PGconn *c, const char *sql, const char *what)
 	PQclear(res);
 }
 
-/* parallel_table: the table whose index or key st builds, or NULL when the
- * statement is not one that runs in parallel. */
-static char *parallel_table(const struct sql_stmt *st)
+/* quoted_name: schema.name, each quoted (the schema left out when
+ * NULL); caller frees. */
+static char *quoted_name(PGconn *c, const char *sch, const char *name)
+{
+	char *qs = sch ? db_quote_ident(c, sch) : NULL, *qn = db_quote_ident(c, name);
+	char *q = xasprintf("%s%s%s", qs ? qs : "", qs ? "." : "", qn);
+	free(qs), free(qn);
+	return q;
+}
+
+/* parallel_table: the table (quoted) whose index or key st builds, or NULL
+ * when the statement is not one that runs in parallel. */
+static char *parallel_table(PGconn *c, const struct sql_stmt *st)
 {
 	const cJSON *rel = sql_jget(st->node, "relation");
 	if (!strcmp(st->type, "IndexStmt")) {
@@ -62,7 +87,7 @@ static char *parallel_table(const struct sql_stmt *st)
 		return NULL;
 	}
 	const char *sch = sql_jstr(rel, "schemaname"), *name = sql_jstr(rel, "relname");
-	return name ? xasprintf("%s.%s", sch ? sch : "", name) : NULL;
+	return name ? quoted_name(c, sch, name) : NULL;
 }
 
 static bool is_setting(const struct sql_stmt *st, const char *text)
@@ -80,12 +105,42 @@ static void prepare(struct post *p, int worker)
 	p->prepared[worker] = true;
 }
 
-static void build_table(void *ctx, int worker, size_t task)
+/* runnable: whether task k's lock conflicts with no running task's. */
+static bool runnable(const struct post *p, size_t k)
 {
+	size_t t = p->tid[k];
+	return !p->exclusive[t] && (!p->excl[k] || !p->shared[t]);
+}
+
+/* build_one: the first task (largest table first) that can start; run
+ * it. pool_run calls this once per task, so every task runs once. */
+static void build_one(void *ctx, int worker, size_t unused)
+{
+	(void)unused;
 	struct post *p = ctx;
 	prepare(p, worker);
-	for (size_t i = 0; i < p->stmts[task].n; i++)
-		run_sql(p->conns[worker], p->stmts[task].v[i], "indexes and constraints (post-data)");
+	pthread_mutex_lock(&p->mu);
+	size_t k;
+	for (;;) {
+		size_t i;
+		for (i = 0; i < p->table.n; i++)
+			if (!p->started[p->order[i]] && runnable(p, p->order[i]))
+				break;
+		if (i < p->table.n) {
+			k = p->order[i];
+			break;
+		}
+		pthread_cond_wait(&p->cv, &p->mu); /* a running task ends */
+	}
+	p->started[k] = true;
+	(p->excl[k] ? p->exclusive : p->shared)[p->tid[k]]++;
+	pthread_mutex_unlock(&p->mu);
+	for (size_t i = 0; i < p->stmts[k].n; i++)
+		run_sql(p->conns[worker], p->stmts[k].v[i], "indexes and constraints (post-data)");
+	pthread_mutex_lock(&p->mu);
+	(p->excl[k] ? p->exclusive : p->shared)[p->tid[k]]--;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
 }
 
 /* fk_validation: for a foreign key the script adds validated (ALTER TABLE
@@ -104,40 +159,90 @@ static char *fk_validation(PGconn *c, const struct sql_stmt *st, char **table)
 	if (!sub || strcmp(sub, "AT_AddConstraint") || !ct || strcmp(ct, "CONSTR_FOREIGN") || !name || !rn ||
 	    !sql_jbool(con, "initially_valid"))
 		return NULL;
-	char *qs = sch ? db_quote_ident(c, sch) : NULL, *qr = db_quote_ident(c, rn), *qc = db_quote_ident(c, name);
-	*table = xasprintf("%s%s%s", qs ? qs : "", qs ? "." : "", qr);
+	char *qc = db_quote_ident(c, name);
+	*table = quoted_name(c, sch, rn);
 	char *sql = xasprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s", *table, qc);
-	free(qs), free(qr), free(qc);
+	free(qc);
 	return sql;
 }
 
-/* group_add: text (taken) to the statements of table's task. */
-static void group_add(struct post *p, size_t *cap, const char *table, char *text)
+/* task_add: text (taken) as a task of its own on table; excl: it takes
+ * ACCESS EXCLUSIVE (or another self-conflicting lock) on it. */
+static void task_add(struct post *p, size_t *cap, const char *table, char *text, bool excl)
 {
-	long k = strv_index(&p->table, table);
-	if (k < 0) {
-		k = (long)p->table.n;
-		strv_push(&p->table, table);
-		xgrow(&p->stmts, cap, p->table.n, sizeof(*p->stmts));
-		p->stmts[k] = (struct strv)STRV_INIT;
-	}
+	size_t k = p->table.n;
+	strv_push(&p->table, table);
+	xgrow(&p->stmts, cap, p->table.n, sizeof(*p->stmts));
+	p->excl = xrealloc(p->excl, p->table.n * sizeof(*p->excl));
+	p->stmts[k] = (struct strv)STRV_INIT;
+	p->excl[k] = excl;
 	strv_push_take(&p->stmts[k], text);
 }
 
-/* run_groups: every table's statements, tables in parallel on up to jobs
- * sessions (the main one and more); seconds taken. */
-static double run_groups(struct post *p, int jobs)
+/* group_add: text (taken) to the statements of table's one task, which
+ * runs alone on its table. */
+static void group_add(struct post *p, size_t *cap, const char *table, char *text)
+{
+	long k = strv_index(&p->table, table);
+	if (k < 0)
+		task_add(p, cap, table, text, true);
+	else
+		strv_push_take(&p->stmts[k], text);
+}
+
+/* sizes_order: the tasks in order of their table's size in the shadow,
+ * largest first (stable: the script's order among equals); fills tid and
+ * tables. */
+static size_t *sizes_order(struct post *p)
+{
+	for (size_t k = 0; k < p->table.n; k++) {
+		p->tid[k] = (size_t)strv_index(&p->tables, p->table.v[k]);
+		if (p->tid[k] == (size_t)-1) {
+			p->tid[k] = p->tables.n;
+			strv_push(&p->tables, p->table.v[k]);
+		}
+	}
+	double *size = xcalloc(p->tables.n, sizeof(*size));
+	for (size_t t = 0; t < p->tables.n; t++) {
+		const char *params[] = {p->tables.v[t]};
+		PGresult *res = db_query(p->s->conn, "SELECT coalesce(pg_relation_size(to_regclass($1)), 0)", 1, params);
+		size[t] = PQntuples(res) ? atof(PQgetvalue(res, 0, 0)) : 0;
+		PQclear(res);
+	}
+	size_t *order = xcalloc(p->table.n, sizeof(*order));
+	for (size_t k = 0; k < p->table.n; k++) { /* insertion sort: a few hundred tasks at most */
+		size_t i = k;
+		while (i > 0 && size[p->tid[order[i - 1]]] < size[p->tid[k]]) {
+			order[i] = order[i - 1];
+			i--;
+		}
+		order[i] = k;
+	}
+	free(size);
+	return order;
+}
+
+/* run_tasks: every task, in parallel on up to jobs sessions (the main one
+ * and more); seconds taken. */
+static double run_tasks(struct post *p, int jobs)
 {
 	if (!p->table.n)
 		return 0;
 	int n = jobs < (int)p->table.n ? jobs : (int)p->table.n;
 	p->conns = xcalloc((size_t)n, sizeof(PGconn *));
 	p->prepared = xcalloc((size_t)n, sizeof(bool));
+	p->started = xcalloc(p->table.n, sizeof(bool));
+	p->tid = xcalloc(p->table.n, sizeof(size_t));
+	p->order = sizes_order(p);
+	p->shared = xcalloc(p->tables.n, sizeof(int));
+	p->exclusive = xcalloc(p->tables.n, sizeof(int));
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
 	p->conns[0] = p->s->conn;
 	for (int i = 1; i < n; i++)
 		p->conns[i] = shadow_connect(p->s);
 	double t0 = now_ms();
-	pool_run(n, p->table.n, build_table, p);
+	pool_run(n, p->table.n, build_one, p);
 	for (int i = 1; i < n; i++)
 		db_close(p->conns[i]);
 	return (now_ms() - t0) / 1000;
@@ -147,8 +252,13 @@ static void post_release(struct post *p)
 {
 	for (size_t i = 0; i < p->table.n; i++)
 		strv_release(&p->stmts[i]);
-	free(p->stmts), free(p->conns), free(p->prepared);
-	strv_release(&p->table), strv_release(&p->settings);
+	free(p->stmts), free(p->conns), free(p->prepared), free(p->excl);
+	free(p->order), free(p->started), free(p->tid), free(p->shared), free(p->exclusive);
+	if (p->order) {
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+	}
+	strv_release(&p->table), strv_release(&p->settings), strv_release(&p->tables);
 }
 
 void post_data(const struct shadow *s, const char *script, int jobs, bool progress)
@@ -158,18 +268,18 @@ void post_data(const struct shadow *s, const char *script, int jobs, bool progre
 	if (sql_parse(&sc, script, &err) < 0)
 		pool_fatal(EXIT_RUNTIME, "error: pg_dump's post-data script does not parse: line %d: %s", err.line,
 			 err.message);
-	struct post p = {s, NULL, STRV_INIT, NULL, STRV_INIT, NULL}, v = p;
+	struct post p = {.s = s, .table = STRV_INIT, .settings = STRV_INIT, .tables = STRV_INIT}, v = p;
 	struct strv rest = STRV_INIT;
 	size_t cap = 0, vcap = 0;
 	for (size_t i = 0; i < sc.n; i++) {
 		char *text = sql_stmt_text(&sc, &sc.stmts[i]), *vt = NULL, *validate = NULL;
-		char *table = jobs > 1 ? parallel_table(&sc.stmts[i]) : NULL;
+		char *table = jobs > 1 ? parallel_table(s->conn, &sc.stmts[i]) : NULL;
 		if (is_setting(&sc.stmts[i], text)) {
 			strv_push(&p.settings, text);
 			strv_push(&v.settings, text);
 		}
 		if (table) {
-			group_add(&p, &cap, table, text);
+			task_add(&p, &cap, table, text, strcmp(sc.stmts[i].type, "IndexStmt") != 0);
 		} else if (jobs > 1 && (validate = fk_validation(s->conn, &sc.stmts[i], &vt))) {
 			/* added NOT VALID in the script's order (no scan, no lock on
 			 * the referenced table beyond a moment), validated after, one
@@ -185,13 +295,13 @@ void post_data(const struct shadow *s, const char *script, int jobs, bool progre
 		free(table);
 	}
 	sql_script_release(&sc);
-	double secs = run_groups(&p, jobs);
+	double secs = run_tasks(&p, jobs);
 	if (progress && p.table.n)
-		fprintf(stderr, "\r\033[K%s: indexes and keys of %zu tables on %d sessions: %.1f s\n", msg_prog(),
-			p.table.n, jobs < (int)p.table.n ? jobs : (int)p.table.n, secs);
+		fprintf(stderr, "\r\033[K%s: %zu indexes and keys of %zu tables on %d sessions: %.1f s\n", msg_prog(),
+			p.table.n, p.tables.n, jobs < (int)p.table.n ? jobs : (int)p.table.n, secs);
 	for (size_t i = 0; i < rest.n; i++)
 		run_sql(s->conn, rest.v[i], "indexes and constraints (post-data)");
-	secs = run_groups(&v, jobs);
+	secs = run_tasks(&v, jobs);
 	if (progress && v.table.n)
 		fprintf(stderr, "\r\033[K%s: foreign keys of %zu tables validated on %d sessions: %.1f s\n", msg_prog(),
 			v.table.n, jobs < (int)v.table.n ? jobs : (int)v.table.n, secs);
