@@ -18,7 +18,7 @@
  *
  * Copying starts before the shadow exists: it runs in a thread of its own
  * (copy_start) while the caller creates the shadow, and rows wait in memory
- * (HOLD_BYTES at most, then the workers wait) until copy_join says the
+ * (up to --memory a worker, then it waits) until copy_join says the
  * shadow has its tables. Rows of streams that ended before are loaded then,
  * on the caller's session; streams still running go straight to the shadow
  * from there on.
@@ -490,8 +490,6 @@ static void flush_rows(struct stream *st, struct pending *b)
 
 /* ---- where rows go: the shadow, or memory until it has its tables ---- */
 
-#define HOLD_BYTES ((size_t)256 << 20)
-
 struct held {
 	struct table *t;
 	struct buf rows;
@@ -547,7 +545,7 @@ static void sink_put(struct stream *st, const char *data, size_t len)
 {
 	if (!st->direct) {
 		if (!sink_ready() &&
-		    st->held.len + len + __atomic_load_n(&sink.bytes, __ATOMIC_RELAXED) <= HOLD_BYTES) {
+		    st->held.len + len + __atomic_load_n(&sink.bytes, __ATOMIC_RELAXED) <= st->o->hold_bytes) {
 			buf_add(&st->held, data, len);
 			return;
 		}

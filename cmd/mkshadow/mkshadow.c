@@ -57,6 +57,8 @@ static const char usage_text[] =
 	"  --statement-timeout MS    statement_timeout on production (default 600000)\n"
 	"  -j, --jobs N              sessions copying in parallel, on production and on the shadow, all\n"
 	"                            in production's one snapshot (default 2; 1..64)\n"
+	"  --memory MB               rows each worker holds while the shadow is being created, then it\n"
+	"                            waits for it (default 256; 0: hold no row)\n"
 	"Where the shadow runs (default local, a throwaway cluster):\n"
 	"  --provider local|url|docker\n"
 	"  --url URL                 a server to create a fresh database on (default SHADOW_DATABASE_URL);\n"
@@ -86,6 +88,7 @@ struct opts {
 	double percent;
 	long seed, older_than;
 	int timeout_ms, jobs;
+	long memory_mb;
 	bool allow_mismatch, no_auto, destroy, gc, dry_run;
 };
 
@@ -111,12 +114,14 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{"gc", no_argument, NULL, 'g'},		     {"older-than", required_argument, NULL, 'o'},
 		{"dry-run", no_argument, NULL, 'r'},	     {"help", no_argument, NULL, 'h'},
 		{"jobs", required_argument, NULL, 'j'},	     {"dir", required_argument, NULL, 'L'},
+		{"memory", required_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
 	char *end;
 	memset(o, 0, sizeof(*o));
 	o->percent = 5, o->seed = 1, o->older_than = 86400, o->timeout_ms = 600000, o->jobs = 2;
+	o->memory_mb = 256;
 	while ((ch = getopt_long(argc, argv, "hj:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f': o->from_db = optarg; break;
@@ -145,6 +150,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case 'o': o->older_than = parse_long(optarg, "--older-than", -1, 1L << 40); break;
 		case 'r': o->dry_run = true; break;
 		case 'j': o->jobs = (int)parse_long(optarg, "--jobs", 1, 64); break;
+		case 'R': o->memory_mb = parse_long(optarg, "--memory", 0, 1L << 20); break;
 		case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
 		default: usage_error("unknown option");
 		}
@@ -629,7 +635,7 @@ static void build(const struct opts *o)
 	/* production's rows start coming (into memory) while the shadow is
 	 * made: initdb and a server start leave a core mostly idle */
 	struct hmac_sha256_key key;
-	struct copy_opts co = {o->percent, o->seed, &key, progress, o->jobs, &s};
+	struct copy_opts co = {o->percent, o->seed, &key, progress, o->jobs, (size_t)o->memory_mb << 20, &s};
 	struct copier *copier = NULL;
 	if (pp) {
 		mask_key(&key);

@@ -248,6 +248,7 @@ struct copy_opts {
 	const struct hmac_sha256_key *key;
 	bool progress;
 	int jobs;		     /* sessions on production (and on the shadow) */
+	size_t hold_bytes;	     /* rows a worker holds before the shadow exists (--memory) */
 	/* the shadow, being created while copying starts: read only once
 	 * copy_join says it is ready (its sessions, a schema shadow's schema) */
 	const struct shadow *shadow;
