@@ -71,6 +71,8 @@ is "$after" "$before" "production's write counters, catalog and schema are uncha
 S=$(shadow_url "$tmp/shop.out")
 is "$(q "$S" -c "SELECT left(shobj_description(oid, 'pg_database'), 14) FROM pg_database WHERE datname = current_database()")" \
 	"migsafe shadow" "the shadow database is marked"
+is "$(q "$S" -c "SHOW dynamic_shared_memory_type")" mmap \
+	"a local shadow keeps its dynamic shared memory in its directory (not /dev/shm, where a crash leaves it)"
 is "$(q "$S" -c "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated")" 0 \
 	"demo shop: every foreign key in the shadow is validated"
 is "$(orphans "$S")" 0 "demo shop: no orphan rows in the shadow"

@@ -623,9 +623,13 @@ static void create_local(struct shadow *s, const struct shadow_opts *o, const ch
 	run_or_die(initdb_argv, true, "initdb", NULL);
 	char *pss = xasprintf("%s/../lib/pg_stat_statements.so", bin);
 	struct stat st;
+	/* dynamic shared memory in files of the data directory, not in
+	 * /dev/shm: a server killed with SIGKILL leaves its segments behind,
+	 * and there they go with the directory */
 	char *opts = xasprintf("-p " LOCAL_PORT " -F -c fsync=off -c full_page_writes=off "
 			       "-c synchronous_commit=off -c wal_level=minimal -c max_wal_senders=0 "
-			       "-c max_wal_size=4GB -c autovacuum=off -c listen_addresses='' -k '%s'%s",
+			       "-c max_wal_size=4GB -c autovacuum=off -c dynamic_shared_memory_type=mmap "
+			       "-c listen_addresses='' -k '%s'%s",
 			       s->dir, stat(pss, &st) == 0 ? " -c shared_preload_libraries=pg_stat_statements" : "");
 	char *const start_argv[] = {pgctl, "-D", data, "-w", "-t", "60", "-l", log, "-o", opts, "start", NULL};
 	run_or_die(start_argv, true, "starting the shadow cluster", log);
