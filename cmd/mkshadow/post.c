@@ -190,6 +190,19 @@ static void group_add(struct post *p, size_t *cap, const char *table, char *text
 		strv_push_take(&p->stmts[k], text);
 }
 
+struct by_size {
+	double size;
+	size_t task;
+};
+
+static int larger_first(const void *a, const void *b)
+{
+	const struct by_size *x = a, *y = b;
+	if (x->size != y->size)
+		return x->size < y->size ? 1 : -1;
+	return x->task < y->task ? -1 : x->task > y->task;
+}
+
 /* sizes_order: the tasks in order of their table's size in the shadow,
  * largest first (stable: the script's order among equals); fills tid and
  * tables. */
@@ -209,15 +222,14 @@ static size_t *sizes_order(struct post *p)
 		size[t] = PQntuples(res) ? atof(PQgetvalue(res, 0, 0)) : 0;
 		PQclear(res);
 	}
+	struct by_size *v = xcalloc(p->table.n, sizeof(*v));
+	for (size_t k = 0; k < p->table.n; k++)
+		v[k] = (struct by_size){size[p->tid[k]], k};
+	qsort(v, p->table.n, sizeof(*v), larger_first);
 	size_t *order = xcalloc(p->table.n, sizeof(*order));
-	for (size_t k = 0; k < p->table.n; k++) { /* insertion sort: a few hundred tasks at most */
-		size_t i = k;
-		while (i > 0 && size[p->tid[order[i - 1]]] < size[p->tid[k]]) {
-			order[i] = order[i - 1];
-			i--;
-		}
-		order[i] = k;
-	}
+	for (size_t k = 0; k < p->table.n; k++)
+		order[k] = v[k].task;
+	free(v);
 	free(size);
 	return order;
 }
