@@ -193,14 +193,6 @@ static void add_hex(struct buf *out, const unsigned char *d, size_t n)
 		add_hex_byte(out, d[i]);
 }
 
-static unsigned long long u64(const unsigned char *d)
-{
-	unsigned long long v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | d[i];
-	return v;
-}
-
 /* digits: every ASCII digit replaced by one drawn from the value's HMAC
  * stream; everything else (+, -, spaces, letters) kept, so formats hold. */
 static void mask_digits(const struct hmac_sha256_key *key, const char *val, size_t len,
@@ -214,14 +206,8 @@ static void mask_digits(const struct hmac_sha256_key *key, const char *val, size
 			continue;
 		}
 		if (used == SHA256_LEN) {
-			char tag[32] = "digits", rev[24]; /* "digits0", "digits1", ... */
-			size_t n = 6, k = 0, r = round++;
-			do
-				rev[k++] = (char)('0' + r % 10);
-			while (r /= 10);
-			while (k)
-				tag[n++] = rev[--k];
-			tag[n] = '\0';
+			char tag[32]; /* once per 32 digits: printf is no cost here */
+			snprintf(tag, sizeof(tag), "digits%zu", round++);
 			digest(key, tag, val, len, d);
 			used = 0;
 		}
@@ -291,8 +277,10 @@ bool mask_apply(const struct hmac_sha256_key *key, const struct mask_rule *r, co
 		buf_addc(out, ' ');
 		buf_adds(out, last_names[d[1] % 32]);
 		buf_addc(out, '-');
-		add_hex_byte(out, (unsigned char)(u64(d + 2) % 0x10000 >> 8));
-		add_hex_byte(out, (unsigned char)(u64(d + 2) % 0x100));
+		/* four hex digits: bytes 8 and 9, the low 16 bits of the
+		 * big-endian 64-bit number at d + 2 the first releases printed */
+		add_hex_byte(out, d[8]);
+		add_hex_byte(out, d[9]);
 		break;
 	case MASK_DIGITS: mask_digits(key, val, len, out); break;
 	case MASK_IP:
