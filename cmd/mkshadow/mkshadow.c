@@ -8,15 +8,17 @@
  * snapshot shared with pg_dump --schema-only, and SELECT / COPY ... TO only.
  * Each table is sampled (TABLESAMPLE BERNOULLI, seeded), the sample closed
  * over foreign keys (missing parents fetched by key until none is missing),
- * personal data masked in this process before it reaches the shadow, then
- * the indexes and constraints are built (every foreign key validated),
+ * personal data masked in this process before it reaches the shadow (rows
+ * start coming while the shadow is being created, and wait in memory, up
+ * to --memory per worker, until its tables exist), then the indexes and
+ * constraints are built (every foreign key validated),
  * sequences positioned and the shadow ANALYZEd. Without production the
  * schema comes from the DAG's source record (its SQL files), with no rows.
  *
  * Reads: any records; all are forwarded unchanged (the `source` record
  * names the schema files when there is no production).
  * Writes: one `shadow` record (url without password, server_version,
- * provider, sample_percent, masked[], destroy{...}; a schema shadow adds
+ * provider, sample_percent, masked[], timings{...}, destroy{...}; a schema shadow adds
  * schema and maps_schema, and its url sets search_path) and one `sample` record
  * per table (source_rows, rows, sampled_rows, closure_rows,
  * masked_columns[], ms). --destroy reads shadow records and removes what
