@@ -315,12 +315,17 @@ ms --from-db "postgresql://postgres@/nope?host=$tmp/none&port=1" </dev/null >"$t
 is "$rc:$(wc -c <"$tmp/o"):$(leftovers)" "3:0:0" "an unreachable production: exit 3, nothing created"
 
 # production fails a read while the shadow is still being created: the
-# error waits for the creation to end, then the shadow goes
-rc=0
-MIGSAFE_TEST_FAIL_SAMPLE=public.region ms --from-db "$graph" </dev/null >"$tmp/o" 2>"$tmp/e" || rc=$?
-is "$rc:$(wc -c <"$tmp/o"):$(leftovers)" "3:0:0" "production fails during the shadow's creation: exit 3, nothing left"
-is "$(grep -c . "$tmp/e"):$(grep -c 'public.region: .*division by zero' "$tmp/e")" "1:1" \
-	"... one line naming the table and production's error"
+# error waits for the creation to end, then the shadow goes. The largest
+# table is read first, the smallest last, by whichever worker is free
+# (the copying thread itself, or one of its workers): four runs
+fails=""
+for tbl in public.item public.region public.item public.region; do
+	rc=0
+	MIGSAFE_TEST_FAIL_SAMPLE=$tbl ms --from-db "$graph" </dev/null >"$tmp/o" 2>"$tmp/e" || rc=$?
+	got="$rc:$(wc -c <"$tmp/o"):$(leftovers):$(grep -c . "$tmp/e"):$(grep -c "$tbl: .*division by zero" "$tmp/e")"
+	[ "$got" = "3:0:0:1:1" ] || { fails+=" $tbl=$got"; sed 's/^/# /' "$tmp/e" >&2; ms --gc --older-than 0 2>/dev/null; }
+done
+is "$fails" "" "production fails during the shadow's creation: exit 3, one line naming the table and production's error, nothing left"
 
 # a failure half-way (an index the masked rows break) removes the shadow
 rc=0

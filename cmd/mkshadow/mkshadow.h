@@ -232,9 +232,10 @@ void pool_unlock(void);
  * exits (removing the shadow being built); later callers wait for that. */
 _Noreturn void pool_fatal(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* pool_defer_fatal(true), from the main thread: until pool_defer_fatal(false),
- * a fatal error in another thread is recorded and ends only that thread,
- * so that nothing removes the shadow while the main thread is creating it
- * (a half-started cluster removed under its pg_ctl could outlive us).
+ * a fatal error in another thread is recorded and stops that thread for
+ * good (and every pool worker, at its next task), so that nothing removes
+ * the shadow while the main thread is creating it (a half-started cluster
+ * removed under its pg_ctl could outlive us).
  * pool_defer_fatal(false) dies with the first recorded error, if any. */
 void pool_defer_fatal(bool on);
 

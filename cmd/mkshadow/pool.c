@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mkshadow.h"
 #include "msg.h"
@@ -36,6 +37,24 @@ static struct {
 	char *msg; /* the first error */
 } deferred = {PTHREAD_MUTEX_INITIALIZER, false, 0, 0, NULL};
 
+/* park: a thread whose error is deferred stops here for good. It must not
+ * end: a pool worker's thread may be the one running pool_run, whose
+ * stack holds the pool the other workers use, and which joins them. The
+ * main thread exits the process with the recorded error. */
+static _Noreturn void park(void)
+{
+	for (;;)
+		pause();
+}
+
+static bool deferred_failed(void)
+{
+	pthread_mutex_lock(&deferred.mu);
+	bool failed = deferred.msg != NULL;
+	pthread_mutex_unlock(&deferred.mu);
+	return failed;
+}
+
 void pool_fatal(int code, const char *fmt, ...)
 {
 	static pthread_mutex_t dying = PTHREAD_MUTEX_INITIALIZER;
@@ -52,7 +71,7 @@ void pool_fatal(int code, const char *fmt, ...)
 		else
 			free(m);
 		pthread_mutex_unlock(&deferred.mu);
-		pthread_exit(NULL);
+		park();
 	}
 	pthread_mutex_unlock(&deferred.mu);
 	pthread_mutex_lock(&dying); /* never released: one thread exits */
@@ -90,6 +109,8 @@ static void *worker(void *arg)
 	struct worker_arg *w = arg;
 	struct pool *p = w->p;
 	for (;;) {
+		if (deferred_failed())
+			park(); /* another worker failed: no more reads */
 		pthread_mutex_lock(&p->mu);
 		size_t t = p->next < p->ntasks ? p->next++ : p->ntasks;
 		pthread_mutex_unlock(&p->mu);
