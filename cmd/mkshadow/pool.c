@@ -47,10 +47,12 @@ static _Noreturn void park(void)
 		pause();
 }
 
+/* deferred_failed: another thread's error is deferred, and this thread,
+ * not the main one, should stop too (the main thread never parks). */
 static bool deferred_failed(void)
 {
 	pthread_mutex_lock(&deferred.mu);
-	bool failed = deferred.msg != NULL;
+	bool failed = deferred.on && deferred.msg && !pthread_equal(pthread_self(), deferred.main);
 	pthread_mutex_unlock(&deferred.mu);
 	return failed;
 }
