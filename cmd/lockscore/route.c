@@ -278,13 +278,8 @@ static bool row_key(const struct cat_table *t, const struct strv *cols, const cJ
 		if (!col)
 			return false; /* an expression key */
 		kts[k] = key_type(col->type);
-		long at = -1;
-		if (cols->n)
-			at = strv_index(cols, key);
-		else
-			for (size_t i = 0; i < t->ncols && at < 0; i++)
-				if (!strcmp(t->cols[i].name, key))
-					at = (long)i;
+		/* its place in the column list, else in the table's columns */
+		long at = cols->n ? strv_index(cols, key) : (long)(col - t->cols);
 		if (at < 0 && cols->n) { /* not given: its default */
 			if (col->def || col->identity || col->generated)
 				return false;
@@ -323,10 +318,7 @@ static const struct bound *bound_of(struct router *rt, const struct cat_table *p
 	for (size_t i = 0; i < rt->n; i++)
 		if (rt->b[i].part == p)
 			return &rt->b[i];
-	if (rt->n == rt->cap) {
-		rt->cap = rt->cap ? 2 * rt->cap : 8;
-		rt->b = xrealloc(rt->b, rt->cap * sizeof(*rt->b));
-	}
+	xgrow(&rt->b, &rt->cap, rt->n + 1, sizeof(*rt->b));
 	struct bound *b = &rt->b[rt->n++];
 	memset(b, 0, sizeof(*b));
 	b->part = p;

@@ -510,14 +510,26 @@ static bool sink_ready(void)
 	return __atomic_load_n(&sink.ready, __ATOMIC_ACQUIRE);
 }
 
-/* copy_in: "COPY t (cols) FROM STDIN" for the shadow (a schema shadow's
- * schema is known once it is ready). */
-static char *copy_in(PGconn *conn, const struct copy_opts *o, const struct table *t)
+/* shadow_copy_begin: COPY t FROM STDIN on the shadow session conn (a
+ * schema shadow's schema is known once it is ready), and rows, the ones
+ * held so far. */
+static void shadow_copy_begin(PGconn *conn, const struct copy_opts *o, const struct table *t, const struct buf *rows)
 {
 	char *cols = column_list(conn, t), *q = qualified(conn, t, o->shadow->schema);
 	char *in = xasprintf("COPY %s (%s) FROM STDIN", q, cols);
-	free(cols), free(q);
-	return in;
+	copy_begin(conn, in, PGRES_COPY_IN, "shadow");
+	put(conn, rows->s, rows->len);
+	free(cols), free(q), free(in);
+}
+
+/* shadow_copy_end: end t's COPY on conn; dies with the shadow's error. */
+static void shadow_copy_end(PGconn *conn, const struct table *t)
+{
+	char *writing = xasprintf("shadow: writing %s", t->qname);
+	if (PQputCopyEnd(conn, NULL) != 1)
+		pool_fatal(EXIT_RUNTIME, "error: shadow: %s", PQerrorMessage(conn));
+	copy_finish(conn, writing);
+	free(writing);
 }
 
 /* sink_open: start the COPY into the shadow and send the rows held. */
@@ -525,10 +537,7 @@ static void sink_open(struct stream *st)
 {
 	if (!st->shadow)
 		st->shadow = shadow_connect(st->o->shadow);
-	char *in = copy_in(st->shadow, st->o, st->t);
-	copy_begin(st->shadow, in, PGRES_COPY_IN, "shadow");
-	free(in);
-	put(st->shadow, st->held.s, st->held.len);
+	shadow_copy_begin(st->shadow, st->o, st->t, &st->held);
 	buf_reset(&st->held);
 	st->direct = true;
 }
@@ -573,11 +582,7 @@ static void sink_end(struct stream *st)
 		buf_init(&st->held);
 		return;
 	}
-	char *writing = xasprintf("shadow: writing %s", st->t->qname);
-	if (PQputCopyEnd(st->shadow, NULL) != 1)
-		pool_fatal(EXIT_RUNTIME, "error: shadow: %s", PQerrorMessage(st->shadow));
-	copy_finish(st->shadow, writing);
-	free(writing);
+	shadow_copy_end(st->shadow, st->t);
 	st->direct = false;
 }
 
@@ -999,13 +1004,8 @@ struct copier *copy_start(struct prod *p, const struct copy_opts *o)
 /* load_held: rows a stream left in memory, into the shadow on conn. */
 static void load_held(PGconn *conn, const struct copy_opts *o, struct held *h)
 {
-	char *in = copy_in(conn, o, h->t), *writing = xasprintf("shadow: writing %s", h->t->qname);
-	copy_begin(conn, in, PGRES_COPY_IN, "shadow");
-	put(conn, h->rows.s, h->rows.len);
-	if (PQputCopyEnd(conn, NULL) != 1)
-		pool_fatal(EXIT_RUNTIME, "error: shadow: %s", PQerrorMessage(conn));
-	copy_finish(conn, writing);
-	free(in), free(writing);
+	shadow_copy_begin(conn, o, h->t, &h->rows);
+	shadow_copy_end(conn, h->t);
 }
 
 void copy_join(struct copier *c, PGconn *shadow)
