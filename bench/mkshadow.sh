@@ -17,9 +17,9 @@
 #
 # Env: SCALE (demo-prod --scale, default 0.1, about 110 MB; SCALE=1 is
 # about 1.1 GB, the issue's size), SAMPLE (default 5), RUNS (mkshadow runs,
-# default 3), JOBS (mkshadow
-# --jobs, default mkshadow's), DIR (mkshadow --dir; default mkshadow's
-# choice). The restore's cluster is made where mkshadow made its own.
+# default 3), JOBS (mkshadow --jobs, default mkshadow's), DIR (mkshadow
+# --dir; default mkshadow's choice). The restore's cluster is made where
+# mkshadow made its own.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/bin
@@ -111,7 +111,6 @@ awk -v size="$size" -v ssize="$shadow_size" -v mk="$mk_ms" -v copy="$copy_ms" -v
 	printf "production %.0f MB; %s%% shadow %.0f MB (%d sampled rows, %d with FK closure)\n", size / 1048576, pct, ssize / 1048576, sampled, rows
 	printf "both clusters in %s\n", where
 	printf "%-44s %10.1f s (median of %d: %s ms)\n", "mkshadow (whole run, cluster included)", mk / 1000, runs, all
-
 	if (phases != "") printf "  phases: %s\n", phases
 	printf "%-44s %10.1f s\n", "pg_dump -Fc | pg_restore (cluster included)", dump / 1000
 	printf "%-44s %10.1fx faster (target >= 10x)\n", "mkshadow vs dump and restore", dump / mk

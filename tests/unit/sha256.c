@@ -100,8 +100,9 @@ static void test_hmac(void)
 
 /* Every message length from 0 to 1,000 (every padding case, one to 16
  * blocks), hashed in a chain: the digest the portable block function gives,
- * which the vectors above vouch for (and Python's hashlib computes too). tests/unit.t runs this binary with the
- * CPU's SHA extensions (where present) and with MIGSAFE_SHA256=portable. */
+ * which the vectors above vouch for (and Python's hashlib computes too).
+ * tests/unit.t runs this binary with the CPU's SHA extensions (where
+ * present) and with MIGSAFE_SHA256=portable. */
 static void test_lengths(void)
 {
 	unsigned char msg[1000], acc[SHA256_LEN] = {0}, d[SHA256_LEN];
