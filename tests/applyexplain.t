@@ -5,9 +5,10 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-[ -x "$BIN/applyexplain" ] || skip_all "bin/applyexplain is not built"
-command -v psql >/dev/null || skip_all "psql is not installed"
-command -v jq >/dev/null || skip_all "jq is not installed"
+need_bin applyexplain lockscore mkshadow
+need psql postgresql-client-15
+need jq jq
+need script bsdutils
 pg_start
 
 tmp=$(mktemp -d)
@@ -65,7 +66,7 @@ is "$(trace soft 0 | jq '.blocked_read_ms > 0 and .blocked_write_ms > 0')" true 
 
 # --- progress on stderr only when it is a terminal
 is "$(wc -c <"$tmp/soft.err")" 0 "stderr not a terminal: no progress"
-if command -v script >/dev/null; then
+{
 	n=$((n + 1))
 	shadow "s$n"
 	records prog "ALTER TABLE orders ADD COLUMN a int; ALTER TABLE orders ADD COLUMN b int;" \
@@ -73,9 +74,7 @@ if command -v script >/dev/null; then
 	script -qec "$BIN/applyexplain --queries $queries <$tmp/prog.in >$tmp/prog.out" /dev/null >"$tmp/prog.tty" 2>&1
 	grep -q "prog: statement 2 of 2 (line 1, AlterTableStmt)" "$tmp/prog.tty" && grep -q "prog: rollback" "$tmp/prog.tty"
 	ok $? "stderr a terminal: progress per statement and phase"
-else
-	ok 0 "# SKIP no script(1)"
-fi
+}
 
 # --- CREATE INDEX: SHARE lock and a measured blocked write; reads go through
 run ci "CREATE INDEX orders_created_at_idx ON orders (created_at);" "DROP INDEX orders_created_at_idx;"
@@ -177,7 +176,7 @@ records refuse "ALTER TABLE orders ADD COLUMN x int;" |
 is "$rc" 0 "--i-know-this-is-not-production: runs"
 
 # --- applyexplain | lockscore: every statement traced
-if [ -x "$BIN/lockscore" ]; then
+{
 	run pipe "SET lock_timeout = '2s';
 ALTER TABLE orders ADD COLUMN soft_delete boolean NOT NULL DEFAULT false;
 CREATE INDEX orders_created_at_idx ON orders (created_at);" "DROP INDEX orders_created_at_idx; ALTER TABLE orders DROP COLUMN soft_delete;"
@@ -189,9 +188,7 @@ CREATE INDEX orders_created_at_idx ON orders (created_at);" "DROP INDEX orders_c
 		"applyexplain | lockscore: traced locks agree with the static model"
 	is "$(jq -c 'select(.kind == "statement" and .index == 2) | .locks' "$tmp/pipe.ls")" \
 		'[{"table":"public.orders","mode":"ShareLock"}]' "applyexplain | lockscore: CREATE INDEX after ALTER in one transaction: ShareLock"
-else
-	for i in 1 2 3; do ok 0 "# SKIP lockscore not built"; done
-fi
+}
 
 # --- the traced locks equal the lock truth (tests/locks/expected.ndjson) for the same statements
 cases="add-column-nullable add-column-not-null-default-constant create-index create-unique-index
@@ -217,7 +214,7 @@ ok "$([ "$total" -ge 6 ] && echo 0 || echo 1)" "at least 6 lock-truth cases foun
 # --- queries from pg_stat_statements: production's (--from-db) and the shadow's own.
 # scripts/demo-prod fills production's pg_stat_statements with a replayed
 # workload; mkshadow builds the shadow from it (no --queries anywhere).
-if [ -x "$BIN/mkshadow" ]; then
+{
 	psql -qX "$PGURL" -c "CREATE DATABASE prod" >/dev/null
 	P=$(url_of prod)
 	"$MIGSAFE_ROOT/scripts/demo-prod" --url "$P" --scale 0.01 --queries 300 >/dev/null
@@ -279,8 +276,6 @@ if [ -x "$BIN/mkshadow" ]; then
 		"shadow pg_stat_statements: only the query on payments is kept (not orders', products' or mkshadow's own)"
 	is "$(jq -rs '.[0].params[0] | test("^[0-9]+$")' <<<"$plans")" true "shadow pg_stat_statements: \$1 filled"
 	TMPDIR=$tmp/shadows "$BIN/mkshadow" --destroy <"$tmp/pss.shadow" >/dev/null
-else
-	for i in $(seq 16); do ok 0 "# SKIP mkshadow not built"; done
-fi
+}
 
 done_testing

@@ -28,7 +28,7 @@ sel=()
 for c in "${cases[@]}"; do
 	[[ ${c#"$golden"/} == "${GOLDEN_ONLY:-}"* ]] && sel+=("$c")
 done
-[ ${#sel[@]} -gt 0 ] || skip_all "no golden cases in $golden"
+[ ${#sel[@]} -gt 0 ] || _tap_fail_file "no golden cases in $golden${GOLDEN_ONLY:+ matching $GOLDEN_ONLY}"
 plan ${#sel[@]}
 
 tmp=$(mktemp -d)

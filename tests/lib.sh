@@ -1,7 +1,13 @@
 # tests/lib.sh — TAP helpers for tests/*.t (bash, run by prove).
 #
 #   . "$(dirname "$0")/lib.sh"
-#   plan N | skip_all REASON     announce the plan (or skip the whole file)
+#   plan N | skip_all REASON     announce the plan (or skip the whole file:
+#                                only for what the user must ask for, never
+#                                for a missing tool)
+#   need PROG PACKAGE            fail the file, naming the Debian package,
+#                                when PROG (a name or an absolute path) is
+#                                not installed
+#   need_bin PROG...             fail the file when bin/PROG is not built
 #   ok STATUS NAME               pass iff STATUS is 0 (a shell exit status)
 #   ok_run NAME CMD [ARG...]     run CMD; pass iff it exits 0 (safe under set -e)
 #   is GOT WANT NAME             pass iff the two strings are equal
@@ -13,6 +19,12 @@
 #   record_out FILE [NAME]       keep FILE (a program's stdout) for zz-records.t
 #
 # Every helper returns 0, so a failing check never aborts a set -e script.
+#
+# A test never passes without its tools: a command that is not found, here
+# or in a bash script the test runs, is recorded by command_not_found_handle
+# and fails the file when it ends (even inside `! cmd` or `$(cmd | wc -l)`,
+# which would otherwise pass). scripts/install-deps.sh installs every tool
+# (tests/check-deps checks that it does).
 
 MIGSAFE_ROOT=${MIGSAFE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 BIN=${MIGSAFE_BIN:-$MIGSAFE_ROOT/bin}
@@ -22,6 +34,47 @@ export MIGSAFE_ROOT BIN CORPUS
 _tap_n=0 _tap_failed=0 _tap_plan=""
 
 plan() { _tap_plan=$1; echo "1..$1"; }
+
+# _tap_fail_file REASON: one failing test and exit 1 (before any plan)
+_tap_fail_file() {
+	[ -n "$_tap_plan" ] || [ "$_tap_n" != 0 ] || echo "1..1"
+	_tap_n=$((_tap_n + 1))
+	echo "not ok $_tap_n - $*"
+	exit 1
+}
+need() {
+	case $1 in
+	/*) [ -x "$1" ] && return 0 ;;
+	*) command -v "$1" >/dev/null 2>&1 && return 0 ;;
+	esac
+	_tap_fail_file "$1 is not installed (Debian package $2: run scripts/install-deps.sh)"
+}
+need_bin() {
+	local p
+	for p in "$@"; do
+		[ -x "$BIN/$p" ] || _tap_fail_file "bin/$p is not built (make all)"
+	done
+	return 0
+}
+
+MIGSAFE_TAP_MISSING=$(mktemp "${TMPDIR:-/tmp}/migsafe-tap-missing.XXXXXX")
+export MIGSAFE_TAP_MISSING
+command_not_found_handle() {
+	echo "$1: command not found" >&2
+	[ -z "${MIGSAFE_TAP_MISSING:-}" ] || echo "$1" >>"$MIGSAFE_TAP_MISSING"
+	return 127
+}
+export -f command_not_found_handle
+# _tap_check_missing: a failing test for every command that was not found
+_tap_check_missing() {
+	local c
+	[ -s "$MIGSAFE_TAP_MISSING" ] || return 0
+	for c in $(sort -u "$MIGSAFE_TAP_MISSING"); do
+		_tap_n=$((_tap_n + 1)) _tap_failed=$((_tap_failed + 1))
+		echo "not ok $_tap_n - a command the test ran was not found: $c (run scripts/install-deps.sh)"
+	done
+	: >"$MIGSAFE_TAP_MISSING"
+}
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 bail_out() { echo "Bail out! $*"; exit 255; }
 diag() { local l; printf '%s\n' "$@" | while IFS= read -r l; do echo "# $l" >&2; done; }
@@ -55,6 +108,7 @@ is() {
 }
 
 done_testing() {
+	_tap_check_missing
 	[ -n "$_tap_plan" ] || echo "1..$_tap_n"
 	if [ -n "$_tap_plan" ] && [ "$_tap_plan" != "$_tap_n" ]; then
 		diag "planned $_tap_plan tests but ran $_tap_n"
@@ -71,6 +125,12 @@ _run_exit_cmds() {
 	for ((i = ${#_exit_cmds[@]} - 1; i >= 0; i--)); do
 		eval "${_exit_cmds[i]}" || true
 	done
+	# a file that ends without done_testing still fails on a missing command
+	if [ -s "$MIGSAFE_TAP_MISSING" ]; then
+		_tap_check_missing
+		st=1
+	fi
+	rm -f "$MIGSAFE_TAP_MISSING"
 	exit "$st"
 }
 on_exit() { _exit_cmds+=("$(printf '%q ' "$@")"); }

@@ -16,8 +16,8 @@ set -euo pipefail
 for p in schema2dag lockscore mkrunbook mkshadow applyexplain metricwatch; do
 	[ -x "$BIN/$p" ] || bail_out "bin/$p is not built"
 done
-[ -x /usr/bin/time ] || skip_all "GNU time (/usr/bin/time) is not installed"
-command -v python3 >/dev/null || skip_all "python3 is not installed"
+need /usr/bin/time time
+need python3 python3
 
 tmp=$(mktemp -d)
 on_exit rm -rf "$tmp"

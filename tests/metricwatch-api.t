@@ -5,7 +5,7 @@
 # Also `metric` records on stdin, live, with a bad line mid-stream.
 . "$(dirname "$0")/lib.sh"
 set -u
-command -v jq >/dev/null || skip_all "jq not installed"
+need jq jq
 plan 25
 mock_start "$MIGSAFE_ROOT/tests/fixtures/metricwatch/api.json"
 tmp=$(mktemp -d)

@@ -7,9 +7,9 @@
 # --pitr-enabled it only alerts and never touches the database.
 . "$(dirname "$0")/lib.sh"
 set -u
-command -v jq >/dev/null || skip_all "jq not installed"
+need jq jq
 PGBIN=/usr/lib/postgresql/15/bin
-[ -x "$PGBIN/pgbench" ] || skip_all "pgbench not installed"
+need "$PGBIN/pgbench" postgresql-15
 plan 28
 pg_start
 psql -qX "$PGURL" -v scale=1 -f "$MIGSAFE_ROOT/scripts/demo-db.sql" >/dev/null 2>&1 ||

@@ -12,8 +12,8 @@
 # checked, and the API key never printed.
 . "$(dirname "$0")/lib.sh"
 set -u
-command -v jq >/dev/null || skip_all "jq not installed"
-command -v python3 >/dev/null || skip_all "python3 not installed"
+need jq jq
+need python3 python3
 unset ANTHROPIC_API_KEY OPENAI_API_KEY ANTHROPIC_BASE_URL OPENAI_BASE_URL
 export SOURCE_DATE_EPOCH=1764000000
 fx=$MIGSAFE_ROOT/tests/fixtures/nl2mig

@@ -11,9 +11,10 @@
 . "$(dirname "$0")/lib.sh"
 set -u
 unset ANTHROPIC_API_KEY OPENAI_API_KEY
-command -v jq >/dev/null || skip_all "jq not installed"
-oracle=$(bash "$MIGSAFE_ROOT/../shared/oracles/prisma/setup.sh" 2>/dev/null) ||
-	skip_all "the Prisma oracle could not be installed (npm install of prisma failed or no network)"
+need jq jq
+need npm npm
+oracle=$(bash "$MIGSAFE_ROOT/../shared/oracles/prisma/setup.sh") ||
+	_tap_fail_file "the Prisma oracle could not be installed (../shared/oracles/prisma/setup.sh: npm install of prisma failed)"
 export SOURCE_DATE_EPOCH=1764000000
 fx=$MIGSAFE_ROOT/tests/fixtures/nl2mig
 work=$(mktemp -d)

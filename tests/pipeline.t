@@ -5,6 +5,7 @@
 # code, and leaves no server or shadow behind.
 . "$(dirname "$0")/lib.sh"
 set -u
+need pgrep procps
 work=$(mktemp -d)
 chmod 755 "$work"
 on_exit rm -rf "$work"

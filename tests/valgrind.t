@@ -14,7 +14,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 [ "${MIGSAFE_VALGRIND:-0}" = 1 ] || skip_all "slow: set MIGSAFE_VALGRIND=1 to run the golden tests under valgrind"
-command -v valgrind >/dev/null || skip_all "valgrind is not installed"
+need valgrind valgrind
 
 tmp=$(mktemp -d)
 on_exit rm -rf "$tmp"

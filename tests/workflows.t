@@ -2,6 +2,10 @@
 # The CI workflows users copy: valid YAML, every command they call exists in
 # the repository, and the review job's steps run here end to end, with the
 # PostgreSQL service replaced by scripts/pg-tmp and GitHub by tests/mockhttp.py.
+# Its "Build migsafe" step (install-deps.sh, then make) runs for real on a
+# copy of the repository, so on a fresh machine (.ci/run runs the tests in
+# one) it proves the workflow builds there; only "Install git" (apt-get as
+# root, which the job's container is) is skipped.
 . "$(dirname "$0")/lib.sh"
 set -u
 cd "$MIGSAFE_ROOT" || bail_out "no repository"
@@ -69,13 +73,17 @@ EOF
 			"ALTER TABLE orders ADD COLUMN note text;" >db/migration/V2__index_and_note.sql &&
 		git add -A && git -c user.name=t -c user.email=t@t commit -q -m pr
 ) || bail_out "cannot make the project repository"
-ln -s "$MIGSAFE_ROOT" "$proj/.migsafe"
+# the migsafe checkout the workflow builds itself (its "Build migsafe" step):
+# the repository's files, nothing built
+mkdir "$proj/.migsafe"
+git -C "$MIGSAFE_ROOT" ls-files -z | tar -C "$MIGSAFE_ROOT" --null -T - -cf - | tar -C "$proj/.migsafe" -xf - ||
+	bail_out "cannot copy the repository"
 cat >"$work/vars.json" <<'EOF'
 {"github.base_ref": "main", "github.event.pull_request.number": "7",
  "secrets.MIGSAFE_PROD_READONLY_URL": "", "secrets.MIGSAFE_MASK_KEY": "test-key",
  "secrets.GITHUB_TOKEN": "ghs_workflowtest",
  "contains(github.event.pull_request.labels.*.name, 'migration-approved')": "false",
- "skip": ["Install git", "Build migsafe"]}
+ "skip": ["Install git"]}
 EOF
 log=$(SHADOW_DATABASE_URL=$shadow GITHUB_API_URL=$MOCK_URL GITHUB_REPOSITORY=acme/shop \
 	GITHUB_STEP_SUMMARY=$work/summary.md HOME=$work \
@@ -84,10 +92,14 @@ st=$?
 ok $st "the review job passes (a low-risk migration)"
 [ "$st" = 0 ] || diag "$log"
 is "$(grep '^ok:' <<<"$log" | sed 's/^ok: //' | tr '\n' ',')" \
-	"Find the new migrations,Review,Annotate the lines,Post the review on the pull request," \
+	"Build migsafe,Find the new migrations,Review,Annotate the lines,Post the review on the pull request," \
 	"its steps ran in order"
 grep -q '^not run (if): Fail on high risk unless approved' <<<"$log"
 ok $? "the high-risk gate did not fire"
+for p in $(ls "$MIGSAFE_ROOT/cmd"); do
+	[ -x "$proj/.migsafe/bin/$p" ] || echo "$p"
+done >"$work/unbuilt"
+is "$(tr '\n' ' ' <"$work/unbuilt")" "" "the Build migsafe step built every program from the checkout"
 is "$(cat "$proj/changed.txt")" "db/migration/V2__index_and_note.sql" "the new migration was found from the diff"
 out=$proj/migsafe-out
 is "$(jq -r 'select(.kind == "risk") | .migration' "$out/stream.ndjson" 2>/dev/null | wc -l)" 1 \
