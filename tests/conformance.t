@@ -9,8 +9,9 @@
 . "$(dirname "$0")/lib.sh"
 set -u
 
-oracle=$(bash "$MIGSAFE_ROOT/../shared/oracles/prisma/setup.sh" 2>/dev/null) ||
-	bail_out "the Prisma oracle could not be installed (npm)"
+need npm npm
+prisma_oracle
+oracle=$PRISMA_ORACLE
 pg_start
 work=$(mktemp -d)
 on_exit rm -rf "$work"

@@ -17,6 +17,8 @@
 #   on_exit CMD...               run CMD when the script exits (use, not trap)
 #   pg_start [pg-tmp args]       throwaway cluster; URL in $PGURL, stopped on exit
 #   record_out FILE [NAME]       keep FILE (a program's stdout) for zz-records.t
+#   prisma_oracle                Prisma's engine installed; its command in
+#                                $PRISMA_ORACLE
 #
 # Every helper returns 0, so a failing check never aborts a set -e script.
 #
@@ -150,6 +152,23 @@ record_out() {
 	[ -s "$1" ] || return 0
 	mkdir -p "$MIGSAFE_ROOT/tests/out"
 	cat "$1" >>"$MIGSAFE_ROOT/tests/out/records-$$-${name//[^A-Za-z0-9_.-]/_}.ndjson"
+}
+
+# prisma_oracle: install Prisma's schema engine (../shared/oracles/prisma,
+# once, under a lock: tests run two at a time); its command in
+# $PRISMA_ORACLE. Fails the file when it cannot be installed.
+prisma_oracle() {
+	local dest=${XDG_CACHE_HOME:-$HOME/.cache}/migsafe/prisma-oracle out
+	mkdir -p "$dest" || _tap_fail_file "cannot create $dest"
+	# setup.sh copies its files keeping their read-only modes: a second run
+	# by a user who is not root could not overwrite them
+	out=$({
+		flock 9 || exit
+		chmod -f u+w "$dest/package.json" "$dest/prisma2sql"
+		bash "$MIGSAFE_ROOT/../shared/oracles/prisma/setup.sh" "$dest"
+	} 9>"$dest.lock") && [ -x "$out" ] ||
+		_tap_fail_file "the Prisma oracle could not be installed (../shared/oracles/prisma/setup.sh $dest: npm install of prisma failed)"
+	PRISMA_ORACLE=$out
 }
 
 # mock_start SCRIPT.json: a local HTTP server playing a real API (see

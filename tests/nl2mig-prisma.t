@@ -13,8 +13,8 @@ set -u
 unset ANTHROPIC_API_KEY OPENAI_API_KEY
 need jq jq
 need npm npm
-oracle=$(bash "$MIGSAFE_ROOT/../shared/oracles/prisma/setup.sh") ||
-	_tap_fail_file "the Prisma oracle could not be installed (../shared/oracles/prisma/setup.sh: npm install of prisma failed)"
+prisma_oracle
+oracle=$PRISMA_ORACLE
 export SOURCE_DATE_EPOCH=1764000000
 fx=$MIGSAFE_ROOT/tests/fixtures/nl2mig
 work=$(mktemp -d)
