@@ -116,6 +116,7 @@ base_source() {
 		rm -rf "$base"
 		mkdir -p "$base"
 		cp -a "$dir/." "$base/"
+		chmod -R u+w "$base" # a read-only folder's copy: its reviewed files are removed below
 		for f in "${migrations[@]}"; do
 			rel=$(realpath -m --relative-to="$dir" "$f")
 			case $rel in ../* | /*) continue ;; esac

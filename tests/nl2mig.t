@@ -165,7 +165,8 @@ done
 
 # --- --write: Flyway, on the corpus's Flyway folders ---
 for proj in dspace ohdsi-webapi; do
-	rm -rf "$work/fw" && mkdir -p "$work/fw" && cp -r "$CORPUS/flyway/$proj" "$work/fw/p"
+	# the corpus is read-only: the copy must not be, as a project's folder is not
+	rm -rf "$work/fw" && mkdir -p "$work/fw" && cp -r "$CORPUS/flyway/$proj" "$work/fw/p" && chmod -R u+w "$work/fw/p"
 	# WebAPI's scripts name their schema by a placeholder, as its Flyway config does
 	[ "$proj" = ohdsi-webapi ] && echo "flyway.placeholders.ohdsiSchema=webapi" >"$work/fw/p/flyway.conf"
 	run "$BIN/nl2mig" --write "$work/fw/p" "add index on orders (status)" <"$work/dag.ndjson"
