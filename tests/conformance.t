@@ -36,6 +36,32 @@ apply_files() {
 	done
 }
 
+# apply_history URL FILE...: the files in turn in one psql session (a
+# process per file cost minutes on the long histories), each from a reset
+# session state (RESET ALL) and, with SINGLE_TXN=1, in one transaction;
+# stops at the first error, after saying where. How many were applied goes
+# in $napplied.
+apply_history() {
+	local url=$1 f
+	shift
+	{
+		echo '\set ON_ERROR_STOP 1'
+		for f in "$@"; do
+			echo 'RESET ALL;'
+			[ -z "${SINGLE_TXN:-}" ] || echo 'BEGIN;'
+			printf '\\i %s\n' "$f"
+			[ -z "${SINGLE_TXN:-}" ] || echo 'COMMIT;'
+			echo '\echo migsafe-applied'
+		done
+	} >"$work/history.psql"
+	psql -X -q "$url" -f "$work/history.psql" >"$work/psql.out" 2>"$work/psql.err"
+	napplied=$(grep -c '^migsafe-applied$' "$work/psql.out")
+	[ "$napplied" = $# ] && return 0
+	shift "$napplied"
+	diag "psql failed on $1:" "$(grep -v '^psql:.*NOTICE' "$work/psql.err" | head -5)"
+	return 1
+}
+
 # compare NAME OFFLINE.ndjson URL [KNOWN]: --db introspection equals the
 # offline DAG. KNOWN, when given, is a file of differences that offline
 # replay cannot avoid (DDL run by dynamic SQL, which schema2dag warns
@@ -101,10 +127,8 @@ history() {
 	done
 	mapfile -t expanded < <(ls "$work"/expanded/*.sql)
 	[ -z "${PRELUDE:-}" ] || psql -X -q "$url" -c "$PRELUDE" >/dev/null
-	for ((i = 0; i < ${#expanded[@]}; i++)); do
-		PGOPTIONS="${SEARCH_PATH:+-c search_path=$SEARCH_PATH}" apply_files "$url" "${expanded[$i]}" || break
-		applied+=("${expanded[$i]}")
-	done
+	PGOPTIONS="${SEARCH_PATH:+-c search_path=$SEARCH_PATH}" apply_history "$url" "${expanded[@]}" || true
+	applied=("${expanded[@]:0:napplied}")
 	if [ ${#applied[@]} -lt ${#files[@]} ]; then
 		[ ${#applied[@]} -gt 0 ] || { ok 1 "$name: PostgreSQL 15 accepts its first file"; return; }
 		diag "PostgreSQL 15 stops at ${files[${#applied[@]}]}; comparing the ${#applied[@]} files before it"
