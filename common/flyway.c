@@ -1128,7 +1128,7 @@ char *flyway_expand(const struct flyway_set *set, const char *file, const char *
 /* gather: every migration below the locations, by kind, each kind in
  * Flyway's order; dies when there are none. */
 static void gather(const char *dir, const struct fw_conf *cf, struct fw_list *v, struct fw_list *b,
-		   struct fw_list *r)
+		   struct fw_list *r, bool empty_ok)
 {
 	struct fw_naming nm;
 	struct strv locs = STRV_INIT;
@@ -1140,18 +1140,18 @@ static void gather(const char *dir, const struct fw_conf *cf, struct fw_list *v,
 	split(&all, v, b, r);
 	strv_release(&locs);
 	strv_release(&nm.suffixes);
-	if (!v->n && !b->n && !r->n)
+	if (!v->n && !b->n && !r->n && !empty_ok)
 		die("%s: no Flyway migrations found (names like V1__description.sql)", dir);
 	order(dir, v, false);
 	order(dir, b, false);
 	order(dir, r, true);
 }
 
-/* flyway_collect: see schema2dag.h. Dies (EXIT_INPUT) on a missing or
- * unreadable location, on no migrations at all, on a bad version in a
+/* flyway_collect: see flyway.h. Dies (EXIT_INPUT) on a missing or
+ * unreadable location, on no migrations at all (unless empty_ok), on a bad version in a
  * migration name, on colliding versions or descriptions, and on a config
  * file that cannot be read or parsed. */
-void flyway_collect(struct flyway_set *set, const char *dir, const char *conf)
+void flyway_collect(struct flyway_set *set, const char *dir, const char *conf, bool empty_ok)
 {
 	struct fw_conf cf;
 	struct fw_list v = {0}, b = {0}, r = {0};
@@ -1162,13 +1162,28 @@ void flyway_collect(struct flyway_set *set, const char *dir, const char *conf)
 	if (!S_ISDIR(st.st_mode))
 		die("%s: not a folder (--flyway takes the folder of the migrations)", dir);
 	conf_load(&cf, dir, conf);
-	gather(dir, &cf, &v, &b, &r);
+	gather(dir, &cf, &v, &b, &r, empty_ok);
 	fill(set, &v, &b, &r);
 	placeholders_init(set, &cf);
 	set->conf_path = cf.path ? xstrdup(cf.path) : NULL;
 	free(v.v);
 	free(b.v);
 	free(r.v);
+	conf_release(&cf);
+}
+
+void flyway_settings(struct flyway_set *set, const char *dir, const char *conf)
+{
+	struct fw_conf cf;
+	struct stat st;
+	bool has_dir = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+	memset(set, 0, sizeof(*set));
+	if (conf || has_dir)
+		conf_load(&cf, has_dir ? dir : ".", conf);
+	else
+		memset(&cf, 0, sizeof(cf));
+	placeholders_init(set, &cf);
+	set->conf_path = cf.path ? xstrdup(cf.path) : NULL;
 	conf_release(&cf);
 }
 

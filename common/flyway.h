@@ -27,7 +27,16 @@ struct flyway_set {
 	char *latest_version;
 	char *conf_path;
 };
-void flyway_collect(struct flyway_set *set, const char *dir, const char *conf);
+/* flyway_collect: the migrations of location dir (conf: a config file, or
+ * NULL to look for flyway.conf/flyway.toml), with its settings. A location
+ * without migrations is an error unless empty_ok (a project's first
+ * migration under review leaves none before it). */
+void flyway_collect(struct flyway_set *set, const char *dir, const char *conf, bool empty_ok);
+/* flyway_settings: only the settings of a location (conf, or the
+ * flyway.conf/flyway.toml in dir when conf is NULL; dir may be NULL or
+ * gone): placeholders and the default schema, no files. Dies like
+ * flyway_collect on a config that cannot be read or parsed. */
+void flyway_settings(struct flyway_set *set, const char *dir, const char *conf);
 void flyway_release(struct flyway_set *set);
 /* flyway_expand: text with ${placeholders} replaced; dies on unknown ones. */
 char *flyway_expand(const struct flyway_set *set, const char *file, const char *text);

@@ -798,7 +798,9 @@ const char *sql_strval(const cJSON *n)
 
 void sql_name_list(const cJSON *list, struct strv *sv)
 {
-	const cJSON *it;
+	const cJSON *it, *wrapped = cJSON_IsObject(list) ? sql_node(list, "List") : NULL;
+	if (wrapped) /* {"List": {"items": [...]}}, as RenameStmt.object */
+		list = cJSON_GetObjectItemCaseSensitive(wrapped, "items");
 	cJSON_ArrayForEach(it, list)
 	{
 		const char *s = sql_strval(it);

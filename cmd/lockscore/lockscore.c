@@ -656,6 +656,7 @@ static void output_migration(struct output *out, struct migration *m, size_t rea
 		stmt_release(&st);
 	}
 	mrules_end(&mr, o, m);
+	rules_outside(o, m);
 	ntxs += move_findings(m, &txs);
 
 	struct spool *from[] = {&m->found, &late, &txs};
@@ -757,6 +758,7 @@ int main(int argc, char **argv)
 		const char *fw = nd_get_str(cJSON_GetObjectItemCaseSensitive(rec, "files"), "forward");
 		m.id = xstrdup(nd_get_str(rec, "id"));
 		m.file = xstrdup(fw ? fw : m.id);
+		m.outside = cJSON_GetObjectItemCaseSensitive(rec, "outside_allow_list");
 		size_t real = run_one(&in, &o, &m, nd_get_str(rec, "forward"));
 		output_migration(&out, &m, real);
 	}

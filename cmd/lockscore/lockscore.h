@@ -104,6 +104,7 @@ struct finding {
  * risk) is worked out in passes over the spools once the walk is over. */
 struct migration {
 	char *id, *file; /* file: where lines point (a path, or the id) */
+	const cJSON *outside; /* the record's outside_allow_list[] (borrowed), or NULL */
 	const char *text; /* the SQL, borrowed */
 	struct mapped *map; /* the file text is mapped from, or NULL */
 	size_t n;	  /* statements so far */
@@ -178,6 +179,10 @@ void mrules_init(struct mrules *r, const struct opts *o, size_t real);
 void mrules_stmt(struct mrules *r, const struct opts *o, struct migration *m, const struct stmt *st, size_t last);
 void mrules_tx(struct mrules *r, const struct opts *o, struct migration *m, const struct stmt *st);
 void mrules_end(struct mrules *r, const struct opts *o, struct migration *m);
+/* rules_outside: rule outside-allow-list, one finding for each note nl2mig
+ * wrote on a person's file (m->outside): a statement that model output
+ * would have been refused for, with the note's severity and fix. */
+void rules_outside(const struct opts *o, struct migration *m);
 /* finding_finalise: a finding that waited for its statement's lock time */
 void finding_finalise(struct finding *f, double est_lock_ms);
 

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "lockscore.h"
+#include "nd.h"
 #include "xalloc.h"
 
 int severity_rank(const char *sev)
@@ -638,6 +639,31 @@ void rules_stmt(struct catalog *cat, const struct opts *o, struct migration *m, 
 }
 
 /* ---- migration-wide rules ---- */
+
+void rules_outside(const struct opts *o, struct migration *m)
+{
+	const cJSON *n;
+	if (strv_index(&o->disabled, "outside-allow-list") >= 0)
+		return;
+	cJSON_ArrayForEach(n, m->outside)
+	{
+		const char *reason = nd_get_str(n, "reason"), *sev = nd_get_str(n, "severity"), *fix = nd_get_str(n, "fix");
+		const cJSON *idx = cJSON_GetObjectItemCaseSensitive(n, "statement"),
+			    *line = cJSON_GetObjectItemCaseSensitive(n, "line");
+		if (!reason)
+			continue;
+		if (severity_rank(sev) == 0)
+			sev = "low";
+		finding_add(m, NULL, "outside-allow-list", sev, NULL,
+			    xasprintf("%s (a model's answer would have been refused for it)", reason),
+			    fix ? xstrdup(fix) : NULL);
+		struct finding *f = &m->findings[m->nfindings - 1];
+		if (cJSON_IsNumber(idx) && idx->valuedouble >= 0)
+			f->stmt = (size_t)idx->valuedouble;
+		if (cJSON_IsNumber(line) && line->valuedouble > 0)
+			f->line = (int)line->valuedouble;
+	}
+}
 
 static bool holds_on_existing(const struct stmt *st, enum lockmode at_least, const char **table)
 {

@@ -27,6 +27,7 @@ struct walk {
 	struct strv inv; /* inverses, in forward order (emitted reversed) */
 	struct strv created; /* "t:qname", "c:table/name", "i:schema.name", "col:qname.col" */
 	const struct sql_stmt *st;
+	size_t st_index; /* st's place in the script */
 	const struct sql_script *script;
 	char *set_lock;
 };
@@ -127,10 +128,46 @@ static bool created_here(const struct walk *w, const char *key)
 	return strv_index(&w->created, key) >= 0;
 }
 
-_Noreturn static void refuse(const struct walk *w, const char *fmt, const char *arg)
+/* What the allow-list says of a statement outside it: model output is
+ * refused; a file a person wrote is reviewed, and the statement becomes a
+ * note in the migration record (outside_allow_list[]) that lockscore turns
+ * into a finding. OUTSIDE: it acts beyond the migration's tables (roles,
+ * privileges, databases, COPY, server settings, functions that reach out of
+ * the database); UNMODELLED: migsafe has no inverse for it; SESSION: a
+ * setting of the session that runs the migration. */
+enum vet { VET_OUTSIDE, VET_UNMODELLED, VET_SESSION };
+
+static void refuse(const struct walk *w, enum vet kind, const char *fmt, const char *arg)
 {
 	char *msg = xasprintf(fmt, arg);
-	die_at(EXIT_FINDINGS, w->file, w->st->line, "refused: %s", msg);
+	if (w->strict)
+		die_at(EXIT_FINDINGS, w->file, w->st->line, "refused: %s", msg);
+	if (!w->m->outside)
+		w->m->outside = cJSON_CreateArray();
+	const cJSON *o;
+	cJSON_ArrayForEach(o, w->m->outside) /* one note per statement and reason */
+	if (cJSON_GetObjectItemCaseSensitive(o, "statement")->valuedouble == (double)w->st_index &&
+	    !strcmp(nd_get_str(o, "reason"), msg)) {
+		free(msg);
+		return;
+	}
+	cJSON *n = cJSON_CreateObject();
+	cJSON_AddNumberToObject(n, "statement", (double)w->st_index);
+	cJSON_AddNumberToObject(n, "line", w->st->line);
+	cJSON_AddStringToObject(n, "type", w->st->type);
+	cJSON_AddStringToObject(n, "reason", msg);
+	cJSON_AddStringToObject(n, "severity", kind == VET_OUTSIDE ? "medium" : "low");
+	static const char *const fixes[] = {
+		[VET_OUTSIDE] = "it acts beyond the migration's tables: have it reviewed by someone who owns the "
+				"database's roles and settings, and undo it by hand if the migration is rolled back",
+		[VET_UNMODELLED] = "migsafe has no inverse for it: give the rollback by hand (nl2mig --rollback FILE) "
+				   "and let applyexplain trace its locks on the shadow",
+		[VET_SESSION] = "it lasts until the session that runs the migration ends: run migrations in a "
+				"session of their own, or RESET it at the end",
+	};
+	cJSON_AddStringToObject(n, "fix", fixes[kind]);
+	cJSON_AddItemToArray(w->m->outside, n);
+	free(msg);
 }
 
 /* ---------- forbidden anywhere in a statement ---------- */
@@ -162,10 +199,11 @@ static bool schema_ok(const struct walk *w, const char *s)
 
 static void walk_forbidden(const struct walk *w, const cJSON *n);
 
+/* a schema the request does not name: only model output answers a request */
 static void check_node_rv(const struct walk *w, const cJSON *n)
 {
-	if (sql_jstr(n, "schemaname") && !schema_ok(w, sql_jstr(n, "schemaname")))
-		refuse(w, "schema %s is not named in the request", sql_jstr(n, "schemaname"));
+	if (w->strict && sql_jstr(n, "schemaname") && !schema_ok(w, sql_jstr(n, "schemaname")))
+		refuse(w, VET_OUTSIDE, "schema %s is not named in the request", sql_jstr(n, "schemaname"));
 }
 
 /* check_node: one node of type ty with fields n */
@@ -173,26 +211,26 @@ static void check_node(const struct walk *w, const char *ty, const cJSON *n)
 {
 	for (int i = 0; bad_stmts[i]; i++)
 		if (!strcmp(ty, bad_stmts[i]))
-			refuse(w, "%s is not allowed in a migration (roles, databases, COPY, server settings)", ty);
+			refuse(w, VET_OUTSIDE, "%s is not allowed in a migration (roles, databases, COPY, server settings)", ty);
 	if (!strcmp(ty, "FuncCall")) {
 		struct strv nm = STRV_INIT;
 		sql_name_list(sql_jget(n, "funcname"), &nm);
 		const char *last = nm.n ? nm.v[nm.n - 1] : "";
-		if (bad_function(last) || (nm.n > 1 && strcmp(nm.v[0], "pg_catalog") && !schema_ok(w, nm.v[0])))
-			refuse(w, "the function %s is not allowed in a migration", last);
+		if (bad_function(last) || (w->strict && nm.n > 1 && strcmp(nm.v[0], "pg_catalog") && !schema_ok(w, nm.v[0])))
+			refuse(w, VET_OUTSIDE, "the function %s is not allowed in a migration", last);
 		strv_release(&nm);
 	}
-	if (!strcmp(ty, "RangeVar") && sql_jstr(n, "schemaname") && !schema_ok(w, sql_jstr(n, "schemaname")))
-		refuse(w, "schema %s is not named in the request", sql_jstr(n, "schemaname"));
+	if (!strcmp(ty, "RangeVar"))
+		check_node_rv(w, n);
 	if (!strcmp(ty, "VariableSetStmt") && sql_jstr(n, "name")) {
 		const char *v = sql_jstr(n, "name");
 		if (strcmp(v, "lock_timeout") && strcmp(v, "statement_timeout") &&
 		    strcmp(v, "idle_in_transaction_session_timeout") && strcmp(v, "search_path") &&
 		    strcmp(v, "application_name"))
-			refuse(w, "SET %s is not allowed in a migration", v);
+			refuse(w, VET_SESSION, "SET %s is not allowed in a migration", v);
 	}
 	if (!strcmp(ty, "DropStmt") && sql_jstr(n, "removeType") && !strcmp(sql_jstr(n, "removeType"), "OBJECT_SCHEMA"))
-		refuse(w, "%s", "DROP SCHEMA is not allowed in a migration");
+		refuse(w, VET_OUTSIDE, "%s", "DROP SCHEMA is not allowed in a migration");
 	walk_forbidden(w, n);
 }
 
@@ -431,7 +469,9 @@ static void alter_cmd(struct walk *w, const cJSON *stmt, const cJSON *cmd, struc
 	} else if (!strcmp(sub, "AT_DropConstraint") && t) {
 		inv_drop_constraint(w, t, name);
 	} else if (w->strict || !t || (c == NULL && name)) {
-		refuse(w, "ALTER TABLE subcommand %s is not on the allow-list", sub + 3);
+		refuse(w, VET_UNMODELLED, "ALTER TABLE subcommand %s is not on the allow-list", sub ? sub + 3 : "?");
+		irreversible(w, xasprintf("line %d: no inverse for ALTER TABLE %s on %s", w->st->line, sub ? sub + 3 : "?",
+					  t ? t->qname : sql_jstr(rv, "relname") ? sql_jstr(rv, "relname") : "?"));
 	} else {
 		irreversible(w, xasprintf("no inverse for ALTER TABLE %s on %s", sub + 3, t->qname));
 	}
@@ -464,10 +504,16 @@ static void drop_objects(struct walk *w, const cJSON *n, const char *rt)
 	cJSON_ArrayForEach(o, sql_jget(n, "objects"))
 	{
 		struct strv nm = STRV_INIT;
-		const cJSON *tn = sql_node(o, "TypeName");
-		sql_name_list(tn ? sql_jget(tn, "names") : sql_jget(sql_node(o, "List"), "items"), &nm);
-		if (!nm.n)
-			refuse(w, "%s", "DROP of something that is not a name");
+		const cJSON *tn = sql_node(o, "TypeName"), *fn = sql_node(o, "ObjectWithArgs");
+		sql_name_list(tn ? sql_jget(tn, "names") : fn ? sql_jget(fn, "objname") : o, &nm);
+		if (!nm.n && sql_strval(o)) /* DROP SCHEMA, EXTENSION ...: a bare String */
+			strv_push(&nm, sql_strval(o));
+		if (!nm.n) {
+			refuse(w, VET_UNMODELLED, "%s", "DROP of something that is not a name");
+			irreversible(w, xasprintf("line %d: no inverse for DROP %s", w->st->line, rt ? rt + 7 : "?"));
+			strv_release(&nm);
+			continue;
+		}
 		const char *sch = nm.n > 1 ? nm.v[0] : w->rp.search_schema, *name = nm.v[nm.n - 1];
 		char *q = cat_qname(sch, name);
 		if (!strcmp(rt, "OBJECT_INDEX")) {
@@ -541,32 +587,47 @@ static void drop_objects(struct walk *w, const cJSON *n, const char *rt)
 			inv(w, xasprintf("CREATE SEQUENCE %s", qs));
 			free(qs);
 		} else {
-			refuse(w, "DROP %s is not on the allow-list", rt + 7);
+			refuse(w, VET_UNMODELLED, "DROP %s is not on the allow-list", rt + 7);
+			irreversible(w, xasprintf("line %d: no inverse for DROP %s %s", w->st->line, rt + 7, q));
 		}
 		free(q);
 		strv_release(&nm);
 	}
 }
 
+static size_t name_list_len(const cJSON *list)
+{
+	struct strv nm = STRV_INIT;
+	sql_name_list(list, &nm);
+	size_t n = nm.n;
+	strv_release(&nm);
+	return n;
+}
+
 static void rename_stmt(struct walk *w, const cJSON *n)
 {
 	const char *rt = sql_jstr(n, "renameType"), *sub = sql_jstr(n, "subname"), *nw = sql_jstr(n, "newname");
 	const cJSON *rv = sql_jget(n, "relation");
+	if (!rt || !nw) {
+		refuse(w, VET_UNMODELLED, "%s", "a RENAME without a new name");
+		return;
+	}
 	char *qn = cat_quote_ident(nw), *qs = sub ? cat_quote_ident(sub) : NULL;
-	if (!strcmp(rt, "OBJECT_COLUMN")) {
+	bool on_rel = rv && sql_jstr(rv, "relname");
+	if (!strcmp(rt, "OBJECT_COLUMN") && on_rel && qs) {
 		char *q = rel_sql(rv, NULL);
 		inv(w, xasprintf("ALTER TABLE %s RENAME COLUMN %s TO %s", q, qn, qs));
 		free(q);
-	} else if (!strcmp(rt, "OBJECT_TABCONSTRAINT")) {
+	} else if (!strcmp(rt, "OBJECT_TABCONSTRAINT") && on_rel && qs) {
 		char *q = rel_sql(rv, NULL);
 		inv(w, xasprintf("ALTER TABLE %s RENAME CONSTRAINT %s TO %s", q, qn, qs));
 		free(q);
-	} else if (!strcmp(rt, "OBJECT_TABLE") || !strcmp(rt, "OBJECT_INDEX") || !strcmp(rt, "OBJECT_VIEW")) {
+	} else if ((!strcmp(rt, "OBJECT_TABLE") || !strcmp(rt, "OBJECT_INDEX") || !strcmp(rt, "OBJECT_VIEW")) && on_rel) {
 		char *q = rel_sql(rv, nw), *old = cat_quote_ident(sql_jstr(rv, "relname"));
 		inv(w, xasprintf("ALTER %s %s RENAME TO %s", rt + 7, q, old));
 		free(q);
 		free(old);
-	} else if (!strcmp(rt, "OBJECT_TYPE")) {
+	} else if (!strcmp(rt, "OBJECT_TYPE") && name_list_len(sql_jget(n, "object"))) {
 		struct strv nm = STRV_INIT;
 		sql_name_list(sql_jget(n, "object"), &nm);
 		char *q = nm.n > 1 ? qualified(nm.v[0], nw) : xstrdup(qn), *old = cat_quote_ident(nm.v[nm.n - 1]);
@@ -575,7 +636,8 @@ static void rename_stmt(struct walk *w, const cJSON *n)
 		free(old);
 		strv_release(&nm);
 	} else {
-		refuse(w, "RENAME of %s is not on the allow-list", rt + 7);
+		refuse(w, VET_UNMODELLED, "RENAME of %s is not on the allow-list", rt + 7);
+		irreversible(w, xasprintf("line %d: no inverse for RENAME of %s", w->st->line, rt + 7));
 	}
 	free(qn);
 	free(qs);
@@ -635,9 +697,13 @@ static void walk_stmt(struct walk *w, const char *src)
 		const char *ot = sql_jstr(n, "objtype");
 		struct cat_table *t = rel_table(w, sql_jget(n, "relation"));
 		const cJSON *c;
-		if (ot && strcmp(ot, "OBJECT_TABLE"))
-			refuse(w, "ALTER %s is not on the allow-list", ot + 7);
-		cJSON_ArrayForEach(c, sql_jget(n, "cmds"))
+		bool on_table = !ot || !strcmp(ot, "OBJECT_TABLE");
+		if (!on_table) { /* ALTER INDEX, VIEW, SEQUENCE ...: not modelled */
+			refuse(w, VET_UNMODELLED, "ALTER %s is not on the allow-list", ot + 7);
+			irreversible(w, xasprintf("line %d: no inverse for ALTER %s", st->line, ot + 7));
+		}
+		const cJSON *cmds = on_table ? sql_jget(n, "cmds") : NULL;
+		cJSON_ArrayForEach(c, cmds)
 		{
 			size_t mark = w->inv.n;
 			alter_cmd(w, n, sql_node(c, "AlterTableCmd"), t);
@@ -673,7 +739,7 @@ static void walk_stmt(struct walk *w, const char *src)
 		destructive(w, xstrdup("TRUNCATE destroys every row"));
 		irreversible(w, xstrdup("rows removed by TRUNCATE are lost"));
 	} else if (w->strict) {
-		refuse(w, "%s is not on the allow-list of statements a model may write", ty);
+		refuse(w, VET_UNMODELLED, "%s is not on the allow-list of statements a model may write", ty);
 	} else {
 		irreversible(w, xasprintf("line %d: no inverse is known for %s", st->line, ty));
 	}
@@ -778,10 +844,15 @@ void check_forward(const struct catalog *cat, const char *file, struct mig *m)
 	w.strict = m->untrusted;
 	replay_init(&w.rp, &work);
 	w.rp.quiet = true;
+	if (m->search_schema) {
+		free(w.rp.search_schema);
+		w.rp.search_schema = xstrdup(m->search_schema);
+	}
 	struct buf fwd = BUF_INIT;
 	buf_init(&fwd);
 	for (size_t i = 0; i < s.n; i++) {
 		w.st = &s.stmts[i];
+		w.st_index = i;
 		walk_stmt(&w, m->forward);
 		char *t = sql_stmt_text(&s, &s.stmts[i]);
 		buf_addf(&fwd, "%s;\n", t);
@@ -794,8 +865,12 @@ void check_forward(const struct catalog *cat, const char *file, struct mig *m)
 	for (size_t i = w.inv.n; i > 0; i--)
 		buf_addf(&rb, "%s;\n", w.inv.v[i - 1]);
 	(void)is_concurrent;
-	free(m->forward);
-	m->forward = buf_detach(&fwd);
+	if (m->from_file) { /* kept as written: lines point into the file */
+		buf_release(&fwd);
+	} else {
+		free(m->forward);
+		m->forward = buf_detach(&fwd);
+	}
 	free(m->rollback);
 	m->rollback = buf_detach(&rb);
 	free(w.set_lock);

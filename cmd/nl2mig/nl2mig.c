@@ -6,9 +6,13 @@
  *        nl2mig --sql FILE [--rollback FILE] < dag.ndjson
  * The request is turned into forward SQL by a provider: the builtin grammar
  * (default without an API key), Anthropic's Messages API or an OpenAI-style
- * Chat Completions API. Whatever wrote it, the SQL is parsed by libpg_query
- * and allow-listed (model output strictly), DROP and data-destroying
- * statements need --allow-destructive, and the rollback is computed from
+ * Chat Completions API. Whatever wrote it, the SQL is parsed by libpg_query.
+ * Model output is vetted: statements outside the allow-list are refused,
+ * and DROP and data-destroying ones need --allow-destructive. A file a
+ * person wrote (--sql) is reviewed, never refused for what it does: what
+ * the allow-list would have refused becomes a note (outside_allow_list[],
+ * which lockscore reports as findings), a statement with no inverse goes to
+ * irreversible[], and --allow-destructive is not needed. The rollback is computed from
  * the forward SQL and the DAG (the inverse of each statement in reverse
  * order); a rollback given (--rollback, or by a model) is checked against
  * it. The result goes through lockscore's rules (bin/lockscore beside this
@@ -18,7 +22,7 @@
  * stdin when stdin is not a terminal; every record read is forwarded.
  * Writes: one `migration` record (id, description, request, provider,
  * forward, rollback, irreversible[], prisma_diff, files{forward, rollback,
- * all[]}, destructive, findings[], risks[]). --write DIR also writes the
+ * all[]}, destructive, findings[], risks[], outside_allow_list[]). --write DIR also writes the
  * files the project's tool expects (Flyway, or Prisma Migrate with
  * schema.prisma updated); prisma_diff is the unified diff of schema.prisma,
  * also without --write when the DAG was read from a Prisma schema.
@@ -26,8 +30,9 @@
  * foreign-key neighbours; their answers are untrusted (allow-list, no
  * DO/functions, destructive needs approval) and the API key, taken from
  * the environment, is never printed.
- * Exit: 0 ok; 1 refused (a forbidden statement, a destructive one without
- * --allow-destructive, a given rollback that does not undo the forward);
+ * Exit: 0 ok; 1 refused (model output: a forbidden statement, a destructive
+ * one without --allow-destructive; a given rollback that does not undo the
+ * forward);
  * 2 usage; 3 provider or network failure; 4 invalid input (a request not
  * understood, an unknown or ambiguous name, SQL that does not parse).
  */
@@ -166,6 +171,8 @@ void mig_release(struct mig *m)
 	strv_release(&m->files);
 	free(m->id);
 	strv_release(&m->destructive_why);
+	cJSON_Delete(m->outside);
+	free(m->search_schema);
 }
 
 char *make_slug(const char *text)
@@ -214,11 +221,20 @@ char *qualified(const char *schema, const char *name)
 
 /* the schema.prisma a DAG was read from (its source record), or NULL */
 static char *prisma_source;
+/* the DAG was read from a Flyway location: its folder and conf, whose
+ * placeholders and default schema a file under review is read with */
+static char *flyway_dir, *flyway_conf;
+static bool flyway_source;
 
 static void note_source(const cJSON *rec)
 {
 	const char *fmt = nd_get_str(rec, "format"), *path = nd_get_str(rec, "path");
 	struct stat st;
+	if (fmt && !strcmp(fmt, "flyway") && !flyway_source) {
+		flyway_source = true;
+		flyway_dir = path ? xstrdup(path) : NULL;
+		flyway_conf = nd_get_str(rec, "conf") ? xstrdup(nd_get_str(rec, "conf")) : NULL;
+	}
 	if (!fmt || !path || prisma_source)
 		return;
 	char *p = !strcmp(fmt, "prisma") ? xstrdup(path)
@@ -263,6 +279,20 @@ static void named_schemas(const struct catalog *cat, const char *req, struct str
 }
 
 /* ---------- the migration ---------- */
+
+/* flyway_file: a file of a Flyway project as Flyway runs it: its
+ * placeholders replaced (the project's, and ${flyway:...}), search_path the
+ * default schema */
+static void flyway_file(const char *file, struct mig *m)
+{
+	struct flyway_set set;
+	flyway_settings(&set, flyway_dir, flyway_conf);
+	char *text = flyway_expand(&set, file, m->forward);
+	free(m->forward);
+	m->forward = text;
+	m->search_schema = xstrdup(set.default_schema ? set.default_schema : "public");
+	flyway_release(&set);
+}
 
 static void require_approval(const struct opts *o, const struct mig *m)
 {
@@ -386,6 +416,7 @@ static void emit_record(const struct opts *o, const struct mig *m)
 	cJSON_AddBoolToObject(r, "destructive", m->needs_destructive);
 	cJSON_AddItemToObject(r, "findings", m->findings ? cJSON_Duplicate(m->findings, 1) : cJSON_CreateArray());
 	cJSON_AddItemToObject(r, "risks", strv_json(&m->risks));
+	cJSON_AddItemToObject(r, "outside_allow_list", m->outside ? cJSON_Duplicate(m->outside, 1) : cJSON_CreateArray());
 	nd_emit(r);
 }
 
@@ -403,6 +434,9 @@ int main(int argc, char **argv)
 		named_schemas(&cat, o.request, &m.named_schemas);
 	if (o.sql_file) {
 		m.forward = read_file(o.sql_file);
+		m.from_file = true;
+		if (flyway_source)
+			flyway_file(o.sql_file, &m);
 		char *base = strrchr(o.sql_file, '/');
 		m.description = make_slug(base ? base + 1 : o.sql_file);
 		check_forward(&cat, o.sql_file, &m);
@@ -414,7 +448,8 @@ int main(int argc, char **argv)
 	} else {
 		from_model(&o, &cat, &m);
 	}
-	require_approval(&o, &m);
+	if (!o.sql_file) /* a person's file is reviewed whatever it destroys */
+		require_approval(&o, &m);
 	if (!m.findings && !o.no_lint)
 		m.findings = lint_forward(&cat, m.forward);
 	const cJSON *f;
@@ -441,6 +476,8 @@ int main(int argc, char **argv)
 	mig_release(&m);
 	catalog_release(&cat);
 	free(prisma_source);
+	free(flyway_dir);
+	free(flyway_conf);
 	nd_finish();
 	return EXIT_OK;
 }

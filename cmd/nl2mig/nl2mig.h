@@ -42,7 +42,13 @@ struct mig {
 	char *id;
 	bool needs_destructive; /* a DROP or data-destroying statement */
 	bool untrusted;		/* written by a model: strict allow-list */
+	bool from_file;		/* a person's file (--sql): forward keeps its text and lines */
 	struct strv destructive_why;
+	/* a person's file: what the allow-list for model output would have
+	 * refused, as notes {statement, line, type, reason, severity, fix}
+	 * (array, or NULL when none); lockscore makes them findings */
+	cJSON *outside;
+	char *search_schema; /* where unqualified names go (Flyway's default schema), or NULL: public */
 };
 
 void mig_release(struct mig *m);
@@ -57,8 +63,10 @@ void grammar_translate(const struct catalog *cat, const char *request, const cha
 const struct cat_table *grammar_find_table(const struct catalog *cat, const char *word, bool must);
 
 /* check.c: parse forward SQL (file named for messages), enforce the
- * allow-list (dies EXIT_FINDINGS naming the statement and why), note
- * destructive statements, rebuild m->forward from the parsed statements,
+ * allow-list on model output (m->untrusted: dies EXIT_FINDINGS naming the
+ * statement and why; a person's file gets m->outside notes instead, and
+ * is never refused), note destructive statements, rebuild m->forward from the parsed statements (a
+ * person's file keeps its own text, so lines point into it),
  * and compute the rollback and irreversible reasons from cat. */
 void check_forward(const struct catalog *cat, const char *file, struct mig *m);
 /* check_rollback: compare a given rollback with the computed one: both

@@ -171,7 +171,7 @@ static void write_flyway(const struct opts *o, struct mig *m, const char *slug)
 	char *loc = flyway_location(o->write_dir), *latest = NULL;
 	if (has_versioned(loc, 0)) {
 		struct flyway_set set;
-		flyway_collect(&set, o->write_dir, NULL);
+		flyway_collect(&set, o->write_dir, NULL, false);
 		latest = set.latest_version ? xstrdup(set.latest_version) : NULL;
 		flyway_release(&set);
 	}

@@ -418,7 +418,7 @@ static void test_collect(void)
 	put("a/V1.9__nine.sql.conf", "");
 	put("a/V2.sql", "");
 	char *a = at("a");
-	flyway_collect(&set, a, NULL);
+	flyway_collect(&set, a, NULL, false);
 	files_are(&set,
 		  "a/sub/deeper/V1_1_1__oneoneone.sql a/sub/V1.2__two.sql a/V1.9__nine.sql "
 		  "a/V1.10__ten.sql a/V2.sql a/R__a_view.sql a/R__b_view.sql",
@@ -442,7 +442,7 @@ static void test_baseline(void)
 	put("b/B2__base_two.sql", "");
 	put("b/R__r.sql", "");
 	char *b = at("b");
-	flyway_collect(&set, b, NULL);
+	flyway_collect(&set, b, NULL, false);
 	files_are(&set, "b/B2__base_two.sql b/V3__three.sql b/R__r.sql",
 		  "baseline: latest B, then the versions above it, then repeatables");
 	is_str(set.latest_version, "3", "baseline: latest_version");
@@ -450,7 +450,7 @@ static void test_baseline(void)
 	put("c/B4__only.sql", "");
 	free(b);
 	b = at("c");
-	flyway_collect(&set, b, NULL);
+	flyway_collect(&set, b, NULL, false);
 	files_are(&set, "c/B4__only.sql", "baseline: a baseline alone");
 	is_str(set.latest_version, "4", "baseline: its version is the latest");
 	flyway_release(&set);
@@ -460,7 +460,7 @@ static void test_baseline(void)
 static void collect_arg(void *arg)
 {
 	struct flyway_set set;
-	flyway_collect(&set, arg, NULL);
+	flyway_collect(&set, arg, NULL, false);
 }
 
 static void test_config_found(void)
@@ -475,7 +475,7 @@ static void test_config_found(void)
 	put("proj/other/M0__not_scanned.sql", "");
 	put("proj/db/migration/V2__not_ours.sql", "");
 	char *p = at("proj"), *loc = at("proj/db/migration");
-	flyway_collect(&set, loc, NULL);
+	flyway_collect(&set, loc, NULL, false);
 	files_are(&set, "proj/db/migration/M1__one.sql", "config: found in a parent, its prefix used");
 	char *want = path_join(p, "flyway.toml");
 	is_str(set.conf_path, want, "config: conf_path names the flyway.toml found");
@@ -485,7 +485,7 @@ static void test_config_found(void)
 	free(s);
 	flyway_release(&set);
 	int saved = quiet();
-	flyway_collect(&set, p, NULL);
+	flyway_collect(&set, p, NULL, false);
 	loud(saved);
 	files_are(&set, "proj/db/migration/M1__one.sql",
 		  "config: in the project root, its filesystem: locations are scanned");
@@ -493,11 +493,11 @@ static void test_config_found(void)
 	dies(collect_arg, p, 0, "flyway.toml: location filesystem:missing: no such folder\n",
 	     "config: a missing location is warned about");
 	put("proj/db/migration/flyway.conf", "flyway.sqlMigrationPrefix=V\n");
-	flyway_collect(&set, loc, NULL);
+	flyway_collect(&set, loc, NULL, false);
 	files_are(&set, "proj/db/migration/V2__not_ours.sql", "config: the nearest one wins");
 	flyway_release(&set);
 	char *explicit = at("proj/flyway.toml");
-	flyway_collect(&set, loc, explicit);
+	flyway_collect(&set, loc, explicit, false);
 	files_are(&set, "proj/db/migration/M1__one.sql", "config: --conf wins over one found");
 	is_str(set.conf_path, explicit, "config: conf_path is --conf");
 	flyway_release(&set);
@@ -556,7 +556,7 @@ static void corpus_is(const char *name, const char *conf, size_t n, const char *
 		return;
 	}
 	struct flyway_set set;
-	flyway_collect(&set, dir, cpath);
+	flyway_collect(&set, dir, cpath, false);
 	const char *f = set.n ? strrchr(set.files[0].path, '/') + 1 : "";
 	const char *l = set.n ? strrchr(set.files[set.n - 1].path, '/') + 1 : "";
 	bool good = set.n == n && !strcmp(f, first) && !strcmp(l, last) && set.latest_version &&

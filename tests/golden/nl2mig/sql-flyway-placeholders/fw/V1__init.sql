@@ -1,0 +1,1 @@
+CREATE TABLE ${app}.accounts (id bigint PRIMARY KEY, email text);
