@@ -64,7 +64,7 @@ for p in schema2dag nl2mig mkshadow applyexplain lockscore mkrunbook metricwatch
 done
 
 # ---- options shared by review and staging ----
-source_args=() migrations=() request="" from_db="" shadow_url="" sample="" queries=""
+source_args=() empty_ok=() migrations=() request="" from_db="" shadow_url="" sample="" queries=""
 out="" nl2mig_args=() mkshadow_args=() lockscore_args=() fail_level=high
 parse_review_opts() {
 	while [ $# -gt 0 ]; do
@@ -128,6 +128,8 @@ base_source() {
 			say "schema before the review: $dir without $rel"
 		done
 		source_args[i + 1]=$base
+		# a pull request adding the project's first migration leaves none
+		empty_ok=(--empty-ok)
 	done
 }
 usage_err() { say "$*"; usage >&2; exit 2; }
@@ -139,7 +141,7 @@ review_stream() {
 	local s=$out/stages f
 	mkdir -p "$s"
 	say "schema2dag ${source_args[*]}"
-	stage schema2dag "$bin/schema2dag" "${source_args[@]}" >"$s/1-dag.ndjson"
+	stage schema2dag "$bin/schema2dag" "${source_args[@]}" "${empty_ok[@]}" >"$s/1-dag.ndjson"
 	cp "$s/1-dag.ndjson" "$s/2-nl2mig.ndjson"
 	if [ -n "$request" ]; then
 		say "nl2mig: \"$request\""

@@ -8,6 +8,11 @@
  *     --flyway DIR [--conf FILE]  a Flyway location (flyway.conf / flyway.toml)
  *     --sql FILE...               plain SQL (pg_dump --schema-only, structure.sql)
  *     --db URL                    a live database, read-only, with row estimates
+ *   --empty-ok: a --flyway or --prisma-migrations folder without migrations
+ *   is an empty schema (the review of a project's first migration), not an
+ *   error. --before FILE: with either, replay only the migrations that run
+ *   before FILE, one of the folder's (the schema a pull request adding FILE
+ *   is reviewed against).
  *   A trailing "-" also forwards the records read from stdin, unchanged.
  *
  * Writes: one "source" record, then enum, table, index, foreign_key, check
@@ -55,11 +60,26 @@ static const char usage_text[] =
 	"  --sql FILE...               plain SQL files, applied in the order given\n"
 	"  --db URL                    live database (read-only), with row estimates\n"
 	"\n"
+	"  --empty-ok                  a migrations folder without migrations is an empty schema\n"
+	"  --before FILE               only the migrations that run before FILE (one of the folder's)\n"
 	"  --format ndjson|dot         records (default), or a Graphviz ER diagram\n"
 	"  -                           also forward the records read from stdin\n"
 	"  -h, --help                  this help\n"
 	"\n"
 	"Exit: 0 ok, 2 usage, 3 database error, 4 invalid input.\n";
+
+/* --empty-ok: a migrations folder without migrations is an empty schema */
+static bool empty_ok;
+/* --before FILE: replay only the migrations that run before FILE */
+static const char *before;
+static struct stat before_st;
+
+/* is_before: path is the --before migration (the same file, however named) */
+static bool is_before(const char *path)
+{
+	struct stat st;
+	return before && stat(path, &st) == 0 && st.st_dev == before_st.st_dev && st.st_ino == before_st.st_ino;
+}
 
 static void set_kind(struct opts *o, enum input_kind k, const char *path)
 {
@@ -76,6 +96,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{"prisma-migrations", required_argument, NULL, 'm'},
 		{"flyway", required_argument, NULL, 'f'},
 		{"conf", required_argument, NULL, 'c'},
+		{"empty-ok", no_argument, NULL, 'e'},
+		{"before", required_argument, NULL, 'b'},
 		{"sql", no_argument, NULL, 's'},
 		{"db", required_argument, NULL, 'd'},
 		{"format", required_argument, NULL, 'F'},
@@ -90,6 +112,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case 'm': set_kind(o, IN_PRISMA_MIGRATIONS, optarg); break;
 		case 'f': set_kind(o, IN_FLYWAY, optarg); break;
 		case 'c': o->conf = optarg; break;
+		case 'e': empty_ok = true; break;
+		case 'b': before = optarg; break;
 		case 's': set_kind(o, IN_SQL, NULL); break;
 		case 'd': set_kind(o, IN_DB, optarg); break;
 		case 'F':
@@ -116,6 +140,10 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		usage_error("--sql needs at least one file");
 	if (o->conf && o->kind != IN_FLYWAY)
 		usage_error("--conf goes with --flyway");
+	if ((empty_ok || before) && o->kind != IN_FLYWAY && o->kind != IN_PRISMA_MIGRATIONS)
+		usage_error("--empty-ok and --before go with --flyway or --prisma-migrations");
+	if (before && stat(before, &before_st) != 0)
+		usage_error("--before %s: %s", before, strerror(errno));
 }
 
 /* progress: "replayed i/n" on stderr, only when it is a terminal. */
@@ -159,17 +187,22 @@ static void read_prisma_migrations(struct catalog *c, const char *dir, struct st
 	qsort(names.v, names.n, sizeof(*names.v), cmp_str);
 	struct replay r;
 	replay_init(&r, c);
-	for (size_t i = 0; i < names.n; i++) {
+	bool found = false;
+	for (size_t i = 0; i < names.n && !found; i++) {
 		char *p = xasprintf("%s/%s/migration.sql", dir, names.v[i]);
 		struct stat st;
-		if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+		if (is_before(p)) {
+			found = true;
+		} else if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
 			replay_file(&r, p);
 			strv_push(files, p);
 		}
 		free(p);
 		progress(i + 1, names.n);
 	}
-	if (files->n == 0)
+	if (before && !found)
+		die("--before %s: not a migration of %s", before, dir);
+	if (files->n == 0 && !empty_ok && !before)
 		die("%s: no <timestamp>_<name>/migration.sql folders", dir);
 	replay_release(&r);
 	strv_release(&names);
@@ -179,13 +212,14 @@ static void read_flyway(struct catalog *c, const char *dir, const char *conf, st
 			cJSON *source)
 {
 	struct flyway_set set;
-	flyway_collect(&set, dir, conf);
+	flyway_collect(&set, dir, conf, empty_ok);
 	struct replay r;
 	replay_init(&r, c);
 	/* Flyway runs migrations with search_path set to the default schema */
 	free(r.search_schema);
 	r.search_schema = xstrdup(set.default_schema ? set.default_schema : "public");
-	for (size_t i = 0; i < set.n; i++) {
+	bool found = false;
+	for (size_t i = 0; i < set.n && !(found = is_before(set.files[i].path)); i++) {
 		char *raw = read_file(set.files[i].path);
 		char *text = flyway_expand(&set, set.files[i].path, raw);
 		replay_sql(&r, set.files[i].path, text);
@@ -194,6 +228,8 @@ static void read_flyway(struct catalog *c, const char *dir, const char *conf, st
 		free(text);
 		progress(i + 1, set.n);
 	}
+	if (before && !found)
+		die("--before %s: not a migration of %s", before, dir);
 	if (set.latest_version)
 		cJSON_AddStringToObject(source, "latest_version", set.latest_version);
 	else
