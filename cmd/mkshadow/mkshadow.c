@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "flyway.h"
 #include "mkshadow.h"
 #include "msg.h"
 #include "nd.h"
@@ -407,12 +408,13 @@ static char *map_stmt(PGconn *shadow, const struct sql_script *sc, size_t i, cha
 	return mapped;
 }
 
-/* exec_file: a migration file's statements, one at a time (so VACUUM,
- * CREATE INDEX CONCURRENTLY and explicit transactions behave as in psql);
- * map: a schema shadow's mapping, or NULL. */
-static void exec_file(PGconn *shadow, const char *path, const struct remap *map)
+/* exec_file: the statements of text (path's, named in messages), one at a
+ * time (so VACUUM, CREATE INDEX CONCURRENTLY and explicit transactions
+ * behave as in psql); map: a schema shadow's mapping, or NULL. A statement
+ * the shadow refuses is fatal when refused is NULL, else counted there and
+ * warned about (the first ten), and the run goes on. */
+static void exec_file(PGconn *shadow, const char *path, const char *text, const struct remap *map, int *refused)
 {
-	char *text = read_file(path);
 	struct sql_script sc;
 	struct sql_error err;
 	if (sql_parse(&sc, text, &err) < 0)
@@ -426,17 +428,47 @@ static void exec_file(PGconn *shadow, const char *path, const struct remap *map)
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
 			char *m = xstrdup(PQresultErrorMessage(res));
 			m[strcspn(m, "\n")] = '\0';
-			die_at(EXIT_RUNTIME, path, sc.stmts[i].line, "the shadow refused the statement: %s", m);
+			if (!refused)
+				die_at(EXIT_RUNTIME, path, sc.stmts[i].line, "the shadow refused the statement: %s", m);
+			/* a history PostgreSQL cannot replay (a step was Java, or
+			 * needed data): the schema goes on without the statement */
+			if (++*refused <= 10)
+				warning_at(path, sc.stmts[i].line, "the shadow refused the statement, which the schema goes on "
+								   "without: %s", m);
+			if (PQtransactionStatus(shadow) == PQTRANS_INERROR)
+				PQclear(PQexec(shadow, "ROLLBACK"));
+			free(m);
 		}
 		PQclear(res);
 		free(stmt);
 	}
 	sql_script_release(&sc);
-	free(text);
+}
+
+/* flyway_prepare: what Flyway does before a location's migrations: the
+ * default schema created when missing, and made the search_path */
+static void flyway_prepare(PGconn *shadow, const struct flyway_set *set)
+{
+	const char *schema = set->default_schema ? set->default_schema : "public";
+	char *q = PQescapeIdentifier(shadow, schema, strlen(schema));
+	if (!q)
+		die_code(EXIT_RUNTIME, "error: %s", PQerrorMessage(shadow));
+	char *sql = xasprintf("CREATE SCHEMA IF NOT EXISTS %s; SET search_path TO %s", q, q);
+	PGresult *res = PQexec(shadow, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		die_code(EXIT_RUNTIME, "error: the shadow cannot make Flyway's default schema %s: %s", schema,
+			 PQresultErrorMessage(res));
+	PQclear(res);
+	PQfreemem(q);
+	free(sql);
 }
 
 /* schema_from_source: without production, the DAG's source files (SQL
- * migrations in order, or a structure.sql) replayed into the shadow. */
+ * migrations in order, or a structure.sql) replayed into the shadow; a
+ * Flyway location's with its placeholders and default schema, as Flyway
+ * runs them. A statement PostgreSQL refuses there is skipped with a
+ * warning: a real history is not always replayable (DSpace's needed Java
+ * steps), and the review goes on with the schema as close as it gets. */
 static void schema_from_source(PGconn *shadow, const cJSON *source, const struct remap *m)
 {
 	const char *fmt = nd_get_str(source, "format");
@@ -445,21 +477,41 @@ static void schema_from_source(PGconn *shadow, const cJSON *source, const struct
 	if (fmt && !strcmp(fmt, "prisma"))
 		die_code(EXIT_INPUT, "source record: a schema.prisma holds no SQL; use schema2dag "
 				     "--prisma-migrations, or give --from-db");
-	int n = 0;
+	bool flyway = fmt && !strcmp(fmt, "flyway");
+	struct flyway_set set = {0};
+	if (flyway) {
+		flyway_settings(&set, path, nd_get_str(source, "conf"));
+		if (!m) /* a schema shadow maps every name into its own schema */
+			flyway_prepare(shadow, &set);
+	}
+	int n = 0, refused = 0;
 	const cJSON *f;
 	cJSON_ArrayForEach(f, files)
 	{
-		if (cJSON_IsString(f)) {
-			exec_file(shadow, f->valuestring, m);
-			n++;
+		if (!cJSON_IsString(f))
+			continue;
+		char *text = read_file(f->valuestring);
+		if (flyway) {
+			char *x = flyway_expand(&set, f->valuestring, text);
+			free(text);
+			text = x;
 		}
-	}
-	if (n == 0 && path && fmt && !strcmp(fmt, "sql")) {
-		exec_file(shadow, path, m);
+		exec_file(shadow, f->valuestring, text, m, &refused);
+		free(text);
 		n++;
 	}
-	if (n == 0)
+	if (n == 0 && path && fmt && !strcmp(fmt, "sql")) {
+		char *text = read_file(path);
+		exec_file(shadow, path, text, m, &refused);
+		free(text);
+		n++;
+	}
+	if (flyway)
+		flyway_release(&set);
+	if (n == 0 && !(files && cJSON_IsArray(files)))
 		die_code(EXIT_INPUT, "source record names no SQL files to build the schema from");
+	if (refused > 10)
+		warning("the shadow refused %d statements of the history in all", refused);
 }
 
 /* remap_dump: a pg_dump script (freed) mapped into the schema shadow, its
