@@ -6,7 +6,9 @@
 # zz-records.t. Under the sanitizers (make SAN=1 check), where each run costs
 # several times more, the Flyway histories are reviewed whole and every 8th
 # migration of the Prisma ones (and the first and last), and the test says
-# so.
+# so. Then the whole `pipeline.sh review` of each history's last three
+# migrations, as one pull request, on a local shadow built from the history
+# before them (no production: the schema only): a report, exit 0 or 1.
 set -u
 . "$(dirname "$0")/lib.sh"
 need jq jq
@@ -18,7 +20,7 @@ histories=(
 	"prisma:$C/prisma/langfuse/migrations"
 	"prisma:$C/prisma/triggerdev/migrations"
 )
-plan $((${#histories[@]} * 2 + 1))
+plan $((${#histories[@]} * 3 + 1))
 tmp=$(mktemp -d)
 on_exit rm -rf "$tmp"
 every=1
@@ -52,6 +54,31 @@ for h in "${histories[@]}"; do
 	cat "$tmp/$name"/records/*.ndjson >"$tmp/$name.records"
 	record_out "$tmp/$name.records" "corpus-$name"
 done
+# ---- the whole review of the last three migrations of each history ----
+# the shadow's server runs as postgres when the tests run as root: it must
+# reach its folder in TMPDIR
+chmod 755 "$tmp"
+export PIPELINE_QUIET=1 TMPDIR=$tmp/run
+mkdir -p "$TMPDIR"
+chmod 1777 "$TMPDIR"
+for h in "${histories[@]}"; do
+	IFS=: read -r kind dir conf <<<"$h"
+	src=(--"$kind" "$dir")
+	[ "$kind" = flyway ] || src=(--prisma-migrations "$dir")
+	[ -z "${conf:-}" ] || src+=(--conf "$conf")
+	mapfile -t last < <("$BIN/schema2dag" "${src[@]}" 2>/dev/null | head -1 | jq -r '.files[-3:][]')
+	args=()
+	for f in "${last[@]}"; do args+=(--migration "$f"); done
+	name=$(basename "$dir")
+	[ "$kind" = flyway ] || name=$(basename "$(dirname "$dir")")
+	st=0
+	"$MIGSAFE_ROOT/pipeline.sh" review "${src[@]}" "${args[@]}" --out "$tmp/e2e-$name" >/dev/null 2>"$tmp/e2e-$name.err" || st=$?
+	risks=$(jq -r 'select(.kind == "risk") | .level' "$tmp/e2e-$name/stream.ndjson" 2>/dev/null | wc -l)
+	{ [ "$st" = 0 ] || [ "$st" = 1 ]; } && [ -s "$tmp/e2e-$name/review.md" ] && [ "$risks" = 3 ]
+	ok $? "$name: pipeline.sh review of its last 3 migrations ends with a report (exit $st, $risks risk records)"
+	[ "$risks" = 3 ] || diag "$(grep -v NOTICE "$tmp/e2e-$name.err" | tail -5)"
+done
+
 findings=$(cat "$tmp"/*.records | jq -r 'select(.kind == "finding" and .rule == "outside-allow-list") | .rule' | wc -l)
 ok $((findings == 0)) "statements outside the model allow-list are reported, not refused ($findings findings)"
 done_testing
