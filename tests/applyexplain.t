@@ -103,7 +103,8 @@ is "$(trace bigint 0 | jq '.scale == 20 and .est_ms > .ms')" true "int to bigint
 # --- dropping an index a top query uses
 run dropidx "DROP INDEX orders_customer_id_idx;" "CREATE INDEX orders_customer_id_idx ON orders (customer_id);"
 p=$(kind dropidx plan | jq -c 'select(.query == "SELECT * FROM orders WHERE customer_id = $1")')
-is "$(jq -c '[.regressions[].kind]' <<<"$p")" '["new_seq_scan","lost_index","cost"]' \
+# (a "time" regression too, or not: measured, it depends on the machine's load)
+is "$(jq -c '[.regressions[].kind | select(. != "time")]' <<<"$p")" '["new_seq_scan","lost_index","cost"]' \
 	"DROP INDEX: the plan record flags the new seq scan, the lost index and the cost"
 is "$(jq -c '[.before.indexes, .after.seq_scans]' <<<"$p")" '[["orders_customer_id_idx"],["public.orders"]]' \
 	"DROP INDEX: before used the index, after scans orders"
