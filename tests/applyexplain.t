@@ -279,4 +279,14 @@ ok "$([ "$total" -ge 6 ] && echo 0 || echo 1)" "at least 6 lock-truth cases foun
 	TMPDIR=$tmp/shadows "$BIN/mkshadow" --destroy <"$tmp/pss.shadow" >/dev/null
 }
 
+# --- a script's own transaction with SET TRANSACTION first (langfuse's
+# backfills): PostgreSQL accepts it, so must the shadow (the tracer's own
+# queries may not come before it); the isolation level is the script's
+run txset "BEGIN; SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; CREATE TABLE iso AS SELECT current_setting('transaction_isolation') AS level; COMMIT;"
+is "$rc:$(grep -c 'must be called before' "$tmp/txset.err")" 0:0 "SET TRANSACTION after BEGIN: applied, exit 0"
+is "$(psql -qtAX "$S" -c 'SELECT level FROM iso')" "repeatable read" "SET TRANSACTION after BEGIN: the script's isolation level was used"
+run txset-bad "BEGIN; SELECT 1; SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; COMMIT;"
+is "$rc:$(grep -c 'must be called before any query' "$tmp/txset-bad.err")" 1:1 \
+	"SET TRANSACTION after a query: PostgreSQL's refusal reported, exit 1"
+
 done_testing

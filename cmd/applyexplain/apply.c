@@ -620,6 +620,19 @@ static bool is_tx_control(const struct sql_stmt *st)
 	return !strcmp(st->type, "TransactionStmt");
 }
 
+/* is_tx_setting: SET TRANSACTION / SET SESSION CHARACTERISTICS, which must
+ * come before any query of its transaction: it runs untraced, since the
+ * tracer's own catalog queries on the migration's connection would come
+ * first and PostgreSQL would refuse what the deployment accepts. */
+static bool is_tx_setting(const struct sql_stmt *st)
+{
+	if (strcmp(st->type, "VariableSetStmt"))
+		return false;
+	const char *name = sql_jstr(st->node, "name");
+	return name && (!strcmp(name, "TRANSACTION") || !strcmp(name, "SESSION CHARACTERISTICS") ||
+			!strcmp(name, "TRANSACTION SNAPSHOT"));
+}
+
 /* run_control: a script's own BEGIN/COMMIT/...; false when it failed. */
 static bool run_control(struct shadow *sh, struct txstate *tx, const char *sql, char **error)
 {
@@ -677,17 +690,17 @@ static bool run_script(struct shadow *sh, const char *id, const struct sql_scrip
 		if (run)
 			progress(sh->o, "%s: statement %zu of %zu (line %d, %s)", id, i + 1, s->n, st->line, st->type);
 		if (is_tx_control(st)) {
-			ok = run_control(sh, &tx, sql, error);
+			ok = run_control(sh, &tx, sql, run ? &run->error : error);
 		} else {
 			bool notx = stmt_notx(st);
 			if (notx && tx.wrapper)
 				close_wrapper(sh, &tx, true);
 			if (!notx && !explicit_tx && !tx.wrapper)
 				open_wrapper(sh, &tx);
-			if (run)
+			if (run && !is_tx_setting(st))
 				ok = trace_stmt(sh, &tx, id, s, i, run);
 			else
-				ok = run_control(sh, &tx, sql, error);
+				ok = run_control(sh, &tx, sql, run ? &run->error : error);
 			if (!ok && run)
 				run->failed_stmt = (int)i;
 			if (ok && tx.wrapper && sh->o->no_transaction)
