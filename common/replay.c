@@ -394,11 +394,46 @@ static void add_index_constraint(struct replay_ctx *x, struct cat_table *t, cons
 	strv_release(&cols);
 }
 
+/* constraint_taken: why PostgreSQL would refuse to add a constraint named
+ * name to t ("constraint ... already exists", or, for one backed by an
+ * index, "relation ... already exists"), or NULL. */
+static const char *constraint_taken(const struct catalog *c, const struct cat_table *t, const char *name,
+				    bool index_backed)
+{
+	if (catalog_check(c, t->qname, name) || catalog_fk(c, t->qname, name))
+		return "constraint";
+	const struct cat_index *ix = catalog_index(c, t->schema, name);
+	if (ix && ix->constraint && !strcmp(ix->table, t->qname))
+		return "constraint";
+	if (index_backed && (ix || catalog_table(c, t->schema, name) || catalog_view(c, t->schema, name)))
+		return "relation";
+	return NULL;
+}
+
 void rx_add_constraint(struct replay_ctx *x, struct cat_table *t, const cJSON *con, const char *colname)
 {
 	const char *ct = sql_jstr(con, "contype");
 	if (!ct)
 		return;
+	/* what PostgreSQL refuses is not applied (a guard the replay could not
+	 * decide, a file that failed on the real database) */
+	bool primary = !strcmp(ct, "CONSTR_PRIMARY");
+	bool index_backed = primary || !strcmp(ct, "CONSTR_UNIQUE") || !strcmp(ct, "CONSTR_EXCLUSION");
+	const char *cname = sql_jstr(con, "conname");
+	if (primary && t->pk_name) {
+		rx_warn(x, "multiple primary keys for table %s are not allowed: the second one is not applied", t->qname);
+		return;
+	}
+	const char *using_index = sql_jstr(con, "indexname"), *taken;
+	if (cname && !(using_index && !strcmp(using_index, cname)) && (index_backed || !strcmp(ct, "CONSTR_CHECK") || !strcmp(ct, "CONSTR_FOREIGN")) &&
+	    (taken = constraint_taken(x->r->cat, t, cname, index_backed))) {
+		if (!strcmp(taken, "constraint"))
+			rx_warn(x, "constraint \"%s\" for %s already exists: not applied", cname, t->qname);
+		else
+			rx_warn(x, "relation \"%s.%s\" already exists: constraint \"%s\" not applied", t->schema, cname,
+				cname);
+		return;
+	}
 	if (!strcmp(ct, "CONSTR_CHECK"))
 		add_check(x, t, con);
 	else if (!strcmp(ct, "CONSTR_FOREIGN"))
@@ -1118,40 +1153,122 @@ int rx_plpgsql_queries(const char *function_sql, struct strv *queries, bool *dyn
 	return 0;
 }
 
-/* replay_plpgsql: apply the SQL statements of PL/pgSQL code (a CREATE
- * FUNCTION statement's text) as if every guard held (the usual "IF NOT
- * EXISTS ... THEN ALTER TABLE" on a fresh database); what names the code in
- * warnings ("DO block", "function f()"). */
-static void replay_plpgsql(struct replay_ctx *x, const char *function_sql, const char *what)
+/* replay_query: one SQL statement of PL/pgSQL code, applied. */
+static void replay_query(struct replay_ctx *x, const char *query, const char *what)
 {
-	struct strv queries = STRV_INIT;
-	bool dynamic;
-	char *error;
-	if (rx_plpgsql_queries(function_sql, &queries, &dynamic, &error) < 0) {
-		rx_warn(x, "%s: %s", what, error);
-		free(error);
+	struct sql_script s;
+	struct sql_error err;
+	if (sql_parse(&s, query, &err) < 0) {
+		rx_warn(x, "%s: %s", what, err.message);
+		sql_error_release(&err);
 		return;
 	}
-	if (dynamic)
-		rx_warn(x, "%s runs dynamic SQL (EXECUTE), which is not applied to the DAG", what);
-	for (size_t i = 0; i < queries.n; i++) {
-		struct sql_script s;
-		struct sql_error err;
-		if (sql_parse(&s, queries.v[i], &err) < 0) {
-			rx_warn(x, "%s: %s", what, err.message);
-			sql_error_release(&err);
-			continue;
-		}
-		struct replay_ctx sub = *x;
-		sub.src = queries.v[i];
-		for (size_t k = 0; k < s.n; k++) {
-			sub.stmt_start = s.stmts[k].offset;
-			sub.stmt_end = s.stmts[k].offset + s.stmts[k].len;
-			replay_node(&sub, s.stmts[k].type, s.stmts[k].node);
-		}
-		sql_script_release(&s);
+	struct replay_ctx sub = *x;
+	sub.src = query;
+	for (size_t k = 0; k < s.n; k++) {
+		sub.stmt_start = s.stmts[k].offset;
+		sub.stmt_end = s.stmts[k].offset + s.stmts[k].len;
+		replay_node(&sub, s.stmts[k].type, s.stmts[k].node);
 	}
-	strv_release(&queries);
+	sql_script_release(&s);
+}
+
+static const char *expr_query(const cJSON *expr)
+{
+	return sql_jstr(sql_jget(expr, "PLpgSQL_expr"), "query");
+}
+
+struct plwalk {
+	struct replay_ctx *x;
+	const char *what;
+	bool dynamic_warned;
+};
+
+static void walk_pl_list(struct plwalk *w, const cJSON *stmts);
+
+/* walk_pl_if: the branch whose condition holds, decided from the catalog;
+ * none when a condition cannot be decided (then a warning). */
+static void walk_pl_if(struct plwalk *w, const cJSON *n)
+{
+	const char *cond = expr_query(sql_jget(n, "cond"));
+	int v = cond ? rx_guard(w->x, cond) : -1;
+	const cJSON *e;
+	if (v == 1) {
+		walk_pl_list(w, sql_jget(n, "then_body"));
+		return;
+	}
+	cJSON_ArrayForEach(e, sql_jget(n, "elsif_list"))
+	{
+		if (v < 0)
+			break;
+		const cJSON *ei = sql_jget(e, "PLpgSQL_if_elsif");
+		cond = expr_query(sql_jget(ei, "cond"));
+		v = cond ? rx_guard(w->x, cond) : -1;
+		if (v == 1) {
+			walk_pl_list(w, sql_jget(ei, "stmts"));
+			return;
+		}
+	}
+	if (v == 0)
+		walk_pl_list(w, sql_jget(n, "else_body"));
+	else
+		rx_warn(w->x, "%s: IF %.80s%s cannot be decided from the schema: its statements are not applied to the DAG",
+			w->what, cond ? cond : "(condition)", cond && strlen(cond) > 80 ? "..." : "");
+}
+
+/* walk_pl_list: PL/pgSQL statements in order: SQL applied, IF decided,
+ * loop bodies applied once, exception handlers not (they run only when the
+ * block failed, which a replay that applies it cannot tell). */
+static void walk_pl_list(struct plwalk *w, const cJSON *stmts)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, stmts)
+	{
+		const cJSON *n = it->child;
+		const char *k = n ? n->string : NULL;
+		if (!k)
+			continue;
+		if (!strcmp(k, "PLpgSQL_stmt_execsql")) {
+			const char *q = expr_query(sql_jget(n, "sqlstmt"));
+			if (q)
+				replay_query(w->x, q, w->what);
+		} else if (!strcmp(k, "PLpgSQL_stmt_dynexecute") || !strcmp(k, "PLpgSQL_stmt_dynfors")) {
+			if (!w->dynamic_warned)
+				rx_warn(w->x, "%s runs dynamic SQL (EXECUTE), which is not applied to the DAG", w->what);
+			w->dynamic_warned = true;
+		} else if (!strcmp(k, "PLpgSQL_stmt_if")) {
+			walk_pl_if(w, n);
+		} else if (!strcmp(k, "PLpgSQL_stmt_case")) {
+			rx_warn(w->x, "%s: a CASE statement's branches are not applied to the DAG", w->what);
+		} else if (sql_jget(n, "body")) { /* a block or a loop */
+			walk_pl_list(w, sql_jget(n, "body"));
+		}
+	}
+}
+
+/* replay_plpgsql: apply the SQL statements of PL/pgSQL code (a CREATE
+ * FUNCTION statement's text) in order, following the IF branches the
+ * catalog decides (the usual "IF NOT EXISTS (... catalog ...) THEN ALTER
+ * TABLE"); what names the code in warnings ("DO block", "function f()"). */
+static void replay_plpgsql(struct replay_ctx *x, const char *function_sql, const char *what)
+{
+	PgQueryPlpgsqlParseResult pr = pg_query_parse_plpgsql(function_sql);
+	if (pr.error) {
+		rx_warn(x, "%s: %s", what, pr.error->message);
+		pg_query_free_plpgsql_parse_result(pr);
+		return;
+	}
+	cJSON *tree = cJSON_Parse(pr.plpgsql_funcs);
+	pg_query_free_plpgsql_parse_result(pr);
+	struct plwalk w = {x, what, false};
+	const cJSON *fn;
+	cJSON_ArrayForEach(fn, tree)
+	{
+		const cJSON *action = sql_jget(sql_jget(fn, "PLpgSQL_function"), "action");
+		const cJSON *block = sql_jget(action, "PLpgSQL_stmt_block");
+		walk_pl_list(&w, sql_jget(block, "body"));
+	}
+	cJSON_Delete(tree);
 }
 
 /* The body and language of a DO statement or CREATE FUNCTION options. */

@@ -46,6 +46,11 @@ struct cat_index *rx_new_index(struct replay_ctx *x, const char *schema, const c
 /* rx_index_done: an index was fully described; copy it onto partitions. */
 void rx_index_done(struct replay_ctx *x, struct cat_index *ix, const struct strv *colnames, const char *label);
 
+/* replay_guard.c */
+/* rx_guard: a PL/pgSQL IF condition decided from the catalog being
+ * replayed: 1 true, 0 false, -1 when it cannot be decided. */
+int rx_guard(const struct replay_ctx *x, const char *cond);
+
 /* rx_plpgsql_queries: the SQL statements embedded in PL/pgSQL code (the
  * text of a CREATE FUNCTION statement), in every branch, and whether it
  * runs dynamic SQL (EXECUTE); -1 with *error (caller frees) when the code
