@@ -135,10 +135,40 @@ static bool is_null_const(const cJSON *e)
 	return sql_node(e, "A_Const") && sql_jbool(sql_node(e, "A_Const"), "isnull");
 }
 
-/* default_text: the stored default of expression e, NULL when there is none. */
-static char *default_text(const struct replay_ctx *x, const cJSON *e)
+/* A type's spelling without its modifier: "character varying(20)" ->
+ * "character varying", "timestamp(3) without time zone" -> "timestamp
+ * without time zone". */
+static char *without_typmod(const char *type)
 {
-	return e && !is_null_const(e) ? expr_text(x, e) : NULL;
+	const char *open = strchr(type, '('), *close = open ? strchr(open, ')') : NULL;
+	if (!close)
+		return xstrdup(type);
+	return xasprintf("%.*s%s", (int)(open - type), type, close + 1);
+}
+
+/* default_text: the stored default of expression e for column col, NULL
+ * when there is none. PostgreSQL stores no NULL default, except on a column
+ * of a domain type, where it overrides the domain's own default (and
+ * pg_get_expr prints it cast to the domain's innermost base type). */
+static char *default_text(const struct replay_ctx *x, const struct cat_column *col, const cJSON *e)
+{
+	if (!e)
+		return NULL;
+	if (!is_null_const(e))
+		return expr_text(x, e);
+	const struct cat_domain *d = col ? catalog_domain_of_type(x->r->cat, col->type) : NULL;
+	for (int depth = 0; d && depth < 32; depth++) {
+		const struct cat_domain *inner = catalog_domain_of_type(x->r->cat, d->base_type);
+		if (!inner) {
+			if (!strcmp(d->base_type, "unknown"))
+				return NULL;
+			char *base = without_typmod(d->base_type), *out = xasprintf("NULL::%s", base);
+			free(base);
+			return out;
+		}
+		d = inner;
+	}
+	return NULL;
 }
 
 /* Column-level constraints that shape the column itself. */
@@ -152,7 +182,7 @@ static void apply_column_constraint(struct replay_ctx *x, struct cat_column *col
 	} else if (!strcmp(ct, "CONSTR_NULL")) {
 		col->nullable = true;
 	} else if (!strcmp(ct, "CONSTR_DEFAULT")) {
-		char *d = default_text(x, sql_jget(con, "raw_expr"));
+		char *d = default_text(x, col, sql_jget(con, "raw_expr"));
 		column_set_default(col, d);
 		free(d);
 	} else if (!strcmp(ct, "CONSTR_IDENTITY")) {
@@ -849,7 +879,7 @@ static void at_default(struct replay_ctx *x, struct cat_table *t, const cJSON *c
 	struct cat_column *col = cmd_column(x, t, cmd);
 	if (!col)
 		return;
-	char *d = default_text(x, sql_jget(cmd, "def"));
+	char *d = default_text(x, col, sql_jget(cmd, "def"));
 	column_set_default(col, d);
 	free(d);
 }
