@@ -106,7 +106,7 @@ run "$BIN/nl2mig" --provider anthropic --model t-stall --timeout 0.5 "$req" <"$d
 ok $? "anthropic stall: --timeout per request, retried, then exit 3"
 
 # adversarial answers: forbidden statements, a second statement after a comment
-for m in t-dropdb t-copyprog t-smuggle-grant t-do; do
+for m in t-dropdb t-copyprog t-smuggle-grant t-do t-psqlmeta; do
 	A "$m" "$req"
 	refused && grep -q "<model answer>:[0-9]*: refused" "$work/e"
 	ok $? "anthropic adversarial $m: refused, exit 1, nothing on stdout ($(grep -o 'refused: [A-Za-z]*' "$work/e" | head -1))"

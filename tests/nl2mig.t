@@ -135,8 +135,12 @@ for sql in "${forbidden[@]}"; do
 done
 printf 'SET lock_timeout = %s;\n\\! rm -rf /\nALTER TABLE orders ADD COLUMN x text;\n' "'5s'" >"$work/bad.sql"
 run "$BIN/nl2mig" --sql "$work/bad.sql" <"$work/dag.ndjson"
-[ "$rc" = 1 ] && grep -q "bad.sql:2: refused: a psql meta-command" "$work/e"
-ok $? "a psql meta-command line (\\!) is refused"
+record_out "$work/o"
+[ "$rc" = 0 ] && [ "$(tail -1 "$work/o" | jq -c '[.outside_allow_list[] | [.line, .severity, .type]]')" = '[[2,"high","psql meta-command"]]' ] &&
+	{ "$BIN/lockscore" <"$work/o" >"$work/ls" 2>"$work/ls.err" || true; } &&
+	jq -se 'any(.[]; .kind == "finding" and .rule == "outside-allow-list" and .line == 2 and .severity == "high")' "$work/ls" >/dev/null &&
+	jq -se 'any(.[]; .kind == "risk" and .level == "high")' "$work/ls" >/dev/null
+ok $? "a person's file with a psql meta-command line (\\!): reviewed, a high finding at its line, risk high"
 printf -- "-- DROP TABLE orders;\nALTER TABLE orders ADD COLUMN note text; /* DROP DATABASE x; */\nCOMMENT ON COLUMN orders.note IS 'DROP TABLE orders';\n" >"$work/c.sql"
 run "$BIN/nl2mig" --sql "$work/c.sql" <"$work/dag.ndjson"
 [ "$rc" = 0 ] && [ "$(tail -1 "$work/o" | jq .destructive)" = false ] &&

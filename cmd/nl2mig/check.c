@@ -811,6 +811,33 @@ static bool is_concurrent(const char *s)
 	return strstr(s, "CONCURRENTLY") != NULL;
 }
 
+/* note_meta_commands: a person's file with psql meta-commands (lines in
+ * meta): one high finding each, on the statement at or after its line.
+ * migsafe, Flyway and Prisma send the file to PostgreSQL without them; psql
+ * runs them with the deployer's rights (\! a shell command). */
+static void note_meta_commands(struct mig *m, const struct sql_script *s, const struct strv *meta)
+{
+	for (size_t k = 0; k < meta->n; k++) {
+		int line = atoi(meta->v[k]);
+		size_t i = 0;
+		while (i + 1 < s->n && s->stmts[i].line < line)
+			i++;
+		if (!m->outside)
+			m->outside = cJSON_CreateArray();
+		cJSON *n = cJSON_CreateObject();
+		cJSON_AddNumberToObject(n, "statement", (double)i);
+		cJSON_AddNumberToObject(n, "line", line);
+		cJSON_AddStringToObject(n, "type", "psql meta-command");
+		cJSON_AddStringToObject(n, "reason", "a psql meta-command (a line starting with \\): psql runs it with the "
+						     "deployer's rights (\\! a shell command, \\i another file), while "
+						     "migsafe, Flyway and Prisma send the file without it");
+		cJSON_AddStringToObject(n, "severity", "high");
+		cJSON_AddStringToObject(n, "fix", "remove it: a migration holds SQL only, and whatever it did must be a "
+						  "reviewed statement of the file");
+		cJSON_AddItemToArray(m->outside, n);
+	}
+}
+
 void check_forward(const struct catalog *cat, const char *file, struct mig *m)
 {
 	struct walk w = {0};
@@ -818,14 +845,18 @@ void check_forward(const struct catalog *cat, const char *file, struct mig *m)
 	struct sql_error err = {0};
 	struct catalog work;
 	/* psql meta-commands (\! shell, \i file) are blanked by the parser but
-	 * would run in psql: refused outright */
+	 * would run in psql: a model's answer is refused for one, a person's
+	 * file gets a finding (after the parse, on the statement that follows) */
 	int line = 1;
+	struct strv meta = STRV_INIT; /* their lines, as text */
 	for (const char *p = m->forward; *p; p++) {
 		const char *q = p;
 		while (*q == ' ' || *q == '\t')
 			q++;
-		if (*q == '\\')
+		if (*q == '\\' && m->untrusted)
 			die_at(EXIT_FINDINGS, file, line, "refused: a psql meta-command (a line starting with \\)");
+		if (*q == '\\')
+			strv_push_take(&meta, xasprintf("%d", line));
 		p = strchr(q, '\n');
 		if (!p)
 			break;
@@ -833,6 +864,9 @@ void check_forward(const struct catalog *cat, const char *file, struct mig *m)
 	}
 	if (sql_parse(&s, m->forward, &err) < 0)
 		die_at(EXIT_INPUT, file, err.line, "%s", err.message);
+	if (s.n)
+		note_meta_commands(m, &s, &meta);
+	strv_release(&meta);
 	if (!s.n)
 		die_at(EXIT_INPUT, file, 0, "no SQL statement");
 	catalog_clone(&work, cat);
