@@ -480,6 +480,7 @@ struct psl {
 	const struct psl_block *ds; /* the datasource */
 	struct strv schemas;	    /* datasource schemas = [...], or empty */
 	struct strv previews;	    /* generators' previewFeatures */
+	struct strv views;	    /* view blocks' "schema.name": checked, never in the DAG */
 	const char *default_schema;
 	bool fks; /* false under relationMode = "prisma" */
 };
@@ -540,6 +541,7 @@ static void psl_release(struct psl *p)
 	strv_release(&p->paths);
 	strv_release(&p->schemas);
 	strv_release(&p->previews);
+	strv_release(&p->views);
 }
 
 /* ---------------------------------------------------------------- parser */
@@ -2129,15 +2131,20 @@ static void build_keys(struct psl *p, struct psl_block *m)
 	check_unique_criteria(p, m);
 }
 
-/* build_view: a view block: Prisma does not create views (their SQL is
- * written by hand), so it is a view without a definition. Its fields are
- * checked as a model's, on a scratch table. */
+/* build_view: a view block. Prisma creates no view (its SQL is written by
+ * hand, in a migration), so the database a Prisma schema describes has
+ * none, and neither has the DAG: the block is checked as Prisma checks it
+ * (its fields as a model's, on a scratch table), then left out, with a
+ * warning. */
 static void build_view(struct psl *p, struct psl_block *v)
 {
 	if (strv_index(&p->previews, "views") < 0)
 		fail(&v->pos, "View definitions are only available with the `views` preview feature.");
 	char *name = cut(v->dbname, PG_MAXNAME);
-	if (catalog_table(p->cat, v->schema, name) || catalog_view(p->cat, v->schema, name))
+	char *q = cat_qname(v->schema, name);
+	bool taken = strv_index(&p->views, q) >= 0;
+	strv_push_take(&p->views, q);
+	if (taken || catalog_table(p->cat, v->schema, name))
 		fail(&v->pos, "The view with database name \"%s\" could not be defined because "
 			      "another model or view with this name exists in schema %s (check @@map).",
 		     name, v->schema);
@@ -2157,7 +2164,9 @@ static void build_view(struct psl *p, struct psl_block *v)
 	}
 	free(scratch.cols);
 	v->table = NULL;
-	catalog_add_view(p->cat, v->schema, name);
+	warning_at(v->pos.file, v->pos.line,
+		   "view %s.%s: Prisma creates no view (its SQL is written by hand in a migration): not in the DAG",
+		   v->schema, name);
 	free(name);
 }
 
