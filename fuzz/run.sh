@@ -6,14 +6,15 @@
 #
 # Each harness fuzzes out/corpus/<h> (kept between runs), seeded from
 # fuzz/seeds/<h> and from the repository's own inputs (../shared/corpus,
-# tests/fixtures, scripts, golden stdin). Crashes, leaks and timeouts land
+# tests/fixtures, scripts, golden stdin; for the SQL harnesses each file
+# whole and each of its statements alone, split by out/split_stmts). Crashes, leaks and timeouts land
 # in out/artifacts/<h>/; a crash found is turned into a regression input
 # under tests/fixtures/fuzz-regressions/<h>/ by hand, with its fix.
 # Logs: out/logs/<h>.log; a summary line per harness on stdout.
 # Exit status: 0 when no harness found anything.
 set -u
 cd "$(dirname "$0")" || exit 2
-ALL="nd prisma flyway_conf flyway_names replay lockscore github metricwatch llm jtree"
+ALL="nd prisma flyway_conf flyway_names replay lockscore nl2mig github metricwatch llm jtree"
 REPO=$(cd .. && pwd)
 SHARED=$REPO/../shared/corpus
 SECONDS_EACH=${FUZZ_SECONDS:-600}
@@ -47,12 +48,17 @@ extra_seeds() {
 		[ -d "$SHARED" ] && find "$SHARED" -type f -name '*.prisma' | while read -r f; do
 			cp "$f" "$dir/corpus-$(echo "$f" | md5sum | cut -c1-12).prisma"
 		done ;;
-	replay | lockscore)
+	replay | lockscore | nl2mig)
 		cp "$REPO"/tests/fixtures/sql/*.sql "$REPO"/tests/fixtures/lockscore/*.sql "$REPO"/scripts/demo-migrations/*.sql \
 			"$REPO"/tests/fixtures/mkshadow/*.sql "$dir/" 2>/dev/null
 		[ -d "$SHARED" ] && find "$SHARED" -type f -name '*.sql' -size -64k | while read -r f; do
 			cp "$f" "$dir/corpus-$(echo "$f" | md5sum | cut -c1-12).sql"
-		done ;;
+		done
+		# and every statement of them alone: grammar-valid input of every
+		# kind the real histories use
+		find "$SHARED" "$REPO"/tests/fixtures/sql "$REPO"/tests/fixtures/lockscore "$REPO"/scripts/demo-migrations \
+			-type f -name '*.sql' -print0 2>/dev/null | xargs -0 ./out/split_stmts "$dir" |
+			awk -v h="$h" '{ n += $1 } END { print h ": " n " statements of the corpus and fixtures as seeds" }' ;;
 	esac
 	return 0
 }
