@@ -235,7 +235,7 @@ static char *session_options(const char *url, const struct db_opts *o)
 
 PGconn *db_connect(const char *url, const struct db_opts *o)
 {
-	const char *keys[8], *vals[8];
+	const char *keys[10], *vals[10];
 	int n = 0;
 	char timeout[32];
 	char *options = session_options(url, o);
@@ -248,6 +248,10 @@ PGconn *db_connect(const char *url, const struct db_opts *o)
 	keys[n] = "dbname", vals[n++] = url && *url ? url : NULL;
 	/* records are JSON: text must arrive as UTF-8 whatever the database's encoding */
 	keys[n] = "client_encoding", vals[n++] = "UTF8";
+	if (o && o->user) { /* after dbname: they override the URL's */
+		keys[n] = "user", vals[n++] = o->user;
+		keys[n] = "password", vals[n++] = o->password ? o->password : "";
+	}
 	if (options)
 		keys[n] = "options", vals[n++] = options;
 	keys[n] = NULL, vals[n] = NULL;
@@ -265,6 +269,8 @@ PGconn *db_connect(const char *url, const struct db_opts *o)
 			free(redact(url, &secrets)); /* for the passwords it finds */
 		if (pw)
 			strv_push_take(&secrets, pw);
+		if (o && o->password && *o->password)
+			strv_push(&secrets, o->password);
 		report(PQerrorMessage(conn), &secrets);
 		strv_release(&secrets);
 		PQfinish(conn);

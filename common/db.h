@@ -33,9 +33,11 @@ struct db_opts {
 	int statement_timeout_ms; /* > 0: statement_timeout; 0: server default */
 	const char *search_path;  /* e.g. "public"; NULL: server default */
 	int connect_timeout_s;	  /* > 0: unless the URL or PGCONNECT_TIMEOUT sets one */
+	const char *user;	  /* non-NULL: connect as this role, whatever the URL says */
+	const char *password;	  /* with user: its password (never in a message) */
 };
 
-#define DB_OPTS_INIT {false, 0, NULL, 0}
+#define DB_OPTS_INIT {false, 0, NULL, 0, NULL, NULL}
 
 /* db_connect: connect to url (a postgresql:// URI, a "key=value ..."
  * string, or a bare database name; NULL or "" leaves everything to libpq's

@@ -289,4 +289,40 @@ run txset-bad "BEGIN; SELECT 1; SET TRANSACTION ISOLATION LEVEL SERIALIZABLE; CO
 is "$rc:$(grep -c 'must be called before any query' "$tmp/txset-bad.err")" 1:1 \
 	"SET TRANSACTION after a query: PostgreSQL's refusal reported, exit 1"
 
+# --- a hostile migration stays inside the shadow: it runs as a role of its
+# own, which cannot run programs, read the server's files or become anyone
+# (where the server's OS user could write, were it allowed to run programs)
+chmod 755 "$tmp"
+mkdir -m 1777 "$tmp/w"
+pwn=$tmp/w/pwned
+for attack in \
+	"COPY (SELECT 1) TO PROGRAM 'touch $pwn';" \
+	"DO \$\$ BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ''touch $pwn'''; END \$\$;" \
+	"CREATE TABLE leak AS SELECT pg_read_file('/etc/passwd') AS f;" \
+	"CREATE TABLE leak (l text); COPY leak FROM PROGRAM 'env';" \
+	"RESET ROLE; SET ROLE postgres; CREATE TABLE leak AS SELECT 1;" \
+	"ALTER ROLE CURRENT_USER SUPERUSER;" \
+	"CREATE EXTENSION IF NOT EXISTS adminpack;"; do
+	run hostile "$attack"
+	is "$rc:$([ -e "$pwn" ] && echo pwned):$(psql -qtAX "$S" -c "SELECT count(*) FROM pg_class WHERE relname = 'leak'")" "1::0" \
+		"hostile migration fails on the shadow (exit 1), nothing ran outside it: $attack"
+	[ "$rc" = 1 ] || diag "$(cat "$tmp/hostile.err")"
+done
+is "$(psql -qtAX "$S" -c "SELECT r.rolsuper, r.rolcreaterole, (SELECT count(*) FROM pg_auth_members WHERE member = r.oid),
+	d.datdba = r.oid FROM pg_roles r, pg_database d WHERE d.datname = current_database() AND r.rolname = 'migsafe_m_' || current_database()")" "f|f|0|t" \
+	"the migration's role: no superuser, no CREATEROLE, member of nothing, owner of the shadow database"
+# a shadow whose given role could reach beyond it: refused before anything runs
+psql -qX "$PGURL" -c "CREATE ROLE ae_reader LOGIN IN ROLE pg_read_server_files" -c "CREATE ROLE ae_maker LOGIN CREATEROLE" >/dev/null
+for r in ae_reader ae_maker; do
+	n=$((n + 1))
+	shadow "s$n"
+	psql -qX "$S" -c "GRANT ALL ON SCHEMA public TO $r" >/dev/null
+	S=${S/postgres@/$r@}
+	rc=0
+	records reach "CREATE TABLE reached (id int);" | "$BIN/applyexplain" >"$tmp/reach.out" 2>"$tmp/reach.err" || rc=$?
+	is "$rc:$(wc -c <"$tmp/reach.out"):$(psql -qtAX "$S" -c "SELECT count(*) FROM pg_class WHERE relname = 'reached'")" "2:0:0" \
+		"a shadow whose role ($r) reaches beyond it: refused (exit 2), nothing run, nothing written"
+	grep -q "refusing to run migrations on .*: its role $r " "$tmp/reach.err" || diag "$(cat "$tmp/reach.err")"
+done
+
 done_testing

@@ -169,7 +169,7 @@ q "$other" -c "CREATE ROLE ms_nocd LOGIN; GRANT CREATE ON DATABASE postgres TO m
 nocd=${other/postgres@/ms_nocd@}
 # everything of the shared database outside shadow schemas, to see it untouched
 outside_rels() {
-	q "$other" -c "SELECT md5(string_agg(n.nspname || '.' || c.relname || c.relkind::text, ',' ORDER BY 1))
+	q "$other" -c "SELECT md5(string_agg(n.nspname || '.' || c.relname || c.relkind::text, ',' ORDER BY n.nspname, c.relname))
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT LIKE 'migsafe\_shadow%'"
 }
 outside() {
@@ -217,6 +217,18 @@ is "$(jq -r 'select(.kind == "rollback_check") | .ok' "$tmp/ae.out")" true "... 
 is "$(jq -c 'select(.kind != "shadow")' "$tmp/ae.out" | grep -c "$sch")" 0 "... no record it writes names the shadow schema"
 is "$(q "$SU" -c "SELECT count(*) FROM information_schema.columns WHERE table_schema = '$sch' AND table_name = 'orders' AND column_name = 'note'")" \
 	1 "... the migration ran in the shadow schema"
+
+# a role that can also reach a table outside its schema: a migration that
+# changed search_path or named public.bystander would read or delete it, so
+# applyexplain refuses before running anything
+q "$other" -c "GRANT SELECT, DELETE ON public.bystander TO ms_nocd" >/dev/null
+printf '%s\n' '{"kind":"migration","v":1,"id":"V10__escape","forward":"SET search_path = public;\nDELETE FROM bystander;","rollback":null}' >"$tmp/esc.ndjson"
+rc=0
+cat "$tmp/sch.out" "$tmp/esc.ndjson" | "$BIN/applyexplain" >"$tmp/esc.out" 2>"$tmp/esc.err" || rc=$?
+is "$rc:$(wc -c <"$tmp/esc.out"):$(q "$other" -c "SELECT count(*) FROM public.bystander")" "2:0:2" \
+	"a schema shadow whose role can reach public.bystander: refused (exit 2), nothing run, the table intact"
+grep -q 'can read or change public.bystander, outside the shadow schema' "$tmp/esc.err" || diag "$(cat "$tmp/esc.err")"
+q "$other" -c "REVOKE SELECT, DELETE ON public.bystander FROM ms_nocd" >/dev/null
 
 ms --destroy --url "$nocd" <"$tmp/sch.out" >/dev/null 2>"$tmp/d.err"
 ok $? "--destroy of the schema shadow succeeds"

@@ -236,8 +236,10 @@ const char *ae_schema = "public";
 
 /* refuse_unless_shadow: mkshadow marks every shadow with a COMMENT ON
  * DATABASE, or for a schema shadow COMMENT ON SCHEMA of the session's
- * current schema, that starts with "migsafe shadow". */
-static void refuse_unless_shadow(PGconn *c, const struct opts *o, const char *url)
+ * current schema, that starts with "migsafe shadow". Returns 1 for a
+ * marked database, 2 for a marked schema, 0 for neither (allowed by
+ * --i-know-this-is-not-production). */
+static int refuse_unless_shadow(PGconn *c, const struct opts *o, const char *url)
 {
 	PGresult *r = db_query(c,
 			       "SELECT pg_catalog.shobj_description(d.oid, 'pg_database') AS db, "
@@ -248,11 +250,12 @@ static void refuse_unless_shadow(PGconn *c, const struct opts *o, const char *ur
 			       0, NULL);
 	const char *comment = PQntuples(r) == 1 ? db_get(r, 0, "db") : NULL;
 	const char *schema = PQntuples(r) == 1 ? db_get(r, 0, "sch") : NULL;
-	bool marked = (comment && !strncmp(comment, "migsafe shadow", 14)) ||
-		      (schema && !strncmp(schema, "migsafe shadow", 14));
+	int marked = comment && !strncmp(comment, "migsafe shadow", 14)  ? 1
+		     : schema && !strncmp(schema, "migsafe shadow", 14) ? 2
+									 : 0;
 	PQclear(r);
 	if (marked || o->not_production)
-		return;
+		return marked;
 	char *red = db_redact_url(url);
 	db_close(c);
 	die_code(EXIT_USAGE,
@@ -261,11 +264,14 @@ static void refuse_unless_shadow(PGconn *c, const struct opts *o, const char *ur
 		 red);
 }
 
-static PGconn *connect_shadow(const char *url, const struct opts *o, const char *app)
+PGconn *connect_shadow_as(const char *url, const struct opts *o, const char *app, const char *user,
+			  const char *password)
 {
 	struct db_opts dbo = DB_OPTS_INIT;
 	dbo.statement_timeout_ms = o->statement_timeout_ms;
 	dbo.connect_timeout_s = 10;
+	dbo.user = user;
+	dbo.password = password;
 	PGconn *c = db_connect(url, &dbo);
 	if (!c)
 		exit(EXIT_RUNTIME);
@@ -494,10 +500,14 @@ int main(int argc, char **argv)
 		usage_error("no shadow database: give --shadow URL, SHADOW_DATABASE_URL or a shadow record");
 	const cJSON *pct = in.shadow ? cJSON_GetObjectItemCaseSensitive(in.shadow, "sample_percent") : NULL;
 	struct shadow sh = {url, NULL, NULL, &o, cJSON_IsNumber(pct) ? pct->valuedouble : 0, in.samples};
-	sh.mig = connect_shadow(url, &o, "applyexplain");
-	refuse_unless_shadow(sh.mig, &o, url);
-	set_schema(sh.mig, o.shadow_url ? NULL : in.shadow, in.migrations);
-	sh.mon = connect_shadow(url, &o, "applyexplain-monitor");
+	/* our own session (the mark, the catalog, the locks), and the
+	 * migration's, as a role that reaches nothing beyond the shadow
+	 * (contain.c) */
+	sh.mon = connect_shadow_as(url, &o, "applyexplain-monitor", NULL, NULL);
+	int marked = refuse_unless_shadow(sh.mon, &o, url);
+	set_schema(sh.mon, o.shadow_url ? NULL : in.shadow, in.migrations);
+	sh.mig = marked ? contain_migration(sh.mon, url, marked == 2 ? ae_schema : NULL, &o)
+			: connect_shadow_as(url, &o, "applyexplain", NULL, NULL);
 	atexit(probes_cleanup_all);
 	int rc = EXIT_OK;
 	const cJSON *mig;

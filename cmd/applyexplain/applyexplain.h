@@ -140,6 +140,17 @@ struct shadow {
 	const cJSON *samples; /* array of sample records (borrowed) */
 };
 
+/* connect_shadow_as: a session on the shadow (application_name app), as
+ * user with password when user is not NULL; exits EXIT_RUNTIME when it
+ * cannot connect. */
+PGconn *connect_shadow_as(const char *url, const struct opts *o, const char *app, const char *user,
+			  const char *password);
+/* contain_migration (contain.c): the session the migration under review
+ * runs in, as a role that reaches nothing beyond the shadow (schema: the
+ * schema shadow's schema, NULL for a shadow database); admin is our own
+ * session on it. Refuses (exit 2) when that cannot be made or verified. */
+PGconn *contain_migration(PGconn *admin, const char *url, const char *schema, const struct opts *o);
+
 struct run {
 	cJSON *traces;	   /* trace records, in statement order */
 	int failed_stmt;   /* index of the statement that failed, or -1 */

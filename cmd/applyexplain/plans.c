@@ -358,8 +358,9 @@ struct queries *queries_collect(struct shadow *sh, const struct strv *tables)
 			die_code(EXIT_USAGE, "--from-db needs a URL, or PROD_DATABASE_URL");
 		from_prod(q, url, tables, o->top);
 	}
+	/* our own session: the migration's role may not read others' queries */
 	if (!q->n && !o->queries_file)
-		from_pss(q, sh->mig, tables, o->top, "shadow");
+		from_pss(q, sh->mon, tables, o->top, "shadow");
 	if (!q->n) {
 		queries_free(q);
 		return NULL;
