@@ -120,8 +120,13 @@ is "$(jq -r 'select(.kind == "shadow") | .mask_rules["public.customers.email"]' 
 # the same key and seed give the same shadow, whatever the number of workers
 # and whether rows wait in memory for the shadow (the first run used the
 # defaults, --jobs 2 --memory 256; --memory 0 waits for it at the first row)
-ms --from-db "$shop" --provider local --jobs 1 --memory 0 </dev/null >"$tmp/shop2.out" 2>"$tmp/shop2.err"
+MIGSAFE_PLANTED=s3cr3t-planted GITHUB_TOKEN=ghp_s3cr3t-token \
+	ms --from-db "$shop" --provider local --jobs 1 --memory 0 </dev/null >"$tmp/shop2.out" 2>"$tmp/shop2.err"
 S2=$(shadow_url "$tmp/shop2.out")
+# what a migration able to run programs there would find in the server's
+# environment: nothing of mkshadow's (the key, tokens, production's URL)
+is "$(q "$S2" -c "CREATE TEMP TABLE e (l text); COPY e FROM PROGRAM 'env'; SELECT count(*) FILTER (WHERE l ~ 's3cr3t|MIGSAFE|PROD_DATABASE|GITHUB'), count(*) > 0 FROM e" | tail -1)" \
+	"0|t" "the local shadow's server starts with a scrubbed environment: no key, token or URL of mkshadow's"
 is "$(q "$S2" -c "SELECT md5(string_agg(email || full_name, ',' ORDER BY id)) FROM customers")" \
 	"$(q "$S" -c "SELECT md5(string_agg(email || full_name, ',' ORDER BY id)) FROM customers")" \
 	"seeded sample and keyed masking are repeatable (--jobs 1 --memory 0 and the defaults)"

@@ -544,11 +544,33 @@ static char *binary_version(const char *bindir)
 	return ver;
 }
 
+/* server_env: the whole environment of initdb and of the shadow's server
+ * (pg_ctl passes its own on): what PostgreSQL needs, and nothing of ours. A
+ * migration on the shadow must find no secret there (PROD_DATABASE_URL,
+ * MIGSAFE_MASK_KEY, tokens, API keys), whatever it manages to run. */
+static char **server_env(void)
+{
+	static char path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	static char lc[] = "LC_ALL=C";
+	static char tz[256];
+	static char *env[4];
+	int n = 0;
+	env[n++] = path;
+	env[n++] = lc;
+	const char *t = getenv("TZ"); /* the cluster's default time zone, as initdb reads it */
+	if (t && *t && strlen(t) < sizeof(tz) - 3 && !strpbrk(t, "\n")) {
+		snprintf(tz, sizeof(tz), "TZ=%s", t);
+		env[n++] = tz;
+	}
+	env[n] = NULL;
+	return env;
+}
+
 static void run_or_die(char *const argv[], bool as_pg, const char *what, const char *logpath)
 {
 	struct buf err = BUF_INIT;
 	buf_init(&err);
-	if (run_cmd(argv, as_pg, NULL, &err, NULL) == 0) {
+	if (run_cmd(argv, as_pg, NULL, &err, server_env()) == 0) {
 		buf_release(&err);
 		return;
 	}
