@@ -306,6 +306,15 @@ is "$rc:$(wc -c <"$tmp/o")" "3:0" "production as the target is refused (exit 3, 
 grep -q "is the production server" "$tmp/e"
 ok $? "... saying why"
 is "$(q "$prod_server" -c "SELECT count(*) FROM pg_database")" "$ndb" "... and creates no database"
+# the check fails closed: a role that may not read pg_control_system() on
+# the target cannot prove it is not production's server
+q "$prod_server" -c "CREATE ROLE ms_blind LOGIN CREATEDB; REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC" >/dev/null
+rc=0
+ms --from-db "$graph" --url "${prod_server/postgres@/ms_blind@}" </dev/null >"$tmp/o" 2>"$tmp/e" || rc=$?
+is "$rc:$(wc -c <"$tmp/o"):$(q "$prod_server" -c "SELECT count(*) FROM pg_database")" "3:0:$ndb" \
+	"production's server as the target, pg_control_system() not readable there: refused (exit 3), no database"
+grep -q "cannot tell whether the shadow target is the production server" "$tmp/e" || diag "$(cat "$tmp/e")"
+q "$prod_server" -c "GRANT EXECUTE ON FUNCTION pg_control_system() TO PUBLIC" >/dev/null
 
 rc=0
 MIGSAFE_TEST_PROD_VERSION=14.11 ms --from-db "$graph" </dev/null >"$tmp/o" 2>"$tmp/e" || rc=$?

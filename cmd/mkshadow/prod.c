@@ -249,7 +249,8 @@ static void load_model(struct prod *p)
 }
 
 /* system_identifier: pg_control_system() needs no privilege by default,
- * but a server may revoke it; then only host, port and name are compared. */
+ * but a server may revoke it: NULL then, and a url shadow is refused
+ * (provider.c: the check that it is not production's server fails closed). */
 static char *system_identifier(PGconn *conn)
 {
 	PGresult *res = PQexec(conn, "SELECT system_identifier::text AS id FROM pg_control_system()");

@@ -370,25 +370,32 @@ static void check_version(const struct shadow_opts *o, const char *prod_version,
 		prod_version, shadow_version);
 }
 
-/* same_server: the target is production (same system identifier, or same
- * host, port and database). */
+/* refuse_production: the target server is production's (the same system
+ * identifier: the same cluster, or a copy of it). The check fails closed:
+ * when either side's identifier cannot be read (pg_control_system() revoked
+ * from the role), nothing is created. */
 static void refuse_production(PGconn *admin, const struct prod *p)
 {
 	if (!p)
 		return;
-	PGresult *res = PQexec(admin, "SELECT system_identifier::text FROM pg_control_system()");
-	bool same = false;
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && p->sysid)
-		same = !strcmp(PQgetvalue(res, 0, 0), p->sysid);
+	PGresult *res = PQexec(admin, "SELECT system_identifier::text FROM pg_catalog.pg_control_system()");
+	char *mine = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)
+			     ? xstrdup(PQgetvalue(res, 0, 0))
+			     : NULL;
 	PQclear(res);
-	const char *h1 = PQhost(admin), *h2 = PQhost(p->conn);
-	if (!same && h1 && h2 && !strcmp(h1, h2) && !strcmp(PQport(admin), PQport(p->conn)) &&
-	    !strcmp(PQdb(admin), PQdb(p->conn)))
-		same = true;
+	if (!mine || !p->sysid) {
+		free(mine);
+		die_code(EXIT_RUNTIME,
+			 "error: cannot tell whether the shadow target is the production server: "
+			 "pg_control_system() is not readable on %s; refusing to create a shadow (GRANT EXECUTE ON "
+			 "FUNCTION pg_catalog.pg_control_system() TO the role there)",
+			 mine ? "production" : "the shadow target");
+	}
+	bool same = !strcmp(mine, p->sysid);
+	free(mine);
 	if (same)
-		die_code(EXIT_RUNTIME, "error: the shadow target is the production server (same %s); refusing to "
-				       "create a shadow there",
-			 p->sysid ? "system identifier" : "host, port and database");
+		die_code(EXIT_RUNTIME, "error: the shadow target is the production server (same system identifier); "
+				       "refusing to create a shadow there");
 }
 
 /* unique_name: migsafe_shadow_<UTC stamp>_<8 random hex digits>. */
