@@ -10,7 +10,10 @@
  * loaded, by key, until none is missing (pg_sample's fixpoint, computed here
  * instead of in scratch tables on production). Keys travel as raw COPY text
  * of production's values, so masking a key column does not break the
- * closure; the same deterministic rule on both sides keeps the join.
+ * closure; the same deterministic rule on both sides keeps the join. A
+ * closure fetch is a SELECT whose keys are parameters (COPY takes none, and
+ * pg_stat_statements keeps a COPY's text as sent, key values and all): its
+ * rows are turned into COPY text here and go the way sampled rows go.
  *
  * The shadow has no indexes, constraints or triggers while it loads (the
  * post-data section comes after), so load order and cycles do not matter
@@ -35,7 +38,10 @@
 #include "msg.h"
 #include "xalloc.h"
 
-#define CLOSURE_BATCH 100000
+/* Keys per closure fetch: a fetch's rows come back as one result (the
+ * parameters that keep key values out of production's statement text
+ * rule out COPY), so a batch bounds the memory a worker holds. */
+#define CLOSURE_BATCH 20000
 
 /* ---- key sets ---- */
 
@@ -334,13 +340,15 @@ static bool note_keys(struct stream *st)
 	return true;
 }
 
-/* masked_line: the row with its masked fields rewritten, into st->line. */
+/* masked_line: the row with its masked fields rewritten, into st->line.
+ * A column whose scanning or walking masked something counts the value
+ * (atomically: workers may share a table). */
 static void masked_line(struct stream *st)
 {
 	struct table *t = st->t;
 	buf_reset(&st->line);
 	for (size_t c = 0; c < t->ncols; c++) {
-		const struct column *col = &t->cols[c];
+		struct column *col = &t->cols[c];
 		int f = col->field;
 		if (f < 0)
 			continue;
@@ -348,17 +356,22 @@ static void masked_line(struct stream *st)
 			buf_addc(&st->line, '\t');
 		const char *raw = f < st->row.n ? st->row.f[f] : "\\N";
 		size_t len = f < st->row.n ? st->row.len[f] : 2;
-		if (col->mask.kind == MASK_KEEP || is_null(raw, len)) {
+		/* a scan-only column's clean value: no decoding, no copy */
+		bool clean = col->mask.kind == MASK_KEEP && col->mask.shape == MASK_WHOLE && !mask_may_find(raw, len);
+		if (!mask_active(&col->mask) || is_null(raw, len) || clean) {
 			buf_add(&st->line, raw, len);
 			continue;
 		}
+		bool found;
 		buf_reset(&st->val);
 		buf_reset(&st->tmp);
 		copy_decode(raw, len, &st->val);
-		if (mask_apply(st->o->key, &col->mask, st->val.s, st->val.len, col->maxlen, &st->tmp))
+		if (mask_value(st->o->key, &col->mask, st->val.s, st->val.len, col->maxlen, &st->tmp, &found))
 			copy_encode(st->tmp.s, st->tmp.len, &st->line);
 		else
 			buf_adds(&st->line, "\\N");
+		if (found)
+			__atomic_add_fetch(&col->found, 1, __ATOMIC_RELAXED);
 	}
 	buf_addc(&st->line, '\n');
 }
@@ -458,6 +471,7 @@ struct pending {
 	int len[ROW_BATCH];
 	bool fresh[ROW_BATCH];
 	int n;
+	bool mine; /* data from malloc (free), not from PQgetCopyData (PQfreemem) */
 };
 
 static void sink_put(struct stream *st, const char *data, size_t len);
@@ -474,7 +488,7 @@ static void flush_rows(struct stream *st, struct pending *b)
 	pool_unlock();
 	for (int i = 0; i < b->n; i++) {
 		if (b->fresh[i]) {
-			if (st->t->masked) {
+			if (st->t->masked) { /* masks, scans or walks a column */
 				row_split(&st->row, b->data[i], (size_t)b->len[i]);
 				masked_line(st);
 				sink_put(st, st->line.s, st->line.len);
@@ -483,7 +497,10 @@ static void flush_rows(struct stream *st, struct pending *b)
 			}
 			st->rows++;
 		}
-		PQfreemem(b->data[i]);
+		if (b->mine)
+			free(b->data[i]);
+		else
+			PQfreemem(b->data[i]);
 	}
 	b->n = 0;
 }
@@ -668,7 +685,8 @@ static void sample_table(struct stream *st)
 }
 
 /* array_literal: the values of column i of the tuples as a PostgreSQL array
- * literal ({"a","b"}), decoded from COPY text and quoted for arrays. */
+ * literal ({"a","b"}), decoded from COPY text and quoted for arrays: the
+ * text of one parameter, never part of a statement's text. */
 static void array_literal(char **tuples, size_t n, size_t col, struct buf *b, struct buf *tmp)
 {
 	buf_reset(b);
@@ -701,68 +719,145 @@ static bool integer_key(const struct refkey *rk)
 	return !strcmp(ty, "bigint") || !strcmp(ty, "integer") || !strcmp(ty, "smallint");
 }
 
-/* fetch_parents: COPY the rows of rk's table whose key is one of tuples.
- * COPY takes no parameters, so the keys go in as one array literal per
- * column, quoted by libpq (PQescapeLiteral). A one-column key is
- * "col = ANY (array)", which the planner answers with the key's index (or,
- * for a large share of the table, one hashed sequential scan); an integer
- * key's batch is sorted, and its range bounds the scan. */
-static void fetch_parents(struct stream *st, struct refkey *rk, char **tuples, const long long *ints, size_t n)
+/* result_rows: the rows of res (text format) as COPY text lines, the way
+ * sampled rows go (keys noted, masked, into the shadow). */
+static void result_rows(struct stream *st, const PGresult *res)
 {
-	PGconn *conn = st->prod;
-	struct table *t = rk->t;
-	struct buf sql = BUF_INIT, arr = BUF_INIT, tmp = BUF_INIT;
-	buf_init(&sql), buf_init(&arr), buf_init(&tmp);
-	char *cols = column_list(conn, t), *q = qualified(conn, t, NULL);
-	buf_addf(&sql, "COPY (SELECT %s FROM ONLY %s WHERE ", cols, q);
-	if (ints) { /* digits and commas: nothing to quote */
-		char *c = db_quote_ident(conn, t->cols[rk->cols[0]].name);
-		buf_addf(&sql, "%s = ANY ('{", c);
-		for (size_t i = 0; i < n; i++) {
-			if (i)
-				buf_addc(&sql, ',');
-			buf_add_int(&sql, ints[i]);
+	struct pending b = {.mine = true};
+	struct buf line = BUF_INIT;
+	int nf = PQnfields(res), nt = PQntuples(res);
+	buf_init(&line);
+	for (int r = 0; r < nt; r++) {
+		for (int f = 0; f < nf; f++) {
+			if (f)
+				buf_addc(&line, '\t');
+			if (PQgetisnull(res, r, f))
+				buf_adds(&line, "\\N");
+			else
+				copy_encode(PQgetvalue(res, r, f), (size_t)PQgetlength(res, r, f), &line);
 		}
-		buf_addf(&sql, "}'::%s[]) AND %s BETWEEN %lld AND %lld", t->cols[rk->cols[0]].type, c, ints[0],
-			 ints[n - 1]);
+		buf_addc(&line, '\n');
+		b.len[b.n] = (int)line.len;
+		b.data[b.n++] = buf_detach(&line);
+		if (b.n == ROW_BATCH)
+			flush_rows(st, &b);
+	}
+	flush_rows(st, &b);
+	buf_release(&line);
+}
+
+/* query_rows: run sql on production with its parameters, and its rows
+ * into st->t, as stream_rows does with a COPY. */
+static void query_rows(struct stream *st, const char *sql, int nparams, const char *const *values)
+{
+	double t0 = now_ms();
+	st->rows = 0;
+	PGresult *res = PQexecParams(st->prod, sql, nparams, NULL, values, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		char *m = db_redact_url(PQresultErrorMessage(res));
+		m[strcspn(m, "\n")] = '\0';
+		pool_fatal(EXIT_RUNTIME, "error: reading %s: %s", st->t->qname, m);
+	}
+	if (sink_ready())
+		sink_open(st);
+	result_rows(st, res);
+	PQclear(res);
+	sink_end(st);
+	pool_lock();
+	st->t->ms += now_ms() - t0;
+	if (st->o->progress)
+		show_progress(st->o, st->rows);
+	pool_unlock();
+}
+
+/* key_columns: rk's columns, quoted, joined by ", ". */
+static char *key_columns(PGconn *conn, const struct refkey *rk)
+{
+	struct buf b = BUF_INIT;
+	buf_init(&b);
+	for (size_t i = 0; i < rk->ncols; i++) {
+		char *c = db_quote_ident(conn, rk->t->cols[rk->cols[i]].name);
+		buf_addf(&b, "%s%s", i ? ", " : "", c);
 		free(c);
-	} else if (rk->ncols == 1) {
-		char *c = db_quote_ident(conn, t->cols[rk->cols[0]].name);
-		array_literal(tuples, n, 0, &arr, &tmp);
-		char *lit = PQescapeLiteral(conn, arr.s, arr.len);
-		if (!lit)
-			pool_fatal(EXIT_RUNTIME, "error: %s", PQerrorMessage(conn));
-		buf_addf(&sql, "%s = ANY (%s::%s[])", c, lit, t->cols[rk->cols[0]].type);
-		PQfreemem(lit);
-		free(c);
+	}
+	return buf_detach(&b);
+}
+
+/* fetch_sql: the SELECT of rk's rows whose key is in the parameter arrays:
+ * $1 (one per key column, of the column's type), and for an integer key
+ * $2 and $3, the batch's bounds. Only identifiers and type names (from
+ * production's catalog) are in the text. A one-column key is "col = ANY
+ * ($1)", which the planner answers with the key's index (or, for a large
+ * share of the table, one hashed sequential scan); an integer key's batch
+ * is sorted, and its range bounds the scan. */
+static char *fetch_sql(PGconn *conn, const struct refkey *rk, bool ints)
+{
+	const struct table *t = rk->t;
+	char *cols = column_list(conn, t), *q = qualified(conn, t, NULL), *k = key_columns(conn, rk);
+	struct buf sql = BUF_INIT;
+	buf_init(&sql);
+	buf_addf(&sql, "SELECT %s FROM ONLY %s WHERE ", cols, q);
+	if (rk->ncols == 1) {
+		const char *ty = t->cols[rk->cols[0]].type;
+		buf_addf(&sql, "%s = ANY ($1::%s[])", k, ty);
+		if (ints)
+			buf_addf(&sql, " AND %s BETWEEN $2::%s AND $3::%s", k, ty, ty);
 	} else {
-		buf_addc(&sql, '(');
-		for (size_t i = 0; i < rk->ncols; i++) {
-			char *c = db_quote_ident(conn, t->cols[rk->cols[i]].name);
-			buf_addf(&sql, "%s%s", i ? ", " : "", c);
-			free(c);
-		}
-		buf_adds(&sql, ") IN (SELECT * FROM unnest(");
-		for (size_t i = 0; i < rk->ncols; i++) {
-			array_literal(tuples, n, i, &arr, &tmp);
-			char *lit = PQescapeLiteral(conn, arr.s, arr.len);
-			if (!lit)
-				pool_fatal(EXIT_RUNTIME, "error: %s", PQerrorMessage(conn));
-			buf_addf(&sql, "%s%s::%s[]", i ? ", " : "", lit, t->cols[rk->cols[i]].type);
-			PQfreemem(lit);
-		}
+		buf_addf(&sql, "(%s) IN (SELECT * FROM unnest(", k);
+		for (size_t i = 0; i < rk->ncols; i++)
+			buf_addf(&sql, "%s$%zu::%s[]", i ? ", " : "", i + 1, t->cols[rk->cols[i]].type);
 		buf_adds(&sql, "))");
 	}
-	buf_adds(&sql, ") TO STDOUT");
-	st->t = t;
+	free(cols), free(q), free(k);
+	return buf_detach(&sql);
+}
+
+/* int_params: an integer key's batch as an array's text ({1,2,3}), and
+ * its bounds (ints is sorted). */
+static void int_params(const long long *ints, size_t n, struct buf *arr, struct buf *lo, struct buf *hi)
+{
+	buf_addc(arr, '{');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_addc(arr, ',');
+		buf_add_int(arr, ints[i]);
+	}
+	buf_addc(arr, '}');
+	buf_add_int(lo, ints[0]);
+	buf_add_int(hi, ints[n - 1]);
+}
+
+/* fetch_parents: the rows of rk's table whose key is one of tuples (or of
+ * ints, an integer key's sorted batch). The keys travel as parameters, so
+ * production's statement statistics (pg_stat_statements) see placeholders,
+ * never a key value (COPY, a utility statement, is kept there as sent,
+ * literals and all: an e-mail address used as a key would stay in it). */
+static void fetch_parents(struct stream *st, struct refkey *rk, char **tuples, const long long *ints, size_t n)
+{
+	size_t np = ints ? 3 : rk->ncols;
+	struct buf *p = xcalloc(np, sizeof(*p)), tmp = BUF_INIT;
+	const char **values = xcalloc(np, sizeof(*values));
+	buf_init(&tmp);
+	for (size_t i = 0; i < np; i++)
+		buf_init(&p[i]);
+	if (ints)
+		int_params(ints, n, &p[0], &p[1], &p[2]);
+	else
+		for (size_t i = 0; i < rk->ncols; i++)
+			array_literal(tuples, n, i, &p[i], &tmp);
+	for (size_t i = 0; i < np; i++)
+		values[i] = p[i].s;
+	char *sql = fetch_sql(st->prod, rk, ints != NULL);
+	st->t = rk->t;
 	st->closure = true;
-	stream_rows(st, sql.s);
+	query_rows(st, sql, (int)np, values);
 	pool_lock();
-	t->closure += st->rows;
+	rk->t->closure += st->rows;
 	pool_unlock();
-	free(cols);
-	free(q);
-	buf_release(&sql), buf_release(&arr), buf_release(&tmp);
+	for (size_t i = 0; i < np; i++)
+		buf_release(&p[i]);
+	free(p), free(values), free(sql);
+	buf_release(&tmp);
 }
 
 /* ---- the work, shared by the workers ---- */

@@ -21,8 +21,9 @@
  * provider, sample_percent, masked[], timings{...}, destroy{...}; a schema shadow adds
  * schema and maps_schema, and its url sets search_path) and one `sample` record
  * per table (source_rows, rows, sampled_rows, closure_rows,
- * masked_columns[], ms). --destroy reads shadow records and removes what
- * they name (forwarding every other record); --gc removes abandoned shadows.
+ * masked_columns[], masking[] {column, rule, why, walk, values}, ms).
+ * --destroy reads shadow records and removes what they name (forwarding
+ * every other record); --gc removes abandoned shadows.
  * Exit: 0 ok; 2 usage (a sample percentage out of range, a mask rule for a
  * column production lacks); 3 runtime (a server unreachable, a privilege
  * missing, a version mismatch, production as the target); 4 invalid input
@@ -75,7 +76,11 @@ static const char usage_text[] =
 	"  --mask [SCHEMA.]TABLE.COLUMN=RULE   keep, null, fixed:VALUE, hash, email, name, digits,\n"
 	"                            ip, date (repeatable; wins over the mask file and the defaults)\n"
 	"  --mask-file FILE          one [SCHEMA.]TABLE.COLUMN=RULE per line, # comments\n"
-	"  --no-auto-mask            mask only what --mask and --mask-file name\n"
+	"  --no-auto-mask            mask only what --mask and --mask-file name: no column recognised by\n"
+	"                            name or type, no text scanned for e-mail addresses, phone, card and\n"
+	"                            id numbers, IBANs, IP addresses\n"
+	"  --mask-default keep|deny  deny: mask every text-like column (text, varchar, text arrays, json)\n"
+	"                            no rule keeps (hash, or the rule of the item a value is); default keep\n"
 	"Removing shadows:\n"
 	"  --destroy                 remove the shadows the shadow records on stdin name\n"
 	"  --gc                      remove shadows of crashed runs and those older than --older-than\n"
@@ -93,6 +98,7 @@ struct opts {
 	int timeout_ms, jobs;
 	long memory_mb;
 	bool allow_mismatch, no_auto, destroy, gc, dry_run;
+	bool deny; /* --mask-default deny */
 };
 
 static long parse_long(const char *s, const char *opt, long min, long max)
@@ -117,7 +123,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{"gc", no_argument, NULL, 'g'},		     {"older-than", required_argument, NULL, 'o'},
 		{"dry-run", no_argument, NULL, 'r'},	     {"help", no_argument, NULL, 'h'},
 		{"jobs", required_argument, NULL, 'j'},	     {"dir", required_argument, NULL, 'L'},
-		{"memory", required_argument, NULL, 'R'},
+		{"memory", required_argument, NULL, 'R'},    {"mask-default", required_argument, NULL, 'K'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -148,6 +154,11 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case 'm': strv_push(&o->masks, optarg); break;
 		case 'M': o->mask_file = optarg; break;
 		case 'n': o->no_auto = true; break;
+		case 'K':
+			if (strcmp(optarg, "keep") && strcmp(optarg, "deny"))
+				usage_error("--mask-default: '%s' is not keep or deny", optarg);
+			o->deny = !strcmp(optarg, "deny");
+			break;
 		case 'D': o->destroy = true; break;
 		case 'g': o->gc = true; break;
 		case 'o': o->older_than = parse_long(optarg, "--older-than", -1, 1L << 40); break;
@@ -255,6 +266,15 @@ static void read_mask_file(const struct prod *p, const char *path)
 	free(text);
 }
 
+/* rule_source: of a foreign key's two ends, the one whose rule both take:
+ * a rule that masks every value first, then one that scans. */
+static struct column *rule_source(struct column *a, struct column *b)
+{
+	if (a->mask.kind != MASK_KEEP || b->mask.kind != MASK_KEEP)
+		return a->mask.kind != MASK_KEEP ? a : b;
+	return mask_active(&a->mask) ? a : b;
+}
+
 /* propagate: a foreign key's two ends get the same rule, so masked keys
  * still join (and the unmasked end does not leak what the other hides). */
 static void propagate_masks(struct prod *p)
@@ -266,14 +286,16 @@ static void propagate_masks(struct prod *p)
 			for (size_t i = 0; i < fk->ref->ncols; i++) {
 				struct column *a = &fk->child->cols[fk->cols[i]];
 				struct column *b = &fk->ref->t->cols[fk->ref->cols[i]];
-				if (a->mask.kind == b->mask.kind)
+				if (a->mask.kind == b->mask.kind && a->mask.scan == b->mask.scan &&
+				    a->mask.shape == b->mask.shape)
 					continue;
-				struct column *from = a->mask.kind != MASK_KEEP ? a : b, *to = from == a ? b : a;
+				struct column *from = rule_source(a, b), *to = from == a ? b : a;
 				if (to->mask.kind != MASK_KEEP && !to->mask.automatic && !from->mask.automatic)
 					continue; /* two explicit rules: the user's choice */
 				free(to->mask.fixed);
 				to->mask = from->mask;
 				to->mask.fixed = from->mask.fixed ? xstrdup(from->mask.fixed) : NULL;
+				to->mask.why = MASK_WHY_FKEY;
 				changed = true;
 			}
 		}
@@ -284,22 +306,21 @@ static void resolve_masks(struct prod *p, const struct opts *o)
 {
 	for (size_t i = 0; i < p->ntables && !o->no_auto; i++) {
 		struct table *t = p->tables[i];
-		for (size_t c = 0; c < t->ncols; c++) {
-			enum mask_kind k = mask_guess(t->name, t->cols[c].name, t->cols[c].typclass);
-			if (k == MASK_NULL && t->cols[c].notnull)
-				k = MASK_HASH;
-			t->cols[c].mask.kind = k;
-			t->cols[c].mask.automatic = k != MASK_KEEP;
-		}
+		for (size_t c = 0; c < t->ncols; c++)
+			mask_auto(t->name, &t->cols[c]);
 	}
 	if (o->mask_file)
 		read_mask_file(p, o->mask_file);
 	for (size_t i = 0; i < o->masks.n; i++)
 		set_rule(p, o->masks.v[i], "--mask");
+	/* what no rule names: scanned (automatic masking), or masked (deny) */
+	for (size_t i = 0; i < p->ntables; i++)
+		for (size_t c = 0; c < p->tables[i]->ncols; c++)
+			mask_default(&p->tables[i]->cols[c], !o->no_auto, o->deny);
 	propagate_masks(p);
 	for (size_t i = 0; i < p->ntables; i++)
 		for (size_t c = 0; c < p->tables[i]->ncols; c++)
-			if (p->tables[i]->cols[c].mask.kind != MASK_KEEP && p->tables[i]->cols[c].field >= 0)
+			if (mask_active(&p->tables[i]->cols[c].mask) && p->tables[i]->cols[c].field >= 0)
 				p->tables[i]->masked = true;
 }
 
@@ -552,6 +573,28 @@ static cJSON *timings_json(const struct timings *tm, const struct prod *p, int j
 	return t;
 }
 
+/* masking_json: what masks column c and why ({column, rule, why, walk,
+ * values}), or NULL when nothing changed its values: a rule that keeps,
+ * or scanning that found nothing. rule "content": each item found is
+ * masked by its own rule. values: how many values walking or scanning
+ * changed. */
+static cJSON *masking_json(const struct column *c)
+{
+	const struct mask_rule *r = &c->mask;
+	long found = __atomic_load_n(&c->found, __ATOMIC_RELAXED);
+	if (c->field < 0 || (r->kind == MASK_KEEP && !found))
+		return NULL;
+	cJSON *m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "column", c->name);
+	cJSON_AddStringToObject(m, "rule", r->kind == MASK_KEEP ? "content" : mask_kind_name(r->kind));
+	cJSON_AddStringToObject(m, "why", mask_why_name(r->why ? r->why : MASK_WHY_EXPLICIT));
+	if (r->shape != MASK_WHOLE)
+		cJSON_AddStringToObject(m, "walk", r->shape == MASK_JSON ? "json" : "array");
+	if (r->scan || r->shape != MASK_WHOLE)
+		cJSON_AddNumberToObject(m, "values", (double)found);
+	return m;
+}
+
 static void emit_records(const struct shadow *s, const struct prod *p, const struct opts *o,
 			 const struct timings *tm)
 {
@@ -584,9 +627,14 @@ static void emit_records(const struct shadow *s, const struct prod *p, const str
 		const struct table *t = p->tables[i];
 		cJSON *r = nd_record("sample");
 		struct strv cols = STRV_INIT;
-		for (size_t c = 0; c < t->ncols; c++)
-			if (t->cols[c].mask.kind != MASK_KEEP)
+		cJSON *why = cJSON_CreateArray();
+		for (size_t c = 0; c < t->ncols; c++) {
+			cJSON *m = masking_json(&t->cols[c]);
+			if (m || t->cols[c].mask.kind != MASK_KEEP)
 				strv_push(&cols, t->cols[c].name);
+			if (m)
+				cJSON_AddItemToArray(why, m);
+		}
 		cJSON_AddStringToObject(r, "table", t->qname);
 		if (t->reltuples >= 0)
 			cJSON_AddNumberToObject(r, "source_rows", t->reltuples);
@@ -596,6 +644,7 @@ static void emit_records(const struct shadow *s, const struct prod *p, const str
 		cJSON_AddNumberToObject(r, "sampled_rows", (double)t->sampled);
 		cJSON_AddNumberToObject(r, "closure_rows", (double)t->closure);
 		cJSON_AddItemToObject(r, "masked_columns", strings(&cols));
+		cJSON_AddItemToObject(r, "masking", why);
 		cJSON_AddNumberToObject(r, "ms", (double)(long)(t->ms + 0.5));
 		nd_emit(r);
 		strv_release(&cols);

@@ -24,27 +24,93 @@
 
 enum mask_kind { MASK_KEEP, MASK_NULL, MASK_FIXED, MASK_HASH, MASK_EMAIL, MASK_NAME, MASK_DIGITS, MASK_IP, MASK_DATE };
 
+/* How a column's values are walked: whole, element by element (a text
+ * array's elements), or string by string (a json/jsonb value's strings;
+ * keys, brackets and numbers kept, except numbers under a key named like
+ * a phone or an id number). */
+enum mask_shape { MASK_WHOLE, MASK_ARRAY, MASK_JSON };
+
+/* Why a column is masked, for the sample records. */
+enum mask_why {
+	MASK_WHY_NONE,	   /* not masked (yet) */
+	MASK_WHY_NAME,	   /* its name (any case, separators, compounds) */
+	MASK_WHY_TYPE,	   /* an array or json column: walked for personal data */
+	MASK_WHY_CONTENT,  /* a text column scanned value by value */
+	MASK_WHY_DENY,	   /* --mask-default deny */
+	MASK_WHY_EXPLICIT, /* --mask or the mask file */
+	MASK_WHY_FKEY,	   /* the other end of a foreign key is masked */
+};
+
+/* A rule. Invariants: kind NULL or FIXED only with shape WHOLE and scan
+ * off (they replace the value, they do not walk it); numeric only with
+ * kind DIGITS. A rule is active (mask_active) when it can change a value. */
 struct mask_rule {
 	enum mask_kind kind;
 	char *fixed; /* MASK_FIXED: the value */
 	bool automatic; /* recognised by name and type, not asked for */
+	enum mask_shape shape;
+	/* scan: personal data found in the text (e-mail addresses, phone,
+	 * card and id numbers, IBANs, IP addresses) is masked by its own rule:
+	 * span by span when kind is KEEP; when kind is not KEEP, a value that
+	 * is one such item whole takes that item's rule, any other value kind */
+	bool scan;
+	bool numeric; /* DIGITS of a number: digits only, never above the original */
+	enum mask_why why;
 };
 
 /* mask_parse_rule: "keep", "null", "fixed:VALUE", "hash", "email", "name",
- * "digits", "ip", "date" into r; -1 when unknown. */
+ * "digits", "ip", "date" into r (why EXPLICIT); -1 when unknown. */
 int mask_parse_rule(const char *s, struct mask_rule *r);
 const char *mask_kind_name(enum mask_kind k);
+/* mask_why_name: "name", "type", "content", "deny-default", "explicit",
+ * "foreign-key" (NULL for NONE). */
+const char *mask_why_name(enum mask_why w);
+/* mask_name_norm: name lower-cased, its words joined by '_': split at
+ * '_', '-', ' ', '.', camelCase boundaries and between letters and digits
+ * ("E-Mail" -> "e_mail", "emailAddress" -> "email_address", "HTTPServer2"
+ * -> "http_server_2"). Cut to cap - 1 bytes. */
+void mask_name_norm(const char *name, char *out, size_t cap);
 /* mask_guess: the rule for a column recognised as personal data by its
- * name, its table's name and its type class, or MASK_KEEP. */
+ * name, its table's name and its type class, or MASK_KEEP. Names match
+ * normalised (mask_name_norm), word by word, and known words inside a
+ * compound ("contactemail", "homephone", "emailaddress"; not "emailed"). */
 enum mask_kind mask_guess(const char *table, const char *column, char typclass);
 /* mask_fits: whether rule k can produce a value of type class typclass
  * ('S' text, 'D' date/time, 'I' network, other: PostgreSQL's typcategory). */
 bool mask_fits(enum mask_kind k, char typclass);
-/* mask_apply: the masked value of val (decoded text) under r, into out;
- * returns false when the result is SQL NULL. maxlen > 0 cuts the result to
- * that many characters (varchar(n), char(n)). */
+/* mask_apply: the masked value of val (decoded text) under r's kind, into
+ * out; returns false when the result is SQL NULL. maxlen > 0 cuts the
+ * result to that many characters (varchar(n), char(n)). Ignores shape and
+ * scan: mask_value applies a whole rule. */
 bool mask_apply(const struct hmac_sha256_key *key, const struct mask_rule *r, const char *val,
 		size_t len, int maxlen, struct buf *out);
+/* mask_value: val under the whole rule r (shape, scan, kind), into out;
+ * false when the result is SQL NULL. *found is set when walking or
+ * scanning masked something in this value. */
+bool mask_value(const struct hmac_sha256_key *key, const struct mask_rule *r, const char *val, size_t len,
+		int maxlen, struct buf *out, bool *found);
+/* mask_active: whether r can change a value. */
+bool mask_active(const struct mask_rule *r);
+/* mask_may_find: whether scanning could find an item of personal data in
+ * s (false when s has no '@', no digit and no ':'). Holds for a COPY text
+ * field as for its value: COPY escapes none of those characters, and an
+ * escape only adds a backslash and letters or digits. */
+bool mask_may_find(const char *s, size_t len);
+/* mask_detect: the rule for the item of personal data that val (trimmed)
+ * is, whole, or MASK_KEEP. */
+enum mask_kind mask_detect(const char *val, size_t len);
+
+struct column;
+/* mask_auto: c's rule from its name, its table's name and its type (text,
+ * text arrays, json/jsonb, numbers named like phone or id numbers), or
+ * left as it is when nothing is recognised. */
+void mask_auto(const char *table, struct column *c);
+/* mask_default: for a column no rule names (why NONE): scan its text
+ * values (scan), or, with deny, mask every text-like value (hash, unless a
+ * value is an item of personal data whole). Explicit rules are left. */
+void mask_default(struct column *c, bool scan, bool deny);
+/* mask_text_like: c holds text (text, varchar, char, a text array, json). */
+bool mask_text_like(const struct column *c);
 
 /* ---- keys: sets of key tuples, as COPY text fields joined by tabs ---- */
 
@@ -77,6 +143,7 @@ struct column {
 	bool notnull, generated;
 	int field;	   /* position in the COPY row, -1 for generated columns */
 	struct mask_rule mask;
+	long found;	   /* values walking or scanning changed (atomic adds) */
 };
 
 struct table;
