@@ -26,6 +26,7 @@
 # Env: RUNS, SCALE.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+export MIGSAFE_SEAL_KEY=${MIGSAFE_SEAL_KEY:-migsafe-bench-seal-key} # the shadows it seals itself
 bin=$root/bin
 runs=${RUNS:-5}
 scale=${SCALE:-1}
@@ -90,8 +91,12 @@ n=0
 clone() {
 	n=$((n + 1))
 	PGOPTIONS="-c client_min_messages=warning" psql -qX "$url" -c "DROP DATABASE IF EXISTS s$n" \
-		-c "CREATE DATABASE s$n TEMPLATE shadow_tpl" \
-		-c "COMMENT ON DATABASE s$n IS 'migsafe shadow (bench)'" >/dev/null
+		-c "CREATE DATABASE s$n TEMPLATE shadow_tpl" >/dev/null
+	# sealed as mkshadow seals a shadow (applyexplain checks the seal)
+	local sysid mark
+	sysid=$(psql -XAtq "$url" -c "SELECT system_identifier FROM pg_control_system()")
+	mark=$("$root/tests/seal-mark" "$sysid" "s$n")
+	printf '%s\n' "COMMENT ON DATABASE s$n IS :'mark';" | psql -XAtq -v ON_ERROR_STOP=1 -v mark="$mark" "$url" >/dev/null
 	S=$(url_of "s$n")
 	{
 		jq -cn --arg url "$S" '{kind:"shadow",v:1,url:$url,provider:"local",sample_percent:5,masked:[]}'

@@ -22,8 +22,8 @@ psql -qX -v ON_ERROR_STOP=1 "$(url_of locks_tpl)" -f "$MIGSAFE_ROOT/tests/locks/
 # shadow NAME [TEMPLATE]: a fresh marked shadow database; its URL in $S
 n=0
 shadow() {
-	psql -qX "$PGURL" -c "CREATE DATABASE $1 TEMPLATE ${2:-demo_tpl}" \
-		-c "COMMENT ON DATABASE $1 IS 'migsafe shadow (test)'" >/dev/null
+	psql -qX "$PGURL" -c "CREATE DATABASE $1 TEMPLATE ${2:-demo_tpl}" >/dev/null
+	seal_shadow "$PGURL" "$1"
 	S=$(url_of "$1")
 }
 # records ID FORWARD [ROLLBACK]: a shadow record and a migration record
@@ -175,6 +175,26 @@ rc=0
 records refuse "ALTER TABLE orders ADD COLUMN x int;" |
 	"$BIN/applyexplain" --i-know-this-is-not-production --no-plans >/dev/null 2>&1 || rc=$?
 is "$rc" 0 "--i-know-this-is-not-production: runs"
+
+# --- a forged mark: a COMMENT a migration (or anyone) can write, without the
+# seal only mkshadow's key makes, or a seal copied from another shadow
+for forged in unsealed copied otherkey; do
+	n=$((n + 1))
+	psql -qX "$PGURL" -c "CREATE DATABASE f$n TEMPLATE demo_tpl" >/dev/null
+	case $forged in
+	unsealed) psql -qX "$PGURL" -c "COMMENT ON DATABASE f$n IS 'migsafe shadow {\"state\":\"ready\",\"provider\":\"local\"}'" >/dev/null ;;
+	copied) # the seal of database s1, on database f$n
+		mark=$(psql -XAtq "$PGURL" -c "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 's1'")
+		printf '%s\n' "COMMENT ON DATABASE f$n IS :'mark';" | psql -qX -v mark="$mark" "$PGURL" >/dev/null ;;
+	otherkey) MIGSAFE_SEAL_KEY=someone-elses-key seal_shadow "$PGURL" "f$n" ;;
+	esac
+	S=$(url_of "f$n")
+	rc=0
+	records forged "CREATE TABLE forged (id int);" | "$BIN/applyexplain" >"$tmp/forged.out" 2>"$tmp/forged.err" || rc=$?
+	is "$rc:$(wc -c <"$tmp/forged.out"):$(psql -qtAX "$S" -c "SELECT count(*) FROM pg_class WHERE relname = 'forged'")" "2:0:0" \
+		"a forged shadow mark ($forged): refused (exit 2), nothing run, nothing written"
+	grep -q "the mark's seal is not valid here" "$tmp/forged.err" || diag "$(cat "$tmp/forged.err")"
+done
 
 # --- applyexplain | lockscore: every statement traced
 {

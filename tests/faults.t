@@ -97,7 +97,8 @@ q "$(url_of "$PGURL" big_tpl)" -c "CREATE TABLE big (id bigint PRIMARY KEY, v in
 
 # shadow SERVER NAME: a marked shadow database cloned from big_tpl; URL in $S
 shadow() {
-	q "$1" -c "CREATE DATABASE $2 TEMPLATE big_tpl" -c "COMMENT ON DATABASE $2 IS 'migsafe shadow (test)'" >/dev/null
+	q "$1" -c "CREATE DATABASE $2 TEMPLATE big_tpl" >/dev/null
+	seal_shadow "$1" "$2"
 	S=$(url_of "$1" "$2")
 }
 records() {

@@ -32,6 +32,9 @@ MIGSAFE_ROOT=${MIGSAFE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 BIN=${MIGSAFE_BIN:-$MIGSAFE_ROOT/bin}
 CORPUS=$MIGSAFE_ROOT/../shared/corpus
 export MIGSAFE_ROOT BIN CORPUS
+# the shadows' seal key (common/seal.h): the tests' own, never a file in HOME
+MIGSAFE_SEAL_KEY=${MIGSAFE_SEAL_KEY:-migsafe-test-seal-key}
+export MIGSAFE_SEAL_KEY
 
 _tap_n=0 _tap_failed=0 _tap_plan=""
 
@@ -143,6 +146,16 @@ pg_start() {
 		bail_out "cannot start PostgreSQL with scripts/pg-tmp"
 	export PGURL
 	on_exit "$MIGSAFE_ROOT/scripts/pg-tmp" stop "$PGURL"
+}
+
+# seal_shadow URL DB: mark database DB of URL's server as a shadow, sealed as
+# mkshadow seals it (tests/seal-mark), for tests that make their own.
+seal_shadow() {
+	local sysid mark
+	sysid=$(psql -XAtq "$1" -c "SELECT system_identifier FROM pg_control_system()") || return 1
+	mark=$("$MIGSAFE_ROOT/tests/seal-mark" "$sysid" "$2") || return 1
+	# (psql interpolates :'mark', quoted, in its input only, not in -c)
+	printf '%s\n' "COMMENT ON DATABASE \"$2\" IS :'mark';" | psql -XAtq -v ON_ERROR_STOP=1 -v mark="$mark" "$1" >/dev/null
 }
 
 # Appends FILE, when not empty, to tests/out/records-PID-NAME.ndjson, which

@@ -391,6 +391,54 @@ is "$(leftovers):$(q "$other" -c "SELECT count(*) FROM pg_database WHERE datname
 pgrep -f -- "$st/migsafe-shadow" >/dev/null && st_left=1 || st_left=0
 is "$st_left" 0 "no shadow server process is left"
 
+# without MIGSAFE_SEAL_KEY the key is a file of the user's own, made once
+kh=$tmp/home
+mkdir -p "$kh"
+HOME=$kh XDG_STATE_HOME='' MIGSAFE_SEAL_KEY='' ms --from-db "$graph" --sample 1 </dev/null >"$tmp/kf.out" 2>"$tmp/kf.err"
+is "$(stat -c '%a %U' "$kh/.local/state/migsafe/seal.key" 2>&1) $(stat -c %a "$kh/.local/state/migsafe")" "600 $(id -un) 700" \
+	"without MIGSAFE_SEAL_KEY: mkshadow makes the key file, 0600 in a 0700 folder"
+printf '%s\n' '{"kind":"migration","v":1,"id":"V1__k","forward":"CREATE TABLE keyed (id int);","rollback":"DROP TABLE keyed;"}' >"$tmp/k.ndjson"
+rc=0
+cat "$tmp/kf.out" "$tmp/k.ndjson" | HOME=$kh XDG_STATE_HOME='' MIGSAFE_SEAL_KEY='' "$BIN/applyexplain" --no-plans >/dev/null 2>"$tmp/k.err" || rc=$?
+rc2=0
+cat "$tmp/kf.out" "$tmp/k.ndjson" | "$BIN/applyexplain" --no-plans >/dev/null 2>/dev/null || rc2=$?
+is "$rc:$rc2" "0:2" "applyexplain accepts the shadow with the same key file, refuses it under another key"
+[ "$rc" = 0 ] || diag "$(cat "$tmp/k.err")"
+HOME=$kh XDG_STATE_HOME='' MIGSAFE_SEAL_KEY='' ms --destroy <"$tmp/kf.out" >/dev/null
+ok $? "... and --destroy removes it with that key"
+
+# --destroy and --gc touch only what carries mkshadow's seal
+mkdir -p "$tmp/victim" && echo precious >"$tmp/victim/keep"
+host=$(hostname)
+plant() { # plant NAME OWNER: a directory that looks like a crashed run's shadow
+	local d=$st/migsafe-shadow.$1
+	mkdir -p "$d"
+	printf '{"state":"creating","provider":"local","pid":999999,"host":"%s","created":0}' "$host" >"$d/.migsafe-shadow"
+	ln -s "$tmp/victim" "$d/data"
+	chown -R "$2" "$d"
+}
+plant planted-other nobody
+plant planted-mine "$(id -un)"
+ms --gc --older-than 0 2>"$tmp/gc.err" || true
+is "$([ -d "$st/migsafe-shadow.planted-other" ] && echo kept):$([ -d "$st/migsafe-shadow.planted-mine" ] && echo kept):$(cat "$tmp/victim/keep")" \
+	"kept:kept:precious" "--gc leaves planted directories (another user's, or unsealed with a symlinked data directory) alone"
+grep -q "refusing to remove .*planted-mine" "$tmp/gc.err" || diag "$(cat "$tmp/gc.err")"
+rm -rf "$st"/migsafe-shadow.planted-*
+printf '%s\n' '{"kind":"shadow","v":1,"url":"x","provider":"docker","destroy":{"provider":"docker","container":"some-production-container"}}' >"$tmp/fake-docker.out"
+rc=0
+ms --destroy <"$tmp/fake-docker.out" >/dev/null 2>"$tmp/e" || rc=$?
+is "$rc:$(grep -c 'refusing to remove container some-production-container' "$tmp/e")" "3:1" \
+	"--destroy refuses a container without the seal label (one a record names)"
+q "$other" -c "CREATE DATABASE fake_shadow" -c "COMMENT ON DATABASE fake_shadow IS 'migsafe shadow {\"state\":\"ready\"}'" >/dev/null
+printf '%s\n' '{"kind":"shadow","v":1,"url":"x","provider":"url","destroy":{"provider":"url","database":"fake_shadow"}}' >"$tmp/fake-db.out"
+rc=0
+ms --destroy --url "$other" <"$tmp/fake-db.out" >/dev/null 2>"$tmp/e" || rc=$?
+is "$rc:$(q "$other" -c "SELECT count(*) FROM pg_database WHERE datname = 'fake_shadow'")" "3:1" \
+	"--destroy refuses a database whose mark has no valid seal (a COMMENT anyone can write)"
+grep -q "has no valid seal" "$tmp/e" || diag "$(cat "$tmp/e")"
+q "$other" -c "DROP DATABASE fake_shadow" >/dev/null
+
+
 # ---- without production: the schema from the DAG's source files ----
 printf '{"kind":"source","v":1,"format":"sql","path":"%s","files":["%s"]}\n' \
 	"$MIGSAFE_ROOT/tests/fixtures/mkshadow/graph.sql" "$MIGSAFE_ROOT/tests/fixtures/mkshadow/graph.sql" >"$tmp/src.ndjson"

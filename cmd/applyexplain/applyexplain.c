@@ -43,6 +43,7 @@
 #include "db.h"
 #include "msg.h"
 #include "nd.h"
+#include "seal.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
@@ -234,34 +235,65 @@ static void quiet_notice(void *arg, const char *m)
 
 const char *ae_schema = "public";
 
+/* sealed: mark (a COMMENT) is mkshadow's "migsafe shadow {json}" whose seal
+ * (common/seal.h) matches this database (and schema) of this server, under
+ * our seal key. A migration can write the comment, not the seal. */
+static bool sealed(const char *mark, const char *sysid, const char *db, const char *schema,
+		   const unsigned char key[SEAL_KEY_LEN])
+{
+	if (!mark || strncmp(mark, "migsafe shadow ", 15))
+		return false;
+	cJSON *o = cJSON_Parse(mark + 15);
+	char *want = seal_of(key, schema ? "schema" : "database", sysid, db, schema);
+	bool ok = seal_equal(nd_get_str(o, "seal"), want);
+	free(want);
+	cJSON_Delete(o);
+	return ok;
+}
+
 /* refuse_unless_shadow: mkshadow marks every shadow with a COMMENT ON
  * DATABASE, or for a schema shadow COMMENT ON SCHEMA of the session's
- * current schema, that starts with "migsafe shadow". Returns 1 for a
- * marked database, 2 for a marked schema, 0 for neither (allowed by
- * --i-know-this-is-not-production). */
+ * current schema, "migsafe shadow {json}" with a seal only the seal key
+ * makes. Returns 1 for a sealed database, 2 for a sealed schema, 0 for
+ * neither when --i-know-this-is-not-production allows it; else refuses.
+ * Fails closed: no key, or a mark that cannot be read, refuses. */
 static int refuse_unless_shadow(PGconn *c, const struct opts *o, const char *url)
 {
-	PGresult *r = db_query(c,
-			       "SELECT pg_catalog.shobj_description(d.oid, 'pg_database') AS db, "
-			       "pg_catalog.obj_description(n.oid, 'pg_namespace') AS sch "
-			       "FROM pg_catalog.pg_database d LEFT JOIN pg_catalog.pg_namespace n "
-			       "ON n.nspname = pg_catalog.current_schema() "
-			       "WHERE d.datname = pg_catalog.current_database()",
-			       0, NULL);
-	const char *comment = PQntuples(r) == 1 ? db_get(r, 0, "db") : NULL;
-	const char *schema = PQntuples(r) == 1 ? db_get(r, 0, "sch") : NULL;
-	int marked = comment && !strncmp(comment, "migsafe shadow", 14)  ? 1
-		     : schema && !strncmp(schema, "migsafe shadow", 14) ? 2
-									 : 0;
+	PGresult *r = PQexec(c, "SELECT pg_catalog.shobj_description(d.oid, 'pg_database') AS db, "
+				"pg_catalog.obj_description(n.oid, 'pg_namespace') AS sch, "
+				"pg_catalog.current_database() AS datname, n.nspname "
+				"FROM pg_catalog.pg_database d LEFT JOIN pg_catalog.pg_namespace n "
+				"ON n.nspname = pg_catalog.current_schema() "
+				"WHERE d.datname = pg_catalog.current_database()");
+	PGresult *sr = PQexec(c, "SELECT system_identifier::text FROM pg_catalog.pg_control_system()");
+	const char *sysid = PQresultStatus(sr) == PGRES_TUPLES_OK && PQntuples(sr) == 1 ? PQgetvalue(sr, 0, 0) : "";
+	bool read = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	const char *comment = read ? db_get(r, 0, "db") : NULL, *schema = read ? db_get(r, 0, "sch") : NULL;
+	bool claims = (comment && !strncmp(comment, "migsafe shadow", 14)) ||
+		      (schema && !strncmp(schema, "migsafe shadow", 14));
+	unsigned char key[SEAL_KEY_LEN];
+	char *why = NULL;
+	int marked = 0;
+	if (claims && seal_key(false, key, &why) == 0) {
+		const char *db = db_get(r, 0, "datname"), *nsp = db_get(r, 0, "nspname");
+		marked = sealed(comment, sysid, db, NULL, key) ? 1 : sealed(schema, sysid, db, nsp, key) ? 2 : 0;
+		if (!marked)
+			why = xstrdup("it is marked as a shadow, but the mark's seal is not valid here (a mark "
+				      "copied or written by hand, or mkshadow ran with another seal key)");
+	}
 	PQclear(r);
-	if (marked || o->not_production)
+	PQclear(sr);
+	if (marked || o->not_production) {
+		free(why);
 		return marked;
+	}
 	char *red = db_redact_url(url);
 	db_close(c);
-	die_code(EXIT_USAGE,
-		 "%s is not marked as a shadow (COMMENT ON DATABASE starting with 'migsafe shadow'): refusing to "
-		 "run migrations on it; use mkshadow, or --i-know-this-is-not-production",
-		 red);
+	if (!why)
+		why = xstrdup(read ? "it is not marked as a shadow (COMMENT ON DATABASE starting with 'migsafe shadow')"
+				   : "its mark cannot be read");
+	die_code(EXIT_USAGE, "%s: %s: refusing to run migrations on it; use mkshadow, or --i-know-this-is-not-production",
+		 red, why);
 }
 
 PGconn *connect_shadow_as(const char *url, const struct opts *o, const char *app, const char *user,

@@ -16,10 +16,16 @@
  *   docker  a postgres container, when a Docker engine answers.
  *
  * Every shadow database carries COMMENT ON DATABASE 'migsafe shadow {json}'
- * (state creating|ready, provider, pid, host, created), a schema shadow
- * COMMENT ON SCHEMA with the same text, and a local cluster's
- * directory a .migsafe-shadow file with the same JSON: --gc finds them by
- * it, --destroy refuses what does not carry it. Until shadow_handover(), an
+ * (state creating|ready, provider, pid, host, created, seal), a schema
+ * shadow COMMENT ON SCHEMA with the same text, a local cluster's directory
+ * a .migsafe-shadow file with the same JSON, and a container the labels
+ * migsafe.nonce and migsafe.seal. The seal (common/seal.h) is keyed with
+ * the operator's seal key over the shadow's identity (server system
+ * identifier, database, schema; directory; nonce), so a migration that
+ * writes a comment, or a forged record, cannot make one: --gc finds
+ * shadows by the mark, and --destroy and --gc touch only what carries a
+ * valid seal (a local directory must also be ours, with no symbolic link
+ * where the cluster is), and applyexplain runs migrations only there. Until shadow_handover(), an
  * atexit handler removes the shadow being built, so a run that dies leaves
  * nothing behind.
  */
@@ -46,6 +52,7 @@
 #include "mkshadow.h"
 #include "msg.h"
 #include "nd.h"
+#include "seal.h"
 #include "xalloc.h"
 
 #define MARK_PREFIX "migsafe shadow"
@@ -168,7 +175,47 @@ const char *pg_bindir(int major)
 
 /* ---- marks ---- */
 
-static char *mark_json(const struct shadow *s, const char *state)
+/* the_key: the seal key (seal.h), made on first use; dies without one. */
+static const unsigned char *the_key(void)
+{
+	static unsigned char key[SEAL_KEY_LEN];
+	static bool have;
+	char *why;
+	if (!have && seal_key(true, key, &why) < 0)
+		die_code(EXIT_RUNTIME, "error: %s", why);
+	have = true;
+	return key;
+}
+
+/* server_sysid: c's server's system identifier, "" when the role may not
+ * read it (the seal then binds the names only, and still needs the key). */
+static char *server_sysid(PGconn *c)
+{
+	PGresult *r = PQexec(c, "SELECT system_identifier::text FROM pg_catalog.pg_control_system()");
+	char *id = xstrdup(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
+	PQclear(r);
+	return id;
+}
+
+/* db_seal: the seal of database db (with schema: of that schema of it) on
+ * c's server. */
+static char *db_seal(PGconn *c, const char *db, const char *schema)
+{
+	char *sys = server_sysid(c), *seal = seal_of(the_key(), schema ? "schema" : "database", sys, db, schema);
+	free(sys);
+	return seal;
+}
+
+/* dir_seal: the seal of a local cluster's directory (its real path). */
+static char *dir_seal(const char *dir)
+{
+	char *real = realpath(dir, NULL);
+	char *seal = seal_of(the_key(), "local", real ? real : dir, NULL, NULL);
+	free(real);
+	return seal;
+}
+
+static char *mark_json(const struct shadow *s, const char *state, const char *seal)
 {
 	char host[256] = "";
 	gethostname(host, sizeof(host) - 1);
@@ -178,9 +225,24 @@ static char *mark_json(const struct shadow *s, const char *state)
 	cJSON_AddNumberToObject(o, "pid", (double)getpid());
 	cJSON_AddStringToObject(o, "host", host);
 	cJSON_AddNumberToObject(o, "created", (double)time(NULL));
+	if (seal)
+		cJSON_AddStringToObject(o, "seal", seal);
 	char *j = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return j;
+}
+
+/* mark_sealed: text is a mark ("migsafe shadow {json}") whose seal is
+ * expected. */
+static bool mark_sealed(const char *text, const char *expected)
+{
+	size_t n = strlen(MARK_PREFIX);
+	if (!text || strncmp(text, MARK_PREFIX, n) || text[n] != ' ')
+		return false;
+	cJSON *o = cJSON_Parse(text + n + 1);
+	bool ok = seal_equal(nd_get_str(o, "seal"), expected);
+	cJSON_Delete(o);
+	return ok;
 }
 
 /* abandoned: a mark whose run died while building (same host, pid gone),
@@ -207,7 +269,9 @@ static bool abandoned(const char *json, long max_age, char *why, size_t whylen)
 
 static int write_mark_file(const struct shadow *s, const char *state)
 {
-	char *path = xasprintf("%s/%s", s->dir, MARK_FILE), *j = mark_json(s, state);
+	char *seal = dir_seal(s->dir);
+	char *path = xasprintf("%s/%s", s->dir, MARK_FILE), *j = mark_json(s, state, seal);
+	free(seal);
 	FILE *f = fopen(path, "w");
 	int rc = f && fputs(j, f) >= 0 && fclose(f) == 0 ? 0 : -1;
 	free(path), free(j);
@@ -226,7 +290,9 @@ static char *quote_ident(PGconn *c, const char *s)
  * parameters, so the text is quoted by libpq). */
 static void mark_database(PGconn *admin, const struct shadow *s, const char *state)
 {
-	char *j = mark_json(s, state), *text = xasprintf(MARK_PREFIX " %s", j);
+	char *seal = db_seal(admin, s->database, NULL);
+	char *j = mark_json(s, state, seal), *text = xasprintf(MARK_PREFIX " %s", j);
+	free(seal);
 	char *lit = PQescapeLiteral(admin, text, strlen(text)), *q = quote_ident(admin, s->database);
 	char *sql = xasprintf("COMMENT ON DATABASE %s IS %s", q, lit ? lit : "''");
 	db_exec(admin, sql);
@@ -237,7 +303,9 @@ static void mark_database(PGconn *admin, const struct shadow *s, const char *sta
 /* mark_schema: COMMENT ON SCHEMA, on a session in the schema's database. */
 static void mark_schema(PGconn *conn, const struct shadow *s, const char *state)
 {
-	char *j = mark_json(s, state), *text = xasprintf(MARK_PREFIX " %s", j);
+	char *seal = db_seal(conn, s->database, s->schema);
+	char *j = mark_json(s, state, seal), *text = xasprintf(MARK_PREFIX " %s", j);
+	free(seal);
 	char *lit = PQescapeLiteral(conn, text, strlen(text)), *q = quote_ident(conn, s->schema);
 	char *sql = xasprintf("COMMENT ON SCHEMA %s IS %s", q, lit ? lit : "''");
 	db_exec(conn, sql);
@@ -677,29 +745,73 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
+/* local_owner_ok: st is owned by us, or (as root) by postgres, to whom
+ * create_local hands the directory. */
+static bool local_owner_ok(const struct stat *st)
+{
+	if (st->st_uid == geteuid())
+		return true;
+	struct passwd *pw = geteuid() == 0 ? getpwnam("postgres") : NULL;
+	return pw && st->st_uid == pw->pw_uid;
+}
+
+/* local_dir_sealed: dir is a real directory (no symlink anywhere we look),
+ * ours, whose mark file is ours and carries its seal; else why not. */
+static const char *local_dir_sealed(const char *dir)
+{
+	struct stat st;
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return "not a directory (or a symbolic link)";
+	if (!local_owner_ok(&st))
+		return "not owned by this user";
+	char *data = xasprintf("%s/data", dir), *mark = xasprintf("%s/%s", dir, MARK_FILE);
+	bool data_ok = lstat(data, &st) < 0 ? errno == ENOENT : S_ISDIR(st.st_mode) && local_owner_ok(&st);
+	int fd = open(mark, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	free(data), free(mark);
+	if (!data_ok) {
+		if (fd >= 0)
+			close(fd);
+		return "its data directory is a symbolic link or not its own";
+	}
+	char json[4096];
+	ssize_t n = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && local_owner_ok(&st)
+			    ? read(fd, json, sizeof(json) - 1)
+			    : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return "no mark file of its own (" MARK_FILE ")";
+	json[n] = '\0';
+	char *text = xasprintf(MARK_PREFIX " %s", json), *seal = dir_seal(dir);
+	bool ok = mark_sealed(text, seal);
+	free(text), free(seal);
+	return ok ? NULL : "its mark has no valid seal (not made by mkshadow with this seal key)";
+}
+
 static int destroy_local_dir(const char *dir)
 {
-	char *mark = xasprintf("%s/%s", dir, MARK_FILE), *pid = xasprintf("%s/data/postmaster.pid", dir);
+	char *pid = xasprintf("%s/data/postmaster.pid", dir);
 	struct stat st;
+	const char *why;
 	int rc = 0;
-	if (stat(dir, &st) < 0) {
+	if (lstat(dir, &st) < 0) {
 		warning("%s: already gone", dir);
-	} else if (stat(mark, &st) < 0) {
-		rc = error("error: refusing to remove %s: not a shadow (no %s)", dir, MARK_FILE);
+	} else if ((why = local_dir_sealed(dir))) {
+		rc = error("error: refusing to remove %s: %s", dir, why);
 	} else {
-		if (stat(pid, &st) == 0) {
+		if (lstat(pid, &st) == 0 && S_ISREG(st.st_mode)) {
 			const char *bin = pg_bindir(0);
 			char *pgctl = xasprintf("%s/pg_ctl", bin ? bin : "/usr/lib/postgresql/15/bin");
 			char *data = xasprintf("%s/data", dir);
 			char *const argv[] = {pgctl, "-D", data, "-m", "immediate", "-w", "stop", NULL};
-			if (run_cmd(argv, true, NULL, NULL, NULL) != 0)
+			if (run_cmd(argv, true, NULL, NULL, server_env()) != 0)
 				warning("pg_ctl stop failed for %s", dir);
 			free(pgctl), free(data);
 		}
 		if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
 			rc = error("error: cannot remove %s: %s", dir, strerror(errno));
 	}
-	free(mark), free(pid);
+	free(pid);
 	return rc;
 }
 
@@ -730,10 +842,23 @@ static void create_docker(struct shadow *s, const struct shadow_opts *o)
 		die_code(EXIT_RUNTIME, "error: no Docker engine answers (docker info failed); use the local "
 				       "provider (the default) or --url SERVER");
 	free(v);
-	char *const run[] = {"docker", "run", "-d", "--rm", "--label", "migsafe.shadow=1", "-e",
-			     "POSTGRES_HOST_AUTH_METHOD=trust", "-p", "127.0.0.1::5432", (char *)o->image,
-			     "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", NULL};
+	/* labels that --destroy checks: a nonce, and its seal */
+	unsigned char r[16];
+	FILE *f = fopen("/dev/urandom", "r");
+	if (!f || fread(r, 1, sizeof(r), f) != sizeof(r))
+		die_code(EXIT_RUNTIME, "error: cannot read /dev/urandom");
+	fclose(f);
+	char nonce[2 * sizeof(r) + 1];
+	for (size_t i = 0; i < sizeof(r); i++)
+		snprintf(nonce + 2 * i, 3, "%02x", r[i]);
+	char *seal = seal_of(the_key(), "docker", nonce, NULL, NULL);
+	char *nonce_label = xasprintf("migsafe.nonce=%s", nonce), *seal_label = xasprintf("migsafe.seal=%s", seal);
+	char *const run[] = {"docker", "run", "-d", "--rm", "--label", "migsafe.shadow=1", "--label", nonce_label,
+			     "--label", seal_label, "-e", "POSTGRES_HOST_AUTH_METHOD=trust", "-p", "127.0.0.1::5432",
+			     (char *)o->image, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c",
+			     "full_page_writes=off", NULL};
 	s->container = docker(run, "docker run", true);
+	free(seal), free(nonce_label), free(seal_label);
 	set_pending(s);
 	char *const port[] = {"docker", "port", s->container, "5432/tcp", NULL};
 	char *hp = docker(port, "docker port", true);
@@ -807,7 +932,7 @@ void shadow_mark_ready(struct shadow *s)
  * named name, after mark_sql ($1 = name) shows it carries the shadow mark.
  * label names it in the message when it is already gone. */
 static int drop_marked(PGconn *c, const char *kind, const char *name, const char *label, const char *mark_sql,
-		       const char *drop_fmt)
+		       const char *drop_fmt, const char *expected)
 {
 	const char *params[] = {name};
 	PGresult *res = PQexecParams(c, mark_sql, 1, NULL, params, NULL, NULL, 0);
@@ -818,6 +943,10 @@ static int drop_marked(PGconn *c, const char *kind, const char *name, const char
 		warning("%s: already gone", label);
 	} else if (PQgetisnull(res, 0, 0) || strncmp(PQgetvalue(res, 0, 0), MARK_PREFIX, strlen(MARK_PREFIX))) {
 		rc = error("error: refusing to drop %s %s: it is not marked as a shadow", kind, name);
+	} else if (!mark_sealed(PQgetvalue(res, 0, 0), expected)) {
+		rc = error("error: refusing to drop %s %s: its shadow mark has no valid seal (not made by mkshadow "
+			   "with this seal key)",
+			   kind, name);
 	} else {
 		char *q = quote_ident(c, name), *sql = xasprintf(drop_fmt, q);
 		PGresult *r2 = PQexec(c, sql);
@@ -838,11 +967,11 @@ static int drop_marked(PGconn *c, const char *kind, const char *name, const char
 static int drop_database(const char *admin_url, const char *db)
 {
 	PGconn *admin = admin_connect(admin_url);
-	char *label = xasprintf("database %s", db);
+	char *label = xasprintf("database %s", db), *seal = db_seal(admin, db, NULL);
 	int rc = drop_marked(admin, "database", db, label,
 			     "SELECT shobj_description(oid, 'pg_database') AS mark FROM pg_database WHERE datname = $1",
-			     "DROP DATABASE %s WITH (FORCE)");
-	free(label);
+			     "DROP DATABASE %s WITH (FORCE)", seal);
+	free(label), free(seal);
 	db_close(admin);
 	return rc;
 }
@@ -860,11 +989,11 @@ static int drop_schema(const char *admin_url, const char *db, const char *schema
 	PGconn *c = admin_connect(ci);
 	free(ci);
 	PQsetNoticeProcessor(c, quiet_notice, NULL); /* "drop cascades to ..." */
-	char *label = xasprintf("schema %s of database %s", schema, db);
+	char *label = xasprintf("schema %s of database %s", schema, db), *seal = db_seal(c, db, schema);
 	int rc = drop_marked(c, "schema", schema, label,
 			     "SELECT obj_description(oid, 'pg_namespace') AS mark FROM pg_namespace WHERE nspname = $1",
-			     "DROP SCHEMA %s CASCADE");
-	free(label);
+			     "DROP SCHEMA %s CASCADE", seal);
+	free(label), free(seal);
 	db_close(c);
 	return rc;
 }
@@ -878,6 +1007,22 @@ int shadow_destroy(struct shadow *s)
 	if (s->dir)
 		return destroy_local_dir(s->dir);
 	if (s->container) {
+		/* only a container whose labels carry a valid seal */
+		char *const inspect[] = {"docker", "inspect", "--type", "container", "--format",
+					 "{{index .Config.Labels \"migsafe.nonce\"}} {{index .Config.Labels \"migsafe.seal\"}}",
+					 s->container, NULL};
+		char *labels = docker(inspect, "docker inspect", false), *sp = labels ? strchr(labels, ' ') : NULL;
+		char *want = NULL;
+		if (sp) {
+			*sp = '\0';
+			want = *labels ? seal_of(the_key(), "docker", labels, NULL, NULL) : NULL;
+		}
+		bool ok = want && seal_equal(sp + 1, want);
+		free(labels), free(want);
+		if (!ok)
+			return error("error: refusing to remove container %s: it carries no valid migsafe seal label "
+				     "(not a shadow mkshadow made with this seal key)",
+				     s->container);
 		char *const rm[] = {"docker", "rm", "-f", s->container, NULL};
 		char *out = docker(rm, "docker rm", false);
 		free(out);
