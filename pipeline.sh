@@ -30,7 +30,18 @@ bin=$root/bin
 prog=pipeline
 
 # messages never carry a password: postgresql://user:secret@host -> user@host
-say() { echo "$prog: $*" | sed -E 's#(://[^:/@]*):[^@/]*@#\1@#g; s#(password=)[^ &]*#\1...#g' >&2; }
+# say: a message on stderr, without passwords: the ":password" of a URL's
+# userinfo (up to its '@', a raw '/' in it too), and the value of every
+# parameter whose name holds "password" in any case (sslpassword too) or a
+# %XX escape (pass%77ord: libpq decodes names), as a URL's query parameter
+# or as key=value ('quoted', with \ escapes). Conservative: more may go.
+say() {
+	local q="'" name='([[:alnum:]_]*[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd]|[[:alnum:]_]*%[[:xdigit:]]{2}[[:alnum:]_%]*)'
+	echo "$prog: $*" | sed -E \
+		-e 's#(://[^:/@[:space:]]*):[^@[:space:]]*@#\1@#g' \
+		-e "s#([?&])$name=[^&[:space:]]*#\1\2=...#g" \
+		-e "s#(^|[[:space:]\"$q(])$name[[:space:]]*=[[:space:]]*($q([^$q\\\\]|\\\\.)*$q?|([^[:space:]\\\\]|\\\\.)*)#\1\2=...#g" >&2
+}
 die() { say "$*"; exit "${rc:-3}"; }
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 

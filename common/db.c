@@ -13,11 +13,141 @@
  * would shred the message, and they protect nothing anyway. */
 #define SCRUB_MIN_LEN 3
 
-/* ---- redaction ---- */
+/* ---- redaction ----
+ *
+ * A scan finds the spans of a text that hold secrets, in three passes:
+ *  1. the text as written: the ":password" of postgres:// URLs, and
+ *     "name=value" where name, percent-decoded and in any case, is a secret
+ *     keyword (after '?' or '&' a URI query parameter; elsewhere a key=value
+ *     pair, 'quoted' or not, with backslash escapes);
+ *  2. libpq's own reading (PQconninfoParse) of the whole text and of every
+ *     URL in it: the values of the options whose dispchar is '*';
+ *  3. every secret of 1 and 2 (raw and decoded) wherever else it occurs,
+ *     literally, percent-encoded (any bytes, either hex case) or
+ *     backslash-escaped.
+ * Invariant: every span lies within the text and [vstart, vend) within
+ * [start, end); spans may overlap, and are sorted before they are used. */
+
+struct span {
+	size_t start, end;   /* what messages lose ("***" in its place if mask) */
+	size_t vstart, vend; /* the secret's own bytes (overwritten in argv) */
+	bool mask;
+};
+
+struct scan {
+	const char *s;
+	struct span *v;
+	size_t n, cap;
+	struct strv secrets;  /* every secret value seen, raw and decoded */
+	struct strv keywords; /* libpq's secret keywords, and ours */
+};
 
 static bool is_word_char(char c)
 {
 	return isalnum((unsigned char)c) || c == '_';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* pct_at: the byte the escape %XX at s stands for, or -1 when s holds no
+ * valid escape. Reads no further than a NUL. */
+static int pct_at(const char *s)
+{
+	if (s[0] != '%' || hexval(s[1]) < 0 || hexval(s[2]) < 0)
+		return -1;
+	return hexval(s[1]) * 16 + hexval(s[2]);
+}
+
+/* pct_decode: the n bytes at s percent-decoded; a bad escape stays as it
+ * is (so that a value libpq refuses is still found). Caller frees. */
+static char *pct_decode(const char *s, size_t n)
+{
+	struct buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < n; i++) {
+		int c = i + 2 < n ? pct_at(s + i) : -1;
+		buf_addc(&b, c >= 0 ? (char)c : s[i]);
+		i += c >= 0 ? 2 : 0;
+	}
+	return buf_detach(&b);
+}
+
+/* kv_unescape: the n bytes at s without their backslash escapes (libpq's
+ * key=value reading). Caller frees. */
+static char *kv_unescape(const char *s, size_t n)
+{
+	struct buf b;
+	buf_init(&b);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\' && i + 1 < n)
+			i++;
+		buf_addc(&b, s[i]);
+	}
+	return buf_detach(&b);
+}
+
+/* secret_keywords: the options libpq displays as '*' (password,
+ * sslpassword, ...), plus the two we know of, in case of an older libpq. */
+static void secret_keywords(struct strv *kw)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse("", &err);
+	strv_push(kw, "password");
+	strv_push(kw, "sslpassword");
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (o->dispchar && o->dispchar[0] == '*' && strv_index(kw, o->keyword) < 0)
+			strv_push(kw, o->keyword);
+	PQconninfoFree(opts);
+	if (err)
+		PQfreemem(err);
+}
+
+static bool is_secret_keyword(const struct scan *sc, const char *name)
+{
+	for (size_t k = 0; k < sc->keywords.n; k++)
+		if (!strcasecmp(name, sc->keywords.v[k]))
+			return true;
+	return false;
+}
+
+static void add_span(struct scan *sc, size_t start, size_t end, size_t vstart, size_t vend, bool mask)
+{
+	if (sc->n == sc->cap) {
+		sc->cap = sc->cap ? 2 * sc->cap : 8;
+		sc->v = xrealloc(sc->v, sc->cap * sizeof(*sc->v));
+	}
+	sc->v[sc->n++] = (struct span){start, end, vstart, vend, mask};
+}
+
+/* push_secret: v (taken) into the secrets, unless empty or known. */
+static void push_secret(struct scan *sc, char *v)
+{
+	if (*v && strv_index(&sc->secrets, v) < 0)
+		strv_push_take(&sc->secrets, v);
+	else
+		free(v);
+}
+
+/* add_secret: remember the n bytes at raw as a secret, with what they
+ * decode to; and, since a message may quote the value ("...'pw':"), both
+ * without the quotes and punctuation they end with. */
+static void add_secret(struct scan *sc, const char *raw, size_t n, char *(*decode)(const char *, size_t))
+{
+	size_t t = n;
+	while (t > 0 && strchr("\"'),.;:]", raw[t - 1]))
+		t--;
+	push_secret(sc, xstrndup(raw, n));
+	push_secret(sc, decode(raw, n));
+	if (t < n) {
+		push_secret(sc, xstrndup(raw, t));
+		push_secret(sc, decode(raw, t));
+	}
 }
 
 /* uri_prefix: length of "postgresql://" or "postgres://" at s, or 0. */
@@ -30,45 +160,53 @@ static size_t uri_prefix(const char *s)
 	return 0;
 }
 
-/* userinfo: copy the userinfo at s (just after "scheme://") to out without
- * its ":password", as libpq reads it: up to the first '@' that comes before
- * any '/'. Records the password in found. Returns the bytes consumed. */
-static size_t redact_userinfo(const char *s, struct buf *out, struct strv *found)
+/* scan_userinfo: at i, just after "scheme://", find the ":password" of
+ * the userinfo as libpq reads it (up to the first '@' before any '/'); when
+ * there is none that way, conservatively, up to the first '@' before any
+ * '?' or white space (a password with a raw '/', which libpq misreads). */
+static void scan_userinfo(struct scan *sc, size_t i)
 {
+	const char *s = sc->s + i;
 	size_t at = strcspn(s, "@/");
-	if (s[at] != '@')
-		return 0;
+	if (s[at] != '@') {
+		at = strcspn(s, "@? \t\r\n");
+		if (s[at] != '@')
+			return;
+	}
 	const char *colon = memchr(s, ':', at);
 	if (!colon)
-		return 0;
-	buf_add(out, s, (size_t)(colon - s));
-	if (found)
-		strv_push_take(found, xstrndup(colon + 1, at - (size_t)(colon - s) - 1));
-	return at;
+		return;
+	size_t c = (size_t)(colon - s);
+	add_span(sc, i + c, i + at, i + c + 1, i + at, false);
+	add_secret(sc, colon + 1, at - c - 1, pct_decode);
 }
 
-/* password_key: if s (at a word boundary) is "password" then optional
- * spaces and '=', the length up to and including '='; else 0. */
-static size_t password_key(const char *s)
+/* name_at: length of the parameter name at s (letters, digits, '_' and
+ * %XX escapes); its decoded text in *name, which the caller frees. */
+static size_t name_at(const char *s, char **name)
 {
-	if (strncasecmp(s, "password", 8))
-		return 0;
-	size_t n = 8;
-	while (s[n] == ' ' || s[n] == '\t')
-		n++;
-	return s[n] == '=' ? n + 1 : 0;
+	size_t n = 0;
+	while (is_word_char(s[n]) || pct_at(s + n) >= 0)
+		n += s[n] == '%' ? 3 : 1;
+	*name = pct_decode(s, n);
+	return n;
 }
 
-/* kv_value: length of a key=value value at s (leading spaces included), as
- * libpq's conninfo parser reads it: 'quoted' or up to a space, with
- * backslash escapes. The value's text goes to found. */
-static size_t kv_value(const char *s, struct strv *found)
+/* param_value: end of the URI query value at s+i (up to '&' or a space). */
+static size_t param_value(const char *s, size_t i)
 {
-	size_t i = 0, start;
+	return i + strcspn(s + i, "& \t\r\n");
+}
+
+/* kv_value: end of the key=value value starting at s+i (leading spaces
+ * skipped), as libpq reads it: 'quoted' or up to a space, with backslash
+ * escapes. The bounds of the value proper go to *vs, *ve. */
+static size_t kv_value(const char *s, size_t i, size_t *vs, size_t *ve)
+{
 	while (s[i] == ' ' || s[i] == '\t')
 		i++;
 	bool quoted = s[i] == '\'';
-	start = i += quoted;
+	*vs = i += quoted;
 	while (s[i]) {
 		if (s[i] == '\\' && s[i + 1]) {
 			i += 2;
@@ -78,55 +216,171 @@ static size_t kv_value(const char *s, struct strv *found)
 			break;
 		i++;
 	}
-	if (found)
-		strv_push_take(found, xstrndup(s + start, i - start));
-	if (quoted && s[i] == '\'')
-		i++;
-	return i;
+	*ve = i;
+	return i + (quoted && s[i] == '\'');
 }
 
-/* redact_param: s is at "password=" after '?' or '&' of a URL: skip the
- * parameter and one '&' after it (or drop the separator already written). */
-static size_t redact_param(const char *s, size_t keylen, struct buf *out, struct strv *found)
+/* scan_param: the secret parameter whose name is [i, i+k), its '=' at eq:
+ * a URI query parameter goes with one '&' after it, or else the separator
+ * before it; a key=value pair with the spaces after it. */
+static void scan_param(struct scan *sc, size_t i, size_t eq)
 {
-	size_t n = keylen + strcspn(s + keylen, "& \t\r\n");
-	if (found)
-		strv_push_take(found, xstrndup(s + keylen, n - keylen));
-	if (s[n] == '&')
-		return n + 1;
-	if (out->len && (out->s[out->len - 1] == '&' || out->s[out->len - 1] == '?'))
-		out->s[--out->len] = '\0';
-	return n;
+	const char *s = sc->s;
+	size_t vs = eq + 1, ve, end;
+	if (i > 0 && (s[i - 1] == '?' || s[i - 1] == '&')) {
+		ve = end = param_value(s, vs);
+		if (s[end] == '&')
+			end++;
+		else
+			i--;
+		add_secret(sc, s + vs, ve - vs, pct_decode);
+	} else {
+		end = kv_value(s, vs, &vs, &ve);
+		while (s[end] == ' ' || s[end] == '\t')
+			end++;
+		add_secret(sc, s + vs, ve - vs, kv_unescape);
+	}
+	add_span(sc, i, end, vs, ve, false);
 }
 
-/* redact: the work of db_redact_url; also collects the passwords it
- * removed into found (when not NULL), so that db_connect can blank them out
- * wherever libpq quoted them. */
-static char *redact(const char *s, struct strv *found)
+/* scan_text: pass 1, over the text as it is written. */
+static void scan_text(struct scan *sc)
 {
-	struct buf out;
-	buf_init(&out);
+	const char *s = sc->s;
 	size_t i = 0;
 	while (s[i]) {
-		size_t n = uri_prefix(s + i), k;
+		size_t n = uri_prefix(s + i);
 		if (n) {
-			buf_add(&out, s + i, n);
+			scan_userinfo(sc, i + n);
 			i += n;
-			i += redact_userinfo(s + i, &out, found);
 			continue;
 		}
-		if ((i == 0 || !is_word_char(s[i - 1])) && (k = password_key(s + i))) {
-			if (i > 0 && (s[i - 1] == '?' || s[i - 1] == '&')) {
-				i += redact_param(s + i, k, &out, found);
-			} else {
-				i += k + kv_value(s + i + k, found);
-				while (s[i] == ' ' || s[i] == '\t')
-					i++;
-			}
+		if (i > 0 && (is_word_char(s[i - 1]) || s[i - 1] == '%')) {
+			i++;
 			continue;
 		}
-		buf_addc(&out, s[i++]);
+		char *name;
+		size_t k = name_at(s + i, &name), eq = i + k;
+		while (k && (s[eq] == ' ' || s[eq] == '\t'))
+			eq++;
+		if (k && s[eq] == '=' && is_secret_keyword(sc, name))
+			scan_param(sc, i, eq);
+		free(name);
+		i += k ? k : 1;
 	}
+}
+
+/* libpq_secrets: pass 2 for the n bytes at s, when libpq can parse them. */
+static void libpq_secrets(struct scan *sc, const char *s, size_t n)
+{
+	char *text = xstrndup(s, n), *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(text, &err);
+	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+		bool secret = (o->dispchar && o->dispchar[0] == '*') || is_secret_keyword(sc, o->keyword);
+		if (secret && o->val && *o->val && strv_index(&sc->secrets, o->val) < 0)
+			strv_push(&sc->secrets, o->val);
+	}
+	PQconninfoFree(opts);
+	if (err)
+		PQfreemem(err);
+	free(text);
+}
+
+/* scan_libpq: pass 2: the whole text, and each URL in it both up to the
+ * next space or quote (in a message) and up to the end (an argument). */
+static void scan_libpq(struct scan *sc)
+{
+	const char *s = sc->s;
+	libpq_secrets(sc, s, strlen(s));
+	for (size_t i = 0; s[i]; i++) {
+		if (!uri_prefix(s + i) || (i > 0 && isalpha((unsigned char)s[i - 1])))
+			continue;
+		libpq_secrets(sc, s + i, strcspn(s + i, " \t\r\n\"'"));
+		libpq_secrets(sc, s + i, strlen(s + i));
+	}
+}
+
+/* match_secret: length of the text at t that spells sec, each byte
+ * literally, as a %XX escape or after a backslash; 0 when it does not. */
+static size_t match_secret(const char *t, const char *sec)
+{
+	if (!*sec)
+		return 0;
+	size_t n = 0;
+	if (*t == *sec && (!sec[1] || (n = match_secret(t + 1, sec + 1))))
+		return n + 1;
+	if (pct_at(t) == (unsigned char)*sec && (!sec[1] || (n = match_secret(t + 3, sec + 1))))
+		return n + 3;
+	if (*t == '\\' && t[1] == *sec && (!sec[1] || (n = match_secret(t + 2, sec + 1))))
+		return n + 2;
+	return 0;
+}
+
+/* scan_matches: pass 3. */
+static void scan_matches(struct scan *sc)
+{
+	for (size_t i = 0; sc->s[i]; i++)
+		for (size_t k = 0; k < sc->secrets.n; k++) {
+			if (strlen(sc->secrets.v[k]) < SCRUB_MIN_LEN)
+				continue;
+			size_t n = match_secret(sc->s + i, sc->secrets.v[k]);
+			if (n)
+				add_span(sc, i, i + n, i, i + n, true);
+		}
+}
+
+static int span_cmp(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* scan_run: the three passes over s, with extra (may be NULL) as more
+ * secrets; spans sorted. Release with scan_release. */
+static void scan_run(struct scan *sc, const char *s, const struct strv *extra)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->s = s;
+	secret_keywords(&sc->keywords);
+	for (size_t k = 0; extra && k < extra->n; k++)
+		strv_push(&sc->secrets, extra->v[k]);
+	scan_text(sc);
+	scan_libpq(sc);
+	scan_matches(sc);
+	if (sc->n)
+		qsort(sc->v, sc->n, sizeof(*sc->v), span_cmp);
+}
+
+static void scan_release(struct scan *sc)
+{
+	free(sc->v);
+	strv_release(&sc->secrets);
+	strv_release(&sc->keywords);
+}
+
+/* redact: s without its spans; a run of overlapping spans becomes "***"
+ * when all of them are matches, and nothing when one is a parameter. */
+static char *redact(const char *s, const struct strv *extra)
+{
+	struct scan sc;
+	struct buf out;
+	size_t i = 0;
+	scan_run(&sc, s, extra);
+	buf_init(&out);
+	for (size_t k = 0; k < sc.n;) {
+		size_t end = sc.v[k].end;
+		bool mask = true;
+		buf_add(&out, s + i, sc.v[k].start - i);
+		for (; k < sc.n && sc.v[k].start < end; k++) {
+			end = sc.v[k].end > end ? sc.v[k].end : end;
+			mask = mask && sc.v[k].mask;
+		}
+		if (mask)
+			buf_adds(&out, "***");
+		i = end;
+	}
+	buf_adds(&out, s + i);
+	scan_release(&sc);
 	return buf_detach(&out);
 }
 
@@ -135,41 +389,52 @@ char *db_redact_url(const char *s)
 	return redact(s, NULL);
 }
 
-/* scrub: every occurrence of each secret in text replaced by "***". */
-static char *scrub(const char *text, const struct strv *secrets)
+/* hide_secrets: overwrite the secret bytes of s with 'x', in place; true
+ * when there were any. */
+static bool hide_secrets(char *s)
 {
-	char *cur = xstrdup(text);
-	for (size_t k = 0; k < secrets->n; k++) {
-		const char *sec = secrets->v[k];
-		size_t len = strlen(sec);
-		if (len < SCRUB_MIN_LEN)
-			continue;
-		struct buf out;
-		buf_init(&out);
-		const char *p = cur, *hit;
-		while ((hit = strstr(p, sec))) {
-			buf_add(&out, p, (size_t)(hit - p));
-			buf_adds(&out, "***");
-			p = hit + len;
-		}
-		buf_adds(&out, p);
-		free(cur);
-		cur = buf_detach(&out);
-	}
-	return cur;
+	struct scan sc;
+	scan_run(&sc, s, NULL);
+	bool any = false;
+	for (size_t k = 0; k < sc.n; k++)
+		for (size_t j = sc.v[k].vstart; j < sc.v[k].vend; j++)
+			s[j] = 'x', any = true;
+	scan_release(&sc);
+	return any;
 }
 
-/* report: "prog: error: <what>", newline-stripped and redacted. */
+void db_hide_argv_secrets(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		char *copy = xstrdup(argv[i]);
+		if (hide_secrets(argv[i]))
+			argv[i] = copy;
+		else
+			free(copy);
+	}
+}
+
+/* report: "prog: error: <what>", newline-stripped, with no secret of its
+ * own nor any of secrets (may be NULL). */
 static void report(const char *what, const struct strv *secrets)
 {
-	char *red = redact(what, NULL);
-	char *clean = secrets ? scrub(red, secrets) : xstrdup(red);
+	char *clean = redact(what, secrets);
 	size_t n = strlen(clean);
 	while (n > 0 && (clean[n - 1] == '\n' || clean[n - 1] == '\r'))
 		clean[--n] = '\0';
 	error("error: %s", clean);
 	free(clean);
-	free(red);
+}
+
+/* url_secrets: every secret of url (NULL is fine) into out. */
+static void url_secrets(const char *url, struct strv *out)
+{
+	struct scan sc;
+	if (!url)
+		return;
+	scan_run(&sc, url, NULL);
+	strv_copy(out, &sc.secrets);
+	scan_release(&sc);
 }
 
 /* ---- connecting ---- */
@@ -264,11 +529,7 @@ PGconn *db_connect(const char *url, const struct db_opts *o)
 	}
 	if (PQstatus(conn) != CONNECTION_OK) {
 		struct strv secrets = STRV_INIT;
-		char *pw = conninfo_get(url, "password");
-		if (url)
-			free(redact(url, &secrets)); /* for the passwords it finds */
-		if (pw)
-			strv_push_take(&secrets, pw);
+		url_secrets(url, &secrets);
 		if (o && o->password && *o->password)
 			strv_push(&secrets, o->password);
 		report(PQerrorMessage(conn), &secrets);

@@ -13,7 +13,8 @@
  *
  * Secrets: no password ever reaches a message. Every message that could
  * carry a connection string passes through db_redact_url(), and db_connect()
- * also blanks out the literal password of its URL, in case libpq quoted it.
+ * also blanks out every secret of its URL (and of o->password) wherever
+ * libpq quoted it. db_hide_argv_secrets() hides them from the process list.
  *
  * Values always travel as parameters ($1, $2, ...); an identifier that must
  * be spliced into SQL text goes through db_quote_ident().
@@ -79,11 +80,28 @@ char *db_quote_ident(PGconn *conn, const char *ident);
  * part: "schema"."name". A name without a dot is quoted whole. */
 char *db_quote_qualified(PGconn *conn, const char *qname);
 
-/* db_redact_url: s with every password removed: the ":password" of the
- * userinfo of postgres:// and postgresql:// URLs, "password=..." query
- * parameters, and "password=value" pairs of key=value strings (quoted or
- * not). s may be a bare URL or any text holding some (an error message).
- * Never fails; the caller frees the result. */
+/* db_redact_url: s with every secret connection parameter removed (those
+ * libpq displays as '*': password, sslpassword). Found as written: the
+ * ":password" of the userinfo of postgres:// and postgresql:// URLs, query
+ * parameters whose name, percent-decoded and in any case, is a secret
+ * keyword ("?pass%77ord=..."), and key=value pairs (quoted or not, with
+ * backslash escapes); found as libpq reads the text and every URL in it
+ * (PQconninfoParse). Then every secret so found, of at least 3 bytes, is
+ * replaced by "***" wherever else it occurs: literally, percent-encoded in
+ * any way or backslash-escaped. s may be a bare URL or any text holding
+ * some (an error message). Never fails; the caller frees the result. */
 char *db_redact_url(const char *s);
+
+/* db_hide_argv_secrets: keep the secrets of connection strings on the
+ * command line out of /proc/PID/cmdline (ps, top). Each argument holding a
+ * secret (as db_redact_url finds them: a URL's password, password=...,
+ * sslpassword=..., "--db=URL" too) is copied with xstrdup, argv[i] points
+ * to the copy from then on (so the program reads its arguments unchanged),
+ * and the secret's bytes in the original argument, which the kernel shows,
+ * are overwritten with 'x'; the rest stays readable. argv[0] is left alone.
+ * Call it first thing in main(), after msg_set_prog(). The copies are
+ * never freed. A password stays visible until the call: the environment
+ * (PGPASSWORD) or a PGPASSFILE is the place for it. */
+void db_hide_argv_secrets(int argc, char **argv);
 
 #endif

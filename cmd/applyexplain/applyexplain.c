@@ -75,6 +75,8 @@ static const char usage_text[] =
 	"  -h, --help                 this help\n"
 	"\n"
 	"Writes trace, plan and rollback_check records after the records it forwards.\n"
+	"Passwords belong in PGPASSWORD or a PGPASSFILE, not on the command line: other users\n"
+	"see them there (ps) until the program has started and hidden them.\n"
 	"Exit: 0 ok, 1 a statement failed on the shadow (violations), 2 usage or not a shadow,\n"
 	"3 database trouble, 4 invalid input.\n";
 
@@ -513,6 +515,7 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct input in = {NULL, NULL, NULL};
 	msg_set_prog(argv[0]);
+	db_hide_argv_secrets(argc, argv);
 	xalloc_init_cjson();
 	parse_opts(&o, argc, argv);
 	o.progress = isatty(STDERR_FILENO);

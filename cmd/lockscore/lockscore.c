@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "flyway.h"
 #include "lockscore.h"
 #include "msg.h"
@@ -741,6 +742,7 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct input in = {0};
 	msg_set_prog(argv[0]);
+	db_hide_argv_secrets(argc, argv);
 	xalloc_init_cjson();
 	parse_opts(&o, argc, argv);
 	catalog_init(&in.base);

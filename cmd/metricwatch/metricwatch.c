@@ -92,6 +92,8 @@ static const char usage_text[] =
 	"  --http-timeout T       per request to Datadog, Sentry, Slack (default 5s)\n"
 	"  -h, --help             this help\n"
 	"T is seconds (\"1.5\", \"1.5s\"), milliseconds (\"200ms\") or minutes (\"2m\").\n"
+	"Passwords belong in PGPASSWORD or a PGPASSFILE, not on the command line: other users\n"
+	"see them there (ps) until the program has started and hidden them.\n"
 	"Notifications: SLACK_WEBHOOK_URL. Exit: 0 all clear, 1 rolled back (or a sustained\n"
 	"breach in alert-only mode), 2 usage, 3 could not watch / apply / roll back, 4 bad input.\n";
 
@@ -833,6 +835,7 @@ int main(int argc, char **argv)
 	struct input in = {0};
 	PGconn *act_conn = NULL;
 	msg_set_prog(argv[0]);
+	db_hide_argv_secrets(argc, argv);
 	xalloc_init_cjson();
 	parse_opts(&o, argc, argv);
 	memset(&w, 0, sizeof(w));

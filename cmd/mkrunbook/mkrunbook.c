@@ -32,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "mkrunbook.h"
 #include "msg.h"
 #include "xalloc.h"
@@ -219,6 +220,7 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct model m = {0};
 	msg_set_prog(argv[0]);
+	db_hide_argv_secrets(argc, argv);
 	xalloc_init_cjson();
 	parse_opts(&o, argc, argv);
 	read_input(&m, argc, argv);

@@ -88,6 +88,8 @@ static const char usage_text[] =
 	"  --dry-run                 with --gc: list what would go\n"
 	"  -h, --help                this help\n"
 	"\n"
+	"Passwords belong in PGPASSWORD or a PGPASSFILE, not on the command line: other users\n"
+	"see them there (ps) until the program has started and hidden them.\n"
 	"Exit: 0 ok, 2 usage, 3 database or server error, 4 invalid input.\n";
 
 struct opts {
@@ -824,6 +826,7 @@ int main(int argc, char **argv)
 {
 	struct opts o;
 	msg_set_prog(argv[0]);
+	db_hide_argv_secrets(argc, argv);
 	xalloc_init_cjson();
 	parse_opts(&o, argc, argv);
 	int rc = EXIT_OK;

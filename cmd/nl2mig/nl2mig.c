@@ -45,6 +45,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "flyway.h"
 #include "msg.h"
 #include "nd.h"
@@ -426,6 +427,7 @@ int main(int argc, char **argv)
 	struct catalog cat;
 	struct mig m = {0};
 	msg_set_prog(argv[0]);
+	db_hide_argv_secrets(argc, argv);
 	xalloc_init_cjson();
 	parse_opts(&o, argc, argv);
 	catalog_init(&cat);

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "db.h"
 #include "msg.h"
 #include "nd.h"
 #include "schema2dag.h"
@@ -66,6 +67,8 @@ static const char usage_text[] =
 	"  -                           also forward the records read from stdin\n"
 	"  -h, --help                  this help\n"
 	"\n"
+	"Passwords belong in PGPASSWORD or a PGPASSFILE, not on the command line: other users\n"
+	"see them there (ps) until the program has started and hidden them.\n"
 	"Exit: 0 ok, 2 usage, 3 database error, 4 invalid input.\n";
 
 /* --empty-ok: a migrations folder without migrations is an empty schema */
@@ -289,6 +292,7 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct catalog cat;
 	msg_set_prog(argv[0]);
+	db_hide_argv_secrets(argc, argv);
 	xalloc_init_cjson();
 	parse_opts(&o, argc, argv);
 	if (o.forward_stdin)
