@@ -164,8 +164,15 @@ is "$(q "$G" -c "SELECT count(*) FROM newsletter n JOIN employee e USING (email)
 is "$(q "$G" -c "SELECT count(*) FROM employee WHERE email LIKE '%corp.example.org'")" 0 "graph: emails masked"
 is "$(q "$G" -c "SELECT bool_and(price_eur = price_cents / 100.0) FROM item")" t "graph: generated columns recomputed"
 gdb=$(jq -r 'select(.kind == "shadow") | .database' "$tmp/graph.out")
-ms --destroy --url "$other" <"$tmp/graph.out" >/dev/null
+# a migration there runs as a role of its own, which --destroy drops too
+printf '%s\n' '{"kind":"migration","v":1,"id":"V1__r","forward":"CREATE TABLE by_role (id int);","rollback":"DROP TABLE by_role;"}' |
+	cat "$tmp/graph.out" - | "$BIN/applyexplain" --no-plans >/dev/null 2>"$tmp/ae.err"
+is "$(q "$other" -c "SELECT count(*) FROM pg_roles WHERE rolname = 'migsafe_m_$gdb' AND NOT rolsuper")" 1 \
+	"applyexplain on a url shadow made by a superuser: the migration's own role"
+ms --destroy --url "$other" <"$tmp/graph.out" >/dev/null 2>"$tmp/d.err"
 is "$(q "$other" -c "SELECT count(*) FROM pg_database WHERE datname = '$gdb'")" 0 "--destroy drops the url shadow"
+is "$(q "$other" -c "SELECT count(*) FROM pg_roles WHERE rolname = 'migsafe_m_$gdb'"):$(wc -c <"$tmp/d.err")" "0:0" \
+	"... and the migration's role, quietly"
 
 # ---- url provider, a role without CREATEDB: a schema shadow ----
 q "$other" -c "CREATE ROLE ms_nocd LOGIN; GRANT CREATE ON DATABASE postgres TO ms_nocd;

@@ -971,6 +971,15 @@ static int drop_database(const char *admin_url, const char *db)
 	int rc = drop_marked(admin, "database", db, label,
 			     "SELECT shobj_description(oid, 'pg_database') AS mark FROM pg_database WHERE datname = $1",
 			     "DROP DATABASE %s WITH (FORCE)", seal);
+	if (rc == 0) { /* the role applyexplain made to run migrations there, owning nothing now */
+		char *role = xasprintf("migsafe_m_%.53s", db), *q = quote_ident(admin, role);
+		char *sql = xasprintf("DROP ROLE IF EXISTS %s", q);
+		PGresult *r = PQexec(admin, sql);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			warning("role %s stays: %s", role, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+		PQclear(r);
+		free(role), free(q), free(sql);
+	}
 	free(label), free(seal);
 	db_close(admin);
 	return rc;
