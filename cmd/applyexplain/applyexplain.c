@@ -22,11 +22,16 @@
  *   4. applies the rollback, compares the catalog with step 1 and applies the
  *      forward SQL again: a `rollback_check` record with every difference and
  *      what the irreversible statements destroyed.
- * Refuses a database whose COMMENT does not start with "migsafe shadow",
- * unless its current schema's does (a schema shadow: the record's url sets
- * search_path; names in the records written are then production's, the
- * shadow record's maps_schema) or --i-know-this-is-not-production. Production is only read, and only
- * for pg_stat_statements (--from-db).
+ * Refuses a database whose COMMENT is not mkshadow's sealed mark ("migsafe
+ * shadow {json}" whose seal, common/seal.h, matches this server, database
+ * and schema under the seal key), unless its current schema's is (a schema
+ * shadow: the record's url sets search_path; names in the records written
+ * are then production's, the shadow record's maps_schema), or
+ * --i-know-this-is-not-production. On a shadow the migration runs as a
+ * role that reaches nothing beyond it (contain.c): made for the shadow
+ * when the given role is a superuser, else the given role once its reach
+ * is checked. Production is only read, and only for pg_stat_statements
+ * (--from-db).
  * Exit: 0; 1 a statement failed on the shadow (violations included); 2
  * usage, or a database that is not a shadow; 3 database trouble; 4 invalid
  * input.
