@@ -281,7 +281,12 @@ static struct column *rule_source(struct column *a, struct column *b)
  * still join (and the unmasked end does not leak what the other hides). */
 static void propagate_masks(struct prod *p)
 {
-	for (bool changed = true; changed;) {
+	/* a column that already took a rule from a foreign key keeps it, and
+	 * passes it on: two children with different automatic rules on one
+	 * parent key would otherwise take turns forever; the bound stops what
+	 * cannot agree (two rules the user named, linked through a chain) */
+	size_t rounds = 0, limit = 2 * p->nfks + 2;
+	for (bool changed = true; changed; rounds++) {
 		changed = false;
 		for (size_t k = 0; k < p->nfks; k++) {
 			struct fkey *fk = p->fks[k];
@@ -291,7 +296,17 @@ static void propagate_masks(struct prod *p)
 				if (a->mask.kind == b->mask.kind && a->mask.scan == b->mask.scan &&
 				    a->mask.shape == b->mask.shape)
 					continue;
+				if (rounds > limit)
+					die_code(EXIT_USAGE,
+						 "the foreign key %s.%s -> %s.%s joins columns whose masking rules cannot "
+						 "agree: name one rule for them with --mask",
+						 fk->child->name, a->name, fk->ref->t->name, b->name);
 				struct column *from = rule_source(a, b), *to = from == a ? b : a;
+				if (to->mask.why == MASK_WHY_FKEY && from->mask.why != MASK_WHY_FKEY && from->mask.automatic) {
+					struct column *t = to;
+					to = from;
+					from = t;
+				}
 				if (to->mask.kind != MASK_KEEP && !to->mask.automatic && !from->mask.automatic)
 					continue; /* two explicit rules: the user's choice */
 				free(to->mask.fixed);
