@@ -972,13 +972,20 @@ static int drop_database(const char *admin_url, const char *db)
 			     "SELECT shobj_description(oid, 'pg_database') AS mark FROM pg_database WHERE datname = $1",
 			     "DROP DATABASE %s WITH (FORCE)", seal);
 	if (rc == 0) { /* the role applyexplain made to run migrations there, owning nothing now */
-		char *role = xasprintf("migsafe_m_%.53s", db), *q = quote_ident(admin, role);
-		char *sql = xasprintf("DROP ROLE IF EXISTS %s", q);
-		PGresult *r = PQexec(admin, sql);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK)
-			warning("role %s stays: %s", role, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+		char *role = xasprintf("migsafe_m_%.53s", db);
+		const char *params[1] = {role};
+		PGresult *r = db_query(admin, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params);
+		bool exists = PQntuples(r) == 1;
 		PQclear(r);
-		free(role), free(q), free(sql);
+		if (exists) {
+			char *q = quote_ident(admin, role), *sql = xasprintf("DROP ROLE %s", q);
+			r = PQexec(admin, sql);
+			if (PQresultStatus(r) != PGRES_COMMAND_OK)
+				warning("role %s stays: %s", role, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+			PQclear(r);
+			free(q), free(sql);
+		}
+		free(role);
 	}
 	free(label), free(seal);
 	db_close(admin);
