@@ -7,7 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "buf.h"
+#include "msg.h"
+#include "nd.h"
 #include "seal.h"
 #include "sha256.h"
 #include "xalloc.h"
@@ -39,23 +43,30 @@ static int make_dirs(const char *dir)
 	return rc;
 }
 
+char *seal_random_hex(size_t bytes)
+{
+	unsigned char raw[64];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	bool got = bytes <= sizeof(raw) && fd >= 0 && read(fd, raw, bytes) == (ssize_t)bytes;
+	if (fd >= 0)
+		close(fd);
+	if (!got)
+		die_code(EXIT_RUNTIME, "error: cannot read /dev/urandom");
+	char *hex = xmalloc(2 * bytes + 1);
+	for (size_t i = 0; i < bytes; i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	return hex;
+}
+
 static int create_key_file(const char *path)
 {
-	unsigned char raw[SEAL_KEY_LEN];
-	int r = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	bool got = r >= 0 && read(r, raw, sizeof(raw)) == (ssize_t)sizeof(raw);
-	if (r >= 0)
-		close(r);
-	if (!got)
-		return -1;
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return errno == EEXIST ? 0 : -1; /* another run made it first */
-	char hex[2 * SEAL_KEY_LEN + 2];
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
-	hex[2 * SEAL_KEY_LEN] = '\n';
-	bool ok = write(fd, hex, 2 * SEAL_KEY_LEN + 1) == 2 * SEAL_KEY_LEN + 1;
+	char *hex = seal_random_hex(SEAL_KEY_LEN);
+	size_t n = strlen(hex);
+	bool ok = write(fd, hex, n) == (ssize_t)n && write(fd, "\n", 1) == 1;
+	free(hex);
 	return close(fd) == 0 && ok ? 0 : -1;
 }
 
@@ -141,4 +152,15 @@ bool seal_equal(const char *a, const char *b)
 	for (size_t i = 0; i < n; i++)
 		d |= (unsigned char)(a[i] ^ b[i]);
 	return d == 0;
+}
+
+bool seal_mark_ok(const char *mark, const char *expected)
+{
+	static const char prefix[] = "migsafe shadow ";
+	if (!mark || strncmp(mark, prefix, sizeof(prefix) - 1))
+		return false;
+	cJSON *o = cJSON_Parse(mark + sizeof(prefix) - 1);
+	bool ok = seal_equal(nd_get_str(o, "seal"), expected);
+	cJSON_Delete(o);
+	return ok;
 }

@@ -19,6 +19,7 @@
 #define MIGSAFE_SEAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define SEAL_KEY_LEN 32
 
@@ -34,5 +35,13 @@ char *seal_of(const unsigned char key[SEAL_KEY_LEN], const char *kind, const cha
 /* seal_equal: a == b, in time that does not depend on where they differ;
  * false when either is NULL. */
 bool seal_equal(const char *a, const char *b);
+
+/* seal_mark_ok: mark is a shadow mark, "migsafe shadow {json}", whose
+ * "seal" equals expected. */
+bool seal_mark_ok(const char *mark, const char *expected);
+
+/* seal_random_hex: bytes random bytes from /dev/urandom as hex (caller
+ * frees); dies with EXIT_RUNTIME when it cannot read them. */
+char *seal_random_hex(size_t bytes);
 
 #endif

@@ -21,15 +21,14 @@
  * schema shadow, no privilege on any table or schema outside the shadow
  * schema. A check that cannot be made refuses, as a failed one does.
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "applyexplain.h"
 #include "db.h"
 #include "msg.h"
+#include "seal.h"
 #include "xalloc.h"
 
 /* What a migration's role must not be or belong to. */
@@ -128,19 +127,6 @@ static void check_reach(PGconn *c, const char *url, const char *schema)
 		refuse(url, why);
 }
 
-static char *random_hex(size_t bytes)
-{
-	unsigned char raw[32];
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (bytes > sizeof(raw) || fd < 0 || read(fd, raw, bytes) != (ssize_t)bytes)
-		die_code(EXIT_RUNTIME, "error: cannot read /dev/urandom");
-	close(fd);
-	char *s = xmalloc(2 * bytes + 1);
-	for (size_t i = 0; i < bytes; i++)
-		snprintf(s + 2 * i, 3, "%02x", raw[i]);
-	return s;
-}
-
 /* make_role: the shadow database's migration role, with a fresh password,
  * owning the database's objects. Returns the password (caller frees). */
 static char *make_role(PGconn *admin, const char *role)
@@ -149,7 +135,7 @@ static char *make_role(PGconn *admin, const char *role)
 	PGresult *r = db_query(admin, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params);
 	bool exists = PQntuples(r) == 1;
 	PQclear(r);
-	char *q = db_quote_ident(admin, role), *pw = random_hex(24);
+	char *q = db_quote_ident(admin, role), *pw = seal_random_hex(24);
 	char *lit = PQescapeLiteral(admin, pw, strlen(pw));
 	if (!lit)
 		die_code(EXIT_RUNTIME, "error: cannot quote the migration role's password");

@@ -232,19 +232,6 @@ static char *mark_json(const struct shadow *s, const char *state, const char *se
 	return j;
 }
 
-/* mark_sealed: text is a mark ("migsafe shadow {json}") whose seal is
- * expected. */
-static bool mark_sealed(const char *text, const char *expected)
-{
-	size_t n = strlen(MARK_PREFIX);
-	if (!text || strncmp(text, MARK_PREFIX, n) || text[n] != ' ')
-		return false;
-	cJSON *o = cJSON_Parse(text + n + 1);
-	bool ok = seal_equal(nd_get_str(o, "seal"), expected);
-	cJSON_Delete(o);
-	return ok;
-}
-
 /* abandoned: a mark whose run died while building (same host, pid gone),
  * or older than max_age seconds (max_age >= 0). */
 static bool abandoned(const char *json, long max_age, char *why, size_t whylen)
@@ -783,7 +770,7 @@ static const char *local_dir_sealed(const char *dir)
 		return "no mark file of its own (" MARK_FILE ")";
 	json[n] = '\0';
 	char *text = xasprintf(MARK_PREFIX " %s", json), *seal = dir_seal(dir);
-	bool ok = mark_sealed(text, seal);
+	bool ok = seal_mark_ok(text, seal);
 	free(text), free(seal);
 	return ok ? NULL : "its mark has no valid seal (not made by mkshadow with this seal key)";
 }
@@ -843,22 +830,14 @@ static void create_docker(struct shadow *s, const struct shadow_opts *o)
 				       "provider (the default) or --url SERVER");
 	free(v);
 	/* labels that --destroy checks: a nonce, and its seal */
-	unsigned char r[16];
-	FILE *f = fopen("/dev/urandom", "r");
-	if (!f || fread(r, 1, sizeof(r), f) != sizeof(r))
-		die_code(EXIT_RUNTIME, "error: cannot read /dev/urandom");
-	fclose(f);
-	char nonce[2 * sizeof(r) + 1];
-	for (size_t i = 0; i < sizeof(r); i++)
-		snprintf(nonce + 2 * i, 3, "%02x", r[i]);
-	char *seal = seal_of(the_key(), "docker", nonce, NULL, NULL);
+	char *nonce = seal_random_hex(16), *seal = seal_of(the_key(), "docker", nonce, NULL, NULL);
 	char *nonce_label = xasprintf("migsafe.nonce=%s", nonce), *seal_label = xasprintf("migsafe.seal=%s", seal);
 	char *const run[] = {"docker", "run", "-d", "--rm", "--label", "migsafe.shadow=1", "--label", nonce_label,
 			     "--label", seal_label, "-e", "POSTGRES_HOST_AUTH_METHOD=trust", "-p", "127.0.0.1::5432",
 			     (char *)o->image, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c",
 			     "full_page_writes=off", NULL};
 	s->container = docker(run, "docker run", true);
-	free(seal), free(nonce_label), free(seal_label);
+	free(nonce), free(seal), free(nonce_label), free(seal_label);
 	set_pending(s);
 	char *const port[] = {"docker", "port", s->container, "5432/tcp", NULL};
 	char *hp = docker(port, "docker port", true);
@@ -943,7 +922,7 @@ static int drop_marked(PGconn *c, const char *kind, const char *name, const char
 		warning("%s: already gone", label);
 	} else if (PQgetisnull(res, 0, 0) || strncmp(PQgetvalue(res, 0, 0), MARK_PREFIX, strlen(MARK_PREFIX))) {
 		rc = error("error: refusing to drop %s %s: it is not marked as a shadow", kind, name);
-	} else if (!mark_sealed(PQgetvalue(res, 0, 0), expected)) {
+	} else if (!seal_mark_ok(PQgetvalue(res, 0, 0), expected)) {
 		rc = error("error: refusing to drop %s %s: its shadow mark has no valid seal (not made by mkshadow "
 			   "with this seal key)",
 			   kind, name);
