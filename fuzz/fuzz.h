@@ -56,4 +56,10 @@ const char *fuzz_tmpdir(void);
 /* fuzz_repo: the repository root (compiled in), for fixtures read at init. */
 const char *fuzz_repo(void);
 
+struct catalog;
+/* fuzz_shop_catalog: cat loaded with the shop fixture's DAG
+ * (tests/fixtures/lockscore/shop-50m.ndjson), and libpg_query's memory
+ * contexts made, before any input is tracked; aborts when it cannot. */
+void fuzz_shop_catalog(struct catalog *cat);
+
 #endif

@@ -29,27 +29,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	xalloc_init_cjson();
 	setenv("ANTHROPIC_API_KEY", "sk-ant-fuzzSECRET", 1);
 	setenv("OPENAI_API_KEY", "sk-fuzzSECRET", 1);
-	char *path = xasprintf("%s/tests/fixtures/lockscore/shop-50m.ndjson", fuzz_repo());
-	FILE *f = fopen(path, "r");
-	if (!f)
-		abort();
-	struct nd_reader rd;
-	cJSON *rec;
-	const char *err;
-	catalog_init(&cat);
-	nd_reader_init(&rd, f, path);
-	while ((rec = nd_read(&rd))) {
-		if (catalog_load_record(&cat, rec, &err) < 0)
-			abort();
-		cJSON_Delete(rec);
-	}
-	nd_reader_release(&rd);
-	fclose(f);
-	free(path);
-	struct sql_script s; /* libpg_query's memory contexts, before tracking */
-	struct sql_error e;
-	if (sql_parse(&s, "SELECT 1", &e) == 0)
-		sql_script_release(&s);
+	fuzz_shop_catalog(&cat);
 	return 0;
 }
 

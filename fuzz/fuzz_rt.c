@@ -242,3 +242,35 @@ PgQueryPlpgsqlParseResult __wrap_pg_query_parse_plpgsql(const char *input)
 	__lsan_enable();
 	return r;
 }
+
+/* ---- fixtures the harnesses share ---- */
+
+#include "catalog.h"
+#include "nd.h"
+#include "sql.h"
+#include "xalloc.h"
+
+void fuzz_shop_catalog(struct catalog *cat)
+{
+	char *path = xasprintf("%s/tests/fixtures/lockscore/shop-50m.ndjson", fuzz_repo());
+	FILE *f = fopen(path, "r");
+	if (!f)
+		abort();
+	struct nd_reader rd;
+	cJSON *rec;
+	const char *err;
+	catalog_init(cat);
+	nd_reader_init(&rd, f, path);
+	while ((rec = nd_read(&rd))) {
+		if (catalog_load_record(cat, rec, &err) < 0)
+			abort();
+		cJSON_Delete(rec);
+	}
+	nd_reader_release(&rd);
+	fclose(f);
+	free(path);
+	struct sql_script s;
+	struct sql_error e;
+	if (sql_parse(&s, "SELECT 1", &e) == 0)
+		sql_script_release(&s);
+}
