@@ -322,7 +322,8 @@ for attack in \
 	"CREATE TABLE leak (l text); COPY leak FROM PROGRAM 'env';" \
 	"RESET ROLE; SET ROLE postgres; CREATE TABLE leak AS SELECT 1;" \
 	"ALTER ROLE CURRENT_USER SUPERUSER;" \
-	"CREATE EXTENSION IF NOT EXISTS adminpack;"; do
+	"CREATE EXTENSION IF NOT EXISTS adminpack; SELECT pg_catalog.pg_file_write('$pwn', 'x', false);" \
+	"CREATE EXTENSION file_fdw; CREATE SERVER f FOREIGN DATA WRAPPER file_fdw; CREATE FOREIGN TABLE leak (l text) SERVER f OPTIONS (program 'touch $pwn');"; do
 	run hostile "$attack"
 	is "$rc:$([ -e "$pwn" ] && echo pwned):$(psql -qtAX "$S" -c "SELECT count(*) FROM pg_class WHERE relname = 'leak'")" "1::0" \
 		"hostile migration fails on the shadow (exit 1), nothing ran outside it: $attack"
@@ -331,6 +332,26 @@ done
 is "$(psql -qtAX "$S" -c "SELECT r.rolsuper, r.rolcreaterole, (SELECT count(*) FROM pg_auth_members WHERE member = r.oid),
 	d.datdba = r.oid FROM pg_roles r, pg_database d WHERE d.datname = current_database() AND r.rolname = 'migsafe_m_' || current_database()")" "f|f|0|t" \
 	"the migration's role: no superuser, no CREATEROLE, member of nothing, owner of the shadow database"
+# an untrusted extension needs a superuser: applyexplain creates it as its
+# own session before any statement of the migration runs (so nothing the
+# migration planted runs with a superuser's rights), names it on stderr and
+# in the statement's trace, and the migration's role still cannot use what
+# only a superuser may
+run untrusted "CREATE TABLE before_ext (id int); CREATE EXTENSION pageinspect; CREATE TABLE after_ext (id int);"
+is "$rc:$(trace untrusted 1 | jq -r '"\(.superuser != null):\(.error)"'):$(psql -qtAX "$S" -c "SELECT r.rolsuper FROM pg_extension e JOIN pg_roles r ON r.oid = e.extowner WHERE e.extname = 'pageinspect'")" \
+	"0:true:null:t" "an untrusted extension: created as the shadow's superuser, named in its trace, the migration applied"
+r=0
+grep -q "line 1: CREATE EXTENSION IF NOT EXISTS pageinspect: an untrusted extension, created by applyexplain" "$tmp/untrusted.err" || r=1
+ok $r "the untrusted extension is named on stderr"
+[ $r = 0 ] || diag "$(cat "$tmp/untrusted.err")"
+"$BIN/lockscore" <"$tmp/untrusted.out" | "$BIN/mkrunbook" --review >"$tmp/untrusted.md" 2>&1 || true
+r=0
+grep -q "Done as the shadow's superuser.*statement 1 (line 1): .CREATE EXTENSION pageinspect" <(tr '\n' ' ' <"$tmp/untrusted.md") || r=1
+ok $r "the review names what was done as the shadow's superuser"
+[ $r = 0 ] || diag "$(cat "$tmp/untrusted.md")"
+run untrusted-use "CREATE EXTENSION pageinspect; CREATE TABLE leak AS SELECT * FROM page_header(get_raw_page('pg_class', 0));"
+is "$rc:$(psql -qtAX "$S" -c "SELECT count(*) FROM pg_class WHERE relname = 'leak'")" "1:0" \
+	"what only a superuser may use of an untrusted extension stays out of the migration's reach (exit 1)"
 # a shadow whose given role could reach beyond it: refused before anything runs
 psql -qX "$PGURL" -c "CREATE ROLE ae_reader LOGIN IN ROLE pg_read_server_files" -c "CREATE ROLE ae_maker LOGIN CREATEROLE" >/dev/null
 for r in ae_reader ae_maker; do

@@ -488,9 +488,127 @@ static void named_index_tables(const struct sql_stmt *st, const struct rels *bef
 }
 
 /* trace_stmt: run statement i and build its trace record; false when it failed. */
+/* ---- what only a superuser can do ---- */
+
+/* The one thing a migration may need a superuser for: an untrusted
+ * extension (postgis, plpython3u, ...). Its scripts are the server's own
+ * files, not the migration's text, so applyexplain creates it on the
+ * shadow deliberately, as its own (superuser) session, rebuilt from the
+ * statement's tree by the server's format(), and says so in the trace.
+ * $1 name, $2 schema, $3 version, $4 cascade. */
+#define UNTRUSTED_EXT_SQL                                                                                     \
+	"SELECT format('CREATE EXTENSION IF NOT EXISTS %I', $1::text) || "                                       \
+	"CASE WHEN $2::text IS NULL THEN '' ELSE format(' SCHEMA %I', $2::text) END || "                         \
+	"CASE WHEN $3::text IS NULL THEN '' ELSE format(' VERSION %L', $3::text) END || "                        \
+	"CASE WHEN $4::bool THEN ' CASCADE' ELSE '' END AS stmt "                                                \
+	"FROM pg_catalog.pg_available_extension_versions v JOIN pg_catalog.pg_available_extensions a "          \
+	"USING (name) WHERE v.name = $1 AND v.version = coalesce($3, a.default_version) AND NOT v.trusted "     \
+	"AND a.installed_version IS NULL AND (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) " \
+	"AND current_user <> $5::text"
+
+static const char *defelem_str(const cJSON *list, const char *name)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, list)
+	{
+		const cJSON *d = sql_node(it, "DefElem");
+		const char *n = sql_jstr(d, "defname");
+		if (n && !strcmp(n, name))
+			return sql_strval(sql_jget(d, "arg"));
+	}
+	return NULL;
+}
+
+/* superuser_stmt: the statement our own session runs for st (a CREATE
+ * EXTENSION of an untrusted extension, available and not installed, when
+ * the migration runs as a contained role and our session is a superuser),
+ * or NULL. */
+static char *superuser_stmt(struct shadow *sh, const struct sql_stmt *st)
+{
+	if (strcmp(st->type, "CreateExtensionStmt"))
+		return NULL;
+	const cJSON *opts = sql_jget(st->node, "options");
+	const char *p[5] = {sql_jstr(st->node, "extname"), defelem_str(opts, "schema"),
+			    defelem_str(opts, "new_version"), has_defelem(opts, "cascade") ? "t" : "f",
+			    PQuser(sh->mig)};
+	if (!p[0])
+		return NULL;
+	PGresult *r = db_query(sh->mon, UNTRUSTED_EXT_SQL, 5, p);
+	char *stmt = PQntuples(r) == 1 ? xstrdup(db_get(r, 0, "stmt")) : NULL;
+	PQclear(r);
+	return stmt;
+}
+
+/* Done before any statement of any migration runs, so that nothing the
+ * migration's role made (a function or operator planted in a schema the
+ * extension's script searches) can run with the superuser's rights. */
+void superuser_extensions(struct shadow *sh, const cJSON *migrations)
+{
+	const cJSON *mig;
+	cJSON_ArrayForEach(mig, migrations)
+	{
+		struct sql_script s;
+		struct sql_error err;
+		if (sql_parse(&s, nd_get_str(mig, "forward"), &err) < 0) {
+			sql_error_release(&err);
+			continue; /* reported when the migration is applied */
+		}
+		for (size_t i = 0; i < s.n; i++) {
+			char *stmt = superuser_stmt(sh, &s.stmts[i]);
+			if (!stmt)
+				continue;
+			PGresult *r = PQexec(sh->mon, stmt);
+			if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+				warning("%s: line %d: %s: an untrusted extension, created by applyexplain as the "
+					"shadow's superuser before the migration ran (the migration's role may not)",
+					nd_get_str(mig, "id"), s.stmts[i].line, stmt);
+				strv_push(&sh->by_superuser, sql_jstr(s.stmts[i].node, "extname"));
+			}
+			PQclear(r);
+			free(stmt);
+		}
+		sql_script_release(&s);
+	}
+}
+
+/* trace_superuser: the trace of a CREATE EXTENSION that
+ * superuser_extensions did in the migration's place: not run again. */
+static bool trace_superuser(const char *id, const struct sql_stmt *st, size_t i, char *sql, struct run *run)
+{
+	cJSON *rec = nd_record("trace");
+	cJSON_AddStringToObject(rec, "migration", id);
+	cJSON_AddNumberToObject(rec, "statement", (double)i);
+	cJSON_AddNumberToObject(rec, "line", st->line);
+	cJSON_AddStringToObject(rec, "sql", sql);
+	cJSON_AddBoolToObject(rec, "in_transaction", false);
+	cJSON_AddStringToObject(rec, "superuser",
+				"an untrusted extension: created by applyexplain as the shadow's superuser before the "
+				"migration ran, not by the migration's role; in production it needs a superuser too");
+	cJSON_AddNumberToObject(rec, "ms", 0);
+	cJSON_AddItemToObject(rec, "locks", cJSON_CreateArray());
+	cJSON_AddBoolToObject(rec, "locks_complete", false);
+	cJSON_AddItemToObject(rec, "rewrites", cJSON_CreateArray());
+	cJSON_AddNullToObject(rec, "scans");
+	cJSON_AddNullToObject(rec, "rows");
+	cJSON_AddNullToObject(rec, "error");
+	cJSON_AddItemToObject(rec, "violations", cJSON_CreateArray());
+	cJSON_AddNullToObject(rec, "blocked_read_ms");
+	cJSON_AddNullToObject(rec, "blocked_write_ms");
+	cJSON_AddItemToArray(run->traces, rec);
+	free(sql);
+	return true;
+}
+
+static bool by_superuser(const struct shadow *sh, const struct sql_stmt *st)
+{
+	return !strcmp(st->type, "CreateExtensionStmt") && strv_index(&sh->by_superuser, sql_jstr(st->node, "extname")) >= 0;
+}
+
 static bool trace_stmt(struct shadow *sh, struct txstate *tx, const char *id, const struct sql_script *s, size_t i,
 		       struct run *run)
 {
+	if (by_superuser(sh, &s->stmts[i]))
+		return trace_superuser(id, &s->stmts[i], i, sql_stmt_text(s, &s->stmts[i]), run);
 	const struct sql_stmt *st = &s->stmts[i];
 	char *sql = sql_stmt_text(s, st);
 	bool in_tx = PQtransactionStatus(sh->mig) == PQTRANS_INTRANS;

@@ -30,8 +30,10 @@
  * --i-know-this-is-not-production. On a shadow the migration runs as a
  * role that reaches nothing beyond it (contain.c): made for the shadow
  * when the given role is a superuser, else the given role once its reach
- * is checked. Production is only read, and only for pg_stat_statements
- * (--from-db).
+ * is checked. An untrusted extension a forward creates is created by our
+ * own (superuser) session before any migration runs, and named (the
+ * trace's "superuser"). Production is only read, and only for
+ * pg_stat_statements (--from-db).
  * Exit: 0; 1 a statement failed on the shadow (violations included); 2
  * usage, or a database that is not a shadow; 3 database trouble; 4 invalid
  * input.
@@ -535,7 +537,7 @@ int main(int argc, char **argv)
 	if (!url || !*url)
 		usage_error("no shadow database: give --shadow URL, SHADOW_DATABASE_URL or a shadow record");
 	const cJSON *pct = in.shadow ? cJSON_GetObjectItemCaseSensitive(in.shadow, "sample_percent") : NULL;
-	struct shadow sh = {url, NULL, NULL, &o, cJSON_IsNumber(pct) ? pct->valuedouble : 0, in.samples};
+	struct shadow sh = {url, NULL, NULL, &o, cJSON_IsNumber(pct) ? pct->valuedouble : 0, in.samples, STRV_INIT};
 	/* our own session (the mark, the catalog, the locks), and the
 	 * migration's, as a role that reaches nothing beyond the shadow
 	 * (contain.c) */
@@ -544,12 +546,15 @@ int main(int argc, char **argv)
 	set_schema(sh.mon, o.shadow_url ? NULL : in.shadow, in.migrations);
 	sh.mig = marked ? contain_migration(sh.mon, url, marked == 2 ? ae_schema : NULL, &o)
 			: connect_shadow_as(url, &o, "applyexplain", NULL, NULL);
+	if (marked)
+		superuser_extensions(&sh, in.migrations);
 	atexit(probes_cleanup_all);
 	int rc = EXIT_OK;
 	const cJSON *mig;
 	cJSON_ArrayForEach(mig, in.migrations) if (!one_migration(&sh, mig)) rc = EXIT_FINDINGS;
 	db_close(sh.mon);
 	db_close(sh.mig);
+	strv_release(&sh.by_superuser);
 	nd_finish();
 	cJSON_Delete(in.shadow);
 	cJSON_Delete(in.migrations);

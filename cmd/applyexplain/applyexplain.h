@@ -138,6 +138,7 @@ struct shadow {
 	const struct opts *o;
 	double sample_percent;
 	const cJSON *samples; /* array of sample records (borrowed) */
+	struct strv by_superuser; /* extensions superuser_extensions created */
 };
 
 /* connect_shadow_as: a session on the shadow (application_name app), as
@@ -150,6 +151,12 @@ PGconn *connect_shadow_as(const char *url, const struct opts *o, const char *app
  * schema shadow's schema, NULL for a shadow database); admin is our own
  * session on it. Refuses (exit 2) when that cannot be made or verified. */
 PGconn *contain_migration(PGconn *admin, const char *url, const char *schema, const struct opts *o);
+
+/* superuser_extensions (apply.c): create, as our own (superuser) session
+ * and before any migration runs, the untrusted extensions the migrations'
+ * forwards create (only a superuser may), rebuilt from their trees; each is
+ * named on stderr and in the trace of the statement, which is not run. */
+void superuser_extensions(struct shadow *sh, const cJSON *migrations);
 
 struct run {
 	cJSON *traces;	   /* trace records, in statement order */

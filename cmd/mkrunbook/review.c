@@ -205,6 +205,28 @@ static void rollback(struct doc *d, const struct mig *g)
 	buf_release(&b);
 }
 
+/* superuser_steps: what applyexplain did as the shadow's superuser in
+ * the migration's place (an untrusted extension), named for the reviewer. */
+static void superuser_steps(struct buf *b, const struct mig *g)
+{
+	bool any = false;
+	for (size_t k = 0; k < g->n; k++) {
+		const char *why = g->stmts[k].trace ? nd_get_str(g->stmts[k].trace, "superuser") : NULL;
+		if (!why)
+			continue;
+		if (!any)
+			buf_adds(b, "Done as the shadow's superuser, not by the migration's role:\n\n");
+		any = true;
+		buf_addf(b, "- statement %ld (line %ld): ", g->stmts[k].index, g->stmts[k].line);
+		md_code(b, g->stmts[k].sql, SQL_EXCERPT);
+		buf_adds(b, ": ");
+		md_text(b, why);
+		buf_adds(b, "\n");
+	}
+	if (any)
+		buf_adds(b, "\n");
+}
+
 static void migration(struct doc *d, const struct mig *g, const struct opts *o)
 {
 	struct buf b = BUF_INIT;
@@ -231,6 +253,7 @@ static void migration(struct doc *d, const struct mig *g, const struct opts *o)
 	}
 	if (cJSON_GetArraySize(reasons))
 		buf_adds(&b, "\n");
+	superuser_steps(&b, g);
 	doc_block(d, b.s);
 	buf_release(&b);
 	statements(d, g, o);
