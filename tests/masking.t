@@ -9,7 +9,8 @@
 # pg_dump) or in mkshadow's output; what is not personal stays as it was;
 # --mask-default deny masks every text column no rule keeps; and the
 # foreign-key closure's key values (e-mail addresses) never reach
-# production's pg_stat_statements (pg-tmp preloads it).
+# production's pg_stat_statements (pg-tmp preloads it); applyexplain's
+# violation examples and plan parameters come from the masked shadow only.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -17,7 +18,7 @@ need /usr/lib/postgresql/15/bin/initdb postgresql-15
 need psql postgresql-client-15
 need pg_dump postgresql-client-15
 need jq jq
-need_bin mkshadow
+need_bin mkshadow applyexplain
 
 fx=$MIGSAFE_ROOT/tests/fixtures/masking
 tmp=$(mktemp -d)
@@ -138,5 +139,29 @@ is "$rc:$(q "$L" -c "SELECT count(*) FROM by_mail m JOIN handle h ON h.k = m.ema
 [ "$rc" = 0 ] || diag "$(cat "$tmp/l.err")"
 is "$(grep -c 'fk\.example\|7946' "$tmp/l.out"; pg_dump --data-only "$L" | grep -c 'fk\.example\|7946')" "$(printf '0\n0')" \
 	"... and neither value is left in the shadow or the records"
+
+# ---- examples in the stream come from the masked shadow only ----
+# applyexplain's violation examples (a CHECK every row fails) and the plan
+# parameters it binds for production's top queries (run on production with
+# the real e-mail address as a literal) are the shadow's masked values
+q "$PGURL" -c "SELECT pg_stat_statements_reset()" >/dev/null
+q "$prod" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+for i in 1 2 3; do q "$prod" -c "SELECT id FROM people WHERE contactemail = 'ann.contact@corp-mail.example'" >/dev/null; done
+{
+	jq -c 'select(.kind == "shadow")' "$tmp/a.out"
+	jq -nc --arg f "ALTER TABLE people ADD CONSTRAINT mail_domain CHECK (contactemail LIKE '%@nowhere.invalid');" \
+		'{kind:"migration",v:1,id:"V9__mail_check",forward:$f,rollback:null}'
+	jq -nc '{kind:"migration",v:1,id:"V10__mail_index",forward:"CREATE INDEX people_mail ON people (contactemail);",
+		rollback:"DROP INDEX people_mail;"}'
+} >"$tmp/e.in"
+rc=0
+"$BIN/applyexplain" --from-db="$prod" <"$tmp/e.in" >"$tmp/e.out" 2>"$tmp/e.err" || rc=$?
+is "$rc:$(jq -s '[.[] | select(.kind == "trace") | .violations[]] | length' "$tmp/e.out")" 1:1 \
+	"the CHECK fails on the shadow's data, with a violation (exit 1)"
+[ "$rc" = 1 ] || diag "$(cat "$tmp/e.err")"
+is "$(jq -s 'any(.[]; .kind == "plan" and (.query | test("contactemail")))' "$tmp/e.out")" true \
+	"production's query on the column was planned on the shadow"
+is "$(leaks "$tmp/e.out" "$tmp/e.err")" "" "no original value in applyexplain's examples, plans or messages"
+[ "$(leaks "$tmp/e.out" "$tmp/e.err")" = "" ] || diag "$(leaks "$tmp/e.out" "$tmp/e.err")"
 
 done_testing
