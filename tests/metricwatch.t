@@ -20,7 +20,14 @@ mw=$BIN/metricwatch
 fast=(--interval 0.1 --baseline 0.3 --settle 0.5 --error-window 1)
 
 snapshot() { "$PGBIN/pg_dump" -s "$PGURL" | grep -v -e '^--' -e '^$' -e '^\\'; }
-mig() { jq -nc --arg id "$1" --arg f "$2" --arg r "$3" '{kind:"migration",v:1,id:$id,forward:$f,rollback:$r}'; }
+sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+# mig ID FORWARD ROLLBACK: the migration record and lockscore's risk record
+# for it, whose digest --apply checks
+mig() {
+	jq -nc --arg id "$1" --arg f "$2" --arg r "$3" '{kind:"migration",v:1,id:$id,forward:$f,rollback:$r}'
+	jq -nc --arg id "$1" --arg f "$(sha "$2")" --arg r "$(sha "$3")" \
+		'{kind:"risk",v:1,migration:$id,level:"low",score:0,reasons:[],digest:{forward:$f,rollback:$r}}'
+}
 events() { jq -r 'select(.kind == "watch" and .event != "sample") | .event' "$1" | paste -sd' '; }
 # workload SECONDS TABLE: 4 clients reading TABLE, progress every second
 workload() {

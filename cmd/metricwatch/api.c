@@ -4,10 +4,14 @@
  * Datadog: GET {site}/api/v1/query?from=&to=&query= (seconds; DD-API-KEY and
  * DD-APPLICATION-KEY headers); the value is the newest non-null point of
  * each series, the largest across series; an error signal (baseline x
- * spike). Sentry: GET {SENTRY_URL}/api/0/projects/{org}/{project}/stats/
+ * spike). A point counts once: one not newer than the last used of its
+ * series, or older than the max age (mw_max_age: by default two of the
+ * series' intervals) by its own timestamp, is no point; a poll with none
+ * is "no data" (never a breach). Sentry: GET {SENTRY_URL}/api/0/projects/{org}/{project}/stats/
  * ?stat=received&since=&until=&resolution=10s (Bearer token), the project
  * stats that take ORG/PROJECT slugs and have 10-second buckets; the value is
- * the newest complete bucket (the last one is still filling) per second.
+ * the newest complete bucket (the last one is still filling) per second,
+ * once per bucket and only while fresh (by default 20 s: two buckets).
  * Slack: POST {text, blocks} to SLACK_WEBHOOK_URL; success is 200 "ok".
  *
  * Every request has --http-timeout; the GETs are retried once. A failure is
@@ -72,15 +76,43 @@ static cJSON *get_json(const struct watch *w, const char *who, const char *url, 
 	return j;
 }
 
-static double newest_point(const cJSON *pointlist)
+/* newest_point: the newest point with a value of a pointlist ([ms, value]
+ * pairs, oldest first): its value, and its time in epoch seconds in *ts. */
+static double newest_point(const cJSON *pointlist, double *ts)
 {
 	double v = NAN;
 	const cJSON *p;
+	*ts = NAN;
 	cJSON_ArrayForEach(p, pointlist)
 	{
-		const cJSON *val = cJSON_GetArrayItem(p, 1);
-		if (cJSON_IsNumber(val))
-			v = val->valuedouble;
+		const cJSON *t = cJSON_GetArrayItem(p, 0), *val = cJSON_GetArrayItem(p, 1);
+		if (cJSON_IsNumber(val) && cJSON_IsNumber(t))
+			v = val->valuedouble, *ts = t->valuedouble / 1000;
+	}
+	return v;
+}
+
+/* series_value: the newest point of series number i, if it is new (not
+ * used before) and fresh; else NaN and *why. */
+static double series_value(struct watch *w, const cJSON *s, int i, const char **why)
+{
+	double ts, v = newest_point(cJSON_GetObjectItemCaseSensitive(s, "pointlist"), &ts);
+	if (isnan(v)) {
+		*why = "only null points";
+		return NAN;
+	}
+	const cJSON *iv = cJSON_GetObjectItemCaseSensitive(s, "interval");
+	double cadence = cJSON_IsNumber(iv) ? iv->valuedouble : 0;
+	const char *expr = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "expression"));
+	const char *scope = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "scope"));
+	char *key = xasprintf("datadog\x1f%d\x1f%s\x1f%s", i, expr ? expr : "", scope ? scope : "");
+	double age = mw_max_age(w, cadence);
+	const char *not = mw_point(w, key, ts, age);
+	free(key);
+	mw_max_gap(w, "datadog_error_rate", MC_ERROR, age);
+	if (not) {
+		*why = not;
+		return NAN;
 	}
 	return v;
 }
@@ -105,16 +137,25 @@ int api_datadog(struct watch *w)
 		return -1;
 	}
 	double v = NAN;
+	const char *why = "no series";
 	const cJSON *s;
+	int i = 0;
 	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(j, "series"))
 	{
-		double p = newest_point(cJSON_GetObjectItemCaseSensitive(s, "pointlist"));
+		double p = series_value(w, s, i++, &why);
 		if (!isnan(p) && (isnan(v) || p > v))
 			v = p;
 	}
 	cJSON *labels = cJSON_CreateObject();
 	cJSON_AddStringToObject(labels, "query", w->o->datadog_query);
 	cJSON_AddNumberToObject(labels, "series", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "series")));
+	if (isnan(v)) {
+		char *msg = xstrdup(why);
+		cJSON_Delete(j);
+		mw_no_data(w, "datadog_error_rate", "datadog", msg, labels, MC_ERROR, 0);
+		free(msg);
+		return 0;
+	}
 	cJSON_Delete(j);
 	mw_sample(w, "datadog_error_rate", "datadog", v, labels, MC_ERROR, 0);
 	return 0;
@@ -144,15 +185,24 @@ int api_sentry(struct watch *w)
 	}
 	const cJSON *bucket = cJSON_GetArrayItem(j, n >= 2 ? n - 2 : 0);
 	const cJSON *count = cJSON_GetArrayItem(bucket, 1), *ts = cJSON_GetArrayItem(bucket, 0);
-	double v = cJSON_IsNumber(count) ? count->valuedouble / 10 : NAN;
+	double age = mw_max_age(w, 10);
+	const char *why = !cJSON_IsNumber(count) || !cJSON_IsNumber(ts) ? "no complete bucket with a count"
+		: mw_point(w, "sentry", ts->valuedouble, age);
+	double v = why ? NAN : count->valuedouble / 10;
 	cJSON *labels = cJSON_CreateObject();
 	cJSON_AddStringToObject(labels, "project", w->o->sentry);
 	if (cJSON_IsNumber(count))
 		cJSON_AddNumberToObject(labels, "count", count->valuedouble);
 	if (cJSON_IsNumber(ts))
 		cJSON_AddNumberToObject(labels, "bucket_ts", ts->valuedouble);
+	char *msg = why ? xstrdup(why) : NULL;
 	cJSON_Delete(j);
-	mw_sample(w, "sentry_error_rate", "sentry", v, labels, MC_ERROR, 0);
+	mw_max_gap(w, "sentry_error_rate", MC_ERROR, age);
+	if (msg)
+		mw_no_data(w, "sentry_error_rate", "sentry", msg, labels, MC_ERROR, 0);
+	else
+		mw_sample(w, "sentry_error_rate", "sentry", v, labels, MC_ERROR, 0);
+	free(msg);
 	return 0;
 }
 

@@ -13,13 +13,31 @@
  * --pitr-enabled, the migration's backend is cancelled (then terminated) and
  * the rollback SQL is run for what committed, with a lock_timeout and
  * retries; otherwise it is an alert and the database is never written.
+ * Rollback SQL runs only for what metricwatch knows committed (what it ran
+ * with --apply); when it cannot know (another tool's backend, a COMMIT
+ * whose connection was lost and whose txid_status is not settled) the
+ * rollback is skipped (rollback_skipped, exit 3) and a human decides.
  * --apply runs the forward migration itself (one transaction unless it
- * cannot be one; lock_timeout and retries with backoff).
+ * cannot be one; lock_timeout and retries with backoff). It reads all of
+ * stdin first and applies only what lockscore reviewed: one `risk` record
+ * for the migration whose digest (SHA-256 of forward and rollback) matches,
+ * else exit 4 before connecting (--unreviewed: apply anyway, a warning).
+ * Its timeouts are set again before every forward and rollback statement;
+ * a statement that changed them is reported (timeout_override); one that
+ * waits for a lock past them anyway is cancelled by metricwatch.
+ *
+ * Points: each is used once per series (Datadog series, Sentry bucket,
+ * stdin metric name and labels, by "ts"); one not newer than the last used,
+ * or older than --max-age by its own timestamp, is no data (a sample with
+ * value null and "no_data"), never a breach. A breach is sustained only by
+ * fresh samples no further apart than the max age; one whose metric falls
+ * silent that long ends (cooldown, outcome no_data).
  *
  * Writes `watch` records: sample, breach, cooldown (a breach ended or
- * outlasted the cooldown: outcome recovered|sustained|ended),
+ * outlasted the cooldown: outcome recovered|sustained|ended|no_data),
  * migration_started|migration_retry|migration_done|migration_failed (with
- * --apply), rollback_started, rollback_done, rollback_failed, all_clear.
+ * --apply), timeout_override, rollback_started, rollback_done,
+ * rollback_failed, rollback_skipped, all_clear.
  * Slack (SLACK_WEBHOOK_URL) hears of breaches, rollbacks and the all-clear.
  *
  * Output: records read before the watch starts are checked first (a bad
@@ -34,7 +52,8 @@
  * Exit: 0 all clear; 1 rolled back (or, without the rollback flags, a
  * breach outlasted the cooldown); 2 usage; 3 could not watch (a source
  * failed 3 times in a row, the database went away), the migration failed
- * under --apply, or the rollback failed; 4 invalid input.
+ * under --apply, or the rollback failed or was skipped; 4 invalid input
+ * (or, with --apply, a migration that does not match its review).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,6 +72,7 @@
 #include "metricwatch.h"
 #include "msg.h"
 #include "nd.h"
+#include "sha256.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
@@ -68,13 +88,16 @@ static const char usage_text[] =
 	"  --datadog-window T     how far back each query looks (default 5m)\n"
 	"  --sentry ORG/PROJECT   Sentry error counts (SENTRY_AUTH_TOKEN; base $SENTRY_URL)\n"
 	"The migration:\n"
-	"  --apply                run the forward SQL (lock_timeout, retries with backoff)\n"
+	"  --apply                run the forward SQL (lock_timeout, retries with backoff); reads all of\n"
+	"                         stdin first and needs lockscore's risk record with a matching digest\n"
 	"  --pid N                the migration's backend, when another tool runs it\n"
 	"  --app-name NAME        ... or find it by application_name\n"
 	"  --duration T           with no backend to follow: the migration runs this long\n"
-	"  --lock-timeout T       lock_timeout of each --apply attempt (default 2s)\n"
+	"  --lock-timeout T       lock_timeout of each --apply statement, set again before each (default 2s)\n"
 	"  --lock-retries N       attempts after a lock timeout (default 5)\n"
 	"  --retry-backoff T      first wait between attempts, doubled each time (default 1s)\n"
+	"  --statement-timeout T  statement_timeout of each --apply and rollback statement (default none)\n"
+	"  --unreviewed           --apply without a matching lockscore risk record (a warning)\n"
 	"Rules:\n"
 	"  --interval T           sampling period (default 1s)\n"
 	"  --baseline T           error-rate baseline measured before the migration (default 10s)\n"
@@ -83,6 +106,9 @@ static const char usage_text[] =
 	"  --error-floor X        ... and above X per second (default 1)\n"
 	"  --error-window T       PostgreSQL error rate averaged over T (default 10s)\n"
 	"  --cooldown T           a breach must last this long before action (default 30s)\n"
+	"  --max-age T            a point older than T (by its own timestamp) is stale, no data; also the\n"
+	"                         longest gap between the samples of one breach (default 2 x --interval,\n"
+	"                         at least 2 buckets for Datadog and Sentry)\n"
 	"  --settle T             quiet time after the migration before all_clear (default 30s)\n"
 	"Rollback (both flags, or alert only):\n"
 	"  --auto-rollback        cancel the migration and run its rollback SQL\n"
@@ -95,7 +121,8 @@ static const char usage_text[] =
 	"Passwords belong in PGPASSWORD or a PGPASSFILE, not on the command line: other users\n"
 	"see them there (ps) until the program has started and hidden them.\n"
 	"Notifications: SLACK_WEBHOOK_URL. Exit: 0 all clear, 1 rolled back (or a sustained\n"
-	"breach in alert-only mode), 2 usage, 3 could not watch / apply / roll back, 4 bad input.\n";
+	"breach in alert-only mode), 2 usage, 3 could not watch / apply / roll back (or what\n"
+	"committed is unknown: rollback skipped), 4 bad input or not what was reviewed.\n";
 
 /* ---- time and output ---- */
 
@@ -220,7 +247,7 @@ static double opt_num(const char *name, const char *arg, double min)
 enum {
 	O_PG = 256, O_NOPG, O_APPLY, O_PID, O_APP, O_DUR, O_LT, O_LR, O_RB, O_INT, O_BASE, O_MLW, O_SPIKE,
 	O_FLOOR, O_EWIN, O_COOL, O_SETTLE, O_AUTO, O_PITR, O_RBLT, O_CANCEL, O_HTTP, O_DD, O_DDSITE, O_DDWIN,
-	O_SENTRY,
+	O_SENTRY, O_STMT, O_MAXAGE, O_UNREV,
 };
 
 static void set_defaults(struct opts *o)
@@ -244,6 +271,8 @@ static void check_opts(struct opts *o, bool no_pg)
 		usage_error("--interval must be at least 10ms");
 	if (o->apply && !o->pg_url)
 		usage_error("--apply needs a database: --pg URL or PROD_DATABASE_URL");
+	if (o->unreviewed && !o->apply)
+		usage_error("--unreviewed goes with --apply");
 	if ((o->pid || o->app_name) && !o->pg_url)
 		usage_error("--pid and --app-name need a database: --pg URL or PROD_DATABASE_URL");
 	if (o->apply + !!o->pid + !!o->app_name > 1)
@@ -281,6 +310,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{"http-timeout", required_argument, NULL, O_HTTP}, {"datadog", required_argument, NULL, O_DD},
 		{"datadog-site", required_argument, NULL, O_DDSITE},
 		{"datadog-window", required_argument, NULL, O_DDWIN}, {"sentry", required_argument, NULL, O_SENTRY},
+		{"statement-timeout", required_argument, NULL, O_STMT},
+		{"max-age", required_argument, NULL, O_MAXAGE}, {"unreviewed", no_argument, NULL, O_UNREV},
 		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	bool no_pg = false;
@@ -314,6 +345,9 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_DDSITE: o->datadog_site = optarg; break;
 		case O_DDWIN: o->datadog_window = opt_time("datadog-window", optarg); break;
 		case O_SENTRY: o->sentry = optarg; break;
+		case O_STMT: o->statement_timeout = opt_time("statement-timeout", optarg); break;
+		case O_MAXAGE: o->max_age = opt_time("max-age", optarg); break;
+		case O_UNREV: o->unreviewed = true; break;
 		case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
 		default: usage_error("unknown option");
 		}
@@ -336,6 +370,7 @@ static struct metric *metric_get(struct watch *w, const char *name, enum metric_
 	m->name = xstrdup(name);
 	m->cls = cls;
 	m->breach_since = -1;
+	m->max_gap = mw_max_age(w, 0);
 	return m;
 }
 
@@ -383,10 +418,17 @@ static void breach_event(struct watch *w, struct metric *m, const char *event, d
 	mw_emit(r);
 }
 
+/* evaluate: the rule, on a fresh sample. A breach is sustained only by
+ * samples no further apart than the source's max age: after a longer
+ * stretch without data the breach starts over at this sample. */
 static void evaluate(struct watch *w, struct metric *m, double v, double thr)
 {
 	double now = mw_now();
 	bool over = v > thr;
+	bool gap = m->last_fresh > 0 && now - m->last_fresh > m->max_gap;
+	m->last_fresh = now;
+	if (over && gap && m->breach_since >= 0 && !m->sustained)
+		m->breach_since = now, m->breach_peak = v;
 	if (over && m->breach_since < 0) {
 		m->breach_since = now, m->breach_peak = v, m->sustained = false;
 		breach_event(w, m, "breach", v, thr, NULL);
@@ -413,9 +455,23 @@ static void evaluate(struct watch *w, struct metric *m, double v, double thr)
 	}
 }
 
-/* mw_sample: one sample of one metric: a `sample` record, then the rule. */
-void mw_sample(struct watch *w, const char *name, const char *source, double value, cJSON *labels,
-	       enum metric_class cls, double fixed_threshold)
+/* data_gap: a breach of m that has had no fresh sample for longer than its
+ * max gap ends unresolved (cooldown, outcome no_data): a silent source
+ * neither sustains a breach nor holds the watch open. */
+static void data_gap(struct watch *w, struct metric *m, double thr)
+{
+	double now = mw_now();
+	if (m->breach_since < 0 || m->last_fresh <= 0 || now - m->last_fresh <= m->max_gap)
+		return;
+	breach_event(w, m, "cooldown", NAN, thr, "no_data");
+	m->breach_since = -1;
+	last_breach_end = now;
+}
+
+/* sample: one sample of one metric (value NaN: no data, for the reason
+ * no_data): a `sample` record, then the rule for a value. */
+static void sample(struct watch *w, const char *name, const char *source, double value, cJSON *labels,
+		   enum metric_class cls, double fixed_threshold, const char *no_data)
 {
 	struct metric *m = metric_get(w, name, cls);
 	if (cls == MC_FIXED)
@@ -432,12 +488,88 @@ void mw_sample(struct watch *w, const char *name, const char *source, double val
 	cJSON_AddStringToObject(r, "source", source);
 	if (w->in_baseline)
 		cJSON_AddBoolToObject(r, "baseline", true);
+	if (isnan(value))
+		cJSON_AddStringToObject(r, "no_data", no_data ? no_data : "no value");
 	if (labels)
 		cJSON_AddItemToObject(r, "labels", labels);
 	mw_emit(r);
+	if (isnan(value))
+		data_gap(w, m, thr);
 	if (isnan(value) || isnan(thr) || (w->in_baseline && cls == MC_ERROR))
 		return;
 	evaluate(w, m, value, thr);
+}
+
+/* mw_sample: a fresh sample (NaN: no data). The source has checked its
+ * point with mw_point; the longest gap between fresh samples of a breach is
+ * set with mw_max_gap before. */
+void mw_sample(struct watch *w, const char *name, const char *source, double value, cJSON *labels,
+	       enum metric_class cls, double fixed_threshold)
+{
+	sample(w, name, source, value, labels, cls, fixed_threshold, NULL);
+}
+
+/* mw_no_data: a poll that gave no new, fresh point: recorded, never a
+ * breach (nor the end of one). */
+void mw_no_data(struct watch *w, const char *name, const char *source, const char *why, cJSON *labels,
+		enum metric_class cls, double fixed_threshold)
+{
+	sample(w, name, source, NAN, labels, cls, fixed_threshold, why);
+}
+
+/* mw_max_age: how old a point may be (seconds), for a source whose points
+ * come every cadence seconds (0: a live reading): --max-age, else twice
+ * --interval and at least two of the source's buckets. */
+double mw_max_age(const struct watch *w, double cadence)
+{
+	if (w->o->max_age > 0)
+		return w->o->max_age;
+	return fmax(2 * w->o->interval, 2 * cadence);
+}
+
+/* The newest point used of each series (a point is used once): keys and
+ * their epoch seconds. Static like trigger: one watch per process. */
+static struct strv seen_keys = STRV_INIT;
+static double *seen_ts;
+
+static double wall_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* mw_point: may the point at ts (epoch seconds) of series key be used?
+ * NULL, and it is remembered as the newest used; or why not: it is not
+ * newer than the last point used of that series (each point counts once),
+ * or older than max_age by its own timestamp. */
+const char *mw_point(struct watch *w, const char *key, double ts, double max_age)
+{
+	static char why[128];
+	(void)w;
+	long i = strv_index(&seen_keys, key);
+	if (i >= 0 && ts <= seen_ts[i])
+		return "no point newer than the last one used";
+	double age = wall_now() - ts;
+	if (age > max_age) {
+		snprintf(why, sizeof(why), "stale: the newest point is %.1fs old (max age %gs)", age, max_age);
+		return why;
+	}
+	if (i < 0) {
+		size_t n = seen_keys.n;
+		strv_push(&seen_keys, key);
+		seen_ts = xrealloc(seen_ts, (n + 1) * sizeof(double));
+		i = (long)n;
+	}
+	seen_ts[i] = ts;
+	return NULL;
+}
+
+/* mw_max_gap: the longest time between two fresh samples of one breach of
+ * metric name (see evaluate). */
+void mw_max_gap(struct watch *w, const char *name, enum metric_class cls, double gap)
+{
+	metric_get(w, name, cls)->max_gap = gap;
 }
 
 static bool any_breach(const struct watch *w)
@@ -457,6 +589,7 @@ struct input {
 	struct buf part; /* an incomplete line */
 	cJSON *migration;
 	cJSON *pending;	 /* metric records read before the watch started */
+	cJSON *risks;	 /* risk records read before the watch started */
 };
 
 static enum metric_class class_of(const char *name)
@@ -468,7 +601,40 @@ static enum metric_class class_of(const char *name)
 	return MC_NONE;
 }
 
-/* metric_record: a metric record as a sample. */
+/* parse_ts: a metric record's "ts", RFC 3339 text (2026-01-02T03:04:05.678Z,
+ * or with +hh:mm) or epoch seconds, as epoch seconds; NaN if neither. */
+static double parse_ts(const cJSON *ts)
+{
+	if (cJSON_IsNumber(ts))
+		return isfinite(ts->valuedouble) ? ts->valuedouble : NAN;
+	if (!cJSON_IsString(ts))
+		return NAN;
+	struct tm tm = {0};
+	const char *s = ts->valuestring;
+	char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end)
+		end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
+	if (!end)
+		return NAN;
+	double frac = 0;
+	if (*end == '.') {
+		char *e2;
+		frac = strtod(end, &e2);
+		end = e2;
+	}
+	double off = 0;
+	int hh, mm, n = 0;
+	if ((*end == '+' || *end == '-') && sscanf(end + 1, "%2d:%2d%n", &hh, &mm, &n) == 2 && !end[1 + n])
+		off = (*end == '-' ? -1 : 1) * (hh * 3600.0 + mm * 60.0);
+	else if (!((*end == 'Z' || *end == 'z') && !end[1]))
+		return NAN;
+	return (double)timegm(&tm) + frac - off;
+}
+
+/* metric_record: a metric record as a sample. Its series is its name and
+ * labels; its "ts" (if any) is the point's time: a point not newer than
+ * the last one used of its series, or older than the max age, is no data.
+ * Without "ts" a record is a new point as it arrives. */
 static void metric_record(struct watch *w, const cJSON *rec)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "value");
@@ -476,11 +642,22 @@ static void metric_record(struct watch *w, const cJSON *rec)
 	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(rec, "labels");
 	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(rec, "ts");
 	const char *name = nd_get_str(rec, "name");
+	enum metric_class cls = cJSON_IsNumber(thr) ? MC_FIXED : class_of(name);
+	double fixed = cJSON_IsNumber(thr) ? thr->valuedouble : 0;
 	cJSON *l = labels ? cJSON_Duplicate(labels, 1) : cJSON_CreateObject();
-	if (ts)
+	const char *why = NULL;
+	if (ts) {
+		char *lj = cJSON_PrintUnformatted(labels ? labels : l);
+		char *key = xasprintf("stdin\x1f%s\x1f%s", name, lj);
+		why = mw_point(w, key, parse_ts(ts), mw_max_age(w, 0));
+		free(key);
+		free(lj);
 		cJSON_AddItemToObject(l, "source_ts", cJSON_Duplicate(ts, 1));
-	mw_sample(w, name, "stdin", cJSON_IsNumber(v) ? v->valuedouble : NAN, l,
-		  cJSON_IsNumber(thr) ? MC_FIXED : class_of(name), cJSON_IsNumber(thr) ? thr->valuedouble : 0);
+	}
+	if (why || !cJSON_IsNumber(v))
+		mw_no_data(w, name, "stdin", why ? why : "the record's value is null", l, cls, fixed);
+	else
+		mw_sample(w, name, "stdin", v->valuedouble, l, cls, fixed);
 }
 
 /* check_record: why rec cannot be used, or NULL. */
@@ -499,6 +676,9 @@ static const char *check_record(const cJSON *rec, const struct input *in)
 			return "metric \"labels\" must be an object";
 		if (t && !cJSON_IsNumber(t))
 			return "metric \"threshold\" must be a number";
+		if (cJSON_GetObjectItemCaseSensitive(rec, "ts") &&
+		    isnan(parse_ts(cJSON_GetObjectItemCaseSensitive(rec, "ts"))))
+			return "metric \"ts\" must be RFC 3339 text or epoch seconds";
 	}
 	if (!strcmp(kind, "migration")) {
 		const cJSON *rb = cJSON_GetObjectItemCaseSensitive(rec, "rollback");
@@ -538,6 +718,10 @@ static void take_line(struct watch *w, struct input *in, const char *s, size_t n
 	out_line(s, n);
 	if (!strcmp(nd_kind(rec), "migration") && !in->migration) {
 		in->migration = rec;
+		return;
+	}
+	if (!strcmp(nd_kind(rec), "risk") && !live) {
+		cJSON_AddItemToArray(in->risks, rec);
 		return;
 	}
 	if (!strcmp(nd_kind(rec), "metric")) {
@@ -592,11 +776,12 @@ static void pump(struct watch *w, struct input *in, bool block)
 }
 
 /* read_start: everything up to the migration record (the whole input when
- * stdin is a file), so bad input is refused before anything happens. */
+ * stdin is a file, or with --apply, which needs every risk record), so bad
+ * input is refused before anything happens. */
 static void read_start(struct watch *w, struct input *in)
 {
 	struct stat st;
-	bool file = fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode);
+	bool file = (fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode)) || w->o->apply;
 	if (isatty(in->fd)) {
 		in->eof = true;
 		return;
@@ -700,7 +885,7 @@ static int act(struct watch *w, PGconn *act_conn)
 	if (pid && running)
 		pgw_cancel(w, act_conn, pid, done);
 	int rc = rollback_run(w, act_conn, done);
-	cJSON *r = mw_event(w, rc == 0 ? "rollback_done" : "rollback_failed");
+	cJSON *r = mw_event(w, rc == 0 ? "rollback_done" : rc > 0 ? "rollback_skipped" : "rollback_failed");
 	cJSON_AddStringToObject(r, "metric", m->name);
 	add_num_or_null(r, "value", m->breach_peak);
 	add_num_or_null(r, "threshold", thr);
@@ -720,6 +905,11 @@ static int act(struct watch *w, PGconn *act_conn)
 					 : "ROLLED BACK: the migration was cancelled before it committed, so PostgreSQL "
 					   "undid it; %.1fs after the breach began (%.1fs of work)",
 		       mw_now() - m->breach_since, mw_now() - t_start);
+	else if (rc > 0)
+		notify(w, "rollback_skipped",
+		       "ROLLBACK SKIPPED %.1fs after the breach began (%.0f): what of the migration committed is unknown, "
+		       "so no rollback SQL was run; a human is needed",
+		       mw_now() - m->breach_since, 0);
 	else
 		notify(w, "rollback_failed", "ROLLBACK FAILED %.1fs after the breach began (%.0f): a human is needed",
 		       mw_now() - m->breach_since, 0);
@@ -822,6 +1012,70 @@ static PGconn *connect_or_die(const char *url, bool read_only)
 	return c;
 }
 
+/* sha256_hex: lowercase hex SHA-256 of s, or NULL for NULL; caller frees. */
+static char *sha256_hex(const char *s)
+{
+	unsigned char d[SHA256_LEN];
+	if (!s)
+		return NULL;
+	sha256(s, strlen(s), d);
+	char *h = xmalloc(2 * SHA256_LEN + 1);
+	for (int i = 0; i < SHA256_LEN; i++)
+		snprintf(h + 2 * i, 3, "%02x", d[i]);
+	return h;
+}
+
+/* digest_differs: why the review's digest d (a string or null) is not the
+ * one of what metricwatch was given (want, NULL for none), or NULL. */
+static const char *digest_differs(const cJSON *d, const char *want)
+{
+	if (!want)
+		return cJSON_IsNull(d) ? NULL : "the review saw a rollback SQL, the migration record has none";
+	if (!cJSON_IsString(d))
+		return cJSON_IsNull(d) ? "the review saw no rollback SQL, the migration record has one"
+				       : "the review's digest is missing or not a string";
+	return strcmp(d->valuestring, want) ? "its SHA-256 differs from the one lockscore reviewed" : NULL;
+}
+
+/* check_reviewed: --apply deploys exactly what lockscore reviewed: one
+ * risk record for the migration whose digest (SHA-256 of forward and of
+ * rollback, null for none) matches what is to be run; otherwise exit 4,
+ * before any connection. --unreviewed skips this, with a warning. */
+static void check_reviewed(const struct watch *w, const struct input *in)
+{
+	if (w->o->unreviewed) {
+		warning("--unreviewed: applying migration %s without checking it against a review", w->id);
+		return;
+	}
+	const cJSON *rec, *risk = NULL;
+	int n = 0;
+	cJSON_ArrayForEach(rec, in->risks)
+	{
+		const char *m = nd_get_str(rec, "migration");
+		if (m && !strcmp(m, w->id))
+			risk = rec, n++;
+	}
+	if (n == 0)
+		die_code(EXIT_INPUT, "migration %s: no lockscore risk record for it: --apply deploys only what "
+				     "was reviewed (--unreviewed to apply anyway)", w->id);
+	if (n > 1)
+		die_code(EXIT_INPUT, "migration %s: %d risk records for it: which review is meant is unclear", w->id, n);
+	const cJSON *dg = cJSON_GetObjectItemCaseSensitive(risk, "digest");
+	if (!cJSON_IsObject(dg))
+		die_code(EXIT_INPUT, "migration %s: its risk record has no \"digest\" (reviewed by an older "
+				     "lockscore?): review it again", w->id);
+	char *f = sha256_hex(w->forward), *r = sha256_hex(w->rollback);
+	const cJSON *df = cJSON_GetObjectItemCaseSensitive(dg, "forward");
+	const char *wf = cJSON_IsString(df) ? digest_differs(df, f) : "the review's digest is missing or not a string";
+	const char *wr = digest_differs(cJSON_GetObjectItemCaseSensitive(dg, "rollback"), r);
+	free(f);
+	free(r);
+	if (wf)
+		die_code(EXIT_INPUT, "migration %s: the forward SQL is not what was reviewed: %s", w->id, wf);
+	if (wr)
+		die_code(EXIT_INPUT, "migration %s: the rollback SQL is not what was reviewed: %s", w->id, wr);
+}
+
 static const char *str_or_null(const cJSON *rec, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, k);
@@ -843,6 +1097,7 @@ int main(int argc, char **argv)
 	w.t0 = mw_now();
 	in.fd = STDIN_FILENO;
 	in.pending = cJSON_CreateArray();
+	in.risks = cJSON_CreateArray();
 	buf_init(&in.part);
 	signal(SIGPIPE, SIG_IGN);
 	read_start(&w, &in);
@@ -853,11 +1108,13 @@ int main(int argc, char **argv)
 	w.rollback = str_or_null(in.migration, "rollback");
 	w.irreversible = cJSON_GetObjectItemCaseSensitive(in.migration, "irreversible");
 	w.mig_pid = o.pid;
+	if (o.apply)
+		check_reviewed(&w, &in);
 	if (o.auto_rollback && o.pitr_enabled && (!w.rollback || !*w.rollback) && !o.apply)
 		warning("migration %s has no rollback SQL: a rollback can only cancel it", w.id);
 	if (o.auto_rollback && o.pitr_enabled && rollback_check(&w) < 0)
 		return EXIT_INPUT;
-	if (o.apply && apply_init(&w.ap, w.forward, o.pg_url, &o) < 0)
+	if (o.apply && apply_init(&w.ap, w.forward, o.pg_url) < 0)
 		return EXIT_INPUT;
 	if (o.apply)
 		w.mig_pid = w.ap.pid;
@@ -884,6 +1141,9 @@ int main(int argc, char **argv)
 	free(w.err_t);
 	free(w.err_v);
 	cJSON_Delete(in.pending);
+	cJSON_Delete(in.risks);
+	strv_release(&seen_keys);
+	free(seen_ts);
 	cJSON_Delete(in.migration);
 	buf_release(&in.part);
 	if (out_broken && rc == EXIT_OK)

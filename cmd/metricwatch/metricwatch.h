@@ -26,7 +26,10 @@ struct opts {
 	double interval, cooldown, settle, baseline, max_lock_wait, duration;
 	double error_spike, error_floor, error_window;
 	double lock_timeout, retry_backoff, rollback_lock_timeout, cancel_timeout;
+	double statement_timeout; /* 0: none */
+	double max_age;		  /* a point older than this is stale; 0: 2 x interval */
 	int lock_retries;
+	bool unreviewed;	  /* --apply without a matching risk record */
 	const char *datadog_query, *datadog_site;
 	double datadog_window;
 	const char *sentry;	 /* ORG/PROJECT */
@@ -50,7 +53,10 @@ struct metric {
 	double breach_since; /* mw_now() when the breach began, or -1 */
 	double breach_peak;
 	bool sustained;	     /* this breach already outlasted the cooldown */
+	double last_fresh;   /* mw_now() of the last fresh sample, or 0 */
+	double max_gap;	     /* the longest gap between the fresh samples of a breach */
 };
+
 
 /* A forward migration run by --apply, one statement at a time, on its own
  * connection, so the watch loop never waits for it. */
@@ -61,6 +67,9 @@ struct apply {
 	int pid;
 	struct strv sql; /* statements to send, wrapper included */
 	int *line;	 /* their lines in the forward SQL (0: the wrapper's) */
+	int *stmt;	 /* their numbers in the forward SQL, from 1 (0: the wrapper's) */
+	size_t xid_at;	 /* index of SELECT txid_current() (wrapped), else SIZE_MAX */
+	char *xid;	 /* its answer: the transaction's id, to ask txid_status */
 	bool wrapped;	 /* BEGIN ... COMMIT around the file */
 	size_t next;	 /* index of the statement sent (or to send) */
 	size_t committed; /* statements before this index are committed */
@@ -71,6 +80,7 @@ struct apply {
 	int own_aborts; /* transactions we rolled back (not the workload's errors) */
 	char *error;
 	bool cancelled;
+	double lock_cancelled; /* the lock wait after which metricwatch cancelled the statement, or 0 */
 };
 
 struct watch {
@@ -103,6 +113,11 @@ void mw_emit(cJSON *rec);
 cJSON *mw_event(struct watch *w, const char *event);
 void mw_sample(struct watch *w, const char *name, const char *source, double value, cJSON *labels,
 	       enum metric_class cls, double fixed_threshold);
+double mw_max_age(const struct watch *w, double cadence);
+void mw_max_gap(struct watch *w, const char *name, enum metric_class cls, double gap);
+const char *mw_point(struct watch *w, const char *key, double ts, double max_age);
+void mw_no_data(struct watch *w, const char *name, const char *source, const char *why, cJSON *labels,
+		enum metric_class cls, double fixed_threshold);
 void mw_sleep(double s);
 
 /* pgwatch.c */
@@ -111,13 +126,19 @@ int pgw_poll(struct watch *w);
 int pgw_find_backend(struct watch *w);
 int pgw_cancel(struct watch *w, PGconn *act, int pid, cJSON *ev);
 bool pgw_not_there(const char *sqlstate);
+double pgw_lock_wait(struct watch *w, int pid);
 
 /* apply.c */
-int apply_init(struct apply *ap, const char *forward, const char *url, const struct opts *o);
+int apply_init(struct apply *ap, const char *forward, const char *url);
 void apply_step(struct watch *w);
 void apply_release(struct apply *ap);
+void apply_lock_backstop(struct watch *w, double wait_s);
+/* rollback_run: 0 rolled back (or nothing to roll back), -1 failed, 1
+ * skipped (what committed is unknown: no SQL run); details go into done. */
 int rollback_run(struct watch *w, PGconn *act, cJSON *done);
 int rollback_check(const struct watch *w);
+void timeouts_set(PGconn *c, const struct opts *o, bool rollback);
+int timeouts_check(struct watch *w, PGconn *c, bool rollback, int stmt, int line);
 
 /* api.c */
 int api_datadog(struct watch *w);

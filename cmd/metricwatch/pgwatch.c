@@ -149,6 +149,8 @@ static int poll_locks(struct watch *w)
 		cJSON_AddNumberToObject(labels, "migration_wait_s",
 					round(atof(db_get(r, 0, "mig_wait_s")) * 1000) / 1000);
 	double v = atof(db_get(r, 0, "wait_s"));
+	if (db_get(r, 0, "mig_wait_s"))
+		apply_lock_backstop(w, atof(db_get(r, 0, "mig_wait_s")));
 	PQclear(r);
 	mw_sample(w, "lock_wait_s", "postgres", v, labels, MC_LOCK, 0);
 	return 0;
@@ -191,8 +193,16 @@ static int poll_errors(struct watch *w)
 	return 0;
 }
 
+/* pgw_poll: lock waits and the error rate, read live at each poll (never
+ * a value kept from before: a failed query is a failed poll). A longer gap
+ * between two polls is metricwatch's own delay (a query may take up to the
+ * watch connection's 5 s statement_timeout), not missing data, so the gap
+ * a breach tolerates is that much longer. */
 int pgw_poll(struct watch *w)
 {
+	double gap = fmax(mw_max_age(w, 0), 5 + 2 * w->o->interval);
+	mw_max_gap(w, "lock_wait_s", MC_LOCK, gap);
+	mw_max_gap(w, "error_rate", MC_ERROR, gap);
 	int a = poll_locks(w);
 	int b = poll_errors(w);
 	return a < 0 || b < 0 ? -1 : 0;
@@ -270,6 +280,22 @@ int pgw_cancel(struct watch *w, PGconn *act, int pid, cJSON *ev)
 	}
 	cJSON_AddBoolToObject(ev, "terminated", false);
 	return 0;
+}
+
+/* pgw_lock_wait: how long backend pid has been waiting for a lock (0: it
+ * is not waiting), or -1 when the watch connection cannot tell. */
+double pgw_lock_wait(struct watch *w, int pid)
+{
+	char s[16];
+	snprintf(s, sizeof(s), "%d", pid);
+	const char *p[1] = {s};
+	PGresult *r = query(w->pg,
+			    "SELECT coalesce(extract(epoch FROM clock_timestamp() - min(waitstart))::float8, 0) AS s"
+			    " FROM pg_locks WHERE pid = $1::int AND NOT granted",
+			    1, p);
+	double v = r ? atof(db_get(r, 0, "s")) : -1;
+	PQclear(r);
+	return v;
 }
 
 /* "Not there" (or "already back"): the rollback statement's object is
