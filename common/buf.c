@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,5 +162,118 @@ char *read_file(const char *path)
 	fclose(f);
 	if (memchr(b.s, '\0', b.len))
 		die("%s: binary file (NUL byte)", path);
+	text_check_utf8(path, b.s, 0, b.len);
 	return buf_detach(&b);
+}
+
+void text_check_utf8(const char *path, const char *text, size_t from, size_t upto)
+{
+	size_t bad = from + utf8_invalid(text + from, upto - from);
+	if (bad < upto)
+		die_at(EXIT_INPUT, path, utf8_line(text, bad), "invalid UTF-8 (byte 0x%02x): not a UTF-8 text file",
+		       (unsigned char)text[bad]);
+}
+
+/* utf8_seq: the length of the well-formed sequence at p (with end bytes
+ * left), or 0 */
+static size_t utf8_seq(const unsigned char *p, size_t left)
+{
+	unsigned char c = p[0];
+	size_t k;
+	unsigned char lo = 0x80, hi = 0xBF; /* the second byte's range */
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		k = 2;
+	else if (c >= 0xE0 && c <= 0xEF) {
+		k = 3;
+		lo = c == 0xE0 ? 0xA0 : 0x80; /* E0: no overlong form */
+		hi = c == 0xED ? 0x9F : 0xBF; /* ED: no surrogate */
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		k = 4;
+		lo = c == 0xF0 ? 0x90 : 0x80; /* F0: no overlong form */
+		hi = c == 0xF4 ? 0x8F : 0xBF; /* F4: nothing past U+10FFFF */
+	} else {
+		return 0; /* C0, C1, F5..FF, or a continuation byte */
+	}
+	if (left < k || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < k; i++)
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+	return k;
+}
+
+size_t utf8_invalid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		uint64_t w;
+		if (n - i >= 8 && (memcpy(&w, p + i, 8), !(w & 0x8080808080808080ull))) {
+			i += 8; /* eight ASCII bytes at once: most text is ASCII */
+			continue;
+		}
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		size_t k = utf8_seq(p + i, n - i);
+		if (!k)
+			return i;
+		i += k;
+	}
+	return n;
+}
+
+long utf8_line(const char *text, size_t off)
+{
+	long line = 1;
+	for (const char *p = text, *end = text + off; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+		line++;
+	return line;
+}
+
+/* hidden_len: how many bytes at s (n left) buf_add_visible rewrites, 0
+ * when the character there is shown as it is; *len is its length */
+static size_t hidden_len(const unsigned char *s, size_t n, size_t *len)
+{
+	unsigned char c = s[0];
+	*len = 1;
+	if (c >= 0x20 && c < 0x7f)
+		return 0;
+	if (c == '\n' || c == '\t')
+		return 0;
+	if (c < 0x80)
+		return 1;
+	size_t k = utf8_seq(s, n);
+	if (!k)
+		return 1;
+	*len = k;
+	return c == 0xC2 && s[1] <= 0x9F ? 2 : 0;
+}
+
+bool text_visible(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0, len; i < n; i += len)
+		if (hidden_len(p + i, n - i, &len))
+			return false;
+	return true;
+}
+
+void buf_add_visible(struct buf *b, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0, len; i < n; i += len) {
+		size_t h = hidden_len(p + i, n - i, &len);
+		if (!h)
+			buf_add(b, s + i, len);
+		else if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
+			continue;
+		else if (h == 2)
+			buf_addf(b, "\\u%04x", p[i + 1]);
+		else
+			buf_addf(b, "\\x%02x", p[i]);
+	}
 }

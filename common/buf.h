@@ -42,8 +42,31 @@ void buf_reset(struct buf *b);
 /* buf_detach: the string (never NULL), which the caller frees; b is reset. */
 char *buf_detach(struct buf *b);
 /* read_file: the whole file as a NUL-terminated string the caller frees;
- * dies (EXIT_INPUT) naming the file when it cannot be read or holds a NUL. */
+ * dies (EXIT_INPUT) naming the file when it cannot be read, holds a NUL or
+ * is not UTF-8 (text_check_utf8). */
 char *read_file(const char *path);
+/* text_check_utf8: dies (EXIT_INPUT) with "path:line: invalid UTF-8 ..."
+ * when text[from..upto) is not valid UTF-8 (the line is counted from
+ * text). Text read from files becomes records, which must be UTF-8
+ * (nd.h), and PostgreSQL would refuse it too. */
+void text_check_utf8(const char *path, const char *text, size_t from, size_t upto);
+
+/* utf8_invalid: the offset of the first byte of s[0..n) that does not
+ * begin a well-formed UTF-8 sequence (RFC 3629: no overlong forms, no
+ * surrogates U+D800..U+DFFF, nothing above U+10FFFF, no sequence cut
+ * short), or n when all of it is valid. A NUL byte is valid UTF-8. */
+size_t utf8_invalid(const char *s, size_t n);
+/* utf8_line: the 1-based line of text that holds byte offset off. */
+long utf8_line(const char *text, size_t off);
+
+/* buf_add_visible: s[0..n) appended to b with what could drive a
+ * terminal made visible text: C0 control characters but newline and tab
+ * (and a CR just before a newline, which is dropped), DEL and bytes that
+ * are not UTF-8 as \xHH, the C1 controls U+0080..U+009F as \u00HH. For
+ * text from files, records and models on its way to a terminal. */
+void buf_add_visible(struct buf *b, const char *s, size_t n);
+/* text_visible: whether buf_add_visible would copy s[0..n) unchanged */
+bool text_visible(const char *s, size_t n);
 
 struct strv {
 	char **v;

@@ -41,10 +41,17 @@ void map_file(const char *path, struct mapped *m)
 	m->text = base;
 	m->len = len;
 	m->maplen = maplen;
-	/* the check reads it all: a megabyte at a time, each dropped after */
+	/* the checks read it all: a megabyte at a time, each dropped after; a
+	 * UTF-8 sequence cut by the megabyte's end is checked with the next */
+	size_t valid = 0; /* text[0..valid) is UTF-8 */
 	for (size_t off = 0, step = (size_t)1 << 20; off < len; off += step) {
-		if (memchr(base + off, '\0', len - off < step ? len - off : step))
+		size_t upto = len - off < step ? len : off + step;
+		if (memchr(base + off, '\0', upto - off))
 			die("%s: binary file (NUL byte)", path);
+		size_t bad = valid + utf8_invalid(base + valid, upto - valid);
+		if (bad < upto && (upto == len || upto - bad >= 4))
+			text_check_utf8(path, base, bad, upto);
+		valid = bad;
 		map_drop(m, off, off + step);
 	}
 }

@@ -5,8 +5,9 @@
  * come back from the file if they are touched again.
  *
  * The text is NUL-terminated like read_file's (the mapping ends in zeroed
- * memory), and the same checks apply: a file that cannot be read, or that
- * holds a NUL byte, is fatal (EXIT_INPUT) and names the file. What is not
+ * memory), and the same checks apply: a file that cannot be read, that
+ * holds a NUL byte or that is not UTF-8 is fatal (EXIT_INPUT) and names the
+ * file (and for UTF-8 the line). What is not
  * a regular file (a pipe, a terminal) is read into memory as read_file
  * does.
  */

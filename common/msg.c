@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+
 static const char *prog = "migsafe";
 static int nwarnings;
 static volatile int dying; /* the program is exiting on an error */
@@ -61,17 +63,37 @@ const char *msg_prog(void)
 	return prog;
 }
 
+/* put_escaped: s to stderr, made visible (buf_add_visible): text from a
+ * model, a record or a file reaches diagnostics, and ESC [2J must not
+ * clear the screen nor an OSC sequence retitle it. */
+static void put_escaped(const char *s, size_t n)
+{
+	struct buf b = BUF_INIT;
+	buf_init(&b);
+	buf_add_visible(&b, s, n);
+	fwrite(b.s, 1, b.len, stderr);
+	buf_release(&b);
+}
+
 static void vreport(const char *kind, const char *file, long line, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "%s: ", prog);
+	struct buf b = BUF_INIT;
+	buf_init(&b);
+	buf_addf(&b, "%s: ", prog);
 	if (file && line > 0)
-		fprintf(stderr, "%s:%ld: ", file, line);
+		buf_addf(&b, "%s:%ld: ", file, line);
 	else if (file)
-		fprintf(stderr, "%s: ", file);
+		buf_addf(&b, "%s: ", file);
 	if (kind)
-		fprintf(stderr, "%s: ", kind);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+		buf_addf(&b, "%s: ", kind);
+	char *m = NULL;
+	if (vasprintf(&m, fmt, ap) >= 0) {
+		buf_adds(&b, m);
+		free(m);
+	}
+	buf_addc(&b, '\n');
+	put_escaped(b.s, b.len);
+	buf_release(&b);
 }
 
 void die(const char *fmt, ...)
@@ -155,8 +177,10 @@ void msg_bug(const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
+	char *m = NULL;
 	fprintf(stderr, "%s: BUG at %s:%d: ", prog, file, line);
-	vfprintf(stderr, fmt, ap);
+	if (vasprintf(&m, fmt, ap) >= 0)
+		put_escaped(m, strlen(m));
 	fputc('\n', stderr);
 	va_end(ap);
 	abort();

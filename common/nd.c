@@ -1,6 +1,7 @@
 #include "nd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <float.h>
 #include <limits.h>
 #include <stdint.h>
@@ -8,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "msg.h"
 #include "xalloc.h"
 
 static struct buf out = BUF_INIT;
+static size_t line_start; /* where in out the line being added begins */
 
 void nd_reader_init(struct nd_reader *r, FILE *f, const char *name)
 {
@@ -40,27 +44,27 @@ void nd_reader_release(struct nd_reader *r)
 	buf_release(&r->line);
 }
 
-/* read_line: the next line into r->line; 0 at EOF, 1 otherwise. Stops
- * reading (and dies) as soon as the line passes the limit, so a huge line
- * never has to fit in memory. */
+/* read_line: the next line into r->line; 0 at EOF, 1 otherwise. A byte
+ * at a time (getc_unlocked), so that a NUL byte is kept and seen, never
+ * taken for the line's end; stops reading (and dies) as soon as the line
+ * passes the limit, so a huge line never has to fit in memory. */
 static int read_line(struct nd_reader *r)
 {
-	char chunk[65536];
-	buf_reset(&r->line);
+	int c = EOF;
 	bool any = false;
-	while (fgets(chunk, sizeof(chunk), r->f)) {
+	buf_reset(&r->line);
+	flockfile(r->f);
+	while ((c = getc_unlocked(r->f)) != EOF) {
 		any = true;
-		size_t n = strlen(chunk);
-		bool eol = n && chunk[n - 1] == '\n';
-		if (eol)
-			n--;
-		if (r->line.len + n > r->max_line)
-			die_at(EXIT_INPUT, r->name, r->lineno + 1, "line longer than %zu bytes",
-			       r->max_line);
-		buf_add(&r->line, chunk, n);
-		if (eol)
+		if (c == '\n')
 			break;
+		if (r->line.len >= r->max_line) {
+			funlockfile(r->f);
+			die_at(EXIT_INPUT, r->name, r->lineno + 1, "line longer than %zu bytes", r->max_line);
+		}
+		buf_addc(&r->line, (char)c);
 	}
+	funlockfile(r->f);
 	if (ferror(r->f))
 		die_at(EXIT_RUNTIME, r->name, r->lineno + 1, "read error: %s", strerror(errno));
 	if (!any)
@@ -71,14 +75,110 @@ static int read_line(struct nd_reader *r)
 	return 1;
 }
 
+/* What a record may not hold, though cJSON would take it: bytes that are
+ * not UTF-8, escapes that decode to NUL (a C string would end there) or to
+ * half a surrogate pair, and a key twice in one object (readers disagree
+ * on which one counts: cJSON the first, jq the last). */
+
+static char why_text[160];
+
+/* hex4: the value of the 4 hex digits at p (JSON already checked them) */
+static unsigned hex4(const char *p)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+/* bad_escape: why the \\u escapes of a line that parsed are refused, or
+ * NULL. Outside strings a backslash is not valid JSON, so every one seen
+ * here starts an escape inside a string. */
+static const char *bad_escape(const char *s, size_t len)
+{
+	const char *end = s + len;
+	for (const char *p = memchr(s, '\\', len); p; p = memchr(p, '\\', (size_t)(end - p))) {
+		if (p[1] != 'u') {
+			p += 2;
+			continue;
+		}
+		unsigned u = hex4(p + 2);
+		p += 6;
+		if (u == 0)
+			return "string holds \\u0000 (a NUL character)";
+		if (u >= 0xDC00 && u <= 0xDFFF)
+			return "string holds a lone surrogate escape (\\udc00-\\udfff)";
+		if (u >= 0xD800 && u <= 0xDBFF) {
+			if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2) < 0xDC00 || hex4(p + 2) > 0xDFFF)
+				return "string holds a lone surrogate escape (\\ud800-\\udbff)";
+			p += 6;
+		}
+	}
+	return NULL;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* dup_key: a key found twice in one object of the tree at it, or NULL */
+static const char *dup_key(const cJSON *it)
+{
+	size_t n = 0;
+	for (const cJSON *c = it->child; c; c = c->next) {
+		n++;
+		const char *d = cJSON_IsObject(c) || cJSON_IsArray(c) ? dup_key(c) : NULL;
+		if (d)
+			return d;
+	}
+	if (!cJSON_IsObject(it) || n < 2)
+		return NULL;
+	const char **keys = xmalloc(n * sizeof(*keys)), *d = NULL;
+	size_t i = 0;
+	for (const cJSON *c = it->child; c; c = c->next)
+		keys[i++] = c->string ? c->string : "";
+	qsort(keys, n, sizeof(*keys), cmp_key);
+	for (i = 1; i < n && !d; i++)
+		if (!strcmp(keys[i - 1], keys[i]))
+			d = keys[i];
+	free(keys);
+	return d;
+}
+
+/* lies: why a line that parsed as rec is still refused, or NULL */
+static const char *lies(const char *s, size_t len, const cJSON *rec)
+{
+	size_t bad = utf8_invalid(s, len);
+	if (bad < len) {
+		snprintf(why_text, sizeof why_text, "invalid UTF-8 (byte 0x%02x at byte %zu of the line)",
+			 (unsigned char)s[bad], bad + 1);
+		return why_text;
+	}
+	const char *e = bad_escape(s, len);
+	if (e)
+		return e;
+	const char *d = dup_key(rec);
+	if (d) {
+		snprintf(why_text, sizeof why_text, "duplicate key \"%.60s%s\" in an object", d,
+			 strlen(d) > 60 ? "..." : "");
+		return why_text;
+	}
+	return NULL;
+}
+
 cJSON *nd_parse_line(const char *s, size_t len, const char **err)
 {
 	const char *end = NULL;
 	if (memchr(s, '\0', len))
 		return *err = "NUL byte in record", NULL;
 	cJSON *rec = cJSON_ParseWithLengthOpts(s, len, &end, 0);
-	if (!rec)
-		return *err = "invalid JSON", NULL;
+	if (!rec) {
+		size_t bad = utf8_invalid(s, len);
+		return *err = bad < len ? "invalid UTF-8" : "invalid JSON", NULL;
+	}
 	while (end < s + len && (*end == ' ' || *end == '\t'))
 		end++;
 	if (end != s + len) {
@@ -88,6 +188,11 @@ cJSON *nd_parse_line(const char *s, size_t len, const char **err)
 	if (!cJSON_IsObject(rec)) {
 		cJSON_Delete(rec);
 		return *err = "record is not a JSON object", NULL;
+	}
+	const char *lie = lies(s, len, rec);
+	if (lie) {
+		cJSON_Delete(rec);
+		return *err = lie, NULL;
 	}
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "v");
 	if (!nd_kind(rec)) {
@@ -106,10 +211,10 @@ cJSON *nd_parse_line(const char *s, size_t len, const char **err)
 cJSON *nd_read(struct nd_reader *r)
 {
 	while (read_line(r)) {
-		const char *p = r->line.s;
-		while (*p == ' ' || *p == '\t')
+		const char *p = r->line.s, *end = p + r->line.len;
+		while (p < end && (*p == ' ' || *p == '\t'))
 			p++;
-		if (*p == '\0')
+		if (p == end)
 			continue;
 		const char *err;
 		cJSON *rec = nd_parse_line(r->line.s, r->line.len, &err);
@@ -133,12 +238,21 @@ static void spill_out(void)
 	if (fwrite(out.s, 1, out.len, spill) != out.len)
 		die_code(EXIT_RUNTIME, "write error on the temporary output file: %s", strerror(errno));
 	buf_reset(&out);
+	line_start = 0;
 }
 
-/* end_line: the line just added to the queue is complete */
+/* end_line: the line just added to the queue is complete. A record that
+ * is not valid UTF-8 is a bug of the program (its inputs are checked), and
+ * is never written: every reader down the pipe would have to guess. */
 static void end_line(void)
 {
+	size_t n = out.len - line_start, bad = utf8_invalid(out.s + line_start, n);
+	if (bad < n)
+		die_code(EXIT_RUNTIME, "internal error: a record to write holds invalid UTF-8 (byte 0x%02x at byte %zu); "
+				       "nothing written",
+			 (unsigned char)out.s[line_start + bad], bad + 1);
 	buf_addc(&out, '\n');
+	line_start = out.len;
 	if (out.len >= ND_SPILL)
 		spill_out();
 }
@@ -299,6 +413,56 @@ void nd_forward(const char *line, size_t len)
 	queue(line, len);
 }
 
+/* ---- committing: whole lines or nothing ----
+ * The queue goes to stdout's descriptor with write(2) (stdio's buffer is
+ * flushed first, so the order holds). When a write fails part-way and
+ * stdout is a regular file the batch was appended to, the file is cut back
+ * to its size before the batch: no partial line is left at its end. On a
+ * pipe or a terminal what was written cannot be taken back; the failure
+ * there is in practice EPIPE (the reader has gone, and sees nothing
+ * more). Either way the program dies with EXIT_RUNTIME. */
+
+static off_t batch_start = -1; /* stdout's size before the batch, when it can be cut back */
+
+static void begin_batch(void)
+{
+	struct stat st;
+	int fd = fileno(stdout);
+	if (fflush(stdout) != 0)
+		die_code(EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
+	off_t pos = lseek(fd, 0, SEEK_CUR);
+	int fl = fcntl(fd, F_GETFL);
+	batch_start = -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ((fl >= 0 && (fl & O_APPEND)) || pos == st.st_size))
+		batch_start = st.st_size;
+}
+
+static _Noreturn void batch_failed(void)
+{
+	int e = errno, fd = fileno(stdout);
+	if (batch_start >= 0 && ftruncate(fd, batch_start) == 0)
+		(void)lseek(fd, batch_start, SEEK_SET);
+	die_code(EXIT_RUNTIME, "write error on stdout: %s%s", strerror(e),
+		 batch_start >= 0 ? " (what this run wrote of the batch was removed)" : "");
+}
+
+static void put(const char *p, size_t n)
+{
+	int fd = fileno(stdout);
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			batch_failed();
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
 static void copy_spill(void)
 {
 	char chunk[1 << 16];
@@ -307,8 +471,7 @@ static void copy_spill(void)
 	if (fflush(spill) != 0 || fseek(spill, 0, SEEK_SET) != 0)
 		die_code(EXIT_RUNTIME, "cannot read back the temporary output file: %s", strerror(errno));
 	while ((n = fread(chunk, 1, sizeof chunk, spill)) > 0)
-		if (fwrite(chunk, 1, n, stdout) != n)
-			die_code(EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
+		put(chunk, n);
 	if (ferror(spill))
 		die_code(EXIT_RUNTIME, "cannot read back the temporary output file: %s", strerror(errno));
 	fclose(spill);
@@ -317,11 +480,14 @@ static void copy_spill(void)
 
 void nd_commit(void)
 {
+	if (!spill && !out.len)
+		return;
+	begin_batch();
 	if (spill)
 		copy_spill();
-	if (out.len && fwrite(out.s, 1, out.len, stdout) != out.len)
-		die_code(EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
+	put(out.s, out.len);
 	buf_reset(&out);
+	line_start = 0;
 }
 
 void nd_discard(void)
@@ -330,12 +496,14 @@ void nd_discard(void)
 		fclose(spill);
 	spill = NULL;
 	buf_reset(&out);
+	line_start = 0;
 }
 
 void nd_finish(void)
 {
 	nd_commit();
 	buf_release(&out);
+	line_start = 0;
 	if (fflush(stdout) != 0 || ferror(stdout))
 		die_code(EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
 	if (fclose(stdout) != 0)

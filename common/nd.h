@@ -4,14 +4,22 @@
  * Reading: one JSON object per line, with a string "kind" and an integer
  * "v"; anything else (invalid JSON, trailing garbage, a line over the size
  * limit, a non-object) is fatal: "prog: file:line: what was wrong", exit
- * EXIT_INPUT. Blank lines are skipped. The raw text of the last line read
+ * EXIT_INPUT. So is a line that parses but could be read two ways: a NUL
+ * byte, bytes that are not UTF-8 (overlong forms, surrogates, cut
+ * sequences, bytes over F4), a \u0000 escape (a C string would end there)
+ * or half a surrogate pair (\ud800 alone), and a key twice in one object
+ * at any depth. Blank lines are skipped. The raw text of the last line read
  * stays available (nd_reader.line) so records can be forwarded unchanged.
  *
  * Writing: records are collected (in memory, then past 8 MiB in an unlinked
  * temporary file, so memory stays bounded) and reach stdout only at
  * nd_commit()/nd_finish(), so a program that dies half-way leaves nothing
- * half-written on stdout. nd_finish() flushes and checks stdout: a closed
- * pipe or a full disk is an error (EXIT_RUNTIME), never silent truncation.
+ * half-written on stdout. A record that is not valid UTF-8 is never
+ * written (EXIT_RUNTIME: a bug). A write that fails part-way (a full
+ * disk, a closed pipe) is an error (EXIT_RUNTIME), never silent
+ * truncation, and when stdout is a regular file the failed batch is cut
+ * off again, so the file ends after the last whole batch; on a pipe the
+ * reader may have had part of the batch (it has usually gone: EPIPE).
  */
 #ifndef MIGSAFE_ND_H
 #define MIGSAFE_ND_H

@@ -4,7 +4,7 @@
 # (against tests/mockhttp.py), and every destination gets the whole document.
 . "$(dirname "$0")/lib.sh"
 set -u
-plan 34
+plan 39
 mk=$BIN/mkrunbook
 F=$MIGSAFE_ROOT/tests/fixtures/mkrunbook
 [ -x "$mk" ] || bail_out "bin/mkrunbook is not built"
@@ -75,8 +75,8 @@ export GITHUB_API_URL=$MOCK_URL GITHUB_REPOSITORY=acme/shop GITHUB_TOKEN=ghs_tes
 out=$("$mk" --review --github-comment --pr 12 "$F/high.ndjson" 2>"$tmp/err"); rc=$?
 is "$rc:$out" "0:" "PR 12: the comment is updated, nothing on stdout"
 is "$(jq -r 'select(.route != null) | "\(.method) \(.path) \(.query.page[0] // "")"' "$MOCK_LOG" | tr '\n' ,)" \
-	"GET /repos/acme/shop/issues/12/comments 1,GET /repos/acme/shop/issues/12/comments 2,PATCH /repos/acme/shop/issues/comments/777 ," \
-	"it pages through 100 comments to find the marker, and updates the first marked one"
+	"GET /repos/acme/shop/issues/12/comments 1,GET /user ,GET /repos/acme/shop/issues/12/comments 2,PATCH /repos/acme/shop/issues/comments/777 ," \
+	"it pages through 100 comments, passes mallory's marked comment, asks who it is (403: the Actions bot), and updates the bot's"
 jq -j 'select(.method == "PATCH") | .body.body' "$MOCK_LOG" >"$tmp/patched.md"
 cmp -s "$tmp/patched.md" "$tmp/review.md"
 ok $? "the PATCH body is the review, whole"
@@ -113,6 +113,25 @@ case "$rc:$out" in "3:"*"422 Validation Failed (tag_name: already_exists)"*) ok 
 out=$(env -u GITHUB_TOKEN "$mk" --review --github-comment --pr 12 "$F/high.ndjson" 2>&1); rc=$?
 case "$rc:$out" in "2:"*GITHUB_TOKEN*) ok 0 "no GITHUB_TOKEN: a usage error, before any request" ;;
 *) ok 1 "no GITHUB_TOKEN: a usage error"; diag "$rc: $out" ;; esac
+
+# ---- GitHub: only a comment the token's own identity wrote is updated ----
+gh_owner() { # token pr: the requests made (method path, all of them), then the exit status
+	: >"$MOCK_LOG"
+	GITHUB_TOKEN=$1 "$mk" --review --github-comment --pr "$2" "$F/low.ndjson" >/dev/null 2>"$tmp/err"
+	echo "$(jq -r '"\(.method) \(.path)"' "$MOCK_LOG" | tr '\n' ,)$?"
+}
+mock_start "$F/api-owner.json"
+export GITHUB_API_URL=$MOCK_URL
+is "$(gh_owner ghp_alice 20)" "GET /repos/acme/shop/issues/20/comments,GET /user,PATCH /repos/acme/shop/issues/comments/2002,0" \
+	"a user token (GET /user: alice) updates alice's marked comment, not mallory's one before it"
+grep -q 'comment 2001 by mallory carries the marker but was not written by alice: left alone' "$tmp/err"
+ok $? "the comment left alone is named on stderr"
+is "$(gh_owner ghp_alice 21)" "GET /repos/acme/shop/issues/21/comments,GET /user,POST /repos/acme/shop/issues/21/comments,0" \
+	"only another user's marked comment: a new comment is posted, the other is not touched"
+is "$(gh_owner ghp_alice 22)" "GET /repos/acme/shop/issues/22/comments,GET /user,POST /repos/acme/shop/issues/22/comments,0" \
+	"a user token does not take over the Actions bot's comment"
+is "$(gh_owner ghs_app 23)" "GET /repos/acme/shop/issues/23/comments,GET /user,PATCH /repos/acme/shop/issues/comments/2304,0" \
+	"the Actions token (GET /user 403) updates only github-actions[bot] of type Bot: not a user's, nor another app's"
 
 # ---- step summary and --out ----
 : >"$tmp/summary.md"

@@ -7,6 +7,8 @@
  * blank line after a table), whose room was reserved when it opened. So a
  * cut never leaves a half table, an unclosed <details> or a broken fence.
  * Sizes are counted in bytes, which is never less than characters.
+ * Control characters (from SQL, records or a model) never reach the
+ * document raw: every block is cleaned (doc_clean) before it is counted.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,16 +39,35 @@ static bool fits(const struct doc *d, size_t n)
 	return !d->limit || d->b.len + n + d->reserve + NOTE_ROOM <= d->limit;
 }
 
-bool doc_block(struct doc *d, const char *text)
+/* doc_clean: text with every control character made visible
+ * (buf_add_visible: ESC as \x1b), NULL when it holds none. The document is
+ * printed on terminals (pipeline.sh cats review.md) and the SQL and
+ * messages in it come from files, records and models: ESC [2J must stay
+ * text. Markdown renders "\x1b" as it is written. */
+static char *doc_clean(const char *text)
 {
 	size_t n = strlen(text);
-	if (d->full || !fits(d, n)) {
-		d->full = true;
-		d->dropped++;
-		return false;
-	}
-	buf_add(&d->b, text, n);
-	return true;
+	if (text_visible(text, n))
+		return NULL;
+	struct buf b = BUF_INIT;
+	buf_init(&b);
+	buf_add_visible(&b, text, n);
+	return buf_detach(&b);
+}
+
+bool doc_block(struct doc *d, const char *text)
+{
+	char *clean = doc_clean(text);
+	if (clean)
+		text = clean;
+	size_t n = strlen(text);
+	bool ok = !d->full && fits(d, n);
+	if (ok)
+		buf_add(&d->b, text, n);
+	else
+		d->full = true, d->dropped++;
+	free(clean);
+	return ok;
 }
 
 bool doc_blockf(struct doc *d, const char *fmt, ...)
@@ -91,7 +112,12 @@ bool doc_table_open(struct doc *d, const char *header, const char *align)
 		d->dropped++;
 		return false;
 	}
-	table_header = xasprintf("%s\n%s\n", header, align);
+	char *h = xasprintf("%s\n%s\n", header, align);
+	table_header = doc_clean(h);
+	if (table_header)
+		free(h);
+	else
+		table_header = h;
 	table_rows_dropped = 0;
 	table_started = false;
 	d->reserve += 1 + ROWS_NOTE_ROOM;
@@ -100,18 +126,23 @@ bool doc_table_open(struct doc *d, const char *header, const char *align)
 
 bool doc_table_row(struct doc *d, const char *row)
 {
+	char *clean = doc_clean(row);
+	if (clean)
+		row = clean;
 	size_t hn = table_started ? 0 : strlen(table_header), n = strlen(row) + 1;
-	if (d->full || !fits(d, hn + n)) {
+	bool ok = !d->full && fits(d, hn + n);
+	if (ok) {
+		if (!table_started)
+			buf_adds(&d->b, table_header);
+		table_started = true;
+		buf_adds(&d->b, row);
+		buf_addc(&d->b, '\n');
+	} else {
 		d->full = true;
 		table_rows_dropped++;
-		return false;
 	}
-	if (!table_started)
-		buf_adds(&d->b, table_header);
-	table_started = true;
-	buf_adds(&d->b, row);
-	buf_addc(&d->b, '\n');
-	return true;
+	free(clean);
+	return ok;
 }
 
 void doc_table_close(struct doc *d)

@@ -7,6 +7,9 @@
  * GITHUB_TOKEN (required; never printed, and scrubbed from any echo of it
  * in an error), GITHUB_REPOSITORY (owner/name), GITHUB_API_URL (default
  * https://api.github.com), GITHUB_EVENT_PATH (the PR number, unless --pr).
+ * The comment updated is only one the token's own identity wrote (GET
+ * /user; github-actions[bot] for the Actions token): a marked comment by
+ * anyone else is left alone and a new one is posted.
  * A missing setting is a usage error (exit 2); a failed request prints the
  * method, the URL without its query, GitHub's status and message, and
  * exits 3.
@@ -111,9 +114,11 @@ static _Noreturn void gh_fail(const struct gh *g, const struct http_req *rq, con
 	die_code(EXIT_RUNTIME, "GitHub %s %s: %ld %s", rq->method, url, rs->status, clean);
 }
 
-/* gh_call: one request; dies unless the status is want. The response body
- * is parsed JSON owned by the caller (NULL when there is none). */
-static cJSON *gh_call(const struct gh *g, const char *method, const char *url, const char *body, long want)
+/* gh_call_or: one request; dies unless the status is want or also (0:
+ * none), which *got tells. The response body is parsed JSON owned by the
+ * caller (NULL when there is none). */
+static cJSON *gh_call_or(const struct gh *g, const char *method, const char *url, const char *body, long want,
+			 long also, long *got)
 {
 	struct http_req rq = HTTP_REQ_INIT;
 	struct http_resp rs = HTTP_RESP_INIT;
@@ -123,11 +128,19 @@ static cJSON *gh_call(const struct gh *g, const char *method, const char *url, c
 	rq.body = body;
 	rq.retries = strcmp(method, "POST") ? 2 : 0; /* a retried POST could post twice */
 	rq.timeout_ms = g->timeout_ms;
-	if (http_do(&rq, &rs) < 0 || rs.status != want)
+	if (http_do(&rq, &rs) < 0 || (rs.status != want && (!also || rs.status != also)))
 		gh_fail(g, &rq, &rs);
+	if (got)
+		*got = rs.status;
 	cJSON *j = rs.body.len ? cJSON_Parse(rs.body.s) : NULL;
 	http_resp_release(&rs);
 	return j;
+}
+
+/* gh_call: one request; dies unless the status is want. */
+static cJSON *gh_call(const struct gh *g, const char *method, const char *url, const char *body, long want)
+{
+	return gh_call_or(g, method, url, body, want, 0, NULL);
 }
 
 static long pr_number(const struct opts *o)
@@ -154,28 +167,83 @@ static long pr_number(const struct opts *o)
 	return num;
 }
 
-/* The id of the first comment carrying the marker, or 0. */
+/* Whose comments the token may update: its own only. A marked comment by
+ * anyone else could be edited by its author into a false report after we
+ * stop looking, so it is never taken over. GET /user names a user token's
+ * account (a personal or fine-grained token); the Actions GITHUB_TOKEN, an
+ * app installation token, gets 403 there and comments as the bot
+ * github-actions[bot] (type "Bot": no user can hold a login with '[').
+ * Asked once, and only when a marked comment turns up. */
+struct author {
+	char *login; /* NULL until asked */
+	bool bot;
+};
+
+static void gh_whoami(const struct gh *g, struct author *me)
+{
+	char *url = xasprintf("%s/user", g->base);
+	long got = 0;
+	cJSON *u = gh_call_or(g, "GET", url, NULL, 200, 403, &got);
+	const char *login = nd_get_str(u, "login");
+	if (got == 200 && (!login || !*login))
+		die_code(EXIT_RUNTIME, "GitHub GET %s/user: no login in the answer", g->base);
+	me->bot = got != 200;
+	me->login = xstrdup(got == 200 ? login : "github-actions[bot]");
+	cJSON_Delete(u);
+	free(url);
+}
+
+/* own: the comment c was written by me */
+static bool own(const cJSON *c, const struct author *me)
+{
+	const cJSON *user = cJSON_GetObjectItemCaseSensitive(c, "user");
+	const char *login = nd_get_str(user, "login"), *type = nd_get_str(user, "type");
+	if (!login || strcmp(login, me->login))
+		return false;
+	return !me->bot || (type && !strcmp(type, "Bot"));
+}
+
+/* marked: the first comment of list with the marker tag written by me,
+ * else NULL; the others with it are named on stderr, and left alone */
+static const cJSON *marked(const struct gh *g, const cJSON *list, const char *tag, struct author *me)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, list)
+	{
+		const char *body = nd_get_str(c, "body");
+		if (!body || !strstr(body, tag))
+			continue;
+		if (!me->login)
+			gh_whoami(g, me);
+		if (own(c, me))
+			return c;
+		const char *who = nd_get_str(cJSON_GetObjectItemCaseSensitive(c, "user"), "login");
+		warning("comment %.0f by %s carries the marker but was not written by %s: left alone", num_or(c, "id", 0),
+			who ? who : "(unknown)", me->login);
+	}
+	return NULL;
+}
+
+/* The id of the first comment carrying the marker written by the token's
+ * own identity, or 0; every page of comments is read until it is found. */
 static double find_comment(const struct gh *g, long pr, const char *marker)
 {
 	char *tag = xasprintf("<!-- %s -->", marker);
+	struct author me = {NULL, false};
 	double id = 0;
 	for (int page = 1; page <= MAX_PAGES && !id; page++) {
 		char *url = xasprintf("%s/repos/%s/issues/%ld/comments?per_page=%d&page=%d", g->base, g->repo, pr, PER_PAGE, page);
-		cJSON *list = gh_call(g, "GET", url, NULL, 200), *c;
+		cJSON *list = gh_call(g, "GET", url, NULL, 200);
 		free(url);
 		int n = cJSON_GetArraySize(list);
-		cJSON_ArrayForEach(c, list)
-		{
-			const char *body = nd_get_str(c, "body");
-			if (body && strstr(body, tag)) {
-				id = num_or(c, "id", 0);
-				break;
-			}
-		}
+		const cJSON *c = marked(g, list, tag, &me);
+		if (c)
+			id = num_or(c, "id", 0);
 		cJSON_Delete(list);
 		if (n < PER_PAGE)
 			break;
 	}
+	free(me.login);
 	free(tag);
 	return id;
 }

@@ -21,8 +21,12 @@
  * The document goes to stdout, unless sent elsewhere (--out, --step-summary,
  * --github-comment, --github-release); stdout is written last, so a failed
  * publish leaves it empty.
+ * Files (--out, --svg) are written whole through a temporary file renamed
+ * over them, and --step-summary appends; none is written through a
+ * symbolic link (refused, exit 4).
  * Exit: 0 ok; 2 usage (or a missing GitHub setting); 3 GitHub or write
- * failure (status and message shown, never the token); 4 invalid input.
+ * failure (status and message shown, never the token); 4 invalid input,
+ * or an output file that is a symbolic link.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,6 +39,7 @@
 #include "db.h"
 #include "mkrunbook.h"
 #include "msg.h"
+#include "wfile.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
@@ -192,27 +197,35 @@ static void read_input(struct model *m, int argc, char **argv)
 	model_finish(m, argc - optind == 1 ? argv[optind] : "<input>");
 }
 
-/* write_file: text to path, complete or not at all (a temporary file
- * renamed into place); append mode adds to the end instead. */
+/* write_file: text to path, complete or not at all (wfile.h: a temporary
+ * file of an unpredictable name renamed into place, never through a
+ * symbolic link); append mode adds it, and a newline, to the end instead. */
 static void write_file(const char *path, const char *text, bool append)
 {
-	size_t n = strlen(text);
-	if (append) {
-		FILE *f = fopen(path, "a");
-		if (!f || fwrite(text, 1, n, f) != n || fputc('\n', f) == EOF || fclose(f) != 0)
-			die_code(EXIT_RUNTIME, "%s: %s", path, strerror(errno));
+	if (!append) {
+		wfile_write_or_die(path, text, strlen(text), 0);
 		return;
 	}
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		die_code(EXIT_RUNTIME, "%s: %s", path, strerror(errno));
-	if (fwrite(text, 1, n, f) != n || fclose(f) != 0 || rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		die_code(EXIT_RUNTIME, "%s: %s", path, strerror(e));
-	}
-	free(tmp);
+	char *line = xasprintf("%s\n", text);
+	wfile_append_or_die(path, line, strlen(line));
+	free(line);
+}
+
+/* visible: text (taken) with no raw control character left (buf.h's
+ * buf_add_visible): the documents reach terminals and GitHub, and their
+ * SQL, names and messages come from records, files and models. The review
+ * is cleaned block by block already (doc.c, within its size budget); this
+ * covers what the runbook and the SVG add directly. */
+static char *visible(char *text)
+{
+	size_t n = strlen(text);
+	if (text_visible(text, n))
+		return text;
+	struct buf b = BUF_INIT;
+	buf_init(&b);
+	buf_add_visible(&b, text, n);
+	free(text);
+	return buf_detach(&b);
 }
 
 int main(int argc, char **argv)
@@ -224,9 +237,9 @@ int main(int argc, char **argv)
 	xalloc_init_cjson();
 	parse_opts(&o, argc, argv);
 	read_input(&m, argc, argv);
-	char *doc = o.review ? review_doc(&m, &o) : runbook_doc(&m, &o);
+	char *doc = visible(o.review ? review_doc(&m, &o) : runbook_doc(&m, &o));
 	if (o.svg) {
-		char *svg = svg_timeline(&m);
+		char *svg = visible(svg_timeline(&m));
 		write_file(o.svg, svg, false);
 		free(svg);
 	}

@@ -53,6 +53,7 @@
 #include "msg.h"
 #include "nd.h"
 #include "seal.h"
+#include "wfile.h"
 #include "xalloc.h"
 
 #define MARK_PREFIX "migsafe shadow"
@@ -259,8 +260,9 @@ static int write_mark_file(const struct shadow *s, const char *state)
 	char *seal = dir_seal(s->dir);
 	char *path = xasprintf("%s/%s", s->dir, MARK_FILE), *j = mark_json(s, state, seal);
 	free(seal);
-	FILE *f = fopen(path, "w");
-	int rc = f && fputs(j, f) >= 0 && fclose(f) == 0 ? 0 : -1;
+	/* the directory belongs to postgres once handed over: a link planted
+	 * there must not take this (maybe root) process's write elsewhere */
+	int rc = wfile_write(path, j, strlen(j), 0);
 	free(path), free(j);
 	return rc;
 }
@@ -686,9 +688,7 @@ static void create_local(struct shadow *s, const struct shadow_opts *o, const ch
 	s->dir = tmpl;
 	set_pending(s);
 	char *pgtmp = xasprintf("%s/.pg-tmp", s->dir); /* scripts/pg-tmp stop works on it too */
-	FILE *f = fopen(pgtmp, "w");
-	if (f)
-		fclose(f);
+	(void)wfile_write(pgtmp, "", 0, WFILE_NEW);
 	free(pgtmp);
 	if (write_mark_file(s, "creating"))
 		die_code(EXIT_RUNTIME, "error: cannot write %s/%s", s->dir, MARK_FILE);

@@ -15,6 +15,7 @@
 #include "msg.h"
 #include "nd.h"
 #include "nl2mig.h"
+#include "wfile.h"
 #include "xalloc.h"
 
 extern char **environ;
@@ -38,18 +39,16 @@ static char *lockscore_path(void)
 	return p;
 }
 
-static void write_text(const char *path, const char *text)
+/* write_text: a new file in the run's private directory (wfile.h) */
+static void write_text(const char *path, const char *text, size_t len)
 {
-	FILE *f = fopen(path, "w");
-	if (!f || fputs(text, f) == EOF || fclose(f) != 0)
-		die_code(EXIT_RUNTIME, "%s: %s", path, strerror(errno));
+	wfile_write_or_die(path, text, len, WFILE_NEW);
 }
 
 static void dag_line(cJSON *rec, void *arg)
 {
-	char *s = cJSON_PrintUnformatted(rec);
-	fprintf(arg, "%s\n", s);
-	free(s);
+	nd_print_json(arg, rec);
+	buf_addc(arg, '\n');
 	cJSON_Delete(rec);
 }
 
@@ -88,16 +87,16 @@ cJSON *lint_forward(const struct catalog *cat, const char *forward)
 		die_code(EXIT_RUNTIME, "mkdtemp: %s", strerror(errno));
 	char *sql = xasprintf("%s/migration.sql", dir), *dag = xasprintf("%s/dag.ndjson", dir),
 	     *out = xasprintf("%s/out.ndjson", dir);
-	write_text(sql, forward);
-	FILE *f = fopen(dag, "w");
-	if (!f)
-		die_code(EXIT_RUNTIME, "%s: %s", dag, strerror(errno));
-	catalog_to_json(cat, dag_line, f);
-	fclose(f);
+	write_text(sql, forward, strlen(forward));
+	struct buf dagtext = BUF_INIT;
+	buf_adds(&dagtext, "");
+	catalog_to_json(cat, dag_line, &dagtext);
+	write_text(dag, dagtext.s, dagtext.len);
+	buf_release(&dagtext);
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, dag, O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
 	char *argv[] = {ls, "--no-transaction", sql, NULL};
 	pid_t pid;

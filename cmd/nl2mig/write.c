@@ -13,7 +13,8 @@
  * file as one transaction or as one multi-statement query: the next
  * version (V<version>.1) or the next second's folder.
  * Files are created exclusively: an existing file is never overwritten
- * (but schema.prisma, which is replaced atomically).
+ * (but schema.prisma, which is replaced atomically), and every file is
+ * written whole or not at all, never through a symbolic link (wfile.h).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -30,6 +31,7 @@
 #include "msg.h"
 #include "nl2mig.h"
 #include "sql.h"
+#include "wfile.h"
 #include "xalloc.h"
 
 static bool is_dir(const char *p)
@@ -58,15 +60,11 @@ static void mkdirs(const char *path)
 	free(p);
 }
 
+/* write_new: a new file, whole or not at all (wfile.h: never through a
+ * symbolic link, never over an existing file) */
 static void write_new(const char *path, const char *text, struct mig *m)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0666);
-	if (fd < 0)
-		die_code(errno == EEXIST ? EXIT_INPUT : EXIT_RUNTIME, "%s: %s", path,
-			 errno == EEXIST ? "exists already: not overwritten" : strerror(errno));
-	size_t n = strlen(text);
-	if (write(fd, text, n) != (ssize_t)n || close(fd) != 0)
-		die_code(EXIT_RUNTIME, "%s: %s", path, strerror(errno));
+	wfile_write_or_die(path, text, strlen(text), WFILE_NEW);
 	strv_push(&m->files, path);
 }
 
@@ -252,12 +250,17 @@ static long long ts_add(long long ts, int s)
 	return strtoll(buf, NULL, 10);
 }
 
-/* prisma_schema_path: the project's schema.prisma, or NULL */
+/* prisma_schema_path: the project's schema.prisma, or NULL. A symbolic
+ * link there is refused now, before anything is written, as replace_file
+ * would refuse it at the end. */
 static char *prisma_schema_path(const char *dir)
 {
 	const char *cands[] = {"prisma/schema.prisma", "schema.prisma"};
 	for (int i = 0; i < 2; i++) {
 		char *p = xasprintf("%s/%s", dir, cands[i]);
+		struct stat st;
+		if (lstat(p, &st) == 0 && S_ISLNK(st.st_mode))
+			die_code(EXIT_INPUT, "%s: %s", p, wfile_why(ELOOP));
 		if (is_file(p))
 			return p;
 		free(p);
@@ -265,17 +268,12 @@ static char *prisma_schema_path(const char *dir)
 	return NULL;
 }
 
-/* replace_file: path's content replaced atomically (a temporary beside it,
- * renamed over it) */
+/* replace_file: path's content replaced atomically (wfile.h: a temporary
+ * file of a random name beside it, renamed over it; a symbolic link there
+ * is refused) */
 static void replace_file(const char *path, const char *text)
 {
-	char *tmp = xasprintf("%s.nl2mig-tmp", path);
-	FILE *f = fopen(tmp, "w");
-	if (!f || fputs(text, f) == EOF || fclose(f) != 0 || rename(tmp, path) != 0) {
-		unlink(tmp);
-		die_code(EXIT_RUNTIME, "%s: %s", path, strerror(errno));
-	}
-	free(tmp);
+	wfile_write_or_die(path, text, strlen(text), 0);
 }
 
 static void write_prisma(const struct opts *o, const struct catalog *cat, struct mig *m, const char *slug)
