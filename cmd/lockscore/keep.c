@@ -31,7 +31,9 @@ enum {
 	B_TRACED = 8,
 	B_NOTX = 16,
 	B_DESTROYS = 32,
-	B_UNMODELLED = 64
+	B_UNMODELLED = 64,
+	B_CLEARS_LOCK_TIMEOUT = 128,
+	B_ROLLS_BACK = 256
 };
 
 void keep_stmt(struct spool *s, const struct stmt *st)
@@ -39,7 +41,8 @@ void keep_stmt(struct spool *s, const struct stmt *st)
 	const struct effect *e = &st->eff;
 	uint64_t bits = (st->sets_lock_timeout ? B_SETS_LOCK_TIMEOUT : 0) | (st->validates ? B_VALIDATES : 0) |
 			(st->in_tx ? B_IN_TX : 0) | (st->traced ? B_TRACED : 0) | (e->notx ? B_NOTX : 0) |
-			(e->destroys ? B_DESTROYS : 0) | (e->unmodelled ? B_UNMODELLED : 0);
+			(e->destroys ? B_DESTROYS : 0) | (e->unmodelled ? B_UNMODELLED : 0) |
+			(st->clears_lock_timeout ? B_CLEARS_LOCK_TIMEOUT : 0) | (st->rolls_back ? B_ROLLS_BACK : 0);
 	spool_put_u64(s, st->index);
 	spool_put_u64(s, (uint64_t)(int64_t)st->line);
 	spool_put_u64(s, st->sql_off);
@@ -75,6 +78,8 @@ void load_stmt(struct spool_cur *c, struct stmt *st)
 	st->txk = (enum txkind)spool_get_u64(c);
 	uint64_t bits = spool_get_u64(c);
 	st->sets_lock_timeout = bits & B_SETS_LOCK_TIMEOUT;
+	st->clears_lock_timeout = bits & B_CLEARS_LOCK_TIMEOUT;
+	st->rolls_back = bits & B_ROLLS_BACK;
 	st->validates = bits & B_VALIDATES;
 	st->in_tx = bits & B_IN_TX;
 	st->traced = bits & B_TRACED;
@@ -124,6 +129,7 @@ void keep_finding(struct spool *s, const struct finding *f)
 	spool_put_f64(s, f->rows);
 	spool_put_u64(s, f->stmt);
 	spool_put_u64(s, (uint64_t)(int64_t)f->line);
+	spool_put_u64(s, f->rollback);
 }
 
 void load_finding(struct spool_cur *c, struct finding *f)
@@ -138,6 +144,7 @@ void load_finding(struct spool_cur *c, struct finding *f)
 	f->rows = spool_get_f64(c);
 	f->stmt = (size_t)spool_get_u64(c);
 	f->line = (int)(int64_t)spool_get_u64(c);
+	f->rollback = spool_get_u64(c) != 0;
 }
 
 void finding_release(struct finding *f)

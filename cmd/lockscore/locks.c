@@ -85,6 +85,11 @@ void effect_release(struct effect *e)
 	strv_release(&e->fired);
 	strv_release(&e->routed);
 	free(e->no_partition);
+	for (size_t i = 0; i < e->ndml; i++) {
+		free(e->dml[i].table);
+		strv_release(&e->dml[i].fan);
+	}
+	free(e->dml);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -123,7 +128,10 @@ struct ctx {
 	struct stmt *st;
 	struct effect *e;
 	const char *search;
+	size_t dml; /* the entry of e->dml being predicted, or NO_DML */
 };
+
+#define NO_DML ((size_t)-1)
 
 static struct cat_table *find_table(const struct ctx *c, const char *schema, const char *name)
 {
@@ -256,9 +264,22 @@ static void lock_reads(struct ctx *c, const cJSON *n, struct strv *ctes)
 	}
 }
 
+/* The names every WITH of tree n defines (libpg_query puts withClause
+ * after the clauses that use its names). */
+static void cte_names(const cJSON *n, struct strv *ctes)
+{
+	for (const cJSON *k = n ? n->child : NULL; k; k = k->next) {
+		if (k->string && !strcmp(k->string, "CommonTableExpr") && sql_jstr(k, "ctename"))
+			add_unique(ctes, sql_jstr(k, "ctename"));
+		if (cJSON_IsObject(k) || cJSON_IsArray(k))
+			cte_names(k, ctes);
+	}
+}
+
 static void lock_query_reads(struct ctx *c, const cJSON *n)
 {
 	struct strv ctes = STRV_INIT;
+	cte_names(c->st->node, &ctes);
 	lock_reads(c, n, &ctes);
 	strv_release(&ctes);
 }
@@ -317,6 +338,8 @@ static void fan_out(struct ctx *c, const char *table, bool del, const struct str
 			continue;
 		}
 		effect_lock(c->e, fk->table, LM_RE);
+		if (c->dml != NO_DML)
+			add_unique(&c->e->dml[c->dml].fan, fk->table);
 		double rows = table_rows(cat, fk->table);
 		if (rows > c->e->work_rows)
 			c->e->work_rows += rows; /* the fan-out adds its own rows */
@@ -396,30 +419,102 @@ static void triggers(struct ctx *c, const char *table, const char *event, const 
 	strv_release(&seen);
 }
 
-static void dml_target(struct ctx *c, const cJSON *rv, const cJSON *where, char **qname)
+/* dml_target: ROW EXCLUSIVE on the target of a DML statement; verb (not
+ * NULL) records it in e->dml as the one being predicted. The rows of
+ * several DML statements in one add up. */
+static void dml_target(struct ctx *c, const cJSON *rv, const cJSON *where, const char *verb, char **qname)
 {
 	*qname = rv_qname(c, rv);
 	effect_lock(c->e, *qname, LM_RE);
+	double rows = dml_rows(c, *qname, where);
+	if (c->e->work == W_DML && c->e->ndml > 0 && verb)
+		rows = rows < 0 || c->e->work_rows < 0 ? -1 : rows + c->e->work_rows;
 	c->e->work = W_DML;
-	c->e->work_rows = dml_rows(c, *qname, where);
+	c->e->work_rows = rows;
+	if (!verb)
+		return;
+	xgrow(&c->e->dml, &c->e->capdml, c->e->ndml + 1, sizeof(*c->e->dml));
+	struct dml *d = &c->e->dml[c->e->ndml];
+	memset(d, 0, sizeof(*d));
+	d->table = xstrdup(*qname);
+	d->verb = verb;
+	d->deletes = !strcmp(verb, "DELETE");
+	c->dml = c->e->ndml++;
 }
 
+/* The columns the SET list of an UPDATE (or ON CONFLICT DO UPDATE, or a
+ * MERGE action) assigns. */
+static void set_columns(const cJSON *target_list, struct strv *cols)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, target_list)
+	{
+		const char *col = sql_jstr(sql_node(it, "ResTarget"), "name");
+		if (col)
+			strv_push(cols, col);
+	}
+}
+
+/* Rows of table updated in cols: foreign-key checks and actions, and the
+ * UPDATE triggers. */
+static void updated(struct ctx *c, const char *table, const struct strv *cols)
+{
+	struct strv seen = STRV_INIT;
+	fan_update(c, table, cols, &seen);
+	triggers(c, table, "update", cols);
+	strv_release(&seen);
+}
+
+/* Rows inserted into table: its foreign keys check their parents (ROW
+ * SHARE), and the INSERT triggers fire. */
+static void inserted(struct ctx *c, const char *table)
+{
+	size_t nfk;
+	struct cat_fk *const *fks = catalog_fks_of(c->cat, table, &nfk);
+	for (size_t i = 0; i < nfk; i++)
+		effect_lock(c->e, fks[i]->ref_table, LM_RS);
+	triggers(c, table, "insert", NULL);
+}
+
+/* Rows of table deleted: the foreign keys referencing it act, the DELETE
+ * triggers fire. */
+static void deleted(struct ctx *c, const char *table)
+{
+	struct strv seen = STRV_INIT;
+	fan_delete(c, table, &seen);
+	triggers(c, table, "delete", NULL);
+	c->e->destroys = true;
+	strv_release(&seen);
+}
+
+/* INSERT: ROW EXCLUSIVE on the target, ACCESS SHARE on what its query
+ * reads; ON CONFLICT DO UPDATE updates the conflicting rows too. */
 static void do_insert(struct ctx *c, const cJSON *n)
 {
 	char *t;
+	bool first = c->e->ndml == 0;
+	double before = c->e->work == W_DML ? c->e->work_rows : 0;
 	lock_query_reads(c, sql_jget(n, "selectStmt"));
-	dml_target(c, sql_jget(n, "relation"), NULL, &t);
+	lock_query_reads(c, sql_jget(n, "withClause"));
+	lock_query_reads(c, sql_jget(n, "returningList"));
+	dml_target(c, sql_jget(n, "relation"), NULL, "INSERT", &t);
 	const cJSON *sel = sql_node(sql_jget(n, "selectStmt"), "SelectStmt");
-	if (sel && sql_jget(sel, "valuesLists"))
-		c->e->work_rows = cJSON_GetArraySize(sql_jget(sel, "valuesLists"));
-	size_t nfk;
-	struct cat_fk *const *fks = catalog_fks_of(c->cat, t, &nfk);
-	for (size_t i = 0; i < nfk; i++)
-		effect_lock(c->e, fks[i]->ref_table, LM_RS);
-	triggers(c, t, "insert", NULL);
+	double nrows = sel && sql_jget(sel, "valuesLists") ? cJSON_GetArraySize(sql_jget(sel, "valuesLists")) : -1;
+	if (nrows >= 0)
+		c->e->work_rows = first ? nrows : before < 0 ? -1 : before + nrows;
+	inserted(c, t);
+	const cJSON *oc = sql_jget(n, "onConflictClause");
+	const char *act = sql_jstr(oc, "action");
+	if (act && !strcmp(act, "ONCONFLICT_UPDATE")) {
+		struct strv cols = STRV_INIT;
+		lock_query_reads(c, oc);
+		set_columns(sql_jget(oc, "targetList"), &cols);
+		updated(c, t, &cols);
+		strv_release(&cols);
+	}
 	/* a partition is locked when a row is routed to it, and only then */
 	const char *none;
-	if (route_insert(c->cat, t, n, c->st->src, &c->e->routed, &none) == ROUTE_NONE)
+	if (route_insert(c->cat, t, n, c->st->src, &c->e->routed, &none) == ROUTE_NONE && !c->e->no_partition)
 		c->e->no_partition = xstrdup(none);
 	for (size_t i = 0; i < c->e->routed.n; i++) {
 		effect_lock(c->e, c->e->routed.v[i], LM_RE);
@@ -431,36 +526,28 @@ static void do_insert(struct ctx *c, const cJSON *n)
 static void do_update(struct ctx *c, const cJSON *n)
 {
 	char *t;
-	struct strv cols = STRV_INIT, seen = STRV_INIT;
+	struct strv cols = STRV_INIT;
 	lock_query_reads(c, sql_jget(n, "fromClause"));
 	lock_query_reads(c, sql_jget(n, "whereClause"));
 	lock_query_reads(c, sql_jget(n, "targetList"));
-	dml_target(c, sql_jget(n, "relation"), sql_jget(n, "whereClause"), &t);
-	const cJSON *it;
-	cJSON_ArrayForEach(it, sql_jget(n, "targetList"))
-	{
-		const char *col = sql_jstr(sql_node(it, "ResTarget"), "name");
-		if (col)
-			strv_push(&cols, col);
-	}
-	fan_update(c, t, &cols, &seen);
-	triggers(c, t, "update", &cols);
+	lock_query_reads(c, sql_jget(n, "withClause"));
+	lock_query_reads(c, sql_jget(n, "returningList"));
+	dml_target(c, sql_jget(n, "relation"), sql_jget(n, "whereClause"), "UPDATE", &t);
+	set_columns(sql_jget(n, "targetList"), &cols);
+	updated(c, t, &cols);
 	strv_release(&cols);
-	strv_release(&seen);
 	free(t);
 }
 
 static void do_delete(struct ctx *c, const cJSON *n)
 {
 	char *t;
-	struct strv seen = STRV_INIT;
 	lock_query_reads(c, sql_jget(n, "usingClause"));
 	lock_query_reads(c, sql_jget(n, "whereClause"));
-	dml_target(c, sql_jget(n, "relation"), sql_jget(n, "whereClause"), &t);
-	fan_delete(c, t, &seen);
-	triggers(c, t, "delete", NULL);
-	c->e->destroys = true;
-	strv_release(&seen);
+	lock_query_reads(c, sql_jget(n, "withClause"));
+	lock_query_reads(c, sql_jget(n, "returningList"));
+	dml_target(c, sql_jget(n, "relation"), sql_jget(n, "whereClause"), "DELETE", &t);
+	deleted(c, t);
 	free(t);
 }
 
@@ -478,31 +565,37 @@ static void do_copy(struct ctx *c, const cJSON *n)
 		return;
 	}
 	char *t;
-	dml_target(c, rv, NULL, &t);
-	size_t nfk;
-	struct cat_fk *const *fks = catalog_fks_of(c->cat, t, &nfk);
-	for (size_t i = 0; i < nfk; i++)
-		effect_lock(c->e, fks[i]->ref_table, LM_RS);
-	triggers(c, t, "insert", NULL);
+	dml_target(c, rv, NULL, NULL, &t);
+	inserted(c, t);
 	free(t);
 }
 
-/* MERGE fires the triggers of the actions its WHEN clauses take. */
+/* MERGE: each action its WHEN clauses take does what that statement
+ * would: foreign-key checks and actions, triggers. */
 static void do_merge(struct ctx *c, const cJSON *n)
 {
 	char *t;
 	const cJSON *it;
 	lock_query_reads(c, sql_jget(n, "sourceRelation"));
-	dml_target(c, sql_jget(n, "relation"), NULL, &t);
+	lock_query_reads(c, sql_jget(n, "joinCondition"));
+	lock_query_reads(c, sql_jget(n, "mergeWhenClauses"));
+	lock_query_reads(c, sql_jget(n, "withClause"));
+	dml_target(c, sql_jget(n, "relation"), NULL, "MERGE", &t);
 	cJSON_ArrayForEach(it, sql_jget(n, "mergeWhenClauses"))
 	{
-		const char *cmd = sql_jstr(sql_node(it, "MergeWhenClause"), "commandType");
-		if (cmd && !strcmp(cmd, "CMD_INSERT"))
-			triggers(c, t, "insert", NULL);
-		else if (cmd && !strcmp(cmd, "CMD_UPDATE"))
-			triggers(c, t, "update", NULL);
-		else if (cmd && !strcmp(cmd, "CMD_DELETE"))
-			triggers(c, t, "delete", NULL);
+		const cJSON *w = sql_node(it, "MergeWhenClause");
+		const char *cmd = sql_jstr(w, "commandType");
+		struct strv cols = STRV_INIT;
+		set_columns(sql_jget(w, "targetList"), &cols);
+		if (cmd && !strcmp(cmd, "CMD_INSERT")) {
+			inserted(c, t);
+		} else if (cmd && !strcmp(cmd, "CMD_UPDATE")) {
+			updated(c, t, &cols);
+		} else if (cmd && !strcmp(cmd, "CMD_DELETE")) {
+			c->e->dml[c->dml].deletes = true;
+			deleted(c, t);
+		}
+		strv_release(&cols);
 	}
 	free(t);
 }
@@ -529,17 +622,23 @@ static void lock_for_update(struct ctx *c, const cJSON *from, const cJSON *of)
 	}
 }
 
+/* The FOR UPDATE/SHARE clauses of SELECT n. */
+static void select_locking(struct ctx *c, const cJSON *n)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, sql_jget(n, "lockingClause"))
+	{
+		const cJSON *lr = sql_jget(sql_node(it, "LockingClause"), "lockedRels");
+		lock_for_update(c, sql_jget(n, "fromClause"), lr);
+	}
+}
+
 /* SELECT: ACCESS SHARE on what it reads, ROW SHARE with FOR UPDATE/SHARE,
  * and a new table with SELECT INTO. */
 static void do_select(struct ctx *c, const cJSON *n)
 {
 	lock_query_reads(c, n);
-	const cJSON *lk = sql_jget(n, "lockingClause"), *it;
-	cJSON_ArrayForEach(it, lk)
-	{
-		const cJSON *lr = sql_jget(sql_node(it, "LockingClause"), "lockedRels");
-		lock_for_update(c, sql_jget(n, "fromClause"), lr);
-	}
+	select_locking(c, n);
 	const cJSON *into = sql_jget(n, "intoClause");
 	if (into) {
 		char *q = rv_qname(c, sql_jget(into, "rel"));
@@ -1481,12 +1580,99 @@ static void do_unmodelled(struct ctx *c, const cJSON *n)
 	c->e->unmodelled = true;
 }
 
-void locks_predict(struct catalog *cat, const struct opts *o, struct stmt *st, const char *search_schema)
+static const struct form {
+	const char *type;
+	void (*fn)(struct ctx *, const cJSON *);
+} *form_of(const char *type);
+
+static void do_dml_node(struct ctx *c, const char *type, const cJSON *n)
 {
-	static const struct {
-		const char *type;
-		void (*fn)(struct ctx *, const cJSON *);
-	} forms[] = {
+	if (!strcmp(type, "InsertStmt"))
+		do_insert(c, n);
+	else if (!strcmp(type, "UpdateStmt"))
+		do_update(c, n);
+	else if (!strcmp(type, "DeleteStmt"))
+		do_delete(c, n);
+	else if (!strcmp(type, "MergeStmt"))
+		do_merge(c, n);
+}
+
+static bool is_dml_type(const char *type)
+{
+	return !strcmp(type, "InsertStmt") || !strcmp(type, "UpdateStmt") || !strcmp(type, "DeleteStmt") ||
+	       !strcmp(type, "MergeStmt");
+}
+
+/* nested: the DML that runs inside statement tree n — data-modifying WITH
+ * queries at any depth, the query of COPY (...) TO, CREATE TABLE AS,
+ * EXPLAIN ANALYZE — predicted as if it stood alone (the same locks,
+ * foreign-key fan-out, triggers and rows), and the FOR UPDATE/SHARE of
+ * subqueries and WITH queries (ROW SHARE). */
+static void nested(struct ctx *c, const cJSON *n)
+{
+	for (const cJSON *k = n ? n->child : NULL; k; k = k->next) {
+		if (k->string && cJSON_IsObject(k) && is_dml_type(k->string))
+			do_dml_node(c, k->string, k);
+		else if (k->string && cJSON_IsObject(k) && !strcmp(k->string, "SelectStmt"))
+			select_locking(c, k);
+		if (cJSON_IsObject(k) || cJSON_IsArray(k))
+			nested(c, k);
+	}
+}
+
+/* EXPLAIN plans its statement, taking the locks the parser takes: ACCESS
+ * SHARE on what it reads, ROW EXCLUSIVE on the targets of its DML; EXPLAIN
+ * ANALYZE runs it. */
+static void plan_targets(struct ctx *c, const cJSON *n)
+{
+	for (const cJSON *k = n ? n->child : NULL; k; k = k->next) {
+		if (k->string && cJSON_IsObject(k) && is_dml_type(k->string))
+			lock_rv(c, sql_jget(k, "relation"), LM_RE);
+		if (cJSON_IsObject(k) || cJSON_IsArray(k))
+			plan_targets(c, k);
+	}
+}
+
+static void do_explain(struct ctx *c, const cJSON *n)
+{
+	const cJSON *q = sql_jget(n, "query"), *it;
+	bool analyze = false;
+	cJSON_ArrayForEach(it, sql_jget(n, "options"))
+	{
+		const cJSON *d = sql_node(it, "DefElem");
+		const char *name = sql_jstr(d, "defname");
+		const cJSON *arg = sql_jget(d, "arg");
+		const char *v = sql_strval(arg);
+		const cJSON *b = sql_jget(sql_node(arg, "Boolean"), "boolval");
+		if (name && !strcmp(name, "analyze"))
+			analyze = !arg || (v && (!strcasecmp(v, "true") || !strcasecmp(v, "on") || !strcmp(v, "1"))) ||
+				  cJSON_IsTrue(b) || (sql_node(arg, "A_Const") && sql_jbool(sql_jget(sql_node(arg, "A_Const"), "boolval"), "boolval"));
+	}
+	const char *type = q && q->child ? q->child->string : NULL;
+	if (!type)
+		return;
+	if (!analyze) {
+		lock_query_reads(c, q);
+		plan_targets(c, q);
+		return;
+	}
+	const struct form *f = form_of(type);
+	if (f)
+		f->fn(c, q->child);
+	nested(c, q->child);
+}
+
+/* Statement kinds whose nested DML runs with them (not CREATE FUNCTION,
+ * RULE or PREPARE, which only store theirs). */
+static bool runs_nested(const char *type)
+{
+	return is_dml_type(type) || !strcmp(type, "SelectStmt") || !strcmp(type, "CreateTableAsStmt") ||
+	       !strcmp(type, "CopyStmt");
+}
+
+static const struct form *form_of(const char *type)
+{
+	static const struct form forms[] = {
 		{"InsertStmt", do_insert},	   {"UpdateStmt", do_update},
 		{"DeleteStmt", do_delete},	   {"MergeStmt", do_merge},
 		{"CopyStmt", do_copy},
@@ -1502,14 +1688,23 @@ void locks_predict(struct catalog *cat, const struct opts *o, struct stmt *st, c
 		{"AlterPolicyStmt", do_policy},	   {"CreateStatsStmt", do_stats},
 		{"DoStmt", do_unmodelled},	   {"AlterDomainStmt", do_alter_domain},
 		{"CreateFunctionStmt", do_create_function}, {"VariableSetStmt", do_set},
+		{"ExplainStmt", do_explain},
 	};
-	struct ctx c = {cat, o, st, &st->eff, search_schema};
+	for (size_t i = 0; i < sizeof(forms) / sizeof(*forms); i++)
+		if (!strcmp(type, forms[i].type))
+			return &forms[i];
+	return NULL;
+}
+
+void locks_predict(struct catalog *cat, const struct opts *o, struct stmt *st, const char *search_schema)
+{
+	struct ctx c = {cat, o, st, &st->eff, search_schema, NO_DML};
 	memset(&st->eff, 0, sizeof(st->eff));
 	st->eff.work = W_META;
 	st->eff.work_rows = -1;
-	for (size_t i = 0; i < sizeof(forms) / sizeof(*forms); i++)
-		if (!strcmp(st->type, forms[i].type)) {
-			forms[i].fn(&c, st->node);
-			break;
-		}
+	const struct form *f = form_of(st->type);
+	if (f)
+		f->fn(&c, st->node);
+	if (runs_nested(st->type))
+		nested(&c, st->node);
 }

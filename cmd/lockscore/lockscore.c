@@ -13,7 +13,15 @@
  * Writes, per migration: a `statement` record per statement (locks: the
  * strongest mode per table; rewrites; scans; blocks {reads, writes} in
  * estimated ms; est_lock_ms; source static|traced), `finding` records and
- * one `risk` record. --format text|github|sarif writes those as compiler
+ * one `risk` record, with `digest` {forward, rollback}: the hex SHA-256 of
+ * the SQL reviewed (a migration record's strings, a file's bytes; rollback
+ * null when there is none). DML nested in a statement (data-modifying
+ * WITH, EXPLAIN ANALYZE, COPY (...) TO, CREATE TABLE AS) is predicted and
+ * ruled on as the plain statement. A migration record's rollback SQL is
+ * reviewed for escapes from the deploy's session and transaction
+ * (timeouts switched off, role, search_path, two-phase commit, COMMIT or
+ * ROLLBACK): those findings carry "part": "rollback".
+ * --format text|github|sarif writes those as compiler
  * lines, GitHub annotations or SARIF 2.1.0 instead.
  * Exit: 0; 1 findings at or above --fail-on; 2 usage; 4 invalid input (a
  * file PostgreSQL cannot parse: file, line and the parser's message).
@@ -35,6 +43,7 @@
 #include "lockscore.h"
 #include "msg.h"
 #include "nd.h"
+#include "sha256.h"
 #include "xalloc.h"
 
 static const char usage_text[] =
@@ -46,6 +55,9 @@ static const char usage_text[] =
 	"  --pg-version N                     target PostgreSQL major version, 11..17 (default 15)\n"
 	"  --disable RULE                     turn a rule off (repeatable)\n"
 	"  --no-transaction                   the tool does not wrap each file in a transaction\n"
+	"  --max-lock-timeout DUR             a longer lock_timeout counts as switched off (default 10s)\n"
+	"  --max-statement-timeout DUR        likewise statement_timeout and idle_in_transaction_session_timeout\n"
+	"                                     (default 1h); DUR: 500ms, 2s, 5min, 1h\n"
 	"  -h, --help                         this help\n"
 	"\n"
 	"Suppress one finding with a comment on or above the statement:\n"
@@ -59,18 +71,36 @@ struct input {
 	double sample_percent;
 };
 
+/* A duration option: a positive number with ms, s, min or h. */
+static double opt_duration_ms(const char *opt, const char *v)
+{
+	static const struct {
+		const char *unit;
+		double ms;
+	} units[] = {{"ms", 1}, {"s", 1000}, {"min", 60000}, {"h", 3600000}};
+	char *end;
+	double x = strtod(v, &end);
+	for (size_t i = 0; x > 0 && end != v && i < sizeof units / sizeof *units; i++)
+		if (!strcmp(end, units[i].unit))
+			return x * units[i].ms;
+	usage_error("%s takes a duration such as 500ms, 2s, 5min or 1h, not '%s'", opt, v);
+}
+
 static void parse_opts(struct opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"format", required_argument, NULL, 'f'},	  {"fail-on", required_argument, NULL, 'F'},
 		{"pg-version", required_argument, NULL, 'p'}, {"disable", required_argument, NULL, 'd'},
 		{"no-transaction", no_argument, NULL, 'n'},	  {"help", no_argument, NULL, 'h'},
+		{"max-lock-timeout", required_argument, NULL, 'L'}, {"max-statement-timeout", required_argument, NULL, 'S'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
 	memset(o, 0, sizeof(*o));
 	o->pg_version = 15;
 	o->format = "ndjson";
+	o->max_lock_timeout_ms = 10000;
+	o->max_statement_timeout_ms = 3600000;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		char *end;
 		switch (ch) {
@@ -92,6 +122,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			break;
 		case 'd': strv_push(&o->disabled, optarg); break;
 		case 'n': o->no_transaction = true; break;
+		case 'L': o->max_lock_timeout_ms = opt_duration_ms("--max-lock-timeout", optarg); break;
+		case 'S': o->max_statement_timeout_ms = opt_duration_ms("--max-statement-timeout", optarg); break;
 		case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
 		default: usage_error("unknown option");
 		}
@@ -161,17 +193,19 @@ static void scan_ignores(const char *text, size_t len, struct strv *out)
 }
 
 /* What the migration-wide rules need of a statement once its tree is gone. */
-static void note_facts(struct stmt *st)
+static void note_facts(const struct opts *o, struct stmt *st)
 {
+	enum lt_effect lt = lock_timeout_effect(o, st->type, st->node);
+	st->sets_lock_timeout = lt == LT_SETS;
+	st->clears_lock_timeout = lt == LT_CLEARS;
 	if (!strcmp(st->type, "TransactionStmt")) {
 		const char *k = sql_jstr(st->node, "kind");
 		k = k ? k : "";
-		st->txk = !strcmp(k, "TRANS_STMT_BEGIN") || !strcmp(k, "TRANS_STMT_START")	  ? TXK_BEGIN
-			  : !strcmp(k, "TRANS_STMT_COMMIT") || !strcmp(k, "TRANS_STMT_ROLLBACK") ? TXK_END
-												   : TXK_OTHER;
-	} else if (!strcmp(st->type, "VariableSetStmt")) {
-		const char *name = sql_jstr(st->node, "name");
-		st->sets_lock_timeout = name && !strcmp(name, "lock_timeout");
+		st->rolls_back = !strcmp(k, "TRANS_STMT_ROLLBACK");
+		st->txk = !strcmp(k, "TRANS_STMT_BEGIN") || !strcmp(k, "TRANS_STMT_START") ? TXK_BEGIN
+			  : !strcmp(k, "TRANS_STMT_COMMIT") || st->rolls_back || !strcmp(k, "TRANS_STMT_PREPARE")
+				  ? TXK_END
+				  : TXK_OTHER;
 	} else if (!strcmp(st->type, "AlterTableStmt")) {
 		const cJSON *cmd;
 		cJSON_ArrayForEach(cmd, sql_jget(st->node, "cmds"))
@@ -244,8 +278,7 @@ static void apply_trace(const struct input *in, const struct opts *o, struct mig
 	bool partial = cJSON_IsFalse(complete) || (nd_get_str(tr, "error") != NULL);
 	/* row locks a DML statement takes through foreign keys depend on the
 	 * rows: the sample may have had none to cascade to, production will */
-	bool dml = !strcmp(st->type, "DeleteStmt") || !strcmp(st->type, "UpdateStmt") ||
-		   !strcmp(st->type, "InsertStmt") || !strcmp(st->type, "MergeStmt");
+	bool dml = st->eff.ndml > 0;
 	for (size_t i = 0; dml && i < st->eff.nlocks; i++)
 		if (st->eff.locks[i].mode <= LM_RE && !effect_mode(&seen, st->eff.locks[i].table))
 			effect_lock(&seen, st->eff.locks[i].table, st->eff.locks[i].mode);
@@ -429,7 +462,7 @@ static void walk_stmt(struct walk *w, const struct sql_script *one, const struct
 	size_t tail = nl ? (size_t)(nl - (text + end)) : strlen(text + end);
 	scan_ignores(text + end, tail, &st->ignore); /* on the statement's last line */
 	*prev_end = end + tail;
-	note_facts(st);
+	note_facts(w->o, st);
 	w->real += st->txk == TXK_NONE;
 	if (w->real <= 1) {
 		xgrow(&w->pending, &w->pending_cap, w->npending + 1, sizeof(*w->pending));
@@ -478,6 +511,48 @@ static size_t run_one(struct input *in, const struct opts *o, struct migration *
 	free(w.pending);
 	free(w.pending_src);
 	return w.real;
+}
+
+/* ---- the rollback ---- */
+
+/* review_rollback: the deploy runs the rollback SQL too (in one
+ * transaction, with its own lock_timeout): its escapes from that session
+ * and transaction are findings of the migration, marked as the rollback's.
+ * SQL PostgreSQL cannot parse is one: the rollback would fail. */
+static void review_rollback(const struct opts *o, struct migration *m, const char *text)
+{
+	struct sql_script s;
+	struct sql_error err;
+	size_t first = m->nfindings, real = 0, seen = 0;
+	if (sql_parse(&s, text, &err) < 0) {
+		finding_add(m, NULL, "statement-will-fail", "high", NULL,
+			    xasprintf("the rollback SQL does not parse (line %d: %s): rolling back would fail", err.line,
+				      err.message ? err.message : "syntax error"),
+			    xstrdup("fix the rollback SQL"));
+		m->findings[m->nfindings - 1].line = err.line;
+		m->findings[m->nfindings - 1].rollback = true;
+		sql_error_release(&err);
+		return;
+	}
+	for (size_t i = 0; i < s.n; i++)
+		real += strcmp(s.stmts[i].type, "TransactionStmt") != 0;
+	for (size_t i = 0; i < s.n; i++) {
+		struct stmt st;
+		memset(&st, 0, sizeof st);
+		st.index = i;
+		st.line = s.stmts[i].line;
+		st.type = xstrdup(s.stmts[i].type);
+		st.node = s.stmts[i].node;
+		st.src = s.text;
+		note_facts(o, &st);
+		seen += st.txk == TXK_NONE;
+		rules_session(o, m, &st);
+		rule_tx_end(o, m, &st, seen < real);
+		stmt_release(&st);
+	}
+	sql_script_release(&s);
+	for (size_t i = first; i < m->nfindings; i++)
+		m->findings[i].rollback = true;
 }
 
 /* ---- records ---- */
@@ -564,7 +639,9 @@ static cJSON *finding_record(const struct migration *m, const struct finding *f)
 	cJSON_AddStringToObject(o, "migration", m->id);
 	cJSON_AddNumberToObject(o, "statement", (double)f->stmt);
 	cJSON_AddNumberToObject(o, "line", f->line);
-	cJSON_AddStringToObject(o, "file", m->file);
+	cJSON_AddStringToObject(o, "file", f->rollback && m->rollback_file ? m->rollback_file : m->file);
+	if (f->rollback)
+		cJSON_AddStringToObject(o, "part", "rollback");
 	if (f->table)
 		cJSON_AddStringToObject(o, "table", f->table);
 	else
@@ -577,6 +654,33 @@ static cJSON *finding_record(const struct migration *m, const struct finding *f)
 	return o;
 }
 
+/* hex: lowercase hex SHA-256 of n bytes of data into out[65] */
+static void hex_digest(const char *data, size_t n, char out[65])
+{
+	unsigned char d[SHA256_LEN];
+	sha256(data, n, d);
+	for (size_t i = 0; i < SHA256_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* hex_digest of a mapped file, a megabyte at a time, its pages leaving
+ * memory behind the hash (memory stays bounded however long the file) */
+static void hex_digest_mapped(struct mapped *f, char out[65])
+{
+	struct sha256 s;
+	unsigned char d[SHA256_LEN];
+	const size_t step = (size_t)1 << 20;
+	sha256_init(&s);
+	for (size_t off = 0; off < f->len; off += step) {
+		size_t n = f->len - off < step ? f->len - off : step;
+		sha256_update(&s, f->text + off, n);
+		map_drop(f, off, off + n);
+	}
+	sha256_final(&s, d);
+	for (size_t i = 0; i < SHA256_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
 static cJSON *risk_record(const struct migration *m)
 {
 	cJSON *o = nd_record("risk");
@@ -584,6 +688,12 @@ static cJSON *risk_record(const struct migration *m)
 	cJSON_AddStringToObject(o, "level", m->level);
 	cJSON_AddNumberToObject(o, "score", m->score);
 	cJSON_AddItemToObject(o, "reasons", strv_array(&m->reasons));
+	cJSON *d = cJSON_AddObjectToObject(o, "digest");
+	cJSON_AddStringToObject(d, "forward", m->digest_forward);
+	if (m->digest_rollback[0])
+		cJSON_AddStringToObject(d, "rollback", m->digest_rollback);
+	else
+		cJSON_AddNullToObject(d, "rollback");
 	return o;
 }
 
@@ -597,6 +707,7 @@ static void migration_release(struct migration *m)
 	free(m->findings);
 	free(m->id);
 	free(m->file);
+	free(m->rollback_file);
 	spool_release(&m->stmts);
 	spool_release(&m->times);
 	spool_release(&m->holds);
@@ -674,13 +785,14 @@ static void output_migration(struct output *out, struct migration *m, size_t rea
 			risk_finding(&rk, &f);
 			int r = severity_rank(f.severity);
 			out->worst = r > out->worst ? r : out->worst;
+			const char *file = f.rollback && m->rollback_file ? m->rollback_file : m->file;
 			if (nd) {
 				nd_emit(finding_record(m, &f));
 			} else if (!strcmp(o->format, "text")) {
-				format_text_finding(m->file, &f, &line);
+				format_text_finding(file, &f, &line);
 				report_line(out, &line);
 			} else if (!strcmp(o->format, "github")) {
-				format_github_finding(m->file, &f, &line);
+				format_github_finding(file, &f, &line);
 				report_line(out, &line);
 			}
 			if (sarif) {
@@ -761,7 +873,16 @@ int main(int argc, char **argv)
 		m.id = xstrdup(nd_get_str(rec, "id"));
 		m.file = xstrdup(fw ? fw : m.id);
 		m.outside = cJSON_GetObjectItemCaseSensitive(rec, "outside_allow_list");
-		size_t real = run_one(&in, &o, &m, nd_get_str(rec, "forward"));
+		const char *forward = nd_get_str(rec, "forward"), *rollback = nd_get_str(rec, "rollback");
+		const char *rbf = nd_get_str(cJSON_GetObjectItemCaseSensitive(rec, "files"), "rollback");
+		hex_digest(forward, strlen(forward), m.digest_forward);
+		size_t real = run_one(&in, &o, &m, forward);
+		if (rollback) {
+			hex_digest(rollback, strlen(rollback), m.digest_rollback);
+			m.rollback_file = xstrdup(rbf ? rbf : m.id);
+			review_rollback(&o, &m, rollback);
+			m.nfound += move_findings(&m, &m.found);
+		}
 		output_migration(&out, &m, real);
 	}
 	for (int i = optind; i < argc; i++) {
@@ -771,6 +892,7 @@ int main(int argc, char **argv)
 		m.id = migration_id_of_path(argv[i]);
 		m.file = xstrdup(argv[i]);
 		m.map = &text;
+		hex_digest_mapped(&text, m.digest_forward);
 		size_t real = run_one(&in, &o, &m, text.text);
 		output_migration(&out, &m, real);
 		map_release(&text);

@@ -30,6 +30,16 @@ struct lock_entry {
 	enum lockmode mode;
 };
 
+/* One INSERT, UPDATE, DELETE or MERGE a statement runs: the statement
+ * itself, or one nested in it (a data-modifying WITH, the query of
+ * EXPLAIN ANALYZE, COPY (...) TO or CREATE TABLE AS). */
+struct dml {
+	char *table;	 /* its target */
+	const char *verb; /* "INSERT", "UPDATE", "DELETE", "MERGE" */
+	bool deletes;	 /* DELETE, or MERGE with a DELETE action */
+	struct strv fan; /* tables its foreign keys' actions write */
+};
+
 /* The effect of one statement, predicted from the parse tree and the DAG
  * (static) or observed on the shadow (traced). */
 struct effect {
@@ -44,6 +54,8 @@ struct effect {
 	bool unmodelled;   /* procedural code, dynamic SQL: effects unknown */
 	struct strv routed; /* partitions an INSERT's rows are routed to */
 	char *no_partition; /* the partitioned table no partition of which takes a row */
+	struct dml *dml;    /* the DML it runs, its own first; not spooled */
+	size_t ndml, capdml;
 };
 
 void effect_lock(struct effect *e, const char *table, enum lockmode m);
@@ -76,7 +88,9 @@ struct stmt {
 	const cJSON *node; /* NULL once the statement has been analysed */
 	const char *src;   /* with node: the text its parse locations index */
 	enum txkind txk;
-	bool sets_lock_timeout; /* SET lock_timeout */
+	bool sets_lock_timeout; /* sets a lock_timeout within --max-lock-timeout */
+	bool clears_lock_timeout; /* switches it off: 0, DEFAULT, RESET (ALL), too long */
+	bool rolls_back;  /* with txk TXK_END: ROLLBACK (or ABORT) */
 	bool validates;	  /* ALTER TABLE ... VALIDATE CONSTRAINT */
 	struct effect eff;
 	bool in_tx;	  /* runs inside a transaction block (implicit or explicit) */
@@ -91,6 +105,7 @@ struct stmt {
 struct finding {
 	char *rule, *severity, *table, *message, *fix;
 	char *what; /* set while the severity waits for the lock time (rules.c) */
+	bool rollback; /* found in the migration's rollback SQL: stmt, line are there */
 	enum lockmode mode; /* with what: the statement's lock on table */
 	double rows;	    /* with what: the rows its work touches, < 0 unknown */
 	size_t stmt;
@@ -104,6 +119,10 @@ struct finding {
  * risk) is worked out in passes over the spools once the walk is over. */
 struct migration {
 	char *id, *file; /* file: where lines point (a path, or the id) */
+	char *rollback_file; /* where lines of rollback findings point, or NULL */
+	/* lowercase hex SHA-256 of the forward and rollback SQL as given (the
+	 * deploy runs only SQL with these digests); rollback "" when none */
+	char digest_forward[65], digest_rollback[65];
 	const cJSON *outside; /* the record's outside_allow_list[] (borrowed), or NULL */
 	const char *text; /* the SQL, borrowed */
 	struct mapped *map; /* the file text is mapped from, or NULL */
@@ -142,6 +161,8 @@ void finding_release(struct finding *f);
 
 struct opts {
 	int pg_version;
+	double max_lock_timeout_ms;	 /* a longer lock_timeout switches it off */
+	double max_statement_timeout_ms; /* likewise statement_timeout, idle_in_transaction_session_timeout */
 	bool no_transaction;
 	struct strv disabled;
 	const char *fail_on;
@@ -165,8 +186,20 @@ double work_ms(enum work w, double rows);
  * (transaction control; its findings come last), mrules_end. */
 void rules_stmt(struct catalog *cat, const struct opts *o, struct migration *m, struct stmt *st,
 		const struct strmap *created);
+/* rules_session: the statement's escapes from the deploy's session and
+ * transaction (timeouts switched off, role or search_path changed,
+ * two-phase commit); also run on the rollback SQL. */
+void rules_session(const struct opts *o, struct migration *m, const struct stmt *st);
+/* What st (type, node) does to the session's lock_timeout. */
+enum lt_effect { LT_NONE, LT_SETS, LT_CLEARS };
+enum lt_effect lock_timeout_effect(const struct opts *o, const char *type, const cJSON *node);
+/* rule_tx_end: a COMMIT, ROLLBACK or PREPARE TRANSACTION (st->txk ==
+ * TXK_END) in a file the deploy runs in one transaction, with more
+ * (`later`) statements after it, or a ROLLBACK. */
+void rule_tx_end(const struct opts *o, struct migration *m, const struct stmt *st, bool later);
 struct mrules {
 	bool lock_timeout, warned;
+	size_t real, seen; /* statements that are not transaction control: all, so far */
 	bool wrapped;	  /* the tool runs the file in one transaction */
 	int64_t vtx;	  /* the transaction vtable was seen in */
 	char *vtable;	  /* first table held in ShareRowExclusive or above in vtx */

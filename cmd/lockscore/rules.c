@@ -4,6 +4,7 @@
  * says what it blocks and for how long, and a fix: the safe SQL for that
  * very statement. Ids follow ../shared/reference/rules.md section C.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ void finding_add(struct migration *m, const struct stmt *st, const char *rule, c
 	f->stmt = st ? st->index : 0;
 	f->line = st ? st->line : 0;
 	f->what = NULL;
+	f->rollback = false;
 	f->mode = LM_NONE;
 	f->rows = -1;
 }
@@ -502,18 +504,16 @@ static void rule_alter_table(struct rc *r)
 	cJSON_ArrayForEach(cmd, sql_jget(r->st->node, "cmds")) rule_alter_cmd(r, t, sql_node(cmd, "AlterTableCmd"));
 }
 
-static void rule_dml(struct rc *r)
+/* rule_dml: one DML the statement runs, d (the statement itself or one
+ * nested in it: the same rules either way); first: the statement's first. */
+static void rule_dml(struct rc *r, const struct dml *d, bool first)
 {
 	const char *table = NULL;
-	/* the statement's own table first (a trace lists locks in its own
-	 * order), else the first table it writes */
-	const cJSON *rv = sql_jget(r->st->node, "relation");
-	const char *rs = sql_jstr(rv, "schemaname"), *rn = sql_jstr(rv, "relname");
-	char *target = rn ? xasprintf("%s.%s", rs ? rs : "public", rn) : NULL;
-	for (size_t i = 0; i < r->st->eff.nlocks && !table && target; i++)
-		if (r->st->eff.locks[i].mode == LM_RE && !strcmp(r->st->eff.locks[i].table, target))
+	/* the DML's own table first (a trace lists locks in its own order),
+	 * else the first table the statement writes */
+	for (size_t i = 0; i < r->st->eff.nlocks && !table; i++)
+		if (r->st->eff.locks[i].mode == LM_RE && !strcmp(r->st->eff.locks[i].table, d->table))
 			table = r->st->eff.locks[i].table;
-	free(target);
 	for (size_t i = 0; i < r->st->eff.nlocks && !table; i++)
 		if (r->st->eff.locks[i].mode == LM_RE)
 			table = r->st->eff.locks[i].table;
@@ -531,10 +531,10 @@ static void rule_dml(struct rc *r)
 			continue;
 		if (strv_index(&r->st->eff.fired, t) >= 0)
 			buf_addf(&fired, "%s%s", nfired++ ? ", " : "", t);
-		else
+		else if (r->st->eff.ndml == 1 || strv_index(&d->fan, t) >= 0)
 			buf_addf(&others, "%s%s", fan++ ? ", " : "", t);
 	}
-	if (r->st->eff.no_partition)
+	if (first && r->st->eff.no_partition)
 		add(r, "statement-will-fail", "high", r->st->eff.no_partition,
 		    xasprintf("INSERT fails: no partition of %s takes one of its rows, and it has no default partition",
 			      r->st->eff.no_partition),
@@ -542,18 +542,18 @@ static void rule_dml(struct rc *r)
 			      r->st->eff.no_partition));
 	char dur[64];
 	fmt_ms(r->st->est_ms, dur, sizeof dur);
-	bool del = !strcmp(r->st->type, "DeleteStmt");
+	bool del = d->deletes;
 	const char *sev = blocking_severity(r->st->est_ms);
 	if (fan && del)
 		add(r, "cascading-delete", severity_rank(sev) < 2 && r->st->est_ms < 0 ? "medium" : sev, table,
-		    xasprintf("DELETE on %s cascades through ON DELETE CASCADE to %s%s%s: every matching row there is deleted and locked too, about %s of row locks and WAL%s",
-			      table, others.s, nfired ? ", and its triggers write " : "", nfired ? fired.s : "", dur,
+		    xasprintf("%s on %s cascades through ON DELETE CASCADE to %s%s%s: every matching row there is deleted and locked too, about %s of row locks and WAL%s",
+			      d->verb, table, others.s, nfired ? ", and its triggers write " : "", nfired ? fired.s : "", dur,
 			      r->st->in_tx ? ", held until the transaction ends" : ""),
 		    xasprintf("delete the children first, in batches (DELETE FROM <child> WHERE ctid IN (SELECT ctid FROM <child> WHERE ... LIMIT 10000)), then the parents in batches, each batch its own transaction"));
 	else if (r->st->eff.work_rows < 0 || r->st->eff.work_rows > 10000)
 		add(r, "backfill-in-migration", sev, table,
 		    xasprintf("%s touches %s rows of %s%s%s%s%s (about %s, row locks and WAL%s)",
-			      r->st->type[0] == 'U' ? "UPDATE" : del ? "DELETE" : r->st->type[0] == 'I' ? "INSERT" : "MERGE",
+			      d->verb,
 			      r->st->eff.work_rows < 0 ? "an unknown number of" : "many", table,
 			      fan ? " and, through foreign keys, " : "", fan ? others.s : "",
 			      nfired ? " and, through triggers, " : "", nfired ? fired.s : "", dur,
@@ -631,11 +631,261 @@ void rules_stmt(struct catalog *cat, const struct opts *o, struct migration *m, 
 		rule_truncate(&r);
 	else if (!strcmp(st->type, "AlterTableStmt"))
 		rule_alter_table(&r);
-	else if (!strcmp(st->type, "UpdateStmt") || !strcmp(st->type, "DeleteStmt") || !strcmp(st->type, "InsertStmt") ||
-		 !strcmp(st->type, "MergeStmt"))
-		rule_dml(&r);
-	else
+	else if (strcmp(st->type, "UpdateStmt") && strcmp(st->type, "DeleteStmt") && strcmp(st->type, "InsertStmt") &&
+		 strcmp(st->type, "MergeStmt"))
 		rule_misc(&r);
+	for (size_t i = 0; i < st->eff.ndml; i++)
+		rule_dml(&r, &st->eff.dml[i], i == 0);
+	rules_session(o, m, st);
+}
+
+/* ---- escapes from the deploy's session and transaction ---- */
+
+/* The timeouts the deploy sets (or relies on) and their bounds. */
+static double timeout_bound(const struct opts *o, const char *name)
+{
+	if (!name)
+		return -1;
+	if (!strcmp(name, "lock_timeout"))
+		return o->max_lock_timeout_ms;
+	if (!strcmp(name, "statement_timeout") || !strcmp(name, "idle_in_transaction_session_timeout") ||
+	    !strcmp(name, "transaction_timeout"))
+		return o->max_statement_timeout_ms;
+	return -1;
+}
+
+/* Milliseconds of a timeout's text as PostgreSQL reads it ("2s", "500",
+ * "1.5min"; no unit is ms); -1 when it is not one (PostgreSQL refuses it). */
+static double timeout_text_ms(const char *v)
+{
+	static const struct {
+		const char *unit;
+		double ms;
+	} units[] = {{"", 1}, {"ms", 1}, {"us", 0.001}, {"s", 1000}, {"min", 60000}, {"h", 3600000}, {"d", 86400000}};
+	char *end;
+	double x = strtod(v, &end);
+	if (end == v || x < 0)
+		return -1;
+	while (isspace((unsigned char)*end))
+		end++;
+	char unit[8];
+	size_t n = strlen(end);
+	while (n && isspace((unsigned char)end[n - 1]))
+		n--;
+	if (n >= sizeof unit)
+		return -1;
+	memcpy(unit, end, n);
+	unit[n] = 0;
+	for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+		if (!strcmp(unit, units[i].unit))
+			return x * units[i].ms;
+	return -1;
+}
+
+/* A constant's value as a timeout in ms; -2 when it is not a constant. */
+static double const_ms(const cJSON *arg)
+{
+	const cJSON *ac = sql_node(arg, "A_Const");
+	if (!ac)
+		return -2;
+	if (sql_jget(ac, "ival"))
+		return (double)sql_jint(sql_jget(ac, "ival"), "ival");
+	if (sql_jget(ac, "fval"))
+		return timeout_text_ms(sql_jstr(sql_jget(ac, "fval"), "fval") ? sql_jstr(sql_jget(ac, "fval"), "fval") : "");
+	if (sql_jget(ac, "sval"))
+		return timeout_text_ms(sql_jstr(sql_jget(ac, "sval"), "sval") ? sql_jstr(sql_jget(ac, "sval"), "sval") : "");
+	return -2;
+}
+
+/* Does a value (ms, < 0 unknown) switch timeout `name` off? why: how. */
+static bool switches_off(const struct opts *o, const char *name, double ms, const char **why)
+{
+	double bound = timeout_bound(o, name);
+	if (bound < 0)
+		return false;
+	if (ms == -2)
+		*why = "to a value computed at run time";
+	else if (ms == 0)
+		*why = "to 0, which means no timeout";
+	else if (ms > bound)
+		*why = "to more than the bound (--max-lock-timeout / --max-statement-timeout)";
+	else
+		return false;
+	return ms != -1;
+}
+
+/* What a SET or RESET (VariableSetStmt fields n) does to timeout `name`
+ * (NULL: the first timeout it touches). */
+static bool varset_switches_off(const struct opts *o, const cJSON *n, const char **name, const char **why)
+{
+	const char *kind = sql_jstr(n, "kind"), *var = sql_jstr(n, "name");
+	if (!kind)
+		return false;
+	if (!strcmp(kind, "VAR_RESET_ALL")) {
+		*name = "lock_timeout";
+		*why = "back to the server's default (no timeout unless configured), with every other setting";
+		return true;
+	}
+	if (timeout_bound(o, var) < 0)
+		return false;
+	*name = var;
+	if (!strcmp(kind, "VAR_SET_DEFAULT") || !strcmp(kind, "VAR_RESET")) {
+		*why = "back to the server's default (no timeout unless configured)";
+		return true;
+	}
+	return !strcmp(kind, "VAR_SET_VALUE") && switches_off(o, var, const_ms(cJSON_GetArrayItem(sql_jget(n, "args"), 0)), why);
+}
+
+/* set_config(name, value, is_local) calls anywhere in the tree n. */
+static void find_set_config(const cJSON *n, const cJSON **out, size_t *nout, size_t cap)
+{
+	for (const cJSON *k = n ? n->child : NULL; k; k = k->next) {
+		if (k->string && !strcmp(k->string, "FuncCall") && cJSON_IsObject(k)) {
+			const cJSON *fn = cJSON_GetArrayItem(sql_jget(k, "funcname"), cJSON_GetArraySize(sql_jget(k, "funcname")) - 1);
+			const char *f = sql_strval(fn);
+			if (f && !strcmp(f, "set_config") && *nout < cap)
+				out[(*nout)++] = k;
+		}
+		if (cJSON_IsObject(k) || cJSON_IsArray(k))
+			find_set_config(k, out, nout, cap);
+	}
+}
+
+static void session_add(const struct opts *o, struct migration *m, const struct stmt *st, const char *rule,
+			const char *sev, char *msg, char *fix)
+{
+	madd(o, m, st, rule, sev, NULL, msg, fix);
+}
+
+static void timeout_finding(const struct opts *o, struct migration *m, const struct stmt *st, const char *what,
+			    const char *name, const char *why)
+{
+	session_add(o, m, st, "timeout-disabled", "high",
+		    xasprintf("%s sets %s %s: the deploy's %s no longer holds, and a statement that waits on a lock waits as long as the lock is held, with every query on that table queued behind it",
+			      what, name, why, name),
+		    xasprintf("leave the timeouts to the deploy; if the migration needs its own, SET LOCAL %s = '2s' (a small value, never 0 or DEFAULT)",
+			      name));
+}
+
+/* set_config(...) whose name (a constant) is a timeout, the role or the
+ * search_path, or is computed at run time. */
+static void rule_set_config(const struct opts *o, struct migration *m, const struct stmt *st, const cJSON *fc)
+{
+	const cJSON *args = sql_jget(fc, "args");
+	const cJSON *ac = sql_node(cJSON_GetArrayItem(args, 0), "A_Const");
+	const char *name = sql_jstr(sql_jget(ac, "sval"), "sval"), *why = NULL;
+	if (!name) {
+		timeout_finding(o, m, st, "set_config() with a name computed at run time", "a setting (maybe a timeout)",
+				"to a value computed at run time");
+		return;
+	}
+	if (!strcasecmp(name, "role") || !strcasecmp(name, "session_authorization"))
+		session_add(o, m, st, "session-role-change", "high",
+			    xasprintf("set_config('%s', ...) runs the rest of the session as another role: its privileges and per-role settings, not the deploy's", name),
+			    xstrdup("run the migration as the deploy's role; grant what it needs instead"));
+	else if (!strcasecmp(name, "search_path"))
+		session_add(o, m, st, "search-path-change", "medium",
+			    xstrdup("set_config('search_path', ...) changes which objects unqualified names resolve to for the rest of the session (the deploy's later statements and the rollback too)"),
+			    xstrdup("qualify names with their schema instead"));
+	else if (timeout_bound(o, name) >= 0 && switches_off(o, name, const_ms(cJSON_GetArrayItem(args, 1)), &why))
+		timeout_finding(o, m, st, "set_config()", name, why);
+}
+
+/* SET / RESET, or the SET of ALTER ROLE, DATABASE or SYSTEM. */
+static void rule_varset(const struct opts *o, struct migration *m, const struct stmt *st)
+{
+	const cJSON *n = st->node, *set = NULL;
+	const char *type = st->type, *name = NULL, *why = NULL, *what = "SET";
+	if (!strcmp(type, "VariableSetStmt"))
+		set = n;
+	else if (!strcmp(type, "AlterRoleSetStmt") || !strcmp(type, "AlterDatabaseSetStmt") || !strcmp(type, "AlterSystemStmt")) {
+		set = sql_jget(n, "setstmt");
+		what = !strcmp(type, "AlterRoleSetStmt")       ? "ALTER ROLE ... SET (for every later session of the role)"
+		       : !strcmp(type, "AlterDatabaseSetStmt") ? "ALTER DATABASE ... SET (for every later session)"
+							       : "ALTER SYSTEM (for the whole server)";
+	}
+	const char *var = sql_jstr(set, "name"), *kind = sql_jstr(set, "kind");
+	if (set == n && kind && !strcmp(kind, "VAR_RESET_ALL"))
+		what = "RESET ALL";
+	else if (set == n && kind && !strcmp(kind, "VAR_RESET"))
+		what = "RESET";
+	if (set && varset_switches_off(o, set, &name, &why))
+		timeout_finding(o, m, st, what, name, why);
+	else if (set == n && var && kind && !strcmp(kind, "VAR_SET_VALUE") &&
+		 (!strcmp(var, "role") || !strcmp(var, "session_authorization")))
+		session_add(o, m, st, "session-role-change", "high",
+			    xasprintf("SET %s runs the rest of the session as another role: its privileges and per-role settings (timeouts included), not the deploy's",
+				      !strcmp(var, "role") ? "ROLE" : "SESSION AUTHORIZATION"),
+			    xstrdup("run the migration as the deploy's role; grant what it needs instead (or ALTER ... OWNER TO)"));
+	else if (set == n && var && !strcmp(var, "search_path"))
+		session_add(o, m, st, "search-path-change", "medium",
+			    xstrdup("SET search_path changes which objects unqualified names resolve to for the rest of the session (the deploy's later statements and the rollback too)"),
+			    xstrdup("qualify names with their schema instead (or SET LOCAL search_path, which ends with the transaction)"));
+}
+
+void rules_session(const struct opts *o, struct migration *m, const struct stmt *st)
+{
+	const cJSON *n = st->node;
+	const char *type = st->type;
+	if (!n || !type)
+		return;
+	rule_varset(o, m, st);
+	if (!strcmp(type, "DiscardStmt") && sql_jstr(n, "target") && !strcmp(sql_jstr(n, "target"), "DISCARD_ALL"))
+		timeout_finding(o, m, st, "DISCARD ALL", "lock_timeout", "back to the server's default, with every other session setting");
+	const char *tk = !strcmp(type, "TransactionStmt") ? sql_jstr(n, "kind") : NULL;
+	if (tk && (!strcmp(tk, "TRANS_STMT_PREPARE") || !strcmp(tk, "TRANS_STMT_COMMIT_PREPARED") ||
+		   !strcmp(tk, "TRANS_STMT_ROLLBACK_PREPARED")))
+		session_add(o, m, st, "two-phase-commit", "high",
+			    xasprintf("%s: a prepared transaction outlives the deploy's session and its timeouts, holding its locks until someone commits or rolls it back by hand (and needs max_prepared_transactions)",
+				      !strcmp(tk, "TRANS_STMT_PREPARE") ? "PREPARE TRANSACTION ends the deploy's transaction"
+									 : "COMMIT/ROLLBACK PREPARED finishes a transaction prepared elsewhere"),
+			    xstrdup("remove it: the deploy commits the migration's transaction itself"));
+	const cJSON *calls[16];
+	size_t ncalls = 0;
+	find_set_config(n, calls, &ncalls, sizeof calls / sizeof *calls);
+	for (size_t i = 0; i < ncalls; i++)
+		rule_set_config(o, m, st, calls[i]);
+}
+
+enum lt_effect lock_timeout_effect(const struct opts *o, const char *type, const cJSON *node)
+{
+	const char *name = NULL, *why = NULL;
+	enum lt_effect e = LT_NONE;
+	if (!strcmp(type, "VariableSetStmt")) {
+		const char *var = sql_jstr(node, "name"), *kind = sql_jstr(node, "kind");
+		if (varset_switches_off(o, node, &name, &why))
+			e = !strcmp(name, "lock_timeout") ? LT_CLEARS : LT_NONE;
+		else if (var && !strcmp(var, "lock_timeout") && kind && !strcmp(kind, "VAR_SET_VALUE") &&
+			 const_ms(cJSON_GetArrayItem(sql_jget(node, "args"), 0)) > 0)
+			e = LT_SETS;
+	} else if (!strcmp(type, "DiscardStmt") && sql_jstr(node, "target") && !strcmp(sql_jstr(node, "target"), "DISCARD_ALL")) {
+		e = LT_CLEARS;
+	}
+	const cJSON *calls[16];
+	size_t ncalls = 0;
+	find_set_config(node, calls, &ncalls, sizeof calls / sizeof *calls);
+	for (size_t i = 0; i < ncalls; i++) {
+		const cJSON *args = sql_jget(calls[i], "args");
+		const char *nm = sql_jstr(sql_jget(sql_node(cJSON_GetArrayItem(args, 0), "A_Const"), "sval"), "sval");
+		double ms = const_ms(cJSON_GetArrayItem(args, 1));
+		if (!nm || (!strcmp(nm, "lock_timeout") && switches_off(o, nm, ms, &why)))
+			e = LT_CLEARS;
+		else if (!strcmp(nm, "lock_timeout") && ms > 0)
+			e = LT_SETS;
+	}
+	return e;
+}
+
+void rule_tx_end(const struct opts *o, struct migration *m, const struct stmt *st, bool later)
+{
+	if (o->no_transaction || st->txk != TXK_END || (!later && !st->rolls_back))
+		return;
+	madd(o, m, st, "transaction-ended-in-file", "high", NULL,
+	     xasprintf("%s ends the transaction the deploy runs the file in: %s",
+		       st->rolls_back ? "ROLLBACK" : "COMMIT (or PREPARE TRANSACTION)",
+		       st->rolls_back ? "the migration's work is thrown away while the deploy records it as applied, and what follows runs outside any transaction without the deploy's SET LOCAL timeouts"
+				      : "the statements after it run outside that transaction, without the deploy's SET LOCAL lock_timeout, and a failure among them can no longer be rolled back with the rest"),
+	     xstrdup("remove BEGIN/COMMIT/ROLLBACK from the file (the deploy wraps it in one transaction), or split it into migrations, or mark it non-transactional (--no-transaction)"));
 }
 
 /* ---- migration-wide rules ---- */
@@ -697,13 +947,17 @@ void mrules_init(struct mrules *r, const struct opts *o, size_t real)
 {
 	memset(r, 0, sizeof(*r));
 	r->wrapped = !o->no_transaction && real > 1;
+	r->real = real;
 }
 
 void mrules_stmt(struct mrules *r, const struct opts *o, struct migration *m, const struct stmt *st, size_t last)
 {
 	const char *table;
+	r->seen += st->txk == TXK_NONE;
 	if (st->sets_lock_timeout)
 		r->lock_timeout = true;
+	if (st->clears_lock_timeout)
+		r->lock_timeout = r->warned = false;
 	if (st->eff.notx && st->in_tx)
 		madd(o, m, st, "concurrently-in-transaction", "high", main_table(st),
 		     xasprintf("this statement cannot run inside a transaction block, and the migration runs the file in one: the deploy fails"),
@@ -748,6 +1002,7 @@ void mrules_tx(struct mrules *r, const struct opts *o, struct migration *m, cons
 		r->open = true;
 	} else if (st->txk == TXK_END) {
 		r->depth = r->depth > 0 ? r->depth - 1 : 0;
+		rule_tx_end(o, m, st, r->seen < r->real);
 	}
 }
 

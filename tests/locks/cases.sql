@@ -1037,6 +1037,73 @@ ON p.sku = v.sku
 WHEN MATCHED THEN UPDATE SET price = v.price
 WHEN NOT MATCHED THEN INSERT (sku, title, price) VALUES (v.sku, 'New ' || v.sku, v.price);
 
+-- ===== DML wherever it appears ==============================================
+
+-- case: cte-delete-customer-cascade
+-- a data-modifying WITH runs like the plain DELETE: the same cascade
+WITH d AS (DELETE FROM customers WHERE id = 10 RETURNING 1) SELECT count(*) FROM d;
+
+-- case: cte-delete-into-insert
+-- customer 12 has no payments; the INSERT reads nothing but the CTE
+WITH d AS (DELETE FROM customers WHERE id = 12 RETURNING id, email)
+INSERT INTO audit_log (actor, action, payload) SELECT 'purge', 'delete', email FROM d;
+
+-- case: cte-two-dml-siblings
+WITH d AS (DELETE FROM order_items WHERE order_id = 1 RETURNING order_id),
+     u AS (UPDATE orders SET qty = qty + 1 WHERE id IN (SELECT order_id FROM d) RETURNING id)
+SELECT count(*) FROM u;
+
+-- case: cte-update-customers-id-cascade
+WITH u AS (UPDATE customers SET id = 100007 WHERE id = 7 RETURNING id) SELECT * FROM u;
+
+-- case: cte-delete-in-update-from
+WITH d AS (DELETE FROM payments WHERE order_id = 2 RETURNING order_id)
+UPDATE orders SET note = 'x' FROM d WHERE orders.id = d.order_id;
+
+-- case: cte-insert-then-select
+WITH i AS (INSERT INTO tags (id, name) VALUES (90001, 'cte') RETURNING id) SELECT count(*) FROM i;
+
+-- case: create-table-as-cte-delete
+CREATE TABLE gone AS WITH d AS (DELETE FROM customers WHERE id = 10 RETURNING id) SELECT id FROM d;
+
+-- case: explain-analyze-delete-cascade
+EXPLAIN ANALYZE DELETE FROM customers WHERE id = 10;
+
+-- case: explain-delete
+-- plain EXPLAIN plans only: the parser's locks, no cascade
+EXPLAIN DELETE FROM customers WHERE id = 10;
+
+-- case: copy-to-cte-delete
+COPY (WITH d AS (DELETE FROM customers WHERE id = 10 RETURNING id) SELECT id FROM d) TO '/dev/null';
+
+-- case: copy-to-delete-returning
+COPY (DELETE FROM customers WHERE id = 10 RETURNING id) TO '/dev/null';
+
+-- case: copy-from
+COPY tags (id, name) FROM '/dev/null';
+
+-- case: insert-select-from-cte-update
+WITH u AS (UPDATE products SET price = price WHERE id <= 3 RETURNING id, sku)
+INSERT INTO tags (id, name) SELECT 80000 + id, sku FROM u;
+
+-- case: insert-on-conflict-update-key-cascade
+-- the conflicting customer 7's id changes: ON UPDATE CASCADE to orders
+INSERT INTO customers (id, email, name, code) VALUES (7, 'x7', 'y', 'c')
+ON CONFLICT (id) DO UPDATE SET id = 100007;
+
+-- case: merge-delete-cascade
+MERGE INTO customers c USING (VALUES (10)) v (id) ON c.id = v.id WHEN MATCHED THEN DELETE;
+
+-- case: merge-with-cte-source
+WITH s AS (SELECT sku, price FROM products WHERE id <= 2)
+MERGE INTO products p USING s ON p.sku = s.sku WHEN MATCHED THEN UPDATE SET price = s.price;
+
+-- case: select-for-update-in-cte
+WITH s AS (SELECT id FROM orders WHERE id < 3 FOR UPDATE) SELECT count(*) FROM s;
+
+-- case: select-for-update-in-subquery
+SELECT count(*) FROM (SELECT id FROM orders WHERE id = 1 FOR UPDATE) s;
+
 -- ===== Combinations (one transaction) =======================================
 
 -- case: add-column-then-backfill
