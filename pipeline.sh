@@ -18,6 +18,9 @@
 # deploy (production): the runbook (OUT/runbook.md), then metricwatch
 #   --apply against PROD_DATABASE_URL: lock_timeout and retries, watching lock
 #   waits and errors; with --pitr-enabled it rolls back on a sustained breach.
+#   Only the SQL that was reviewed is deployed: metricwatch refuses (exit 4) a
+#   migration whose forward or rollback no longer matches the digest in the
+#   review's risk record.
 # demo: the whole review, twice, on the built-in demo production database.
 #
 # SOURCE is what schema2dag reads: --flyway DIR [--conf FILE], --prisma FILE,
@@ -273,7 +276,9 @@ deploy() {
 	say "runbook: $out/runbook.md"
 	[ ${#pitr[@]} -gt 0 ] || say "no --pitr-enabled: metricwatch alerts but never rolls back"
 	local st=0
-	jq -c 'select(.kind == "migration")' "$stream" |
+	# the migrations and the review's risk records, whose digests metricwatch
+	# checks against the SQL it is about to run: an edited stream is refused
+	jq -c 'select(.kind == "migration" or .kind == "risk")' "$stream" |
 		"$bin/metricwatch" --pg "$pg" --apply "${pitr[@]}" "${watch[@]}" >"$out/watch.ndjson" || st=$?
 	case $st in
 	0) say "all clear" ;;

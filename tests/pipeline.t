@@ -113,6 +113,16 @@ is "$(jq -r 'select(.kind == "watch") | .event' "$work/dep/watch.ndjson" 2>/dev/
 is "$(psql -X -At "$prod2" -c "SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'soft_delete'")" \
 	1 "the column is on the deployed database"
 
+# a stream edited after its review: refused before production is touched
+jq -c 'if .kind == "migration" then .forward = "ALTER TABLE orders DROP COLUMN soft_delete;" else . end' \
+	"$work/stg/stream.ndjson" >"$work/edited.ndjson"
+st=0
+PROD_DATABASE_URL=$prod2 "$pl" deploy --stream "$work/edited.ndjson" --out "$work/dep2" \
+	-- --baseline 0.5 --settle 1 --interval 0.2 2>"$work/dep2.err" || st=$?
+is "$st:$(psql -X -At "$prod2" -c "SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'soft_delete'")" \
+	4:1 "deploy of an edited stream: refused (exit 4), production untouched"
+grep -q "digest" "$work/dep2.err" || diag "$(cat "$work/dep2.err")"
+
 is "$(leftovers)" 0 "no server or shadow left behind by any run"
 n=$(pgrep -f "$TMPDIR" | wc -l)
 is "$n" 1 "only the demo production's postmaster is running"
