@@ -261,7 +261,16 @@ cJSON *cat_enum_json(const struct cat_enum *e);
 cJSON *cat_domain_json(const struct cat_domain *d);
 /* catalog_load_record: if rec is a DAG record (table, index, foreign_key,
  * check, view, enum, domain), add it and return 1; 0 for other kinds; -1 with
- * *err set (static string) when a DAG record is malformed. */
+ * *err set (static string) when a DAG record is malformed, or when a piece
+ * of SQL it carries is not exactly one expression (column default and
+ * generated, check and domain check expressions, index predicate), one type
+ * name (column type, domain base type) or one SELECT (view definition), or
+ * an index method or foreign-key action is not one of PostgreSQL's words
+ * (see sql_is_one_expr): nothing built from a catalog carries a statement
+ * its records smuggled in. */
 int catalog_load_record(struct catalog *c, const cJSON *rec, const char **err);
+/* catalog_load_record_trusted: the same, for records a program made from a
+ * catalog it built itself (a copy): no vetting. */
+int catalog_load_record_trusted(struct catalog *c, const cJSON *rec, const char **err);
 
 #endif

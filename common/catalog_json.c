@@ -1,8 +1,10 @@
 /* catalog_json: the catalog as records, and records back into a catalog. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "catalog.h"
+#include "sql.h"
 #include "xalloc.h"
 
 static cJSON *record(const char *kind)
@@ -205,6 +207,62 @@ static int get_strv(const cJSON *o, const char *k, struct strv *sv)
 	return 0;
 }
 
+/* ---- vetting: every piece of SQL a record carries is read as exactly one
+ * expression, type name or query before anything is built from it (a
+ * record's text is written into rollbacks and shadow schemas) ---- */
+
+/* vetting: off while a program loads its own copy (trusted) */
+static bool vetting = true;
+
+static bool expr_ok(const char *s)
+{
+	return !vetting || sql_is_one_expr(s);
+}
+
+static bool type_ok(const char *s)
+{
+	return !vetting || sql_is_one_type(s);
+}
+
+static bool query_ok(const char *s)
+{
+	return !vetting || sql_query_kind(s);
+}
+
+static int vet_column(const cJSON *col, const char **err)
+{
+	const char *d = get_str(col, "default"), *g = get_str(col, "generated");
+	if (!type_ok(get_str(col, "type")))
+		return *err = "table column: \"type\" is not one SQL type name", -1;
+	if (d && !expr_ok(d))
+		return *err = "table column: \"default\" is not one SQL expression", -1;
+	if (g && !expr_ok(g))
+		return *err = "table column: \"generated\" is not one SQL expression", -1;
+	return 0;
+}
+
+/* an index's method is a word; its predicate one expression. Its columns
+ * are names as the catalog spells them (any text) or expressions: which one
+ * is known only against the table, where they are used. */
+static int vet_index(const cJSON *rec, const char **err)
+{
+	const char *m = get_str(rec, "method"), *p = get_str(rec, "predicate");
+	if (vetting && m && (!*m || strspn(m, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(m)))
+		return *err = "index record: \"method\" is not an access method's name", -1;
+	if (p && !expr_ok(p))
+		return *err = "index record: \"predicate\" is not one SQL expression", -1;
+	return 0;
+}
+
+static bool fk_action_ok(const char *a)
+{
+	static const char *const actions[] = {"no action", "restrict", "cascade", "set null", "set default", NULL};
+	for (int i = 0; actions[i]; i++)
+		if (!strcasecmp(a, actions[i]))
+			return true;
+	return false;
+}
+
 static int load_trigger(struct cat_table *t, const cJSON *o, const char **err)
 {
 	const char *n = get_str(o, "name"), *fn = get_str(o, "function");
@@ -246,6 +304,8 @@ static int load_table(struct catalog *c, const cJSON *rec, const char **err)
 		const char *cn = get_str(it, "name"), *ty = get_str(it, "type");
 		if (!cn || !ty)
 			return *err = "table column needs \"name\" and \"type\"", -1;
+		if (vet_column(it, err) < 0)
+			return -1;
 		struct cat_column *col = table_add_column(t, cn, ty);
 		if (!col)
 			return *err = "duplicate column in table record", -1;
@@ -291,6 +351,8 @@ static int load_index(struct catalog *c, const cJSON *rec, const char **err)
 	free(tn);
 	if (get_strv(rec, "columns", &ix->columns) < 0)
 		return *err = "index record needs \"columns\" (strings)", -1;
+	if (vet_index(rec, err) < 0)
+		return -1;
 	ix->unique = get_bool(rec, "unique");
 	ix->primary = get_bool(rec, "primary");
 	const char *m = get_str(rec, "method"), *p = get_str(rec, "predicate"),
@@ -315,6 +377,10 @@ static int load_fk(struct catalog *c, const cJSON *rec, const char **err)
 	if (get_strv(rec, "columns", &fk->columns) < 0 || get_strv(rec, "ref_columns", &fk->ref_columns) < 0)
 		return *err = "foreign_key record needs \"columns\" and \"ref_columns\"", -1;
 	const char *od = get_str(rec, "on_delete"), *ou = get_str(rec, "on_update");
+	if (vetting && ((od && !fk_action_ok(od)) || (ou && !fk_action_ok(ou))))
+		return *err = "foreign_key on_delete and on_update take no action, restrict, cascade, set null or "
+			      "set default",
+		       -1;
 	if (od) {
 		free(fk->on_delete);
 		fk->on_delete = xstrdup(od);
@@ -332,6 +398,8 @@ static int load_check(struct catalog *c, const cJSON *rec, const char **err)
 	const char *n = get_str(rec, "name"), *t = get_str(rec, "table"), *e = get_str(rec, "expression");
 	if (!n || !t || !e)
 		return *err = "check record needs \"name\", \"table\" and \"expression\"", -1;
+	if (!expr_ok(e))
+		return *err = "check record: \"expression\" is not one SQL expression", -1;
 	struct cat_check *ck = catalog_add_check(c, t, n, e);
 	ck->validated = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(rec, "validated"));
 	return 1;
@@ -350,6 +418,8 @@ static int load_view(struct catalog *c, const cJSON *rec, const char **err)
 	v->materialized = get_bool(rec, "materialized");
 	get_strv(rec, "depends_on", &v->depends_on);
 	const char *d = get_str(rec, "definition");
+	if (d && !query_ok(d))
+		return *err = "view record: \"definition\" is not one SELECT or one CREATE VIEW", -1;
 	v->definition = d ? xstrdup(d) : NULL;
 	return 1;
 }
@@ -382,16 +452,28 @@ static int load_domain(struct catalog *c, const cJSON *rec, const char **err)
 	free(n);
 	free(d->base_type);
 	d->base_type = xstrdup(bt);
+	if (!type_ok(bt))
+		return *err = "domain record: \"base_type\" is not one SQL type name", -1;
 	d->not_null = get_bool(rec, "not_null");
 	cJSON_ArrayForEach(it, checks)
 	{
 		const char *cn = get_str(it, "name"), *ex = get_str(it, "expression");
 		if (!cn || !ex)
 			return *err = "domain check needs \"name\" and \"expression\"", -1;
+		if (!expr_ok(ex))
+			return *err = "domain check: \"expression\" is not one SQL expression", -1;
 		strv_push(&d->check_names, cn);
 		strv_push(&d->checks, ex);
 	}
 	return 1;
+}
+
+int catalog_load_record_trusted(struct catalog *c, const cJSON *rec, const char **err)
+{
+	vetting = false;
+	int r = catalog_load_record(c, rec, err);
+	vetting = true;
+	return r;
 }
 
 int catalog_load_record(struct catalog *c, const cJSON *rec, const char **err)

@@ -32,6 +32,7 @@
 #include "catalog.h"
 #include "msg.h"
 #include "prisma.h"
+#include "sql.h"
 #include "xalloc.h"
 
 #define PG_MAXNAME 63 /* NAMEDATALEN - 1, and Prisma's max_identifier_length */
@@ -1678,6 +1679,10 @@ static char *call_sql(const struct psl_block *m, const struct psl_field *f,
 		const struct psl_expr *e = v->args.n ? v->args.v[0].value : NULL;
 		if (e && (e->kind != X_STR || !e->text[0] || v->args.n > 1))
 			fail(&v->pos, "dbgenerated() takes one non-empty string");
+		if (e && !sql_is_one_expr(e->text))
+			fail(&v->pos, "dbgenerated(\"%s\") is not one SQL expression: Prisma writes it into the "
+				      "migration as it is, where it would be more than a default",
+			     e->text);
 		return e ? xstrdup(e->text) : NULL;
 	}
 	if (f->kind == F_UNSUPPORTED)
@@ -1961,8 +1966,11 @@ static char *index_predicate(const struct psl_block *m, const struct psl_expr *e
 	if (!e)
 		return NULL;
 	if (e->kind == X_CALL && !strcmp(e->text, "raw") && e->args.n == 1 &&
-	    e->args.v[0].value->kind == X_STR)
+	    e->args.v[0].value->kind == X_STR) {
+		if (!sql_is_one_expr(e->args.v[0].value->text))
+			fail(&e->pos, "where: raw(\"%s\") is not one SQL expression", e->args.v[0].value->text);
 		return xasprintf("(%s)", e->args.v[0].value->text);
+	}
 	if (e->kind != X_OBJECT || !e->args.n)
 		fail(&e->pos, "where: takes raw(\"...\") or an object such as { field: { not: null } }");
 	struct buf b;
@@ -2095,6 +2103,8 @@ static void add_column(struct psl_block *m, const struct psl_field *f)
 	if (upd && (f->kind != F_SCALAR || strcmp(f->type, "DateTime") || f->list))
 		fail(&upd->pos, "Fields that are marked with @updatedAt must be of type DateTime.");
 	char *type = column_type(f);
+	if (!sql_is_one_type(type))
+		fail(&f->pos, "the type of field %s (%s) is not one SQL type name", f->name, type);
 	struct cat_column *col = table_add_column(m->table, f->col, type);
 	if (!col)
 		fail(&f->pos, "column \"%s\" is defined twice in %s %s (check @map)", f->col,

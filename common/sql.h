@@ -134,4 +134,27 @@ char *sql_quote_literal(const char *s);
  * kept. NULL when the scanner refuses the text. Caller frees. */
 char *sql_remap_schema(const char *text, const char *from, const char *qto);
 
+/* sql_vet.c: text taken from a schema or a record, read before it is
+ * written into a statement. Each holds only when PostgreSQL's scanner reads
+ * the whole text with no "--" comment on its last line, no psql meta-command line (a line
+ * starting with a backslash), no ';' and balanced parentheses and brackets,
+ * so that text written into a statement adds nothing to it.
+ * sql_is_one_expr: "SELECT (text)" is one SELECT of exactly one target and
+ * nothing else. sql_is_one_type: "SELECT CAST(NULL AS text)" is one SELECT
+ * of one cast of NULL to one type name and nothing else. sql_query_kind:
+ * a view's definition: "SelectStmt" when text is one SELECT without INTO
+ * (the query, as pg_get_viewdef prints it), "ViewStmt" or
+ * "CreateTableAsStmt" when it is one CREATE VIEW or CREATE MATERIALIZED
+ * VIEW statement (as a migration wrote it); a ';' may end it, and so may a
+ * "--" comment (whoever writes it into SQL ends it with a line end). Else
+ * NULL. */
+bool sql_is_one_expr(const char *text);
+bool sql_is_one_type(const char *text);
+const char *sql_query_kind(const char *text);
+/* sql_one_stmt: text (built by a program) parses as exactly one statement
+ * of node type `type`, with the same conditions on its tokens. 0 with s
+ * filled (the caller releases it, and text must outlive it), else -1 with s
+ * empty. */
+int sql_one_stmt(struct sql_script *s, const char *text, const char *type);
+
 #endif

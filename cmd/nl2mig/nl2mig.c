@@ -8,14 +8,38 @@
  * (default without an API key), Anthropic's Messages API or an OpenAI-style
  * Chat Completions API. Whatever wrote it, the SQL is parsed by libpg_query.
  * Model output is vetted: statements outside the allow-list are refused,
- * and DROP and data-destroying ones need --allow-destructive. A file a
+ * and what can destroy or overwrite data that existed needs
+ * --allow-destructive, judged by effect through any path: DROP, TRUNCATE,
+ * DELETE, UPDATE of existing columns, DML nested in a CTE, INSERT ... ON
+ * CONFLICT DO UPDATE, ALTER TYPE ... USING anything but a cast of the
+ * column, a function not known to be pure where a statement runs it, and
+ * renames (names are followed as they change, so a renamed object is still
+ * the old data when it is later dropped or written). Session escapes
+ * (RESET ALL, a timeout lifted, SET of anything but a positive
+ * lock_timeout, SET LOCAL too, set_config(), DISCARD, transaction control
+ * and two-phase commit) are refused even with --allow-destructive. A file a
  * person wrote (--sql) is reviewed, never refused for what it does: what
  * the allow-list would have refused becomes a note (outside_allow_list[],
- * which lockscore reports as findings), a statement with no inverse goes to
- * irreversible[], and --allow-destructive is not needed. The rollback is computed from
- * the forward SQL and the DAG (the inverse of each statement in reverse
- * order); a rollback given (--rollback, or by a model) is checked against
- * it. The result goes through lockscore's rules (bin/lockscore beside this
+ * which lockscore reports as findings; a session escape or a psql
+ * meta-command is a high one), a statement with no inverse goes to
+ * irreversible[], and --allow-destructive is not needed. The rollback is
+ * computed from the forward SQL and the DAG (the inverse of each statement
+ * in reverse order); a rollback given (--rollback, or by a model) is
+ * checked against it.
+ * The DAG is what the history of migrations made, not what production
+ * holds, so a statement whose effect depends on what the database held (IF
+ * NOT EXISTS, IF EXISTS, OR REPLACE, ADD COLUMN IF NOT EXISTS, ADD VALUE IF
+ * NOT EXISTS) gets no inverse: it is listed in irreversible[] with the
+ * reason, never undone by a DROP that could destroy what was already there
+ * (with its data) or a CREATE of what never was. Objects such a statement
+ * makes are not counted as the migration's own when later statements drop
+ * or write them.
+ * SQL the DAG carries (types, defaults, generated, check and index
+ * expressions, predicates, view definitions, foreign-key actions) is read
+ * as exactly one expression, type or query when it is loaded (else exit 4
+ * at the record's line), and every rollback step is parsed again and must
+ * be exactly one statement of the kind it was built as; one that is not is
+ * left out and the statement is irreversible. The result goes through lockscore's rules (bin/lockscore beside this
  * program); a model gets its medium-or-worse findings back once.
  *
  * Reads: the DAG (table, index, foreign_key, check, view, enum records) on
@@ -30,11 +54,12 @@
  * foreign-key neighbours; their answers are untrusted (allow-list, no
  * DO/functions, destructive needs approval) and the API key, taken from
  * the environment, is never printed.
- * Exit: 0 ok; 1 refused (model output: a forbidden statement, a destructive
- * one without --allow-destructive; a given rollback that does not undo the
- * forward);
+ * Exit: 0 ok; 1 refused (model output: a forbidden statement or a session
+ * escape, a destructive one without --allow-destructive; a given rollback
+ * that does not undo the forward);
  * 2 usage; 3 provider or network failure; 4 invalid input (a request not
- * understood, an unknown or ambiguous name, SQL that does not parse).
+ * understood, an unknown or ambiguous name, SQL that does not parse, a DAG
+ * record whose SQL is not one expression, type or query).
  */
 #include <ctype.h>
 #include <getopt.h>
@@ -68,7 +93,8 @@ static const char usage_text[] =
 	"  --base-url URL           API base URL (also ANTHROPIC_BASE_URL, OPENAI_BASE_URL: Ollama, vLLM,\n"
 	"                           llama.cpp)\n"
 	"  --timeout SECONDS        per HTTP request (default 120)\n"
-	"  --allow-destructive      accept DROP and data-destroying statements (a human approved them)\n"
+	"  --allow-destructive      accept DROP and statements that destroy or overwrite data (a human\n"
+	"                           approved them); session escapes (RESET ALL, SET, COMMIT) stay refused\n"
 	"  --lock-timeout DURATION  SET lock_timeout written first (default 5s)\n"
 	"  --write DIR              write the files into the project at DIR (Flyway or Prisma, detected;\n"
 	"                           Prisma: schema.prisma updated too)\n"
@@ -79,7 +105,8 @@ static const char usage_text[] =
 	"  -h, --help               this help\n"
 	"\n"
 	"Exit: 0 ok, 1 refused (forbidden or destructive statement, wrong rollback), 2 usage,\n"
-	"3 provider or network failure, 4 invalid input (request not understood, unknown name, bad SQL).\n";
+	"3 provider or network failure, 4 invalid input (request not understood, unknown name, bad SQL,\n"
+	"a DAG record whose SQL is not one expression).\n";
 
 static void parse_opts(struct opts *o, int argc, char **argv)
 {
