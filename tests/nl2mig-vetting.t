@@ -11,7 +11,9 @@
 #  search_path, two-phase commit, set_config): refused even with
 #  --allow-destructive.
 # The same SQL in a person's file (--sql) is reviewed, never refused: class
-# d is marked destructive, class e gets a high note in outside_allow_list.
+# d is marked destructive, class e gets a high finding in the review (a
+# note in outside_allow_list, or lockscore's own rule for it; a search_path
+# change is medium).
 . "$(dirname "$0")/lib.sh"
 set -u
 need jq jq
@@ -72,8 +74,16 @@ while IFS=$'\t' read -r name cls sql; do
 		[ "$rc" = 0 ] && [ "$(last .destructive)" = true ]
 		ok $? "$name: a person's file with it is reviewed, marked destructive"
 	else
-		[ "$rc" = 0 ] && [ "$(last '[.outside_allow_list[] | select(.severity == "high")] | length')" -ge 1 ]
-		ok $? "$name: a person's file with it is reviewed, with a high note ($(last '[.outside_allow_list[] | select(.severity == "high") | .reason][0]' | cut -c1-70))"
+		# the review: nl2mig's notes and lockscore's own rules, one finding
+		# for the escape (high; a search_path change is medium)
+		want=high
+		[ "$name" = e-search-path ] && want=medium
+		"$BIN/lockscore" <"$work/o" >"$work/ls" 2>/dev/null || true
+		hit=$(jq -r --arg w "$want" 'select(.kind == "finding" and .severity == $w and
+			(.rule | test("outside-allow-list|timeout-disabled|two-phase-commit|search-path-change|session-role-change")))
+			| .rule + ": " + .message' "$work/ls" | head -1)
+		[ "$rc" = 0 ] && [ -n "$hit" ]
+		ok $? "$name: a person's file with it is reviewed, with a $want finding ($(printf %s "$hit" | cut -c1-70))"
 	fi
 done <"$fx/vetting.tsv"
 

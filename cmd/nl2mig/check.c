@@ -255,13 +255,21 @@ static void renamed_table(struct walk *w, const char *from_q, const char *to_q)
  * search_path, the transaction ended or handed to two-phase commit): model
  * output is refused for one whatever --allow-destructive says, a person's
  * file gets a high note. */
-enum vet { VET_OUTSIDE, VET_UNMODELLED, VET_SESSION, VET_ESCAPE };
+/* VET_LOCKSCORE: an escape lockscore reports in a person's file with a
+ * rule of its own (timeout-disabled, session-role-change,
+ * search-path-change, two-phase-commit): refused in model output, and no
+ * second note of the same thing in a person's file. */
+enum vet { VET_OUTSIDE, VET_UNMODELLED, VET_SESSION, VET_ESCAPE, VET_LOCKSCORE };
 
 static void refuse(const struct walk *w, enum vet kind, const char *fmt, const char *arg)
 {
 	char *msg = xasprintf(fmt, arg);
 	if (w->strict)
 		die_at(EXIT_FINDINGS, w->file, w->st->line, "refused: %s", msg);
+	if (kind == VET_LOCKSCORE) {
+		free(msg);
+		return;
+	}
 	if (!w->m->outside)
 		w->m->outside = cJSON_CreateArray();
 	const cJSON *o;
@@ -348,20 +356,20 @@ static void check_set(const struct walk *w, const cJSON *n)
 	const char *kind = sql_jstr(n, "kind"), *v = sql_jstr(n, "name");
 	bool value = kind && !strcmp(kind, "VAR_SET_VALUE");
 	if (!v) {
-		refuse(w, VET_ESCAPE, "%s", "RESET ALL lifts every setting the migration runs under (lock_timeout)");
+		refuse(w, VET_LOCKSCORE, "%s", "RESET ALL lifts every setting the migration runs under (lock_timeout)");
 		return;
 	}
 	for (int i = 0; timeouts[i]; i++)
 		if (!strcmp(v, timeouts[i])) {
 			if (!value || !positive(sql_jget(n, "args")))
-				refuse(w, VET_ESCAPE, "%s is lifted (0, DEFAULT or RESET): the migration could wait or run without bound", v);
+				refuse(w, VET_LOCKSCORE, "%s is lifted (0, DEFAULT or RESET): the migration could wait or run without bound", v);
 			else if (w->strict && strcmp(v, "lock_timeout"))
 				refuse(w, VET_ESCAPE, "SET %s: model output sets lock_timeout only", v);
 			return;
 		}
 	for (int i = 0; escapes[i]; i++)
 		if (!strcmp(v, escapes[i])) {
-			refuse(w, VET_ESCAPE, "SET %s changes who or where the migration runs as", v);
+			refuse(w, i < 3 ? VET_LOCKSCORE : VET_ESCAPE, "SET %s changes who or where the migration runs as", v);
 			return;
 		}
 	if (w->strict)
@@ -379,7 +387,7 @@ static void check_transaction(const struct walk *w, const cJSON *n)
 	bool two_phase = k && (!strcmp(k, "TRANS_STMT_PREPARE") || !strcmp(k, "TRANS_STMT_COMMIT_PREPARED") ||
 			       !strcmp(k, "TRANS_STMT_ROLLBACK_PREPARED"));
 	if (two_phase)
-		refuse(w, VET_ESCAPE, "%s", "two-phase commit (PREPARE TRANSACTION, COMMIT or ROLLBACK PREPARED) takes the "
+		refuse(w, VET_LOCKSCORE, "%s", "two-phase commit (PREPARE TRANSACTION, COMMIT or ROLLBACK PREPARED) takes the "
 					    "migration out of its transaction");
 	else if (w->strict)
 		refuse(w, VET_ESCAPE, "%s", "transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT) in model output: the "
@@ -404,7 +412,7 @@ static void check_node(const struct walk *w, const char *ty, const cJSON *n)
 		sql_name_list(sql_jget(n, "funcname"), &nm);
 		const char *last = nm.n ? nm.v[nm.n - 1] : "";
 		if (!strcmp(last, "set_config"))
-			refuse(w, VET_ESCAPE, "%s", "set_config() changes a setting of the session the migration runs in");
+			refuse(w, VET_LOCKSCORE, "%s", "set_config() changes a setting of the session the migration runs in");
 		else if (bad_function(last) || (w->strict && nm.n > 1 && strcmp(nm.v[0], "pg_catalog") && !schema_ok(w, nm.v[0])))
 			refuse(w, VET_OUTSIDE, "the function %s is not allowed in a migration", last);
 		strv_release(&nm);

@@ -21,7 +21,9 @@
  * person wrote (--sql) is reviewed, never refused for what it does: what
  * the allow-list would have refused becomes a note (outside_allow_list[],
  * which lockscore reports as findings; a session escape or a psql
- * meta-command is a high one), a statement with no inverse goes to
+ * meta-command is a high one, but for the escapes lockscore has a rule of
+ * its own for: timeouts lifted, RESET ALL, role, session_authorization,
+ * search_path, set_config(), two-phase commit), a statement with no inverse goes to
  * irreversible[], and --allow-destructive is not needed. The rollback is
  * computed from the forward SQL and the DAG (the inverse of each statement
  * in reverse order); a rollback given (--rollback, or by a model) is
