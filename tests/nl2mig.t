@@ -125,10 +125,13 @@ for sql in "${forbidden[@]}"; do
 	printf 'SET lock_timeout = %s;\n%s\n' "'5s'" "$sql" >"$work/bad.sql"
 	run "$BIN/nl2mig" --no-lint --sql "$work/bad.sql" <"$work/dag.ndjson"
 	record_out "$work/o"
-	[ "$rc" = 0 ] && [ "$(tail -1 "$work/o" | jq -c '[.outside_allow_list[] | .line]')" = "[2]" ] &&
+	# SET ROLE: lockscore's own rule (session-role-change) reports it, not a note
+	notes='[2]' rule=outside-allow-list
+	case $sql in "SET ROLE"*) notes='[]' rule=session-role-change ;; esac
+	[ "$rc" = 0 ] && [ "$(tail -1 "$work/o" | jq -c '[.outside_allow_list[] | .line]')" = "$notes" ] &&
 		[ "$(tail -1 "$work/o" | jq -r .forward)" = "$(cat "$work/bad.sql")" ] &&
 		{ "$BIN/lockscore" <"$work/o" >"$work/ls" 2>"$work/ls.err" || true; } &&
-		jq -se 'any(.[]; .kind == "finding" and .rule == "outside-allow-list" and .line == 2)' "$work/ls" >/dev/null
+		jq -se --arg r "$rule" 'any(.[]; .kind == "finding" and .rule == $r and .line == 2)' "$work/ls" >/dev/null
 	st=$?
 	ok $st "reviewed (exit 0), the statement a model may not write noted at line 2 and reported by lockscore: $sql"
 	[ $st = 0 ] || diag "nl2mig exit $rc: $(head -3 "$work/e")" "lockscore: $(head -3 "$work/ls.err")"
