@@ -380,14 +380,14 @@ static void deparse_source(struct buf *b, const cJSON *n, const char *src)
 	int depth = 0;
 	const char *p = src + loc, *start = p;
 	for (; *p; p++) {
-		if (*p == '(')
+		if (*p == '(' || *p == '[')
 			depth++;
-		else if (*p == ')' && depth-- == 0)
+		else if ((*p == ')' || *p == ']') && depth-- == 0)
 			break;
 		else if ((*p == ',' || *p == ';') && depth == 0)
 			break;
-		else if (*p == '\'')
-			while (p[1] && *++p != '\'')
+		else if (*p == '\'' || *p == '"') /* a string, a quoted name */
+			for (char q = *p; p[1] && *++p != q;)
 				;
 	}
 	while (p > start && (p[-1] == ' ' || p[-1] == '\n' || p[-1] == '\t'))

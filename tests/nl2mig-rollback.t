@@ -166,4 +166,16 @@ for c in "${cases[@]}"; do
 		last '.irreversible[]' | grep -qF "$form" && ! last .rollback | grep -q '^DROP\|^CREATE'
 	ok $? "$form: the rollback run where the database differs from the DAG leaves it as it was; irreversible says why ($(head -1 "$work/psql.err"))"
 done
+
+# a default the replay takes from its source text (a CASE holding ARRAY[1, 2]
+# and a quoted name with a comma): stored whole, so it loads as one
+# expression and its DROP DEFAULT is undone exactly, never a refusal
+printf '%s\n' 'CREATE TABLE arr (id int, a int[] DEFAULT CASE WHEN true THEN ARRAY[1, 2] END,' \
+	'  b text DEFAULT CASE WHEN false THEN "x,y"::text END);' >"$work/arr.sql"
+printf '%s\n' 'ALTER TABLE arr ALTER COLUMN a DROP DEFAULT;' 'ALTER TABLE arr ALTER COLUMN b DROP DEFAULT;' >"$work/arr-m.sql"
+"$BIN/schema2dag" --sql "$work/arr.sql" >"$work/arr.dag" 2>"$work/arr.err"
+run "$BIN/nl2mig" --no-lint --sql "$work/arr-m.sql" <"$work/arr.dag"
+is "$rc:$(last .rollback)" "0:ALTER TABLE arr ALTER COLUMN b SET DEFAULT CASE WHEN false THEN \"x,y\"::text END;
+ALTER TABLE arr ALTER COLUMN a SET DEFAULT CASE WHEN true THEN ARRAY[1, 2] END;" \
+	"a default with brackets or a quoted name: kept whole, its DROP DEFAULT undone exactly"
 done_testing
