@@ -2,7 +2,8 @@
 # metricwatch against a real PostgreSQL 15 under a pgbench workload: a
 # migration stuck behind a long transaction is cancelled and rolled back
 # (schema identical to before, workload recovers); a migration whose first
-# part committed has exactly that part rolled back; quiet migrations end in
+# part committed has exactly that part rolled back (and, when its rollback
+# does not map onto the forward, nothing); quiet migrations end in
 # all_clear; a spike shorter than the cooldown is not acted on; without
 # --pitr-enabled it only alerts and never touches the database.
 . "$(dirname "$0")/lib.sh"
@@ -10,7 +11,7 @@ set -u
 need jq jq
 PGBIN=/usr/lib/postgresql/15/bin
 need "$PGBIN/pgbench" postgresql-15
-plan 28
+plan 31
 pg_start
 psql -qX "$PGURL" -v scale=1 -f "$MIGSAFE_ROOT/scripts/demo-db.sql" >/dev/null 2>&1 ||
 	bail_out "cannot load scripts/demo-db.sql"
@@ -23,8 +24,12 @@ snapshot() { "$PGBIN/pg_dump" -s "$PGURL" | grep -v -e '^--' -e '^$' -e '^\\'; }
 sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 # mig ID FORWARD ROLLBACK: the migration record and lockscore's risk record
 # for it, whose digest --apply checks
+# mig ID FORWARD ROLLBACK [ROLLBACK_OF]: a migration record (ROLLBACK_OF: the
+# JSON array nl2mig gives, which forward statement each rollback statement
+# undoes) and the review's risk record with its digests
 mig() {
-	jq -nc --arg id "$1" --arg f "$2" --arg r "$3" '{kind:"migration",v:1,id:$id,forward:$f,rollback:$r}'
+	jq -nc --arg id "$1" --arg f "$2" --arg r "$3" --argjson of "${4:-null}" \
+		'{kind:"migration",v:1,id:$id,forward:$f,rollback:$r,rollback_of:$of}'
 	jq -nc --arg id "$1" --arg f "$(sha "$2")" --arg r "$(sha "$3")" \
 		'{kind:"risk",v:1,migration:$id,level:"low",score:0,reasons:[],digest:{forward:$f,rollback:$r}}'
 }
@@ -66,25 +71,37 @@ n_wait=$(jq -s 'map(select(.event == "sample" and .metric == "lock_wait_s") | .l
 ok $(( n_wait >= 2 ? 0 : 1 )) "the workload was really queued behind the migration ($n_wait sessions waiting)"
 
 # 2. A migration whose first statement committed (CREATE INDEX CONCURRENTLY
-# runs outside a transaction) and whose second transaction is held: the
-# rollback runs for what committed, skipping what is not there.
-before=$(snapshot)
-workload 5 orders
-sleep 0.3
+# runs outside a transaction) and whose second transaction is held: only the
+# rollback statements that undo what committed run (rollback_of, as nl2mig
+# computes it); without rollback_of (a rollback written by hand) which to
+# run is unknown: nothing runs, rollback_skipped.
 printf -v fwd '%s\n' "CREATE INDEX CONCURRENTLY orders_created_at_idx ON orders (created_at);" \
 	"BEGIN;" "ALTER TABLE orders ADD COLUMN note text;" "SELECT pg_sleep(20);" "COMMIT;"
 printf -v rbk '%s\n' "ALTER TABLE orders DROP COLUMN note;" "DROP INDEX orders_created_at_idx;"
-mig V11__partial "$fwd" "$rbk" |
-	"$mw" --pg "$PGURL" --apply --max-lock-wait 0.5 --cooldown 0.5 "${fast[@]}" \
-		--auto-rollback --pitr-enabled >"$tmp/2.out" 2>"$tmp/2.err"
-rc=$?
-wait "$wl_pid"
-record_out "$tmp/2.out"
+partial() {
+	workload 5 orders
+	sleep 0.3
+	mig V11__partial "$fwd" "$rbk" "$2" |
+		"$mw" --pg "$PGURL" --apply --max-lock-wait 0.5 --cooldown 0.5 "${fast[@]}" \
+			--auto-rollback --pitr-enabled >"$tmp/$1.out" 2>"$tmp/$1.err"
+	rc=$?
+	wait "$wl_pid"
+	record_out "$tmp/$1.out"
+}
+before=$(snapshot)
+partial 2 '[2, 0]'
 is "$rc" 1 "partial: exit 1"
-is "$(jq -r 'select(.event == "rollback_done") | [.committed, .ran_rollback_sql, .mode, (.skipped | length), .skipped[0].sqlstate] | @tsv' "$tmp/2.out")" \
-	"part	true	transaction	1	42703" "only what committed is rolled back: the missing column is skipped"
+is "$(jq -r 'select(.event == "rollback_done") | [.committed, .ran_rollback_sql, .mode, (.skipped | length), (.rollback_statements | tostring)] | @tsv' "$tmp/2.out")" \
+	"part	true	transaction	0	[1]" "only what committed is rolled back: the index's DROP, not the column's"
 is "$(snapshot)" "$before" "partial: schema identical to before (index dropped)"
 is "$(jq -r 'select(.event == "migration_started") | .mode' "$tmp/2.out")" statements "CONCURRENTLY: run statement by statement"
+partial 2b null
+is "$rc:$(jq -r 'select(.event == "rollback_skipped") | [.committed, .ran_rollback_sql] | @tsv' "$tmp/2b.out")" "3:part	false" \
+	"partial, with a rollback written by hand: which statements undo what committed is unknown, nothing run (exit 3)"
+is "$(psql -qtAX "$PGURL" -c "SELECT count(*) FROM pg_indexes WHERE indexname = 'orders_created_at_idx'")" 1 \
+	"... the committed index is left for a human"
+psql -qX "$PGURL" -c "DROP INDEX orders_created_at_idx" >/dev/null
+is "$(snapshot)" "$before" "... and nothing else changed"
 
 # 3. Quiet migrations, repeated: all_clear, never a rollback.
 falses=0 clears=0

@@ -19,6 +19,10 @@ route that matches and is not used up answers it. A ROUTE:
   "status": 200                 the answer's status
   "response_headers": {...}
   "body": {...} or "text"       the answer's body (JSON unless a string)
+  "body_bytes": "text"          ... or these bytes, one per character (each
+                                below 256: "\u00ff" is the byte 0xff),
+                                sent as application/json: a body that
+                                is not UTF-8
   "action": "stall" | "reset"   instead of answering: sleep "seconds"
                                 (default 60) or close the connection
 
@@ -117,10 +121,17 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.close()
             self.close_connection = True
             return
+        if "body_bytes" in r:
+            self.answer(r.get("status", 200), r.get("response_headers", {}), r["body_bytes"], raw=True)
+            return
         self.answer(r.get("status", 200), r.get("response_headers", {}), r.get("body", {}))
 
-    def answer(self, status, headers, body):
-        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    def answer(self, status, headers, body, raw=False):
+        if raw:
+            data = body.encode("latin-1")
+            headers = dict(headers, **{"Content-Type": "application/json"})
+        else:
+            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
         self.send_response(status)
         if "Content-Type" not in headers and not isinstance(body, str):
             self.send_header("Content-Type", "application/json")

@@ -42,6 +42,15 @@ for line in open(sys.argv[1]):
                                          "input": answer}],
                             "stop_reason": "tool_use", "stop_sequence": None,
                             "usage": {"input_tokens": 1, "output_tokens": 1}}})
+# an answer whose forward_sql holds a byte that is not UTF-8 (0xff)
+body = json.dumps({"id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+                   "content": [{"type": "tool_use", "id": "toolu_01", "name": "write_migration",
+                                "input": {"forward_sql": "ALTER TABLE orders ADD COLUMN a text DEFAULT 'XX';",
+                                          "rollback_sql": "", "summary": "latin-1", "risks": []}}],
+                   "stop_reason": "tool_use", "stop_sequence": None,
+                   "usage": {"input_tokens": 1, "output_tokens": 1}}).replace("XX", "\u00ff")
+routes.append({"method": "POST", "path": "/v1/messages", "json": {"model": "not-utf8"}, "status": 200,
+               "body_bytes": body})
 json.dump({"routes": routes}, open(sys.argv[2], "w"))
 EOF
 mock_start "$work/mock.json"
@@ -86,6 +95,11 @@ while IFS=$'\t' read -r name cls sql; do
 		ok $? "$name: a person's file with it is reviewed, with a $want finding ($(printf %s "$hit" | cut -c1-70))"
 	fi
 done <"$fx/vetting.tsv"
+
+# a model's answer that is not UTF-8: refused as malformed, nothing written
+A not-utf8
+[ "$rc" = 3 ] && [ ! -s "$work/o" ] && grep -q "malformed answer: its forward_sql is not UTF-8" "$work/e"
+ok $? "a model's answer that is not UTF-8: refused as malformed (exit 3), nothing on stdout"
 
 # what is not destructive stays so: a backfill of the column the migration
 # adds, with pure functions; a positive lock_timeout; BEGIN/COMMIT in a

@@ -153,10 +153,14 @@ printf 'ALTER TABLE orders ADD COLUMN note text;\nALTER TABLE orders ALTER COLUM
 run "$BIN/nl2mig" --sql "$work/f.sql" <"$work/dag.ndjson"
 [ "$rc" = 0 ] && [ "$(tail -1 "$work/o" | jq -r .rollback)" = $'ALTER TABLE orders ALTER COLUMN note DROP NOT NULL;\nALTER TABLE orders DROP COLUMN note;' ]
 ok $? "--sql: the rollback is the inverse of each statement in reverse order"
+printf "SET lock_timeout = '5s';\nALTER TABLE orders ADD COLUMN note text;\nCREATE INDEX CONCURRENTLY orders_note ON orders (note);\nALTER TABLE orders ALTER COLUMN note SET NOT NULL;\n" >"$work/of.sql"
+run "$BIN/nl2mig" --no-lint --sql "$work/of.sql" <"$work/dag.ndjson"
+is "$rc:$(tail -1 "$work/o" | jq -c .rollback_of)" "0:[-1,3,2,1]" \
+	"rollback_of: each rollback statement names the forward statement it undoes (-1: the lock_timeout setting)"
 printf 'ALTER TABLE orders DROP COLUMN note;\n' >"$work/r-good.sql"
 run "$BIN/nl2mig" --sql "$work/f.sql" --rollback "$work/r-good.sql" <"$work/dag.ndjson"
-[ "$rc" = 0 ]
-ok $? "--rollback: a given rollback that undoes the forward is accepted"
+[ "$rc" = 0 ] && [ "$(tail -1 "$work/o" | jq -c .rollback_of)" = null ]
+ok $? "--rollback: a given rollback that undoes the forward is accepted (its statements map onto nothing: rollback_of null)"
 printf 'ALTER TABLE orders ALTER COLUMN note DROP NOT NULL;\n' >"$work/r-bad.sql"
 run "$BIN/nl2mig" --sql "$work/f.sql" --rollback "$work/r-bad.sql" <"$work/dag.ndjson"
 [ "$rc" = 1 ] && grep -q "does not undo" "$work/e" && [ ! -s "$work/o" ]

@@ -29,7 +29,10 @@
  * statements it ran itself. When it cannot know (another tool ran the
  * migration, or the connection was lost during a COMMIT whose transaction
  * id txid_status cannot settle), no rollback SQL runs: rollback_skipped
- * says why, and a human decides. Each rollback statement runs under a
+ * says why, and a human decides. When only part of it committed, only the
+ * rollback statements that undo committed ones run (the migration's
+ * rollback_of, from nl2mig); a rollback without it (written by hand) gives
+ * no way to know which: rollback_skipped. Each rollback statement runs under a
  * savepoint; one that fails because its object is not there (or is already
  * back: undefined_*, duplicate_*) is skipped and reported, so the rollback
  * fits what actually happened. lock_timeout on every attempt, retries with
@@ -587,6 +590,18 @@ static const char *forward_committed(struct apply *ap, PGconn *act, cJSON *done,
 	return ap->committed == ap->sql.n ? "all" : "part";
 }
 
+/* rollback_of_ok: is of (a migration's rollback_of) an array of one
+ * integer from -1 up for each of the n rollback statements? */
+static bool rollback_of_ok(const cJSON *of, size_t n)
+{
+	const cJSON *it;
+	if (!cJSON_IsArray(of) || (size_t)cJSON_GetArraySize(of) != n)
+		return false;
+	cJSON_ArrayForEach(it, of) if (!cJSON_IsNumber(it) || it->valuedouble < -1 || it->valuedouble != (double)(long)it->valuedouble)
+		return false;
+	return true;
+}
+
 int rollback_check(const struct watch *w)
 {
 	struct strv sql = STRV_INIT;
@@ -595,9 +610,51 @@ int rollback_check(const struct watch *w)
 	if (!w->rollback || !*w->rollback)
 		return 0;
 	int rc = script_split("rollback SQL", w->rollback, &sql, &line, &one_tx);
+	if (rc == 0 && w->rollback_of && !rollback_of_ok(w->rollback_of, sql.n))
+		die_at(EXIT_INPUT, "<stdin>", 0,
+		       "migration %s: rollback_of must give, for each of the %zu rollback statements, the forward "
+		       "statement it undoes (an integer, -1 for a setting)", w->id, sql.n);
 	strv_release(&sql);
 	free(line);
 	return rc;
+}
+
+/* committed_part: keep of the rollback (sql, line) only the statements
+ * that undo a forward statement that committed (rollback_of, -1 for a
+ * setting), and say so in done. false, with the reason in done, when the
+ * rollback does not say which of its statements undo which (a rollback
+ * given, not computed by nl2mig): then what to run is not known. */
+static bool committed_part(const struct watch *w, struct strv *sql, int *line, cJSON *done)
+{
+	size_t k = 0, n = w->ap.committed;
+	if (!w->rollback_of || !rollback_of_ok(w->rollback_of, sql->n)) {
+		cJSON_AddBoolToObject(done, "ran_rollback_sql", false);
+		char *why = xasprintf("%zu of the migration's %zu statements committed, and its rollback does not say "
+				      "which of its statements undo which (no rollback_of: a rollback written by hand): "
+				      "running all of it could undo what never happened; a human decides",
+				      n, w->ap.sql.n);
+		cJSON_AddStringToObject(done, "reason", why);
+		free(why);
+		return false;
+	}
+	bool any = false; /* a statement that undoes something (not only settings) */
+	for (size_t i = 0; i < sql->n; i++) {
+		double of = cJSON_GetArrayItem(w->rollback_of, (int)i)->valuedouble;
+		any |= of >= 0 && of < (double)n;
+	}
+	cJSON *kept = cJSON_CreateArray();
+	for (size_t i = 0; i < sql->n; i++) {
+		double of = cJSON_GetArrayItem(w->rollback_of, (int)i)->valuedouble;
+		if (any && of < (double)n) { /* -1, a setting, is < n too */
+			sql->v[k] = sql->v[i];
+			line[k++] = line[i];
+			cJSON_AddItemToArray(kept, cJSON_CreateNumber((double)i));
+		} else
+			free(sql->v[i]);
+	}
+	sql->n = k;
+	cJSON_AddItemToObject(done, "rollback_statements", kept);
+	return true;
 }
 
 int rollback_run(struct watch *w, PGconn *act, cJSON *done)
@@ -630,6 +687,18 @@ int rollback_run(struct watch *w, PGconn *act, cJSON *done)
 	bool one_tx;
 	if (script_split("rollback SQL", w->rollback, &sql, &line, &one_tx) < 0)
 		return -1;
+	if (!strcmp(committed, "part") && !committed_part(w, &sql, line, done)) {
+		strv_release(&sql);
+		free(line);
+		return 1;
+	}
+	if (!sql.n) {
+		cJSON_AddBoolToObject(done, "ran_rollback_sql", false);
+		cJSON_AddStringToObject(done, "reason", "what committed has no rollback statement");
+		strv_release(&sql);
+		free(line);
+		return 0;
+	}
 	struct rb rb = {w, act, cJSON_CreateArray(), NULL, NULL};
 	int rc = 1, attempt = 0;
 	size_t from = 0;

@@ -1107,6 +1107,9 @@ int main(int argc, char **argv)
 	w.forward = nd_get_str(in.migration, "forward");
 	w.rollback = str_or_null(in.migration, "rollback");
 	w.irreversible = cJSON_GetObjectItemCaseSensitive(in.migration, "irreversible");
+	w.rollback_of = cJSON_GetObjectItemCaseSensitive(in.migration, "rollback_of");
+	if (cJSON_IsNull(w.rollback_of))
+		w.rollback_of = NULL;
 	w.mig_pid = o.pid;
 	if (o.apply)
 		check_reviewed(&w, &in);

@@ -88,6 +88,10 @@ struct watch {
 	const char *id;	      /* the migration's id */
 	const char *forward, *rollback;
 	cJSON *irreversible;  /* borrowed from the migration record */
+	/* the forward statement each rollback statement undoes (nl2mig's
+	 * rollback_of; -1: serves the whole rollback), or NULL: unknown.
+	 * Borrowed; checked against the rollback by rollback_check. */
+	const cJSON *rollback_of;
 	PGconn *pg;	      /* read-only watch connection */
 	unsigned *table_oids; /* the migration's tables, resolved */
 	size_t ntables;

@@ -1321,20 +1321,33 @@ void check_forward(const struct catalog *cat, const char *file, struct mig *m)
 	}
 	struct buf fwd = BUF_INIT;
 	buf_init(&fwd);
+	/* of[k]: the forward statement inverse k undoes (a statement's
+	 * inverses are only reordered or removed while it is walked) */
+	size_t *of = NULL, of_cap = 0, of_n = 0;
 	for (size_t i = 0; i < s.n; i++) {
 		w.st = &s.stmts[i];
 		w.st_index = i;
 		walk_stmt(&w, m->forward);
+		xgrow(&of, &of_cap, w.inv.n + 1, sizeof(*of));
+		for (; of_n < w.inv.n; of_n++)
+			of[of_n] = i;
 		char *t = sql_stmt_text(&s, &s.stmts[i]);
 		buf_addf(&fwd, "%s;\n", t);
 		free(t);
 	}
 	struct buf rb = BUF_INIT;
 	buf_init(&rb);
-	if (w.set_lock)
+	cJSON_Delete(m->rollback_of);
+	m->rollback_of = cJSON_CreateArray();
+	if (w.set_lock) {
 		buf_addf(&rb, "%s;\n", w.set_lock);
-	for (size_t i = w.inv.n; i > 0; i--)
+		cJSON_AddItemToArray(m->rollback_of, cJSON_CreateNumber(-1));
+	}
+	for (size_t i = w.inv.n; i > 0; i--) {
 		buf_addf(&rb, "%s;\n", w.inv.v[i - 1]);
+		cJSON_AddItemToArray(m->rollback_of, cJSON_CreateNumber((double)of[i - 1]));
+	}
+	free(of);
 	(void)is_concurrent;
 	if (m->from_file) { /* kept as written: lines point into the file */
 		buf_release(&fwd);

@@ -525,6 +525,14 @@ static void take_answer(const struct provider *pv, const struct opts *o, const c
 		fail(pv, "malformed answer: forward_sql is missing or empty");
 	if (risks && !cJSON_IsArray(risks))
 		fail(pv, "malformed answer: risks is not an array");
+	/* every text of the answer goes into records, which are UTF-8 */
+	const char *texts[] = {fwd, rb, sum};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(*texts); i++)
+		if (texts[i] && utf8_invalid(texts[i], strlen(texts[i])) != strlen(texts[i]))
+			fail(pv, "malformed answer: its %s is not UTF-8", i == 0 ? "forward_sql" : i == 1 ? "rollback_sql" : "summary");
+	cJSON_ArrayForEach(x, risks) if (cJSON_IsString(x) && utf8_invalid(x->valuestring, strlen(x->valuestring)) !=
+							      strlen(x->valuestring))
+		fail(pv, "malformed answer: a risk is not UTF-8");
 	free(m->forward);
 	char *f = trimmed(fwd);
 	m->forward = has_lock_timeout(f) ? xasprintf("%s\n", f) : xasprintf("SET lock_timeout = '%s';\n%s\n", o->lock_timeout, f);

@@ -47,8 +47,10 @@
  * Reads: the DAG (table, index, foreign_key, check, view, enum records) on
  * stdin when stdin is not a terminal; every record read is forwarded.
  * Writes: one `migration` record (id, description, request, provider,
- * forward, rollback, irreversible[], prisma_diff, files{forward, rollback,
- * all[]}, destructive, findings[], risks[], outside_allow_list[]). --write DIR also writes the
+ * forward, rollback, rollback_of[] (for each statement of a computed
+ * rollback, the forward statement it undoes; null for a given one),
+ * irreversible[], prisma_diff, files{forward, rollback, all[]},
+ * destructive, findings[], risks[], outside_allow_list[]). --write DIR also writes the
  * files the project's tool expects (Flyway, or Prisma Migrate with
  * schema.prisma updated); prisma_diff is the unified diff of schema.prisma,
  * also without --write when the DAG was read from a Prisma schema.
@@ -191,6 +193,7 @@ void mig_release(struct mig *m)
 	free(m->description);
 	free(m->forward);
 	free(m->rollback);
+	cJSON_Delete(m->rollback_of);
 	strv_release(&m->irreversible);
 	strv_release(&m->risks);
 	strv_release(&m->named_schemas);
@@ -342,6 +345,8 @@ static void given_rollback(const struct catalog *cat, const struct opts *o, stru
 		die_code(EXIT_FINDINGS, "%s: the rollback does not undo %s: %s", o->rollback_file, o->sql_file, diff);
 	free(m->rollback);
 	m->rollback = text;
+	cJSON_Delete(m->rollback_of); /* the statements are the file's own */
+	m->rollback_of = NULL;
 }
 
 /* feedback_text: the previous answer and lockscore's findings on it, for
@@ -437,6 +442,8 @@ static void emit_record(const struct opts *o, const struct mig *m)
 	cJSON_AddStringToObject(r, "provider", o->provider);
 	cJSON_AddStringToObject(r, "forward", m->forward);
 	cJSON_AddItemToObject(r, "rollback", str_or_null(m->rollback));
+	cJSON_AddItemToObject(r, "rollback_of",
+			      m->rollback && m->rollback_of ? cJSON_Duplicate(m->rollback_of, 1) : cJSON_CreateNull());
 	cJSON_AddItemToObject(r, "irreversible", strv_json(&m->irreversible));
 	cJSON_AddItemToObject(r, "prisma_diff", str_or_null(m->prisma_diff));
 	cJSON_AddItemToObject(files, "forward", str_or_null(m->file_forward));

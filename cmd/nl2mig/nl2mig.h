@@ -32,6 +32,10 @@ struct mig {
 	char *description;
 	char *forward;	/* SQL, statements separated by ";\n" */
 	char *rollback; /* SQL, or NULL before it is computed */
+	/* for each statement of the computed rollback, the forward statement
+	 * (0-based) it undoes, -1 for a setting that serves the whole
+	 * rollback (an array); NULL when the rollback was given, not computed */
+	cJSON *rollback_of;
 	struct strv irreversible;
 	struct strv risks;	  /* from a model, or lint findings */
 	struct strv named_schemas; /* schemas the request names: allowed */
