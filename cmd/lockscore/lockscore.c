@@ -23,8 +23,14 @@
  * ROLLBACK): those findings carry "part": "rollback".
  * --format text|github|sarif writes those as compiler
  * lines, GitHub annotations or SARIF 2.1.0 instead.
- * Exit: 0; 1 findings at or above --fail-on; 2 usage; 4 invalid input (a
- * file PostgreSQL cannot parse: file, line and the parser's message).
+ * --list-rules[=markdown] lists the rules (id, severity, summary: the
+ * table in rules.c), --explain RULE documents one (with an example and the
+ * fix). --disable and `-- migsafe:ignore RULE` name rules of that table:
+ * an unknown one is a usage error for --disable, and a warning (file:line,
+ * nothing suppressed, the file still reviewed) for a comment.
+ * Exit: 0; 1 findings at or above --fail-on; 2 usage (an unknown rule for
+ * --disable or --explain); 4 invalid input (a file PostgreSQL cannot
+ * parse: file, line and the parser's message).
  *
  * Memory is bounded however long a migration is: a file is mapped and its
  * pages dropped behind the walk; analysed statements and their findings
@@ -54,6 +60,8 @@ static const char usage_text[] =
 	"  --fail-on low|medium|high          exit 1 when a finding is at or above this severity\n"
 	"  --pg-version N                     target PostgreSQL major version, 11..17 (default 15)\n"
 	"  --disable RULE                     turn a rule off (repeatable)\n"
+	"  --list-rules[=markdown]            list the rules (id, severity, summary) and exit\n"
+	"  --explain RULE                     a rule's documentation, an example and the fix, and exit\n"
 	"  --no-transaction                   the tool does not wrap each file in a transaction\n"
 	"  --max-lock-timeout DUR             a longer lock_timeout counts as switched off (default 10s)\n"
 	"  --max-statement-timeout DUR        likewise statement_timeout and idle_in_transaction_session_timeout\n"
@@ -86,6 +94,36 @@ static double opt_duration_ms(const char *opt, const char *v)
 	usage_error("%s takes a duration such as 500ms, 2s, 5min or 1h, not '%s'", opt, v);
 }
 
+/* print and exit: what --list-rules and --explain write */
+static _Noreturn void print_exit(struct buf *b)
+{
+	if (fwrite(b->s, 1, b->len, stdout) != b->len || fflush(stdout))
+		die_code(EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
+	buf_release(b);
+	exit(EXIT_OK);
+}
+
+/* --list-rules[=markdown] */
+static _Noreturn void list_rules(const char *how)
+{
+	struct buf b = BUF_INIT;
+	if (how && strcmp(how, "markdown") && strcmp(how, "text"))
+		usage_error("--list-rules takes text or markdown, not '%s'", how);
+	rules_list(&b, how && !strcmp(how, "markdown"));
+	print_exit(&b);
+}
+
+/* --explain RULE */
+static _Noreturn void explain_rule(const char *id)
+{
+	struct buf b = BUF_INIT;
+	const struct rule_info *ri = rule_find(id);
+	if (!ri)
+		usage_error("--explain: no rule '%s' (lockscore --list-rules lists them)", id);
+	rule_explain(&b, ri);
+	print_exit(&b);
+}
+
 static void parse_opts(struct opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -93,6 +131,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{"pg-version", required_argument, NULL, 'p'}, {"disable", required_argument, NULL, 'd'},
 		{"no-transaction", no_argument, NULL, 'n'},	  {"help", no_argument, NULL, 'h'},
 		{"max-lock-timeout", required_argument, NULL, 'L'}, {"max-statement-timeout", required_argument, NULL, 'S'},
+		{"list-rules", optional_argument, NULL, 'R'},
+		{"explain", required_argument, NULL, 'E'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -120,7 +160,13 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 			if (*end || o->pg_version < 11 || o->pg_version > 17)
 				usage_error("--pg-version takes 11 to 17, not '%s'", optarg);
 			break;
-		case 'd': strv_push(&o->disabled, optarg); break;
+		case 'd':
+			if (!rule_find(optarg))
+				usage_error("--disable: no rule '%s' (lockscore --list-rules lists them)", optarg);
+			strv_push(&o->disabled, optarg);
+			break;
+		case 'R': list_rules(optarg);
+		case 'E': explain_rule(optarg);
 		case 'n': o->no_transaction = true; break;
 		case 'L': o->max_lock_timeout_ms = opt_duration_ms("--max-lock-timeout", optarg); break;
 		case 'S': o->max_statement_timeout_ms = opt_duration_ms("--max-statement-timeout", optarg); break;
@@ -175,8 +221,19 @@ static void read_stdin(struct input *in)
 
 /* ---- statements of a migration ---- */
 
-/* "-- migsafe:ignore RULE reason" in text: RULE is suppressed. */
-static void scan_ignores(const char *text, size_t len, struct strv *out)
+/* The line ends in text[0, len). */
+static int count_newlines(const char *text, size_t len)
+{
+	int n = 0;
+	for (const char *p = text, *e = text + len; p < e && (p = memchr(p, '\n', (size_t)(e - p))); p++)
+		n++;
+	return n;
+}
+
+/* "-- migsafe:ignore RULE reason" in text: RULE is suppressed. A RULE
+ * that names no rule suppresses nothing: a warning with file and line
+ * (end_line: the line text + len is on) says so, and the file is reviewed. */
+static void scan_ignores(const char *file, const char *text, size_t len, int end_line, struct strv *out)
 {
 	static const char tag[] = "migsafe:ignore";
 	const char *end = text + len;
@@ -189,6 +246,10 @@ static void scan_ignores(const char *text, size_t len, struct strv *out)
 		while (r + n < end && r[n] != ' ' && r[n] != '\t' && r[n] != '\n' && r[n] != '\r')
 			n++;
 		strv_push_take(out, n ? xstrndup(r, n) : xstrdup("all"));
+		if (n && strcmp(out->v[out->n - 1], "all") && !rule_find(out->v[out->n - 1]))
+			warning_at(file, end_line - count_newlines(p, (size_t)(end - p)),
+				   "-- migsafe:ignore names no rule '%s': it suppresses nothing (lockscore --list-rules lists them)",
+				   out->v[out->n - 1]);
 	}
 }
 
@@ -456,11 +517,12 @@ static void walk_stmt(struct walk *w, const struct sql_script *one, const struct
 	st->type = xstrdup(ss->type);
 	st->node = ss->node;
 	if (abs > *prev_end)
-		scan_ignores(text + *prev_end, abs - *prev_end, &st->ignore);
+		scan_ignores(m->file, text + *prev_end, abs - *prev_end, st->line, &st->ignore);
 	size_t end = abs + ss->len;
 	const char *nl = strchr(text + end, '\n');
 	size_t tail = nl ? (size_t)(nl - (text + end)) : strlen(text + end);
-	scan_ignores(text + end, tail, &st->ignore); /* on the statement's last line */
+	scan_ignores(m->file, text + end, tail, st->line + count_newlines(text + abs, ss->len),
+		     &st->ignore); /* on the statement's last line */
 	*prev_end = end + tail;
 	note_facts(w->o, st);
 	w->real += st->txk == TXK_NONE;

@@ -219,6 +219,95 @@ void rules_outside(const struct opts *o, struct migration *m);
 /* finding_finalise: a finding that waited for its statement's lock time */
 void finding_finalise(struct finding *f, double est_lock_ms);
 
+/* The rules: every rule a finding can name is in rule_table (rules.c),
+ * once, in the order of this enum (by id). --disable, `-- migsafe:ignore`,
+ * --list-rules, --explain and the README's rule table all read it. */
+enum rule_id {
+	RULE_ADD_CHECK_WITHOUT_NOT_VALID,
+	RULE_ADD_COLUMN_CONSTRAINED_DOMAIN,
+	RULE_ADD_COLUMN_GENERATED_STORED,
+	RULE_ADD_COLUMN_REQUIRED,
+	RULE_ADD_COLUMN_SERIAL_OR_IDENTITY,
+	RULE_ADD_COLUMN_VOLATILE_DEFAULT,
+	RULE_ADD_EXCLUSION_CONSTRAINT,
+	RULE_ADD_FK_WITHOUT_NOT_VALID,
+	RULE_ADD_PRIMARY_KEY,
+	RULE_ADD_UNIQUE_CONSTRAINT,
+	RULE_ATTACH_PARTITION_SCAN,
+	RULE_AUTHZ_CHANGE,
+	RULE_BACKFILL_IN_MIGRATION,
+	RULE_CASCADING_DELETE,
+	RULE_CHANGE_COLUMN_TYPE,
+	RULE_CHAR_TYPE,
+	RULE_CONCURRENT_INDEX_ON_PARTITIONED,
+	RULE_CONCURRENTLY_IN_TRANSACTION,
+	RULE_CREATE_INDEX_NON_CONCURRENTLY,
+	RULE_CREATE_TABLE_MANY_FKS,
+	RULE_DETACH_PARTITION_NON_CONCURRENTLY,
+	RULE_DETACH_PARTITION_SCAN,
+	RULE_DOMAIN_CONSTRAINT_SCAN,
+	RULE_DROP_COLUMN,
+	RULE_DROP_FOREIGN_KEY,
+	RULE_DROP_INDEX_NON_CONCURRENTLY,
+	RULE_DROP_NOT_NULL,
+	RULE_DROP_SCHEMA,
+	RULE_DROP_TABLE,
+	RULE_DROP_VIEW,
+	RULE_ENUM_ADD_VALUE_UNORDERED,
+	RULE_EXPLICIT_LOCK_TABLE,
+	RULE_JSON_COLUMN,
+	RULE_LOCK_TIMEOUT_MISSING,
+	RULE_OUTSIDE_ALLOW_LIST,
+	RULE_PARTITION_OF_WITH_DEFAULT,
+	RULE_PK_USING_INDEX_ON_NULLABLE,
+	RULE_PREFER_TIMESTAMPTZ,
+	RULE_RAW_SQL_UNINSPECTABLE,
+	RULE_REFRESH_MATVIEW_NON_CONCURRENTLY,
+	RULE_REINDEX_NON_CONCURRENTLY,
+	RULE_RENAME_COLUMN,
+	RULE_RENAME_ENUM_VALUE,
+	RULE_RENAME_TABLE,
+	RULE_RENAME_VIEW,
+	RULE_SEARCH_PATH_CHANGE,
+	RULE_SESSION_ROLE_CHANGE,
+	RULE_SET_NOT_NULL_EXISTING_COLUMN,
+	RULE_STATEMENT_WILL_FAIL,
+	RULE_TABLE_REWRITE,
+	RULE_TIMEOUT_DISABLED,
+	RULE_TRACE_DISAGREEMENT,
+	RULE_TRANSACTION_ENDED_IN_FILE,
+	RULE_TRANSACTION_NESTING,
+	RULE_TRUNCATE,
+	RULE_TRUNCATE_CASCADE,
+	RULE_TWO_PHASE_COMMIT,
+	RULE_TYPE_CHANGE_WITH_CHECK_CONSTRAINTS,
+	RULE_UNCOMMITTED_TRANSACTION,
+	RULE_VACUUM_FULL_OR_CLUSTER,
+	RULE_VALIDATE_IN_SAME_TRANSACTION,
+	RULE_WORK_AFTER_ACCESS_EXCLUSIVE,
+	RULE_COUNT
+};
+struct rule_info {
+	const char *id;
+	/* the severity it is given; with by_time, the one it has when the
+	 * time is unknown: it grows with how long the application is blocked
+	 * (under 1 s low, under 30 s medium, longer high) */
+	const char *severity;
+	bool by_time;
+	const char *summary; /* one line */
+	const char *explain; /* what is detected, and why it matters */
+	const char *example; /* SQL that triggers it */
+	const char *fix;     /* what to do instead */
+};
+extern const struct rule_info rule_table[RULE_COUNT];
+/* rule_find: the rule named id, or NULL when there is none */
+const struct rule_info *rule_find(const char *id);
+/* rules_list: the table, one rule a line ("id  severity  summary"), or as
+ * the Markdown table of the README when markdown */
+void rules_list(struct buf *out, bool markdown);
+/* rule_explain: one rule's documentation, with its example and its fix */
+void rule_explain(struct buf *out, const struct rule_info *ri);
+
 /* risk: accumulated over the statements and the (final) findings */
 struct risk {
 	int top, highs, mediums;
