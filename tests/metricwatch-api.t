@@ -11,7 +11,9 @@ need jq jq
 plan 34
 tmp=$(mktemp -d)
 on_exit rm -rf "$tmp"
-# The fixture's points moved to now (metricwatch ignores stale points): each
+# The fixture's points moved to now (metricwatch ignores stale points; the
+# cases that are not about age give --max-age 600, so a slow machine's
+# seconds between here and there do not make them stale): each
 # answer of a Datadog route becomes a route of its own with a newer point,
 # 10 ms after the one before; Sentry's buckets end now. Two more Datadog
 # queries: a fresh spike then nulls (stale-spike), one old point then nulls.
@@ -41,7 +43,7 @@ events() { jq -r 'select(.kind == "watch" and .event != "sample") | .event + (if
 
 # A stale spike: one point (fresh once) then nulls, read again on every poll.
 # It is used once: one breach at most, never sustained, then no data.
-echo "$mig" | "$mw" "${fast[@]}" --baseline 0 --duration 1 --max-age 3 --datadog stale-spike \
+echo "$mig" | "$mw" "${fast[@]}" --baseline 0 --duration 1 --max-age 30 --datadog stale-spike \
 	--datadog-site "$MOCK_URL" >"$tmp/ss.out" 2>"$tmp/ss.err"
 is "$?" 0 "stale spike: exit 0 (nothing sustained)"
 record_out "$tmp/ss.out"
@@ -52,7 +54,7 @@ ok $(( n >= 3 ? 0 : 1 )) "stale spike: the polls after it are no data ($n)"
 
 # Datadog: low baseline, then a spike that outlasts the cooldown, then low.
 q='sum:trace.errors{env:prod}.as_count()'
-echo "$mig" | SLACK_WEBHOOK_URL=$MOCK_URL/services/T0/B0/hooksecret "$mw" "${fast[@]}" --baseline 0.2 --duration 1.4 \
+echo "$mig" | SLACK_WEBHOOK_URL=$MOCK_URL/services/T0/B0/hooksecret "$mw" "${fast[@]}" --baseline 0.2 --duration 1.4 --max-age 600 \
 	--datadog "$q" --datadog-site "$MOCK_URL" --datadog-window 60 >"$tmp/dd.out" 2>"$tmp/dd.err"
 rc=$?
 record_out "$tmp/dd.out"
@@ -88,7 +90,7 @@ grep -q "Datadog: GET $MOCK_URL/api/v1/query: .*[Tt]imed\? out" "$tmp/stall.err"
 ok $? "datadog stall: a timeout, naming the URL without its query"
 
 # Sentry: project stats; the newest complete bucket, per second.
-echo "$mig" | "$mw" "${fast[@]}" --baseline 0 --duration 0.25 --error-floor 5 --sentry acme/api >"$tmp/sn.out" 2>"$tmp/sn.err"
+echo "$mig" | "$mw" "${fast[@]}" --baseline 0 --duration 0.25 --error-floor 5 --max-age 600 --sentry acme/api >"$tmp/sn.out" 2>"$tmp/sn.err"
 is "$?" 0 "sentry: exit 0"
 record_out "$tmp/sn.out"
 is "$(jq -r 'select(.event == "sample" and .value != null) | [.metric, .value, .labels.count, .labels.bucket_ts] | @tsv' "$tmp/sn.out")" \
