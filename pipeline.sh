@@ -194,14 +194,22 @@ review_stream() {
 	"$bin/lockscore" "${lockscore_args[@]}" --format github <"$s/4-applyexplain.ndjson" >"$out/annotations.txt" || true
 }
 
+# severity_rank LEVEL: 1 low, 2 medium, 3 high, 0 anything else (none):
+# common/pgvocab's ranking, the one copy in this script.
+severity_rank() {
+	case $1 in low) echo 1 ;; medium) echo 2 ;; high) echo 3 ;; *) echo 0 ;; esac
+}
+
 # risk_exit: 1 when a migration's risk reaches the --fail-on level or a
 # statement failed on the shadow
 risk_exit() {
-	local worst
-	worst=$(jq -r 'select(.kind == "risk") | .level' "$out/stream.ndjson" |
-		awk '{ r = ($0 == "high") ? 3 : ($0 == "medium") ? 2 : 1; if (r > w) w = r } END { print w + 0 }')
-	local want=4
-	case $fail_level in low) want=1 ;; medium) want=2 ;; high) want=3 ;; esac
+	local worst=0 level r want
+	while IFS= read -r level; do
+		r=$(severity_rank "$level")
+		[ "$r" -le "$worst" ] || worst=$r
+	done < <(jq -r 'select(.kind == "risk") | .level' "$out/stream.ndjson")
+	want=$(severity_rank "$fail_level")
+	[ "$want" != 0 ] || want=4 # --fail-on none
 	jq -r 'select(.kind == "risk") | "  \(.migration): risk \(.level) (\(.score)/100)"' "$out/stream.ndjson" >&2
 	if [ "$shadow_violations" = 1 ] || [ "$worst" -ge "$want" ]; then
 		return 1

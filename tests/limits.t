@@ -154,10 +154,10 @@ is "$(echo "$last" | awk -F'[:,]' '{ print ($2 == $4) ? "own" : "not own" }')" "
 # the first REINDEX's ShareLock is held through every later statement
 # (hours), the last one's only through its own rebuild (100 s)
 first=$(grep -m1 '"rule":"reindex-non-concurrently"' "$tmp/out")
-is "$(echo "$first" | grep -o '"severity":"[a-z]*"'):$(echo "$first" | grep -o 'blocks writes for about [0-9.]* h"' | sed 's/[0-9.]* h"/N h/')" \
+is "$(echo "$first" | grep -o '"severity":"[a-z]*"'):$(echo "$first" | grep -o 'blocks writes for about [0-9]* h [0-9]* min"' | sed 's/[0-9]* h [0-9]* min"/N h/')" \
 	'"severity":"high":blocks writes for about N h' "lockscore, 1,000,000 statements: the first REINDEX blocks writes for hours, high"
 is "$(grep '"kind":"finding"' "$tmp/out" | grep '"statement":999999,' | grep -o 'blocks writes for about [^"]*')" \
-	"blocks writes for about 100.0 s" "lockscore, 1,000,000 statements: the last REINDEX only for its own rebuild"
+	"blocks writes for about 1 min 40 s" "lockscore, 1,000,000 statements: the last REINDEX only for its own rebuild"
 
 # ---- statements and findings through temporary files ----
 # MIGSAFE_SPOOL_MEM=0 sends every spool to a file at once: the golden

@@ -28,6 +28,7 @@
 #include "db.h"
 #include "msg.h"
 #include "nd.h"
+#include "pgvocab.h"
 #include "xalloc.h"
 
 struct pairs {
@@ -286,7 +287,7 @@ double scale_of(const struct shadow *sh, const char *table)
 		if (t && !strcmp(t, table) && cJSON_IsNumber(src) && cJSON_IsNumber(rows) && rows->valuedouble > 0)
 			return src->valuedouble / rows->valuedouble;
 	}
-	return sh->sample_percent > 0 ? 100 / sh->sample_percent : 1;
+	return pgv_sample_scale(sh->sample_percent);
 }
 
 /* ---- what a DROP destroys ---- */
@@ -368,12 +369,6 @@ struct txstate {
 	struct pairs held; /* (oid, mode) pairs held after the previous statement */
 	struct probes *probes;
 };
-
-static void quiet_notice(void *arg, const char *m)
-{
-	(void)arg;
-	(void)m;
-}
 
 static void must(PGconn *c, const char *sql)
 {
@@ -852,7 +847,7 @@ int apply_traced(struct shadow *sh, const char *id, const char *file, const char
 	run->traces = cJSON_CreateArray();
 	run->destroyed = cJSON_CreateArray();
 	run->failed_stmt = -1;
-	PQsetNoticeProcessor(sh->mig, quiet_notice, NULL);
+	PQsetNoticeProcessor(sh->mig, pgv_notice_quiet, NULL);
 	parse_or_die(&s, file, text);
 	bool ok = run_script(sh, id, &s, run, NULL);
 	sql_script_release(&s);

@@ -40,6 +40,8 @@
  */
 #include <ctype.h>
 #include <getopt.h>
+#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +52,8 @@
 #include "db.h"
 #include "msg.h"
 #include "nd.h"
+#include "opt.h"
+#include "pgvocab.h"
 #include "seal.h"
 #include "xalloc.h"
 
@@ -86,15 +90,6 @@ static const char usage_text[] =
 	"see them there (ps) until the program has started and hidden them.\n"
 	"Exit: 0 ok, 1 a statement failed on the shadow (violations), 2 usage or not a shadow,\n"
 	"3 database trouble, 4 invalid input.\n";
-
-static double num_arg(const char *name, const char *s, double min)
-{
-	char *end;
-	double v = strtod(s, &end);
-	if (*end || end == s || v < min)
-		usage_error("%s takes a number of at least %g, not '%s'", name, min, s);
-	return v;
-}
 
 static void parse_opts(struct opts *o, int argc, char **argv)
 {
@@ -134,17 +129,17 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_SHADOW: o->shadow_url = optarg; break;
 		case O_QUERIES: o->queries_file = optarg; break;
 		case O_FROMDB: o->from_db = optarg ? optarg : ""; break;
-		case O_TOP: o->top = (int)num_arg("--top", optarg, 1); break;
-		case O_STMT_TO: o->statement_timeout_ms = (int)num_arg("--statement-timeout", optarg, 1); break;
-		case O_PROBE_TO: o->probe_timeout_ms = (int)num_arg("--probe-timeout", optarg, 1); break;
+		case O_TOP: o->top = (int)opt_int("--top", optarg, 1, INT_MAX); break;
+		case O_STMT_TO: o->statement_timeout_ms = (int)opt_int("--statement-timeout", optarg, 1, INT_MAX); break;
+		case O_PROBE_TO: o->probe_timeout_ms = (int)opt_int("--probe-timeout", optarg, 1, INT_MAX); break;
 		case O_NOTX: o->no_transaction = true; break;
 		case O_NOPROBES: o->no_probes = true; break;
 		case O_NOPLANS: o->no_plans = true; break;
 		case O_NOROLLBACK: o->no_rollback = true; break;
-		case O_LARGE: o->large_rows = num_arg("--large-rows", optarg, 0); break;
-		case O_COST: o->cost_ratio = num_arg("--cost-ratio", optarg, 1); break;
-		case O_TIME: o->time_ratio = num_arg("--time-ratio", optarg, 1); break;
-		case O_RUNS: o->runs = (int)num_arg("--runs", optarg, 1); break;
+		case O_LARGE: o->large_rows = opt_num("--large-rows", optarg, 0, HUGE_VAL); break;
+		case O_COST: o->cost_ratio = opt_num("--cost-ratio", optarg, 1, HUGE_VAL); break;
+		case O_TIME: o->time_ratio = opt_num("--time-ratio", optarg, 1, HUGE_VAL); break;
+		case O_RUNS: o->runs = (int)opt_int("--runs", optarg, 1, INT_MAX); break;
 		case O_NOTPROD: o->not_production = true; break;
 		case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
 		default: usage_error("unknown option or missing value: '%s'", argv[optind - 1]);
@@ -236,12 +231,6 @@ static void read_input(struct input *in)
 
 /* ---- the shadow ---- */
 
-static void quiet_notice(void *arg, const char *m)
-{
-	(void)arg;
-	(void)m;
-}
-
 const char *ae_schema = "public";
 
 /* sealed: mark (a COMMENT) is mkshadow's "migsafe shadow {json}" whose seal
@@ -312,7 +301,7 @@ PGconn *connect_shadow_as(const char *url, const struct opts *o, const char *app
 	PGconn *c = db_connect(url, &dbo);
 	if (!c)
 		exit(EXIT_RUNTIME);
-	PQsetNoticeProcessor(c, quiet_notice, NULL);
+	PQsetNoticeProcessor(c, pgv_notice_quiet, NULL);
 	char *set = xasprintf("SET application_name = '%s'", app);
 	db_exec(c, set);
 	free(set);

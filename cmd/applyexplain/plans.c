@@ -21,6 +21,7 @@
 #include "db.h"
 #include "msg.h"
 #include "nd.h"
+#include "pgvocab.h"
 #include "xalloc.h"
 
 struct query {
@@ -550,14 +551,6 @@ static cJSON *regressions(const struct queries *qs, const struct opts *o, const 
 	return regs;
 }
 
-static cJSON *strv_json(const struct strv *sv)
-{
-	cJSON *a = cJSON_CreateArray();
-	for (size_t i = 0; i < sv->n; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(sv->v[i]));
-	return a;
-}
-
 void queries_records(struct shadow *sh, struct queries *q, const char *migration, cJSON *out)
 {
 	for (size_t i = 0; i < q->n; i++) {
@@ -570,8 +563,8 @@ void queries_records(struct shadow *sh, struct queries *q, const char *migration
 			cJSON_AddNumberToObject(rec, "calls", e->calls);
 		else
 			cJSON_AddNullToObject(rec, "calls");
-		cJSON_AddItemToObject(rec, "tables", strv_json(&e->tables));
-		cJSON_AddItemToObject(rec, "params", strv_json(&e->params));
+		cJSON_AddItemToObject(rec, "tables", pgv_strv_json(&e->tables));
+		cJSON_AddItemToObject(rec, "params", pgv_strv_json(&e->params));
 		cJSON_AddItemToObject(rec, "before", e->before ? cJSON_Duplicate(e->before, true) : cJSON_CreateObject());
 		if (e->after) {
 			cJSON_AddItemToObject(rec, "after", cJSON_Duplicate(e->after, true));

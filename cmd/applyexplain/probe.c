@@ -23,6 +23,7 @@
 #include "applyexplain.h"
 #include "db.h"
 #include "msg.h"
+#include "pgvocab.h"
 #include "xalloc.h"
 
 #define PROBES_MAX 32
@@ -57,12 +58,6 @@ struct probes {
 };
 
 static struct probes *all[8];
-
-static void quiet_notice(void *arg, const char *m)
-{
-	(void)arg;
-	(void)m;
-}
 
 /* ---- cleanup ---- */
 
@@ -204,7 +199,7 @@ static struct probe *probe_connect(struct probes *p)
 	PGconn *c = db_connect(p->url, &dbo);
 	if (!c)
 		exit(EXIT_RUNTIME);
-	PQsetNoticeProcessor(c, quiet_notice, NULL);
+	PQsetNoticeProcessor(c, pgv_notice_quiet, NULL);
 	char *set = xasprintf("SET lock_timeout = %d", p->o->probe_timeout_ms);
 	db_exec(c, set);
 	free(set);

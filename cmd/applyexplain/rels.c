@@ -12,31 +12,23 @@
 
 #include "applyexplain.h"
 #include "db.h"
+#include "pgvocab.h"
 #include "xalloc.h"
-
-static const char *const modes[] = {
-	"AccessShareLock",	 "RowShareLock",	  "RowExclusiveLock", "ShareUpdateExclusiveLock",
-	"ShareLock",		 "ShareRowExclusiveLock", "ExclusiveLock",    "AccessExclusiveLock",
-};
 
 int lock_rank(const char *mode)
 {
-	for (int i = 0; mode && i < 8; i++)
-		if (!strcmp(mode, modes[i]))
-			return i + 1;
-	return 0;
+	return pgv_lock_parse(mode);
 }
 
 const char *lock_name(int rank)
 {
-	return rank >= 1 && rank <= 8 ? modes[rank - 1] : "unknown";
+	const char *n = pgv_lock_name(rank);
+	return n ? n : "unknown";
 }
 
 double now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return pgv_now_ms();
 }
 
 void sleep_ms(double ms)

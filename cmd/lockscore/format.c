@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "lockscore.h"
+#include "pgvocab.h"
 #include "xalloc.h"
 
 /* text: "file:line: severity: rule: message", then the fix indented. */
@@ -47,7 +48,7 @@ static void gh_escape(struct buf *out, const char *s, bool property)
 
 void format_github_finding(const char *file, const struct finding *f, struct buf *out)
 {
-	int r = severity_rank(f->severity);
+	int r = pgv_severity_rank(f->severity);
 	buf_addf(out, "::%s file=", r == 3 ? "error" : r == 2 ? "warning" : "notice");
 	gh_escape(out, file, true);
 	buf_addf(out, ",line=%d,title=", f->line);
@@ -86,7 +87,7 @@ static cJSON *sarif_result(const struct migration *m, const struct finding *f)
 	static const char *const level[] = {"none", "note", "warning", "error"};
 	cJSON *r = cJSON_CreateObject();
 	cJSON_AddStringToObject(r, "ruleId", f->rule);
-	cJSON_AddStringToObject(r, "level", level[severity_rank(f->severity)]);
+	cJSON_AddStringToObject(r, "level", level[pgv_severity_rank(f->severity)]);
 	cJSON *msg = cJSON_AddObjectToObject(r, "message");
 	char *text = f->fix ? xasprintf("%s\nFix: %s", f->message, f->fix) : xstrdup(f->message);
 	cJSON_AddStringToObject(msg, "text", text);

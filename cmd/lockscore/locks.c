@@ -11,35 +11,29 @@
 #include <strings.h>
 
 #include "lockscore.h"
+#include "pgvocab.h"
 #include "xalloc.h"
 
-static const char *const mode_names[] = {
-	"",	     "AccessShareLock", "RowShareLock",		 "RowExclusiveLock",
-	"ShareUpdateExclusiveLock", "ShareLock", "ShareRowExclusiveLock", "ExclusiveLock",
-	"AccessExclusiveLock",
-};
-
+/* enum lockmode numbers the modes as pgvocab does. */
 const char *lockmode_name(enum lockmode m)
 {
-	return mode_names[m];
+	const char *n = pgv_lock_name((int)m);
+	return n ? n : "";
 }
 
 enum lockmode lockmode_parse(const char *name)
 {
-	for (int i = LM_AS; i <= LM_AE; i++)
-		if (name && !strcmp(name, mode_names[i]))
-			return (enum lockmode)i;
-	return LM_NONE;
+	return (enum lockmode)pgv_lock_parse(name);
 }
 
 bool lockmode_blocks_reads(enum lockmode m)
 {
-	return m == LM_AE;
+	return pgv_lock_blocks_reads((int)m);
 }
 
 bool lockmode_blocks_writes(enum lockmode m)
 {
-	return m >= LM_S;
+	return pgv_lock_blocks_writes((int)m);
 }
 
 void effect_lock(struct effect *e, const char *table, enum lockmode m)

@@ -49,6 +49,8 @@
 #include "lockscore.h"
 #include "msg.h"
 #include "nd.h"
+#include "opt.h"
+#include "pgvocab.h"
 #include "sha256.h"
 #include "xalloc.h"
 
@@ -65,7 +67,8 @@ static const char usage_text[] =
 	"  --no-transaction                   the tool does not wrap each file in a transaction\n"
 	"  --max-lock-timeout DUR             a longer lock_timeout counts as switched off (default 10s)\n"
 	"  --max-statement-timeout DUR        likewise statement_timeout and idle_in_transaction_session_timeout\n"
-	"                                     (default 1h); DUR: 500ms, 2s, 5min, 1h\n"
+	"                                     (default 1h)\n"
+	"  DUR is a number of seconds, or with a unit: 500ms, 2s, 5min, 1h.\n"
 	"  -h, --help                         this help\n"
 	"\n"
 	"Suppress one finding with a comment on or above the statement:\n"
@@ -78,21 +81,6 @@ struct input {
 	cJSON *traces;	   /* array of trace records */
 	double sample_percent;
 };
-
-/* A duration option: a positive number with ms, s, min or h. */
-static double opt_duration_ms(const char *opt, const char *v)
-{
-	static const struct {
-		const char *unit;
-		double ms;
-	} units[] = {{"ms", 1}, {"s", 1000}, {"min", 60000}, {"h", 3600000}};
-	char *end;
-	double x = strtod(v, &end);
-	for (size_t i = 0; x > 0 && end != v && i < sizeof units / sizeof *units; i++)
-		if (!strcmp(end, units[i].unit))
-			return x * units[i].ms;
-	usage_error("%s takes a duration such as 500ms, 2s, 5min or 1h, not '%s'", opt, v);
-}
 
 /* print and exit: what --list-rules and --explain write */
 static _Noreturn void print_exit(struct buf *b)
@@ -126,6 +114,7 @@ static _Noreturn void explain_rule(const char *id)
 
 static void parse_opts(struct opts *o, int argc, char **argv)
 {
+	static const char *const formats[] = {"ndjson", "text", "github", "sarif", NULL};
 	static const struct option longopts[] = {
 		{"format", required_argument, NULL, 'f'},	  {"fail-on", required_argument, NULL, 'F'},
 		{"pg-version", required_argument, NULL, 'p'}, {"disable", required_argument, NULL, 'd'},
@@ -142,24 +131,10 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	o->max_lock_timeout_ms = 10000;
 	o->max_statement_timeout_ms = 3600000;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		char *end;
 		switch (ch) {
-		case 'f':
-			if (strcmp(optarg, "ndjson") && strcmp(optarg, "text") && strcmp(optarg, "github") &&
-			    strcmp(optarg, "sarif"))
-				usage_error("unknown --format '%s' (ndjson, text, github, sarif)", optarg);
-			o->format = optarg;
-			break;
-		case 'F':
-			if (!severity_rank(optarg))
-				usage_error("--fail-on takes low, medium or high, not '%s'", optarg);
-			o->fail_on = optarg;
-			break;
-		case 'p':
-			o->pg_version = (int)strtol(optarg, &end, 10);
-			if (*end || o->pg_version < 11 || o->pg_version > 17)
-				usage_error("--pg-version takes 11 to 17, not '%s'", optarg);
-			break;
+		case 'f': o->format = formats[opt_enum("--format", optarg, formats)]; break;
+		case 'F': o->fail_on = pgv_severity_list[opt_enum("--fail-on", optarg, pgv_severity_list)]; break;
+		case 'p': o->pg_version = (int)opt_int("--pg-version", optarg, 11, 17); break;
 		case 'd':
 			if (!rule_find(optarg))
 				usage_error("--disable: no rule '%s' (lockscore --list-rules lists them)", optarg);
@@ -168,8 +143,10 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case 'R': list_rules(optarg);
 		case 'E': explain_rule(optarg);
 		case 'n': o->no_transaction = true; break;
-		case 'L': o->max_lock_timeout_ms = opt_duration_ms("--max-lock-timeout", optarg); break;
-		case 'S': o->max_statement_timeout_ms = opt_duration_ms("--max-statement-timeout", optarg); break;
+		case 'L': o->max_lock_timeout_ms = opt_duration("--max-lock-timeout", optarg, 1, OPT_WEEK_MS); break;
+		case 'S':
+			o->max_statement_timeout_ms = opt_duration("--max-statement-timeout", optarg, 1, OPT_WEEK_MS);
+			break;
 		case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
 		default: usage_error("unknown option");
 		}
@@ -367,7 +344,7 @@ static void apply_trace(const struct input *in, const struct opts *o, struct mig
 	if (cJSON_IsNumber(est))
 		st->est_ms = est->valuedouble;
 	else if (cJSON_IsNumber(ms))
-		st->est_ms = ms->valuedouble * (in->sample_percent > 0 ? 100 / in->sample_percent : 1);
+		st->est_ms = ms->valuedouble * pgv_sample_scale(in->sample_percent);
 	const cJSON *br = cJSON_GetObjectItemCaseSensitive(tr, "blocked_read_ms");
 	const cJSON *bw = cJSON_GetObjectItemCaseSensitive(tr, "blocked_write_ms");
 	st->shadow_blocked_read_ms = cJSON_IsNumber(br) ? br->valuedouble : -1;
@@ -619,14 +596,6 @@ static void review_rollback(const struct opts *o, struct migration *m, const cha
 
 /* ---- records ---- */
 
-static cJSON *strv_array(const struct strv *sv)
-{
-	cJSON *a = cJSON_CreateArray();
-	for (size_t i = 0; i < sv->n; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(sv->v[i]));
-	return a;
-}
-
 /* a key, then its value: a number of ms (null when unknown) */
 static void put_ms(struct buf *b, const char *key, double ms)
 {
@@ -749,7 +718,7 @@ static cJSON *risk_record(const struct migration *m)
 	cJSON_AddStringToObject(o, "migration", m->id);
 	cJSON_AddStringToObject(o, "level", m->level);
 	cJSON_AddNumberToObject(o, "score", m->score);
-	cJSON_AddItemToObject(o, "reasons", strv_array(&m->reasons));
+	cJSON_AddItemToObject(o, "reasons", pgv_strv_json(&m->reasons));
 	cJSON *d = cJSON_AddObjectToObject(o, "digest");
 	cJSON_AddStringToObject(d, "forward", m->digest_forward);
 	if (m->digest_rollback[0])
@@ -845,7 +814,7 @@ static void output_migration(struct output *out, struct migration *m, size_t rea
 			if (f.what)
 				finding_finalise(&f, hold_at(m, f.stmt).est_lock_ms);
 			risk_finding(&rk, &f);
-			int r = severity_rank(f.severity);
+			int r = pgv_severity_rank(f.severity);
 			out->worst = r > out->worst ? r : out->worst;
 			const char *file = f.rollback && m->rollback_file ? m->rollback_file : m->file;
 			if (nd) {
@@ -959,7 +928,7 @@ int main(int argc, char **argv)
 		output_migration(&out, &m, real);
 		map_release(&text);
 	}
-	int rc = o.fail_on && out.worst >= severity_rank(o.fail_on) ? EXIT_FINDINGS : EXIT_OK;
+	int rc = o.fail_on && out.worst >= pgv_severity_rank(o.fail_on) ? EXIT_FINDINGS : EXIT_OK;
 	output_finish(&out);
 	cJSON_Delete(in.migrations);
 	cJSON_Delete(in.traces);

@@ -321,7 +321,6 @@ void risk_finding(struct risk *r, const struct finding *f);
 void risk_score(struct risk *r, struct migration *m);
 void finding_add(struct migration *m, const struct stmt *st, const char *rule, const char *severity,
 		 const char *table, char *message_take, char *fix_take);
-int severity_rank(const char *sev);
 
 /* format.c */
 void format_text_finding(const char *file, const struct finding *f, struct buf *out);

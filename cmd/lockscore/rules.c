@@ -13,15 +13,9 @@
 
 #include "lockscore.h"
 #include "msg.h"
+#include "pgvocab.h"
 #include "nd.h"
 #include "xalloc.h"
-
-int severity_rank(const char *sev)
-{
-	if (!sev)
-		return 0;
-	return !strcmp(sev, "high") ? 3 : !strcmp(sev, "medium") ? 2 : !strcmp(sev, "low") ? 1 : 0;
-}
 
 void finding_add(struct migration *m, const struct stmt *st, const char *rule, const char *severity,
 		 const char *table, char *message_take, char *fix_take)
@@ -43,19 +37,17 @@ void finding_add(struct migration *m, const struct stmt *st, const char *rule, c
 	f->rows = -1;
 }
 
-/* "1.2 s", "4 min", "2.5 h" */
+/* fmt_ms: ms in the suite's one spelling of a duration (pgvocab), or what
+ * an unknown one means here */
 static void fmt_ms(double ms, char *out, size_t cap)
 {
+	struct buf b = BUF_INIT;
 	if (ms < 0)
-		snprintf(out, cap, "an unknown time (table size unknown)");
-	else if (ms < 1000)
-		snprintf(out, cap, "%.0f ms", ms);
-	else if (ms < 120000)
-		snprintf(out, cap, "%.1f s", ms / 1000);
-	else if (ms < 7200000)
-		snprintf(out, cap, "%.0f min", ms / 60000);
+		buf_adds(&b, "an unknown time (table size unknown)");
 	else
-		snprintf(out, cap, "%.1f h", ms / 3600000);
+		pgv_duration_text(&b, ms);
+	snprintf(out, cap, "%s", b.s);
+	buf_release(&b);
 }
 
 /* Severity of blocking the application for ms: under a second is low,
@@ -549,7 +541,7 @@ static void rule_dml(struct rc *r, const struct dml *d, bool first)
 	bool del = d->deletes;
 	const char *sev = blocking_severity(r->st->est_ms);
 	if (fan && del)
-		add(r, RULE_CASCADING_DELETE, severity_rank(sev) < 2 && r->st->est_ms < 0 ? "medium" : sev, table,
+		add(r, RULE_CASCADING_DELETE, pgv_severity_rank(sev) < 2 && r->st->est_ms < 0 ? "medium" : sev, table,
 		    xasprintf("%s on %s cascades through ON DELETE CASCADE to %s%s%s: every matching row there is deleted and locked too, about %s of row locks and WAL%s",
 			      d->verb, table, others.s, nfired ? ", and its triggers write " : "", nfired ? fired.s : "", dur,
 			      r->st->in_tx ? ", held until the transaction ends" : ""),
@@ -906,7 +898,7 @@ void rules_outside(const struct opts *o, struct migration *m)
 			    *line = cJSON_GetObjectItemCaseSensitive(n, "line");
 		if (!reason)
 			continue;
-		if (severity_rank(sev) == 0)
+		if (pgv_severity_rank(sev) == 0)
 			sev = "low";
 		finding_add(m, NULL, rule_table[RULE_OUTSIDE_ALLOW_LIST].id, sev, NULL,
 			    xasprintf("%s (a model's answer would have been refused for it)", reason),
@@ -1064,7 +1056,7 @@ void risk_stmt(struct risk *r, const struct stmt *st)
 
 void risk_finding(struct risk *r, const struct finding *f)
 {
-	int k = severity_rank(f->severity);
+	int k = pgv_severity_rank(f->severity);
 	r->top = k > r->top ? k : r->top;
 	r->highs += k == 3;
 	r->mediums += k == 2;

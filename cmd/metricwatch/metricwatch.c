@@ -58,6 +58,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -72,6 +73,8 @@
 #include "metricwatch.h"
 #include "msg.h"
 #include "nd.h"
+#include "opt.h"
+#include "pgvocab.h"
 #include "sha256.h"
 #include "xalloc.h"
 
@@ -85,7 +88,7 @@ static const char usage_text[] =
 	"  --no-pg                do not connect to PostgreSQL at all\n"
 	"  --datadog QUERY        Datadog metrics query (DD_API_KEY, DD_APP_KEY), an error signal\n"
 	"  --datadog-site URL     Datadog API base (default $DD_SITE, else https://api.datadoghq.com)\n"
-	"  --datadog-window T     how far back each query looks (default 5m)\n"
+	"  --datadog-window T     how far back each query looks (default 5min)\n"
 	"  --sentry ORG/PROJECT   Sentry error counts (SENTRY_AUTH_TOKEN; base $SENTRY_URL)\n"
 	"The migration:\n"
 	"  --apply                run the forward SQL (lock_timeout, retries with backoff); reads all of\n"
@@ -99,7 +102,7 @@ static const char usage_text[] =
 	"  --statement-timeout T  statement_timeout of each --apply and rollback statement (default none)\n"
 	"  --unreviewed           --apply without a matching lockscore risk record (a warning)\n"
 	"Rules:\n"
-	"  --interval T           sampling period (default 1s)\n"
+	"  --interval T           sampling period, 10ms to 1min (default 1s)\n"
 	"  --baseline T           error-rate baseline measured before the migration (default 10s)\n"
 	"  --max-lock-wait T      lock wait that is a breach (default 5s)\n"
 	"  --error-spike X        error rate above baseline times X is a breach (default 3)\n"
@@ -117,7 +120,7 @@ static const char usage_text[] =
 	"  --cancel-timeout T     wait for pg_cancel_backend before terminating (default 5s)\n"
 	"  --http-timeout T       per request to Datadog, Sentry, Slack (default 5s)\n"
 	"  -h, --help             this help\n"
-	"T is seconds (\"1.5\", \"1.5s\"), milliseconds (\"200ms\") or minutes (\"2m\").\n"
+	"T is a number of seconds, or with a unit: 500ms, 1.5s, 5min (or 5m), 1h.\n"
 	"Passwords belong in PGPASSWORD or a PGPASSFILE, not on the command line: other users\n"
 	"see them there (ps) until the program has started and hidden them.\n"
 	"Notifications: SLACK_WEBHOOK_URL. Exit: 0 all clear, 1 rolled back (or a sustained\n"
@@ -128,9 +131,7 @@ static const char usage_text[] =
 
 double mw_now(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+	return pgv_now_ms() / 1000;
 }
 
 void mw_sleep(double s)
@@ -210,38 +211,10 @@ cJSON *mw_event(struct watch *w, const char *event)
 
 /* ---- options ---- */
 
-/* parse_time: "1.5", "1.5s", "200ms", "2m" as seconds; -1 if invalid. */
-static double parse_time(const char *s)
+/* A duration option in seconds, from min_ms to a week. */
+static double opt_time(const char *name, const char *arg, double min_ms)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || errno || v < 0 || !isfinite(v))
-		return -1;
-	if (!strcmp(end, "ms"))
-		return v / 1000;
-	if (!*end || !strcmp(end, "s"))
-		return v;
-	if (!strcmp(end, "m"))
-		return v * 60;
-	return -1;
-}
-
-static double opt_time(const char *name, const char *arg)
-{
-	double v = parse_time(arg);
-	if (v < 0)
-		usage_error("--%s takes a duration such as 1.5s, 200ms or 2m, not '%s'", name, arg);
-	return v;
-}
-
-static double opt_num(const char *name, const char *arg, double min)
-{
-	char *end;
-	double v = strtod(arg, &end);
-	if (end == arg || *end || !isfinite(v) || v < min)
-		usage_error("--%s takes a number of at least %g, not '%s'", name, min, arg);
-	return v;
+	return opt_duration(name, arg, min_ms, OPT_WEEK_MS) / 1000;
 }
 
 enum {
@@ -267,8 +240,6 @@ static void check_opts(struct opts *o, bool no_pg)
 {
 	if (no_pg)
 		o->pg_url = NULL;
-	if (o->interval < 0.01)
-		usage_error("--interval must be at least 10ms");
 	if (o->apply && !o->pg_url)
 		usage_error("--apply needs a database: --pg URL or PROD_DATABASE_URL");
 	if (o->unreviewed && !o->apply)
@@ -322,31 +293,31 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case O_PG: o->pg_url = optarg; break;
 		case O_NOPG: no_pg = true; break;
 		case O_APPLY: o->apply = true; break;
-		case O_PID: o->pid = (int)opt_num("pid", optarg, 1); break;
+		case O_PID: o->pid = (int)opt_int("--pid", optarg, 1, INT_MAX); break;
 		case O_APP: o->app_name = optarg; break;
-		case O_DUR: o->duration = opt_time("duration", optarg); break;
-		case O_LT: o->lock_timeout = opt_time("lock-timeout", optarg); break;
-		case O_LR: o->lock_retries = (int)opt_num("lock-retries", optarg, 0); break;
-		case O_RB: o->retry_backoff = opt_time("retry-backoff", optarg); break;
-		case O_INT: o->interval = opt_time("interval", optarg); break;
-		case O_BASE: o->baseline = opt_time("baseline", optarg); break;
-		case O_MLW: o->max_lock_wait = opt_time("max-lock-wait", optarg); break;
-		case O_SPIKE: o->error_spike = opt_num("error-spike", optarg, 1); break;
-		case O_FLOOR: o->error_floor = opt_num("error-floor", optarg, 0); break;
-		case O_EWIN: o->error_window = opt_time("error-window", optarg); break;
-		case O_COOL: o->cooldown = opt_time("cooldown", optarg); break;
-		case O_SETTLE: o->settle = opt_time("settle", optarg); break;
+		case O_DUR: o->duration = opt_time("--duration", optarg, 0); break;
+		case O_LT: o->lock_timeout = opt_time("--lock-timeout", optarg, 1); break;
+		case O_LR: o->lock_retries = (int)opt_int("--lock-retries", optarg, 0, INT_MAX); break;
+		case O_RB: o->retry_backoff = opt_time("--retry-backoff", optarg, 0); break;
+		case O_INT: o->interval = opt_duration("--interval", optarg, 10, 60000) / 1000; break;
+		case O_BASE: o->baseline = opt_time("--baseline", optarg, 0); break;
+		case O_MLW: o->max_lock_wait = opt_time("--max-lock-wait", optarg, 0); break;
+		case O_SPIKE: o->error_spike = opt_num("--error-spike", optarg, 1, HUGE_VAL); break;
+		case O_FLOOR: o->error_floor = opt_num("--error-floor", optarg, 0, HUGE_VAL); break;
+		case O_EWIN: o->error_window = opt_time("--error-window", optarg, 0); break;
+		case O_COOL: o->cooldown = opt_time("--cooldown", optarg, 0); break;
+		case O_SETTLE: o->settle = opt_time("--settle", optarg, 0); break;
 		case O_AUTO: o->auto_rollback = true; break;
 		case O_PITR: o->pitr_enabled = true; break;
-		case O_RBLT: o->rollback_lock_timeout = opt_time("rollback-lock-timeout", optarg); break;
-		case O_CANCEL: o->cancel_timeout = opt_time("cancel-timeout", optarg); break;
-		case O_HTTP: o->http_timeout = opt_time("http-timeout", optarg); break;
+		case O_RBLT: o->rollback_lock_timeout = opt_time("--rollback-lock-timeout", optarg, 1); break;
+		case O_CANCEL: o->cancel_timeout = opt_time("--cancel-timeout", optarg, 0); break;
+		case O_HTTP: o->http_timeout = opt_time("--http-timeout", optarg, 1); break;
 		case O_DD: o->datadog_query = optarg; break;
 		case O_DDSITE: o->datadog_site = optarg; break;
-		case O_DDWIN: o->datadog_window = opt_time("datadog-window", optarg); break;
+		case O_DDWIN: o->datadog_window = opt_time("--datadog-window", optarg, 0); break;
 		case O_SENTRY: o->sentry = optarg; break;
-		case O_STMT: o->statement_timeout = opt_time("statement-timeout", optarg); break;
-		case O_MAXAGE: o->max_age = opt_time("max-age", optarg); break;
+		case O_STMT: o->statement_timeout = opt_time("--statement-timeout", optarg, 0); break;
+		case O_MAXAGE: o->max_age = opt_time("--max-age", optarg, 0); break;
 		case O_UNREV: o->unreviewed = true; break;
 		case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
 		default: usage_error("unknown option");

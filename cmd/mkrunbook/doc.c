@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "mkrunbook.h"
+#include "pgvocab.h"
 #include "xalloc.h"
 
 #define NOTE_ROOM 600 /* the truncation note at the end */
@@ -273,23 +274,7 @@ void md_fence(struct buf *b, const char *lang, const char *s)
 
 void fmt_ms(struct buf *b, double ms)
 {
-	if (ms < 0)
-		buf_adds(b, "unknown");
-	else if (ms > 0 && ms < 1)
-		buf_addf(b, "%.2f ms", ms);
-	else if (ms < 10 && ms != (double)(long)ms)
-		buf_addf(b, "%.1f ms", ms);
-	else if (ms < 1000)
-		buf_addf(b, "%.0f ms", ms);
-	else if (ms < 60000)
-		buf_addf(b, "%.1f s", ms / 1000);
-	else if (ms < 3600000) {
-		long s = (long)(ms / 1000 + 0.5);
-		buf_addf(b, "%ld min %02ld s", s / 60, s % 60);
-	} else {
-		long mn = (long)(ms / 60000 + 0.5);
-		buf_addf(b, "%ld h %02ld min", mn / 60, mn % 60);
-	}
+	pgv_duration_text(b, ms);
 }
 
 void fmt_rows(struct buf *b, double n)
@@ -308,14 +293,7 @@ void fmt_rows(struct buf *b, double n)
 	}
 }
 
-/* As PostgreSQL reads it in SET: '2s', '500ms', '5min'. */
 void fmt_pg_duration(struct buf *b, double ms)
 {
-	long v = (long)(ms + 0.5);
-	if (v >= 60000 && v % 60000 == 0)
-		buf_addf(b, "%ldmin", v / 60000);
-	else if (v >= 1000 && v % 1000 == 0)
-		buf_addf(b, "%lds", v / 1000);
-	else
-		buf_addf(b, "%ldms", v);
+	pgv_duration_pg(b, ms);
 }

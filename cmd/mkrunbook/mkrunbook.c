@@ -30,7 +30,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +39,7 @@
 #include "db.h"
 #include "mkrunbook.h"
 #include "msg.h"
+#include "opt.h"
 #include "wfile.h"
 #include "xalloc.h"
 
@@ -75,17 +76,10 @@ static const char usage_text[] =
 	"\n"
 	"Exit: 0 ok, 2 usage, 3 GitHub or write failure, 4 invalid input.\n";
 
-/* A duration in ms: seconds, or a number with ms, s, min, m or h. */
+/* A duration option in ms, from 1 ms to a week. */
 static double parse_duration(const char *opt, const char *s)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	double unit = !*end ? 1000 : !strcmp(end, "ms") ? 1 : !strcmp(end, "s") ? 1000
-		      : !strcmp(end, "min") || !strcmp(end, "m") ? 60000 : !strcmp(end, "h") ? 3600000 : -1;
-	if (end == s || errno || unit < 0 || !isfinite(v) || v <= 0 || v * unit > 7 * 86400000.0)
-		usage_error("%s takes a positive duration such as 5s, 500ms or 2min, not '%s'", opt, s);
-	return v * unit;
+	return opt_duration(opt, s, 1, OPT_WEEK_MS);
 }
 
 static void parse_opts(struct opts *o, int argc, char **argv)
@@ -106,7 +100,6 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	int ch, modes = 0;
-	char *end;
 	memset(o, 0, sizeof(*o));
 	o->max_chars = 65536;
 	o->lock_timeout_ms = 2000;
@@ -121,32 +114,16 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case 'o': o->out = optarg; break;
 		case O_SVG: o->svg = optarg; break;
 		case O_SVGURL: o->svg_url = optarg; break;
-		case O_MAXC:
-			o->max_chars = strtoul(optarg, &end, 10);
-			if (*end || *optarg == '-' || o->max_chars < 2000 || o->max_chars > 1048576)
-				usage_error("--max-chars takes 2000 to 1048576, not '%s'", optarg);
-			break;
+		case O_MAXC: o->max_chars = (size_t)opt_int("--max-chars", optarg, 2000, 1048576); break;
 		case O_LOCKTO: o->lock_timeout_ms = parse_duration("--lock-timeout", optarg); break;
 		case O_STMTTO: o->statement_timeout_ms = parse_duration("--statement-timeout", optarg); break;
 		case O_MAXLW: o->max_lock_wait_ms = parse_duration("--max-lock-wait", optarg); break;
 		case O_COOL: o->cooldown_ms = parse_duration("--cooldown", optarg); break;
-		case O_HTTPTO:
-			o->http_timeout_ms = parse_duration("--http-timeout", optarg);
-			if (o->http_timeout_ms < 1 || o->http_timeout_ms > 3600000)
-				usage_error("--http-timeout takes 1ms to 1h, not '%s'", optarg);
-			break;
-		case O_SPIKE:
-			o->error_spike = strtod(optarg, &end);
-			if (*end || end == optarg || !(o->error_spike > 1) || o->error_spike > 1000)
-				usage_error("--error-spike takes a factor above 1, such as 3, not '%s'", optarg);
-			break;
+		case O_HTTPTO: o->http_timeout_ms = opt_duration("--http-timeout", optarg, 1, 3600000); break;
+		case O_SPIKE: o->error_spike = opt_num_above("--error-spike", optarg, 1, 1000); break;
 		case O_NOTIFY: strv_push(&o->notify, optarg); break;
 		case O_GHC: o->gh_comment = true; break;
-		case O_PR:
-			o->pr = strtol(optarg, &end, 10);
-			if (*end || o->pr <= 0)
-				usage_error("--pr takes a pull-request number, not '%s'", optarg);
-			break;
+		case O_PR: o->pr = opt_int("--pr", optarg, 1, INT_MAX); break;
 		case O_GHR:
 			if (!*optarg)
 				usage_error("--github-release takes a tag name");

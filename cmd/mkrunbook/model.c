@@ -14,47 +14,22 @@
 #include "mkrunbook.h"
 #include "msg.h"
 #include "nd.h"
+#include "pgvocab.h"
 #include "xalloc.h"
 
-static const char *const mode_names[9] = {
-	NULL,
-	"AccessShareLock",
-	"RowShareLock",
-	"RowExclusiveLock",
-	"ShareUpdateExclusiveLock",
-	"ShareLock",
-	"ShareRowExclusiveLock",
-	"ExclusiveLock",
-	"AccessExclusiveLock",
-};
-static const char *const mode_short[9] = {NULL, "ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE",
-					  "SHARE UPDATE EXCLUSIVE", "SHARE", "SHARE ROW EXCLUSIVE",
-					  "EXCLUSIVE", "ACCESS EXCLUSIVE"};
 /* Green for the modes ordinary queries never wait on, warmer as more waits. */
 static const char *const mode_colours[9] = {NULL,      "#c7e9c0", "#a1d99b", "#74c476", "#fdd0a2",
 					    "#fdae6b", "#fd8d3c", "#e6550d", "#a50f15"};
 
-const char *lockmode_name(int mode) { return mode >= 1 && mode <= 8 ? mode_names[mode] : "none"; }
-const char *lockmode_short(int mode) { return mode >= 1 && mode <= 8 ? mode_short[mode] : "none"; }
+const char *lockmode_name(int mode) { return pgv_lock_name(mode) ? pgv_lock_name(mode) : "none"; }
+const char *lockmode_short(int mode) { return pgv_lock_short(mode) ? pgv_lock_short(mode) : "none"; }
 const char *lockmode_colour(int mode) { return mode >= 1 && mode <= 8 ? mode_colours[mode] : "#dddddd"; }
-/* PostgreSQL's conflict table: only ACCESS EXCLUSIVE blocks a plain SELECT;
- * SHARE and stronger block INSERT/UPDATE/DELETE (ROW EXCLUSIVE). */
-bool lockmode_blocks_reads(int mode) { return mode == 8; }
-bool lockmode_blocks_writes(int mode) { return mode == 5 || mode >= 6; }
-
-static int lockmode_parse(const char *s)
-{
-	for (int i = 1; s && i <= 8; i++)
-		if (!strcmp(s, mode_names[i]))
-			return i;
-	return 0;
-}
+bool lockmode_blocks_reads(int mode) { return pgv_lock_blocks_reads(mode); }
+bool lockmode_blocks_writes(int mode) { return pgv_lock_blocks_writes(mode); }
 
 int level_rank(const char *level)
 {
-	if (!level)
-		return 0;
-	return !strcmp(level, "low") ? 1 : !strcmp(level, "medium") ? 2 : !strcmp(level, "high") ? 3 : 0;
+	return pgv_severity_rank(level);
 }
 
 double num_or(const cJSON *o, const char *key, double dflt)
@@ -128,7 +103,7 @@ static void check_locks(const struct where *w, const cJSON *rec)
 		const char *t = nd_get_str(l, "table");
 		if (!t || !strchr(t, '.'))
 			bad(w, "locks[].table", "a schema-qualified table name");
-		if (!lockmode_parse(nd_get_str(l, "mode")))
+		if (!pgv_lock_parse(nd_get_str(l, "mode")))
 			bad(w, "locks[].mode", "a pg_locks mode such as AccessExclusiveLock");
 	}
 }
@@ -177,7 +152,7 @@ static void add_statement(struct model *m, const struct where *w, const cJSON *r
 	cJSON_ArrayForEach(l, locks)
 	{
 		st->locks[st->nlocks].table = nd_get_str(l, "table");
-		st->locks[st->nlocks++].mode = lockmode_parse(nd_get_str(l, "mode"));
+		st->locks[st->nlocks++].mode = pgv_lock_parse(nd_get_str(l, "mode"));
 	}
 	st->rewrites = opt_array(w, rec, "rewrites");
 	st->scans = opt_array(w, rec, "scans");

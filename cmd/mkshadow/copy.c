@@ -30,12 +30,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "db.h"
 #include "mkshadow.h"
 #include "msg.h"
+#include "pgvocab.h"
 #include "xalloc.h"
 
 /* Keys per closure fetch: a fetch's rows come back as one result (the
@@ -440,9 +440,7 @@ static char *qualified(PGconn *conn, const struct table *t, const char *schema)
 
 double now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+	return pgv_now_ms();
 }
 
 void phase(bool on, const char *what, double ms)

@@ -31,8 +31,8 @@
  * left behind.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +45,8 @@
 #include "mkshadow.h"
 #include "msg.h"
 #include "nd.h"
+#include "opt.h"
+#include "pgvocab.h"
 #include "sql.h"
 #include "xalloc.h"
 
@@ -103,16 +105,6 @@ struct opts {
 	bool deny; /* --mask-default deny */
 };
 
-static long parse_long(const char *s, const char *opt, long min, long max)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		usage_error("%s: '%s' is not a whole number from %ld to %ld", opt, s, min, max);
-	return v;
-}
-
 static void parse_opts(struct opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -128,27 +120,19 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{"memory", required_argument, NULL, 'R'},    {"mask-default", required_argument, NULL, 'K'},
 		{NULL, 0, NULL, 0},
 	};
+	static const char *const providers[] = {"local", "url", "docker", NULL};
+	static const char *const mask_defaults[] = {"keep", "deny", NULL};
 	int ch;
-	char *end;
 	memset(o, 0, sizeof(*o));
 	o->percent = 5, o->seed = 1, o->older_than = 86400, o->timeout_ms = 600000, o->jobs = 2;
 	o->memory_mb = 256;
 	while ((ch = getopt_long(argc, argv, "hj:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f': o->from_db = optarg; break;
-		case 's':
-			errno = 0;
-			o->percent = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(o->percent > 0 && o->percent <= 100))
-				usage_error("--sample: '%s' is not a percentage above 0 and at most 100", optarg);
-			break;
-		case 'S': o->seed = parse_long(optarg, "--seed", 0, 2147483647); break;
-		case 'T': o->timeout_ms = (int)parse_long(optarg, "--statement-timeout", 0, 2147483647); break;
-		case 'p':
-			if (strcmp(optarg, "local") && strcmp(optarg, "url") && strcmp(optarg, "docker"))
-				usage_error("--provider: '%s' is not local, url or docker", optarg);
-			o->provider = optarg;
-			break;
+		case 's': o->percent = opt_num_above("--sample", optarg, 0, 100); break;
+		case 'S': o->seed = opt_int("--seed", optarg, 0, INT_MAX); break;
+		case 'T': o->timeout_ms = (int)opt_int("--statement-timeout", optarg, 0, INT_MAX); break;
+		case 'p': o->provider = providers[opt_enum("--provider", optarg, providers)]; break;
 		case 'u': o->url = optarg; break;
 		case 'd': o->image = optarg; break;
 		case 'L': o->dir = optarg; break;
@@ -156,17 +140,13 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case 'm': strv_push(&o->masks, optarg); break;
 		case 'M': o->mask_file = optarg; break;
 		case 'n': o->no_auto = true; break;
-		case 'K':
-			if (strcmp(optarg, "keep") && strcmp(optarg, "deny"))
-				usage_error("--mask-default: '%s' is not keep or deny", optarg);
-			o->deny = !strcmp(optarg, "deny");
-			break;
+		case 'K': o->deny = opt_enum("--mask-default", optarg, mask_defaults) == 1; break;
 		case 'D': o->destroy = true; break;
 		case 'g': o->gc = true; break;
-		case 'o': o->older_than = parse_long(optarg, "--older-than", -1, 1L << 40); break;
+		case 'o': o->older_than = opt_int("--older-than", optarg, -1, 1LL << 40); break;
 		case 'r': o->dry_run = true; break;
-		case 'j': o->jobs = (int)parse_long(optarg, "--jobs", 1, 64); break;
-		case 'R': o->memory_mb = parse_long(optarg, "--memory", 0, 1L << 20); break;
+		case 'j': o->jobs = (int)opt_int("--jobs", optarg, 1, 64); break;
+		case 'R': o->memory_mb = opt_int("--memory", optarg, 0, 1LL << 20); break;
 		case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
 		default: usage_error("unknown option");
 		}
@@ -564,14 +544,6 @@ static char *remap_dump(PGconn *shadow, char *script, const struct remap *m, con
 	return mapped;
 }
 
-static cJSON *strings(const struct strv *sv)
-{
-	cJSON *a = cJSON_CreateArray();
-	for (size_t i = 0; i < sv->n; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(sv->v[i]));
-	return a;
-}
-
 static cJSON *timings_json(const struct timings *tm, const struct prod *p, int jobs)
 {
 	cJSON *t = cJSON_CreateObject();
@@ -633,7 +605,7 @@ static void emit_records(const struct shadow *s, const struct prod *p, const str
 	else
 		cJSON_AddNullToObject(rec, "sample_percent");
 	cJSON_AddNumberToObject(rec, "seed", (double)o->seed);
-	cJSON_AddItemToObject(rec, "masked", strings(&masked));
+	cJSON_AddItemToObject(rec, "masked", pgv_strv_json(&masked));
 	cJSON_AddItemToObject(rec, "mask_rules", rules);
 	if (p)
 		cJSON_AddStringToObject(rec, "source_version", p->version);
@@ -660,7 +632,7 @@ static void emit_records(const struct shadow *s, const struct prod *p, const str
 		cJSON_AddNumberToObject(r, "rows", (double)(t->sampled + t->closure));
 		cJSON_AddNumberToObject(r, "sampled_rows", (double)t->sampled);
 		cJSON_AddNumberToObject(r, "closure_rows", (double)t->closure);
-		cJSON_AddItemToObject(r, "masked_columns", strings(&cols));
+		cJSON_AddItemToObject(r, "masked_columns", pgv_strv_json(&cols));
 		cJSON_AddItemToObject(r, "masking", why);
 		cJSON_AddNumberToObject(r, "ms", (double)(long)(t->ms + 0.5));
 		nd_emit(r);

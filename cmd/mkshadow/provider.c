@@ -52,6 +52,7 @@
 #include "mkshadow.h"
 #include "msg.h"
 #include "nd.h"
+#include "pgvocab.h"
 #include "seal.h"
 #include "wfile.h"
 #include "xalloc.h"
@@ -971,11 +972,6 @@ static int drop_database(const char *admin_url, const char *db)
 	return rc;
 }
 
-static void quiet_notice(void *arg, const char *m)
-{
-	(void)arg, (void)m;
-}
-
 /* drop_schema: DROP SCHEMA ... CASCADE after checking the mark, in
  * database db of admin_url's server. */
 static int drop_schema(const char *admin_url, const char *db, const char *schema)
@@ -983,7 +979,7 @@ static int drop_schema(const char *admin_url, const char *db, const char *schema
 	char *ci = conninfo_with_db(admin_url, db, NULL);
 	PGconn *c = admin_connect(ci);
 	free(ci);
-	PQsetNoticeProcessor(c, quiet_notice, NULL); /* "drop cascades to ..." */
+	PQsetNoticeProcessor(c, pgv_notice_quiet, NULL); /* "drop cascades to ..." */
 	char *label = xasprintf("schema %s of database %s", schema, db), *seal = db_seal(c, db, schema);
 	int rc = drop_marked(c, "schema", schema, label,
 			     "SELECT obj_description(oid, 'pg_namespace') AS mark FROM pg_namespace WHERE nspname = $1",

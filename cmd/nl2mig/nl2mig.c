@@ -79,6 +79,8 @@
 #include "msg.h"
 #include "nd.h"
 #include "nl2mig.h"
+#include "opt.h"
+#include "pgvocab.h"
 #include "sql.h"
 #include "xalloc.h"
 
@@ -96,10 +98,10 @@ static const char usage_text[] =
 	"  --model NAME             the model (default claude-sonnet-4-5 / gpt-4o)\n"
 	"  --base-url URL           API base URL (also ANTHROPIC_BASE_URL, OPENAI_BASE_URL: Ollama, vLLM,\n"
 	"                           llama.cpp)\n"
-	"  --timeout SECONDS        per HTTP request (default 120)\n"
+	"  --timeout DUR            per HTTP request (default 120s)\n"
 	"  --allow-destructive      accept DROP and statements that destroy or overwrite data (a human\n"
 	"                           approved them); session escapes (RESET ALL, SET, COMMIT) stay refused\n"
-	"  --lock-timeout DURATION  SET lock_timeout written first (default 5s)\n"
+	"  --lock-timeout DUR       SET lock_timeout written first (default 5s)\n"
 	"  --write DIR              write the files into the project at DIR (Flyway or Prisma, detected;\n"
 	"                           Prisma: schema.prisma updated too)\n"
 	"  --tool flyway|prisma     the project's tool, when detection is not wanted\n"
@@ -107,13 +109,28 @@ static const char usage_text[] =
 	"  --prisma-generate        run `prisma generate` after writing, when the project has it\n"
 	"  --no-lint                do not run lockscore's rules on the result\n"
 	"  -h, --help               this help\n"
+	"DUR is a number of seconds, or with a unit: 500ms, 2s, 5min, 1h.\n"
 	"\n"
 	"Exit: 0 ok, 1 refused (forbidden or destructive statement, wrong rollback), 2 usage,\n"
 	"3 provider or network failure, 4 invalid input (request not understood, unknown name, bad SQL,\n"
 	"a DAG record whose SQL is not one expression).\n";
 
+/* --lock-timeout as the SET writes it: "5s", "500ms", "2min" (the value
+ * lives until exit). */
+static const char *lock_timeout_opt(const char *arg)
+{
+	static char spelled[32];
+	struct buf b = BUF_INIT;
+	pgv_duration_pg(&b, opt_duration("--lock-timeout", arg, 1, OPT_WEEK_MS));
+	snprintf(spelled, sizeof spelled, "%s", b.s);
+	buf_release(&b);
+	return spelled;
+}
+
 static void parse_opts(struct opts *o, int argc, char **argv)
 {
+	static const char *const providers[] = {"builtin", "anthropic", "openai", NULL};
+	static const char *const tools[] = {"flyway", "prisma", NULL};
 	static const struct option longopts[] = {
 		{"request", required_argument, NULL, 'r'},   {"sql", required_argument, NULL, 's'},
 		{"rollback", required_argument, NULL, 'R'},  {"provider", required_argument, NULL, 'p'},
@@ -129,35 +146,18 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	o->lock_timeout = "5s";
 	o->timeout_ms = 120000;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		char *end;
 		switch (ch) {
 		case 'r': o->request = optarg; break;
 		case 's': o->sql_file = optarg; break;
 		case 'R': o->rollback_file = optarg; break;
-		case 'p':
-			if (strcmp(optarg, "builtin") && strcmp(optarg, "anthropic") && strcmp(optarg, "openai"))
-				usage_error("unknown --provider '%s' (builtin, anthropic, openai)", optarg);
-			o->provider = optarg;
-			break;
+		case 'p': o->provider = providers[opt_enum("--provider", optarg, providers)]; break;
 		case 'm': o->model = optarg; break;
 		case 'b': o->base_url = optarg; break;
-		case 't':
-			o->timeout_ms = (long)(strtod(optarg, &end) * 1000);
-			if (*end || o->timeout_ms <= 0)
-				usage_error("--timeout takes seconds, not '%s'", optarg);
-			break;
+		case 't': o->timeout_ms = (long)opt_duration("--timeout", optarg, 1, OPT_WEEK_MS); break;
 		case 'D': o->allow_destructive = true; break;
-		case 'l':
-			if (!*optarg || strspn(optarg, "0123456789smin") != strlen(optarg) || !isdigit((unsigned char)*optarg))
-				usage_error("--lock-timeout takes a duration such as 5s or 500ms, not '%s'", optarg);
-			o->lock_timeout = optarg;
-			break;
+		case 'l': o->lock_timeout = lock_timeout_opt(optarg); break;
 		case 'w': o->write_dir = optarg; break;
-		case 'T':
-			if (strcmp(optarg, "flyway") && strcmp(optarg, "prisma"))
-				usage_error("--tool takes flyway or prisma, not '%s'", optarg);
-			o->tool = optarg;
-			break;
+		case 'T': o->tool = tools[opt_enum("--tool", optarg, tools)]; break;
 		case 'V': o->version = optarg; break;
 		case 'g': o->prisma_generate = true; break;
 		case 'n': o->no_lint = true; break;
@@ -420,14 +420,6 @@ static void from_model(const struct opts *o, const struct catalog *cat, struct m
 	free(proposed);
 }
 
-static cJSON *strv_json(const struct strv *sv)
-{
-	cJSON *a = cJSON_CreateArray();
-	for (size_t i = 0; i < sv->n; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(sv->v[i]));
-	return a;
-}
-
 static cJSON *str_or_null(const char *s)
 {
 	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
@@ -444,15 +436,15 @@ static void emit_record(const struct opts *o, const struct mig *m)
 	cJSON_AddItemToObject(r, "rollback", str_or_null(m->rollback));
 	cJSON_AddItemToObject(r, "rollback_of",
 			      m->rollback && m->rollback_of ? cJSON_Duplicate(m->rollback_of, 1) : cJSON_CreateNull());
-	cJSON_AddItemToObject(r, "irreversible", strv_json(&m->irreversible));
+	cJSON_AddItemToObject(r, "irreversible", pgv_strv_json(&m->irreversible));
 	cJSON_AddItemToObject(r, "prisma_diff", str_or_null(m->prisma_diff));
 	cJSON_AddItemToObject(files, "forward", str_or_null(m->file_forward));
 	cJSON_AddItemToObject(files, "rollback", str_or_null(m->file_rollback));
-	cJSON_AddItemToObject(files, "all", strv_json(&m->files));
+	cJSON_AddItemToObject(files, "all", pgv_strv_json(&m->files));
 	cJSON_AddItemToObject(r, "files", files);
 	cJSON_AddBoolToObject(r, "destructive", m->needs_destructive);
 	cJSON_AddItemToObject(r, "findings", m->findings ? cJSON_Duplicate(m->findings, 1) : cJSON_CreateArray());
-	cJSON_AddItemToObject(r, "risks", strv_json(&m->risks));
+	cJSON_AddItemToObject(r, "risks", pgv_strv_json(&m->risks));
 	cJSON_AddItemToObject(r, "outside_allow_list", m->outside ? cJSON_Duplicate(m->outside, 1) : cJSON_CreateArray());
 	nd_emit(r);
 }

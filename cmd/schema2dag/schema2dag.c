@@ -36,6 +36,7 @@
 #include "db.h"
 #include "msg.h"
 #include "nd.h"
+#include "opt.h"
 #include "schema2dag.h"
 #include "xalloc.h"
 
@@ -107,6 +108,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	static const char *const formats[] = {"ndjson", "dot", NULL};
 	int ch;
 	memset(o, 0, sizeof(*o));
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -119,12 +121,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case 'b': before = optarg; break;
 		case 's': set_kind(o, IN_SQL, NULL); break;
 		case 'd': set_kind(o, IN_DB, optarg); break;
-		case 'F':
-			if (!strcmp(optarg, "dot"))
-				o->dot = true;
-			else if (strcmp(optarg, "ndjson"))
-				usage_error("unknown --format '%s' (ndjson or dot)", optarg);
-			break;
+		case 'F': o->dot = opt_enum("--format", optarg, formats) == 1; break;
 		case 'h': fputs(usage_text, stdout); exit(EXIT_OK);
 		default: usage_error("unknown option");
 		}
