@@ -146,32 +146,38 @@ char *strv_join(const struct strv *sv, const char *sep)
 	return buf_detach(&b);
 }
 
-char *read_file(const char *path)
+char *read_file(const char *path, struct msg_err *err)
 {
 	FILE *f = fopen(path, "rb");
-	if (!f)
-		die("%s: %s", path, strerror(errno));
+	if (!f) {
+		err_set(err, EXIT_INPUT, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
 	struct buf b;
 	buf_init(&b);
 	char chunk[65536];
 	size_t n;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		buf_add(&b, chunk, n);
-	if (ferror(f))
-		die("%s: read error: %s", path, strerror(errno));
+	int failed = ferror(f) ? errno : 0;
 	fclose(f);
-	if (memchr(b.s, '\0', b.len))
-		die("%s: binary file (NUL byte)", path);
-	text_check_utf8(path, b.s, 0, b.len);
-	return buf_detach(&b);
+	if (failed)
+		err_set(err, EXIT_INPUT, "%s: read error: %s", path, strerror(failed));
+	else if (memchr(b.s, '\0', b.len))
+		err_set(err, EXIT_INPUT, "%s: binary file (NUL byte)", path);
+	else if (text_check_utf8(path, b.s, 0, b.len, err) == 0)
+		return buf_detach(&b);
+	buf_release(&b);
+	return NULL;
 }
 
-void text_check_utf8(const char *path, const char *text, size_t from, size_t upto)
+int text_check_utf8(const char *path, const char *text, size_t from, size_t upto, struct msg_err *err)
 {
 	size_t bad = from + utf8_invalid(text + from, upto - from);
 	if (bad < upto)
-		die_at(EXIT_INPUT, path, utf8_line(text, bad), "invalid UTF-8 (byte 0x%02x): not a UTF-8 text file",
-		       (unsigned char)text[bad]);
+		return err_set_at(err, EXIT_INPUT, path, utf8_line(text, bad),
+				  "invalid UTF-8 (byte 0x%02x): not a UTF-8 text file", (unsigned char)text[bad]);
+	return 0;
 }
 
 /* utf8_seq: the length of the well-formed sequence at p (with end bytes

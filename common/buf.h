@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct msg_err; /* msg.h */
+
 struct buf {
 	char *s;
 	size_t len, cap;
@@ -42,14 +44,14 @@ void buf_reset(struct buf *b);
 /* buf_detach: the string (never NULL), which the caller frees; b is reset. */
 char *buf_detach(struct buf *b);
 /* read_file: the whole file as a NUL-terminated string the caller frees;
- * dies (EXIT_INPUT) naming the file when it cannot be read, holds a NUL or
- * is not UTF-8 (text_check_utf8). */
-char *read_file(const char *path);
-/* text_check_utf8: dies (EXIT_INPUT) with "path:line: invalid UTF-8 ..."
+ * NULL with *err (EXIT_INPUT, naming the file) when it cannot be read,
+ * holds a NUL or is not UTF-8 (text_check_utf8). */
+char *read_file(const char *path, struct msg_err *err);
+/* text_check_utf8: -1 with *err (EXIT_INPUT) "path:line: invalid UTF-8 ..."
  * when text[from..upto) is not valid UTF-8 (the line is counted from
  * text). Text read from files becomes records, which must be UTF-8
  * (nd.h), and PostgreSQL would refuse it too. */
-void text_check_utf8(const char *path, const char *text, size_t from, size_t upto);
+int text_check_utf8(const char *path, const char *text, size_t from, size_t upto, struct msg_err *err);
 
 /* utf8_invalid: the offset of the first byte of s[0..n) that does not
  * begin a well-formed UTF-8 sequence (RFC 3629: no overlong forms, no

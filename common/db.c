@@ -414,16 +414,17 @@ void db_hide_argv_secrets(int argc, char **argv)
 	}
 }
 
-/* report: "prog: error: <what>", newline-stripped, with no secret of its
- * own nor any of secrets (may be NULL). */
-static void report(const char *what, const struct strv *secrets)
+/* report: *err (EXIT_RUNTIME) = what, newline-stripped, with no secret of
+ * its own nor any of secrets (may be NULL); -1. */
+static int report(struct msg_err *err, const char *what, const struct strv *secrets)
 {
 	char *clean = redact(what, secrets);
 	size_t n = strlen(clean);
 	while (n > 0 && (clean[n - 1] == '\n' || clean[n - 1] == '\r'))
 		clean[--n] = '\0';
-	error("error: %s", clean);
+	err_set(err, EXIT_RUNTIME, "%s", clean);
 	free(clean);
+	return -1;
 }
 
 /* url_secrets: every secret of url (NULL is fine) into out. */
@@ -498,7 +499,7 @@ static char *session_options(const char *url, const struct db_opts *o)
 	return buf_detach(&b);
 }
 
-PGconn *db_connect(const char *url, const struct db_opts *o)
+PGconn *db_connect(const char *url, const struct db_opts *o, struct msg_err *err)
 {
 	const char *keys[10], *vals[10];
 	int n = 0;
@@ -524,7 +525,7 @@ PGconn *db_connect(const char *url, const struct db_opts *o)
 	PGconn *conn = PQconnectdbParams(keys, vals, 1);
 	free(options);
 	if (!conn) {
-		error("error: out of memory connecting to the database");
+		err_set(err, EXIT_RUNTIME, "out of memory connecting to the database");
 		return NULL;
 	}
 	if (PQstatus(conn) != CONNECTION_OK) {
@@ -532,7 +533,7 @@ PGconn *db_connect(const char *url, const struct db_opts *o)
 		url_secrets(url, &secrets);
 		if (o && o->password && *o->password)
 			strv_push(&secrets, o->password);
-		report(PQerrorMessage(conn), &secrets);
+		report(err, PQerrorMessage(conn), &secrets);
 		strv_release(&secrets);
 		PQfinish(conn);
 		return NULL;
@@ -548,7 +549,7 @@ void db_close(PGconn *conn)
 
 /* ---- queries ---- */
 
-PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params)
+PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params, struct msg_err *err)
 {
 	PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -556,14 +557,16 @@ PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const
 		return res;
 	char *what = xasprintf("query failed: %s", res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
 	PQclear(res);
-	report(what, NULL);
+	report(err, what, NULL);
 	free(what);
-	exit(EXIT_RUNTIME);
+	return NULL;
 }
 
-void db_exec(PGconn *conn, const char *sql)
+int db_exec(PGconn *conn, const char *sql, struct msg_err *err)
 {
-	PQclear(db_query(conn, sql, 0, NULL));
+	PGresult *res = db_query(conn, sql, 0, NULL, err);
+	PQclear(res);
+	return res ? 0 : -1;
 }
 
 const char *db_get(const PGresult *res, int row, const char *field)
@@ -590,26 +593,26 @@ char *db_server_version(const PGconn *conn)
 	return xasprintf("%d.%d.%d", v / 10000, v / 100 % 100, v % 100);
 }
 
-char *db_quote_ident(PGconn *conn, const char *ident)
+char *db_quote_ident(PGconn *conn, const char *ident, struct msg_err *err)
 {
 	char *q = PQescapeIdentifier(conn, ident, strlen(ident));
 	if (!q) {
-		report(PQerrorMessage(conn), NULL);
-		exit(EXIT_RUNTIME);
+		report(err, PQerrorMessage(conn), NULL);
+		return NULL;
 	}
 	char *copy = xstrdup(q);
 	PQfreemem(q);
 	return copy;
 }
 
-char *db_quote_qualified(PGconn *conn, const char *qname)
+char *db_quote_qualified(PGconn *conn, const char *qname, struct msg_err *err)
 {
 	const char *dot = strchr(qname, '.');
 	if (!dot)
-		return db_quote_ident(conn, qname);
+		return db_quote_ident(conn, qname, err);
 	char *sch = xstrndup(qname, (size_t)(dot - qname));
-	char *qs = db_quote_ident(conn, sch), *qn = db_quote_ident(conn, dot + 1);
-	char *q = xasprintf("%s.%s", qs, qn);
+	char *qs = db_quote_ident(conn, sch, err), *qn = qs ? db_quote_ident(conn, dot + 1, err) : NULL;
+	char *q = qn ? xasprintf("%s.%s", qs, qn) : NULL;
 	free(sch);
 	free(qs);
 	free(qn);

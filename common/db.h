@@ -7,9 +7,10 @@
  * every path, a char * freed with free(). Strings returned by db_get()
  * point into their PGresult and live as long as it does.
  *
- * Errors: db_connect() prints "prog: error: <libpq's message>" and returns
- * NULL, so the caller picks the exit. Everything else dies with EXIT_RUNTIME
- * (the database failed us, not the input): "prog: error: query failed: ...".
+ * Errors (msg.h): db_connect, db_query, db_exec and the quoting functions
+ * return NULL (or -1) with *err, class EXIT_RUNTIME (the database failed
+ * us, not the input): libpq's message, or "query failed: ..." for a
+ * statement. The caller decides (die_err prints "prog: message").
  *
  * Secrets: no password ever reaches a message. Every message that could
  * carry a connection string passes through db_redact_url(), and db_connect()
@@ -24,6 +25,8 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+
+#include "msg.h"
 
 /* Session settings for db_connect, sent in the startup packet (the
  * "options" connection parameter, "-c name=value"), so they hold from the
@@ -45,22 +48,22 @@ struct db_opts {
  * environment variables and service files). o may be NULL. The
  * application_name defaults to the program's name (msg_prog()), and
  * client_encoding is UTF8 whatever the database's (records are JSON).
- * Returns the connection, or NULL after printing "prog: error: <message>"
- * (with no password in it). */
-PGconn *db_connect(const char *url, const struct db_opts *o);
+ * Returns the connection, or NULL with *err (EXIT_RUNTIME, libpq's
+ * message with no password in it). */
+PGconn *db_connect(const char *url, const struct db_opts *o, struct msg_err *err);
 
 /* db_close: PQfinish, NULL is fine. */
 void db_close(PGconn *conn);
 
 /* db_query: run one statement with nparams text parameters (params may be
  * NULL when nparams is 0; a NULL element is SQL NULL) and return its
- * result, which the caller PQclears. Dies with EXIT_RUNTIME and the
- * server's message when the statement fails. */
-PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params);
+ * result, which the caller PQclears. NULL with *err (EXIT_RUNTIME, "query
+ * failed: " and the server's message) when the statement fails. */
+PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params, struct msg_err *err);
 
 /* db_exec: run one statement without parameters and discard its result
- * (BEGIN, SET, ...). Dies like db_query. */
-void db_exec(PGconn *conn, const char *sql);
+ * (BEGIN, SET, ...); 0, or -1 with *err like db_query. */
+int db_exec(PGconn *conn, const char *sql, struct msg_err *err);
 
 /* db_get: the value of column field (by name) in row, or NULL when it is
  * SQL NULL. A field the result does not have is a BUG. */
@@ -72,13 +75,14 @@ bool db_get_bool(const PGresult *res, int row, const char *field);
 char *db_server_version(const PGconn *conn);
 
 /* db_quote_ident: ident quoted for splicing into SQL (PQescapeIdentifier,
- * always in double quotes). Dies with EXIT_RUNTIME if libpq refuses it (for
- * instance an invalid multibyte character). */
-char *db_quote_ident(PGconn *conn, const char *ident);
+ * always in double quotes); NULL with *err (EXIT_RUNTIME) if libpq refuses
+ * it (for instance an invalid multibyte character). */
+char *db_quote_ident(PGconn *conn, const char *ident, struct msg_err *err);
 
 /* db_quote_qualified: "schema.name" (as records spell tables) quoted part by
- * part: "schema"."name". A name without a dot is quoted whole. */
-char *db_quote_qualified(PGconn *conn, const char *qname);
+ * part: "schema"."name". A name without a dot is quoted whole. NULL with
+ * *err like db_quote_ident. */
+char *db_quote_qualified(PGconn *conn, const char *qname, struct msg_err *err);
 
 /* db_redact_url: s with every secret connection parameter removed (those
  * libpq displays as '*': password, sslpassword). Found as written: the

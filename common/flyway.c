@@ -300,8 +300,9 @@ static void conf_parse(struct fw_conf *cf, const char *text)
 
 /* ---------- flyway.toml ---------- */
 
-/* A TOML reader: the whole of TOML's syntax is parsed (and a syntax error
- * dies naming file and line), and every value is kept as text under its
+/* A TOML reader: the whole of TOML's syntax is parsed (a syntax error is
+ * an error naming file and line: toml_fail records the first one in
+ * t->err and every parsing function returns as soon as t->failed), and every value is kept as text under its
  * full key path, the parts joined by '\x1f'. Arrays keep their scalar items
  * joined by ','; arrays of tables get an index part; values inside arrays
  * of arrays or tables are parsed and dropped. */
@@ -311,11 +312,15 @@ struct toml {
 	int discard; /* > 0 while inside an array: values are not kept */
 	struct strv table, headers; /* current [table]; [[array]] headers seen */
 	struct strv *keys, *vals;
+	struct msg_err *err;
+	bool failed;
 };
 
-static _Noreturn void toml_fail(struct toml *t, const char *what)
+static void toml_fail(struct toml *t, const char *what)
 {
-	die_at(EXIT_INPUT, t->file, t->line, "TOML syntax error: %s", what);
+	if (!t->failed)
+		err_set_at(t->err, EXIT_INPUT, t->file, t->line, "TOML syntax error: %s", what);
+	t->failed = true;
 }
 
 static void toml_ws(struct toml *t)
@@ -382,12 +387,16 @@ static void toml_unicode(struct toml *t, struct buf *out)
 	unsigned long cp = 0;
 	for (int i = 0; i < n; i++) {
 		char c = t->s[2 + i];
-		if (!isxdigit((unsigned char)c))
+		if (!isxdigit((unsigned char)c)) {
 			toml_fail(t, "bad \\u escape");
+			return;
+		}
 		cp = cp * 16 + (unsigned long)(isdigit((unsigned char)c) ? c - '0' : (c | 0x20) - 'a' + 10);
 	}
-	if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+	if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
 		toml_fail(t, "\\u escape is not a Unicode scalar value");
+		return;
+	}
 	toml_utf8(out, cp);
 	t->s += 2 + n;
 }
@@ -407,8 +416,10 @@ static void toml_escape(struct toml *t, struct buf *out, bool multi)
 	} else if (multi) {
 		t->s++;
 		toml_ws(t);
-		if (!toml_newline(t))
+		if (!toml_newline(t)) {
 			toml_fail(t, "invalid escape in string");
+			return;
+		}
 		while (isspace((unsigned char)*t->s))
 			if (!toml_newline(t))
 				t->s++;
@@ -435,13 +446,19 @@ static void toml_string(struct toml *t, struct buf *out)
 	if (multi)
 		toml_newline(t);
 	while (!toml_close(t, q, multi)) {
-		if (!*t->s)
+		if (!*t->s) {
 			toml_fail(t, "unterminated string");
+			return;
+		}
 		if (*t->s == '\\' && q == '"') {
 			toml_escape(t, out, multi);
+			if (t->failed)
+				return;
 		} else if (*t->s == '\n' || *t->s == '\r') {
-			if (!multi)
+			if (!multi) {
 				toml_fail(t, "unterminated string");
+				return;
+			}
 			buf_addc(out, '\n');
 			if (!toml_newline(t))
 				t->s++;
@@ -469,6 +486,10 @@ static void toml_key(struct toml *t, struct strv *path)
 				toml_fail(t, "expected a key");
 			buf_add(&b, t->s, n);
 			t->s += n;
+		}
+		if (t->failed) {
+			buf_release(&b);
+			return;
 		}
 		strv_push_take(path, buf_detach(&b));
 		toml_ws(t);
@@ -508,7 +529,7 @@ static void toml_scalar(struct toml *t, struct buf *out)
 	buf_add(out, start, (size_t)(t->s - start));
 	if (!out->len)
 		toml_fail(t, "expected a value");
-	if (!toml_scalar_ok(out->s))
+	else if (!toml_scalar_ok(out->s))
 		toml_fail(t, "not a value (strings need quotes)");
 }
 
@@ -522,7 +543,13 @@ static void toml_store(struct toml *t, const struct strv *path, char *val)
 	char *key = strv_join(path, "\x1f");
 	if (strv_index(t->keys, key) >= 0) {
 		char *dotted = strv_join(path, ".");
-		die_at(EXIT_INPUT, t->file, t->line, "TOML: key %s is defined twice", dotted);
+		if (!t->failed)
+			err_set_at(t->err, EXIT_INPUT, t->file, t->line, "TOML: key %s is defined twice", dotted);
+		t->failed = true;
+		free(dotted);
+		free(key);
+		free(val);
+		return;
 	}
 	strv_push_take(t->keys, key);
 	strv_push_take(t->vals, val);
@@ -548,11 +575,15 @@ static void toml_array(struct toml *t, struct buf *out)
 				buf_addc(out, ',');
 			toml_scalar(t, out);
 		}
+		if (t->failed)
+			return;
 		toml_blank(t);
 		if (*t->s == ']')
 			break;
-		if (*t->s++ != ',')
+		if (*t->s++ != ',') {
 			toml_fail(t, "expected ',' or ']' in an array");
+			return;
+		}
 	}
 	t->s++;
 	t->discard--;
@@ -571,10 +602,14 @@ static void toml_inline(struct toml *t, const struct strv *path)
 	}
 	for (;;) {
 		toml_keyval(t, path);
+		if (t->failed)
+			return;
 		if (*t->s == '}')
 			break;
-		if (*t->s++ != ',')
+		if (*t->s++ != ',') {
 			toml_fail(t, "expected ',' or '}' in an inline table");
+			return;
+		}
 	}
 	t->s++;
 }
@@ -593,7 +628,10 @@ static void toml_value(struct toml *t, const struct strv *path)
 		toml_array(t, &b);
 	else
 		toml_scalar(t, &b);
-	toml_store(t, path, buf_detach(&b));
+	if (t->failed)
+		buf_release(&b);
+	else
+		toml_store(t, path, buf_detach(&b));
 }
 
 /* toml_keyval: key = value, the key relative to base; ends after blanks. */
@@ -602,12 +640,14 @@ static void toml_keyval(struct toml *t, const struct strv *base)
 	struct strv path = STRV_INIT;
 	strv_copy(&path, base);
 	toml_key(t, &path);
-	if (*t->s != '=')
+	if (!t->failed && *t->s != '=')
 		toml_fail(t, "expected '=' after a key");
-	t->s++;
-	toml_ws(t);
-	toml_value(t, &path);
-	toml_ws(t);
+	if (!t->failed) {
+		t->s++;
+		toml_ws(t);
+		toml_value(t, &path);
+		toml_ws(t);
+	}
 	strv_release(&path);
 }
 
@@ -619,8 +659,10 @@ static void toml_header(struct toml *t)
 	t->s += aot ? 2 : 1;
 	strv_release(&t->table);
 	toml_key(t, &t->table);
-	if (*t->s != ']' || (aot && t->s[1] != ']'))
+	if (!t->failed && (*t->s != ']' || (aot && t->s[1] != ']')))
 		toml_fail(t, "expected ']' after a table name");
+	if (t->failed)
+		return;
 	t->s += aot ? 2 : 1;
 	if (aot) {
 		char *name = strv_join(&t->table, "\x1f");
@@ -633,10 +675,12 @@ static void toml_header(struct toml *t)
 	toml_eol(t);
 }
 
-/* toml_parse: a whole TOML document into keys/vals (see struct toml). */
-static void toml_parse(const char *file, const char *text, struct strv *keys, struct strv *vals)
+/* toml_parse: a whole TOML document into keys/vals (see struct toml); 0,
+ * or -1 with *err. */
+static int toml_parse(const char *file, const char *text, struct strv *keys, struct strv *vals,
+		      struct msg_err *err)
 {
-	struct toml t = {.file = file, .s = text, .line = 1, .keys = keys, .vals = vals};
+	struct toml t = {.file = file, .s = text, .line = 1, .keys = keys, .vals = vals, .err = err};
 	if (!strncmp(t.s, "\xEF\xBB\xBF", 3))
 		t.s += 3;
 	for (;;) {
@@ -647,11 +691,15 @@ static void toml_parse(const char *file, const char *text, struct strv *keys, st
 			toml_header(&t);
 		} else {
 			toml_keyval(&t, &t.table);
-			toml_eol(&t);
+			if (!t.failed)
+				toml_eol(&t);
 		}
+		if (t.failed)
+			break;
 	}
 	strv_release(&t.table);
 	strv_release(&t.headers);
+	return t.failed ? -1 : 0;
 }
 
 /* toml_under: the rest of key after the path prefix (parts joined by
@@ -699,6 +747,8 @@ static void toml_settings(struct fw_conf *cf, const struct strv *keys, const str
 
 /* ---------- finding and reading the config ---------- */
 
+static void conf_release(struct fw_conf *cf);
+
 /* conf_find: flyway.toml, else flyway.conf, in dir or in one of its three
  * nearest parent folders; NULL when there is none. */
 static char *conf_find(const char *dir, bool *in_dir)
@@ -719,8 +769,9 @@ static char *conf_find(const char *dir, bool *in_dir)
 	return found;
 }
 
-/* conf_load: read the config named, or else the one found near dir. */
-static void conf_load(struct fw_conf *cf, const char *dir, const char *conf)
+/* conf_load: read the config named, or else the one found near dir; 0,
+ * or -1 with *err (cf is then released). */
+static int conf_load(struct fw_conf *cf, const char *dir, const char *conf, struct msg_err *err)
 {
 	memset(cf, 0, sizeof(*cf));
 	if (conf) {
@@ -732,19 +783,24 @@ static void conf_load(struct fw_conf *cf, const char *dir, const char *conf)
 		cf->path = conf_find(dir, &cf->in_dir);
 	}
 	if (!cf->path)
-		return;
-	char *text = read_file(cf->path);
+		return 0;
+	char *text = read_file(cf->path, err);
+	int rc = text ? 0 : -1;
 	size_t n = strlen(cf->path);
-	if (n >= 5 && !strcasecmp(cf->path + n - 5, ".toml")) {
+	if (text && n >= 5 && !strcasecmp(cf->path + n - 5, ".toml")) {
 		struct strv keys = STRV_INIT, vals = STRV_INIT;
-		toml_parse(cf->path, text, &keys, &vals);
-		toml_settings(cf, &keys, &vals);
+		rc = toml_parse(cf->path, text, &keys, &vals, err);
+		if (!rc)
+			toml_settings(cf, &keys, &vals);
 		strv_release(&keys);
 		strv_release(&vals);
-	} else {
+	} else if (text) {
 		conf_parse(cf, text);
 	}
 	free(text);
+	if (rc)
+		conf_release(cf);
+	return rc;
 }
 
 static void conf_release(struct fw_conf *cf)
@@ -826,21 +882,23 @@ static enum fw_kind name_parse(const struct fw_naming *nm, const char *name, cha
 
 /* ---------- discovery ---------- */
 
-/* consider_file: add path (named name) to out when it is a migration. */
-static void consider_file(const struct fw_naming *nm, const char *path, const char *name,
-			  struct fw_list *out)
+/* consider_file: add path (named name) to out when it is a migration; 0,
+ * or -1 with *err on a bad version. */
+static int consider_file(const struct fw_naming *nm, const char *path, const char *name,
+			 struct fw_list *out, struct msg_err *err)
 {
 	char *version = NULL, *desc = NULL;
 	enum fw_kind k = name_parse(nm, name, &version, &desc);
 	if (k == FW_NONE)
-		return;
+		return 0;
 	if (k != FW_REPEATABLE && !version_valid(version)) {
+		int rc = 0;
 		if (isdigit((unsigned char)*version))
-			die("%s: invalid version '%s' in a migration name: a version may only "
-			    "contain 0..9 and . (dot)", path, version);
+			rc = err_set(err, EXIT_INPUT, "%s: invalid version '%s' in a migration name: a version may only "
+				     "contain 0..9 and . (dot)", path, version);
 		free(version);
 		free(desc);
-		return; /* "Vacuum.sql": not a migration, as in Flyway */
+		return rc; /* "Vacuum.sql": not a migration, as in Flyway */
 	}
 	if (k == FW_REPEATABLE) {
 		free(version);
@@ -851,6 +909,7 @@ static void consider_file(const struct fw_naming *nm, const char *path, const ch
 			*p = '.';
 	xgrow(&out->v, &out->cap, out->n + 1, sizeof(*out->v));
 	out->v[out->n++] = (struct fw_cand){xstrdup(path), version, desc, k};
+	return 0;
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -858,31 +917,35 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void walk(const struct fw_naming *nm, const char *dir, int depth, struct fw_list *out);
+static int walk(const struct fw_naming *nm, const char *dir, int depth, struct fw_list *out,
+		struct msg_err *err);
 
 /* walk_entry: one directory entry: a visible folder is walked, a file
  * considered. */
-static void walk_entry(const struct fw_naming *nm, const char *dir, const char *name, int depth,
-		       struct fw_list *out)
+static int walk_entry(const struct fw_naming *nm, const char *dir, const char *name, int depth,
+		      struct fw_list *out, struct msg_err *err)
 {
 	char *path = path_join(dir, name);
 	struct stat st;
+	int rc = 0;
 	if (stat(path, &st) != 0)
 		warning("%s: %s", path, strerror(errno));
 	else if (S_ISDIR(st.st_mode) && name[0] != '.' && depth < MAX_DEPTH)
-		walk(nm, path, depth + 1, out);
+		rc = walk(nm, path, depth + 1, out, err);
 	else if (S_ISREG(st.st_mode))
-		consider_file(nm, path, name, out);
+		rc = consider_file(nm, path, name, out, err);
 	free(path);
+	return rc;
 }
 
 /* walk: every file below dir (hidden folders skipped, as Flyway's
  * FileSystemScanner does), in name order so that results are stable. */
-static void walk(const struct fw_naming *nm, const char *dir, int depth, struct fw_list *out)
+static int walk(const struct fw_naming *nm, const char *dir, int depth, struct fw_list *out,
+		struct msg_err *err)
 {
 	DIR *d = opendir(dir);
 	if (!d)
-		die("%s: %s", dir, strerror(errno));
+		return err_set(err, EXIT_INPUT, "%s: %s", dir, strerror(errno));
 	struct strv names = STRV_INIT;
 	struct dirent *e;
 	while ((e = readdir(d)))
@@ -891,9 +954,11 @@ static void walk(const struct fw_naming *nm, const char *dir, int depth, struct 
 	closedir(d);
 	if (names.n > 1)
 		qsort(names.v, names.n, sizeof(*names.v), cmp_name);
-	for (size_t i = 0; i < names.n; i++)
-		walk_entry(nm, dir, names.v[i], depth, out);
+	int rc = 0;
+	for (size_t i = 0; i < names.n && !rc; i++)
+		rc = walk_entry(nm, dir, names.v[i], depth, out, err);
 	strv_release(&names);
+	return rc;
 }
 
 /* locations: the folders to scan. dir itself, unless dir holds the config
@@ -940,21 +1005,22 @@ static int cmp_description(const void *a, const void *b)
 	return c ? c : strcmp(x->path, y->path);
 }
 
-/* order: sort list and die (EXIT_INPUT) on two entries that Flyway would
- * take for one. */
-static void order(const char *dir, struct fw_list *l, bool repeatable)
+/* order: sort list; -1 with *err (EXIT_INPUT) on two entries that Flyway
+ * would take for one. */
+static int order(const char *dir, struct fw_list *l, bool repeatable, struct msg_err *err)
 {
 	if (l->n > 1)
 		qsort(l->v, l->n, sizeof(*l->v), repeatable ? cmp_description : cmp_version);
 	for (size_t i = 1; i < l->n; i++) {
 		const struct fw_cand *a = &l->v[i - 1], *b = &l->v[i];
 		if (repeatable && !strcmp(a->description, b->description))
-			die("%s: found more than one repeatable migration with description '%s': "
-			    "%s and %s", dir, a->description, a->path, b->path);
+			return err_set(err, EXIT_INPUT, "%s: found more than one repeatable migration with description '%s': "
+				       "%s and %s", dir, a->description, a->path, b->path);
 		if (!repeatable && !flyway_compare_versions(a->version, b->version))
-			die("%s: found more than one %smigration with version %s: %s and %s", dir,
-			    a->kind == FW_BASELINE ? "baseline " : "", a->version, a->path, b->path);
+			return err_set(err, EXIT_INPUT, "%s: found more than one %smigration with version %s: %s and %s", dir,
+				       a->kind == FW_BASELINE ? "baseline " : "", a->version, a->path, b->path);
 	}
+	return 0;
 }
 
 /* split: the candidates by kind, undo migrations dropped. */
@@ -987,6 +1053,15 @@ static void cand_free(struct fw_cand *c)
 	free(c->path);
 	free(c->version);
 	free(c->description);
+}
+
+/* list_free: the candidates of l and l's array */
+static void list_free(struct fw_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		cand_free(&l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
 }
 
 /* fill: set->files in the order of a migrate on an empty database: the
@@ -1093,9 +1168,10 @@ static long count_lines(const char *a, const char *b)
 
 /* flyway_expand: text with every prefix-name-suffix replaced by the value
  * of name, as PlaceholderReplacingReader does; an opening prefix without a
- * suffix after it is left as it is. Dies (EXIT_INPUT) naming file and the
- * line of a placeholder that has no value. Caller frees the result. */
-char *flyway_expand(const struct flyway_set *set, const char *file, const char *text)
+ * suffix after it is left as it is. NULL with *err (EXIT_INPUT) naming file
+ * and the line of a placeholder that has no value. Caller frees the
+ * result. */
+char *flyway_expand(const struct flyway_set *set, const char *file, const char *text, struct msg_err *err)
 {
 	const char *pre = set->placeholder_prefix ? set->placeholder_prefix : "${";
 	const char *suf = set->placeholder_suffix ? set->placeholder_suffix : "}";
@@ -1109,9 +1185,13 @@ char *flyway_expand(const struct flyway_set *set, const char *file, const char *
 		line += count_lines(s, p);
 		char *name = xstrndup(p + strlen(pre), (size_t)(q - p) - strlen(pre));
 		char *val = placeholder_value(set, file, name);
-		if (!val)
-			die_at(EXIT_INPUT, file, line, "no value provided for placeholder %s%s%s", pre,
-			       name, suf);
+		if (!val) {
+			err_set_at(err, EXIT_INPUT, file, line, "no value provided for placeholder %s%s%s", pre,
+				   name, suf);
+			free(name);
+			buf_release(&out);
+			return NULL;
+		}
 		buf_add(&out, s, (size_t)(p - s));
 		buf_adds(&out, val);
 		free(val);
@@ -1126,43 +1206,55 @@ char *flyway_expand(const struct flyway_set *set, const char *file, const char *
 /* ---------- the set ---------- */
 
 /* gather: every migration below the locations, by kind, each kind in
- * Flyway's order; dies when there are none. */
-static void gather(const char *dir, const struct fw_conf *cf, struct fw_list *v, struct fw_list *b,
-		   struct fw_list *r, bool empty_ok)
+ * Flyway's order; -1 with *err (the lists then empty) when there are none
+ * or on an error of walk or order. */
+static int gather(const char *dir, const struct fw_conf *cf, struct fw_list *v, struct fw_list *b,
+		  struct fw_list *r, bool empty_ok, struct msg_err *err)
 {
 	struct fw_naming nm;
 	struct strv locs = STRV_INIT;
 	struct fw_list all = {0};
+	int rc = 0;
 	naming_init(&nm, cf);
 	locations(cf, dir, &locs);
-	for (size_t i = 0; i < locs.n; i++)
-		walk(&nm, locs.v[i], 0, &all);
+	for (size_t i = 0; i < locs.n && !rc; i++)
+		rc = walk(&nm, locs.v[i], 0, &all, err);
 	split(&all, v, b, r);
 	strv_release(&locs);
 	strv_release(&nm.suffixes);
-	if (!v->n && !b->n && !r->n && !empty_ok)
-		die("%s: no Flyway migrations found (names like V1__description.sql)", dir);
-	order(dir, v, false);
-	order(dir, b, false);
-	order(dir, r, true);
+	if (!rc && !v->n && !b->n && !r->n && !empty_ok)
+		rc = err_set(err, EXIT_INPUT, "%s: no Flyway migrations found (names like V1__description.sql)", dir);
+	if (!rc && (order(dir, v, false, err) < 0 || order(dir, b, false, err) < 0 || order(dir, r, true, err) < 0))
+		rc = -1;
+	if (rc) {
+		list_free(v);
+		list_free(b);
+		list_free(r);
+	}
+	return rc;
 }
 
-/* flyway_collect: see flyway.h. Dies (EXIT_INPUT) on a missing or
+/* flyway_collect: see flyway.h. -1 with *err (EXIT_INPUT) on a missing or
  * unreadable location, on no migrations at all (unless empty_ok), on a bad version in a
  * migration name, on colliding versions or descriptions, and on a config
  * file that cannot be read or parsed. */
-void flyway_collect(struct flyway_set *set, const char *dir, const char *conf, bool empty_ok)
+int flyway_collect(struct flyway_set *set, const char *dir, const char *conf, bool empty_ok,
+		   struct msg_err *err)
 {
 	struct fw_conf cf;
 	struct fw_list v = {0}, b = {0}, r = {0};
 	struct stat st;
 	memset(set, 0, sizeof(*set));
 	if (stat(dir, &st) != 0)
-		die("%s: %s", dir, strerror(errno));
+		return err_set(err, EXIT_INPUT, "%s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		die("%s: not a folder (--flyway takes the folder of the migrations)", dir);
-	conf_load(&cf, dir, conf);
-	gather(dir, &cf, &v, &b, &r, empty_ok);
+		return err_set(err, EXIT_INPUT, "%s: not a folder (--flyway takes the folder of the migrations)", dir);
+	if (conf_load(&cf, dir, conf, err) < 0)
+		return -1;
+	if (gather(dir, &cf, &v, &b, &r, empty_ok, err) < 0) {
+		conf_release(&cf);
+		return -1;
+	}
 	fill(set, &v, &b, &r);
 	placeholders_init(set, &cf);
 	set->conf_path = cf.path ? xstrdup(cf.path) : NULL;
@@ -1170,21 +1262,23 @@ void flyway_collect(struct flyway_set *set, const char *dir, const char *conf, b
 	free(b.v);
 	free(r.v);
 	conf_release(&cf);
+	return 0;
 }
 
-void flyway_settings(struct flyway_set *set, const char *dir, const char *conf)
+int flyway_settings(struct flyway_set *set, const char *dir, const char *conf, struct msg_err *err)
 {
 	struct fw_conf cf;
 	struct stat st;
 	bool has_dir = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
 	memset(set, 0, sizeof(*set));
-	if (conf || has_dir)
-		conf_load(&cf, has_dir ? dir : ".", conf);
-	else
+	if (!(conf || has_dir))
 		memset(&cf, 0, sizeof(cf));
+	else if (conf_load(&cf, has_dir ? dir : ".", conf, err) < 0)
+		return -1;
 	placeholders_init(set, &cf);
 	set->conf_path = cf.path ? xstrdup(cf.path) : NULL;
 	conf_release(&cf);
+	return 0;
 }
 
 void flyway_release(struct flyway_set *set)

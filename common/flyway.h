@@ -30,16 +30,19 @@ struct flyway_set {
 /* flyway_collect: the migrations of location dir (conf: a config file, or
  * NULL to look for flyway.conf/flyway.toml), with its settings. A location
  * without migrations is an error unless empty_ok (a project's first
- * migration under review leaves none before it). */
-void flyway_collect(struct flyway_set *set, const char *dir, const char *conf, bool empty_ok);
+ * migration under review leaves none before it). 0, or -1 with *err
+ * (EXIT_INPUT; set then holds nothing). */
+int flyway_collect(struct flyway_set *set, const char *dir, const char *conf, bool empty_ok,
+		   struct msg_err *err);
 /* flyway_settings: only the settings of a location (conf, or the
  * flyway.conf/flyway.toml in dir when conf is NULL; dir may be NULL or
- * gone): placeholders and the default schema, no files. Dies like
+ * gone): placeholders and the default schema, no files. -1 with *err like
  * flyway_collect on a config that cannot be read or parsed. */
-void flyway_settings(struct flyway_set *set, const char *dir, const char *conf);
+int flyway_settings(struct flyway_set *set, const char *dir, const char *conf, struct msg_err *err);
 void flyway_release(struct flyway_set *set);
-/* flyway_expand: text with ${placeholders} replaced; dies on unknown ones. */
-char *flyway_expand(const struct flyway_set *set, const char *file, const char *text);
+/* flyway_expand: text with ${placeholders} replaced; NULL with *err
+ * (EXIT_INPUT) on unknown ones. */
+char *flyway_expand(const struct flyway_set *set, const char *file, const char *text, struct msg_err *err);
 /* flyway_compare_versions: <0, 0, >0 as Flyway's MigrationVersion.compareTo */
 int flyway_compare_versions(const char *a, const char *b);
 

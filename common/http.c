@@ -21,15 +21,14 @@ struct sink {
 	char **retry_after;
 };
 
-static void http_global_init(void)
+/* http_global_init: false when libcurl cannot be initialised */
+static bool http_global_init(void)
 {
 	static bool done;
 
-	if (done)
-		return;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		die_code(EXIT_RUNTIME, "cannot initialise libcurl");
-	done = true;
+	if (!done && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
+		done = true;
+	return done;
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
@@ -95,20 +94,24 @@ void http_resp_release(struct http_resp *resp)
 	resp->attempts = 0;
 }
 
+/* make_headers: the request's headers for curl; NULL when curl runs out
+ * of memory */
 static struct curl_slist *make_headers(const struct http_req *req)
 {
 	struct curl_slist *list = NULL, *n;
 
 	for (size_t i = 0; req->headers && req->headers[i]; i++) {
 		n = curl_slist_append(list, req->headers[i]);
-		if (!n)
-			die_code(EXIT_RUNTIME, "out of memory");
+		if (!n) {
+			curl_slist_free_all(list);
+			return NULL;
+		}
 		list = n;
 	}
 	/* curl adds "Expect: 100-continue" to large POSTs; APIs do not want it */
 	n = curl_slist_append(list, "Expect:");
 	if (!n)
-		die_code(EXIT_RUNTIME, "out of memory");
+		curl_slist_free_all(list);
 	return n;
 }
 
@@ -172,13 +175,18 @@ int http_do(const struct http_req *req, struct http_resp *resp)
 	CURL *c;
 	int rc;
 
-	http_global_init();
 	http_resp_release(resp);
 	buf_init(&resp->body);
-	c = curl_easy_init();
-	if (!c)
-		die_code(EXIT_RUNTIME, "cannot initialise libcurl");
-	hdrs = make_headers(req);
+	c = http_global_init() ? curl_easy_init() : NULL;
+	if (!c) {
+		resp->error = xstrdup("cannot initialise libcurl");
+		return -1;
+	}
+	if (!(hdrs = make_headers(req))) {
+		curl_easy_cleanup(c);
+		resp->error = xstrdup("out of memory");
+		return -1;
+	}
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);

@@ -11,21 +11,46 @@
 #include "mapfile.h"
 #include "msg.h"
 
-void map_file(const char *path, struct mapped *m)
+/* map_check: NUL bytes and UTF-8, a megabyte at a time, each dropped
+ * after; a UTF-8 sequence cut by the megabyte's end is checked with the
+ * next */
+static int map_check(const char *path, struct mapped *m, struct msg_err *err)
+{
+	size_t valid = 0; /* text[0..valid) is UTF-8 */
+	for (size_t off = 0, step = (size_t)1 << 20; off < m->len; off += step) {
+		size_t upto = m->len - off < step ? m->len : off + step;
+		if (memchr(m->text + off, '\0', upto - off))
+			return err_set(err, EXIT_INPUT, "%s: binary file (NUL byte)", path);
+		size_t bad = valid + utf8_invalid(m->text + valid, upto - valid);
+		if (bad < upto && (upto == m->len || upto - bad >= 4) &&
+		    text_check_utf8(path, m->text, bad, upto, err) < 0)
+			return -1;
+		valid = bad;
+		map_drop(m, off, off + step);
+	}
+	return 0;
+}
+
+int map_file(const char *path, struct mapped *m, struct msg_err *err)
 {
 	struct stat sb;
+	memset(m, 0, sizeof(*m));
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		die("%s: %s", path, strerror(errno));
-	if (fstat(fd, &sb) < 0)
-		die("%s: %s", path, strerror(errno));
+		return err_set(err, EXIT_INPUT, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) < 0) {
+		err_set(err, EXIT_INPUT, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
 	long page = sysconf(_SC_PAGESIZE);
 	if (!S_ISREG(sb.st_mode) || sb.st_size == 0 || page <= 0) {
 		close(fd);
-		m->text = read_file(path);
+		if (!(m->text = read_file(path, err)))
+			return -1;
 		m->len = strlen(m->text);
 		m->maplen = 0;
-		return;
+		return 0;
 	}
 	size_t len = (size_t)sb.st_size, ps = (size_t)page;
 	/* zeroed anonymous pages one byte longer than the file, the file
@@ -33,27 +58,26 @@ void map_file(const char *path, struct mapped *m)
 	 * length is a multiple of the page size */
 	size_t maplen = (len + 1 + ps - 1) / ps * ps;
 	char *base = mmap(NULL, maplen, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (base == MAP_FAILED)
-		die_code(EXIT_RUNTIME, "%s: cannot map %zu bytes: %s", path, maplen, strerror(errno));
-	if (mmap(base, len, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED)
-		die("%s: cannot map the file: %s", path, strerror(errno));
+	if (base == MAP_FAILED) {
+		err_set(err, EXIT_RUNTIME, "%s: cannot map %zu bytes: %s", path, maplen, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (mmap(base, len, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED) {
+		err_set(err, EXIT_INPUT, "%s: cannot map the file: %s", path, strerror(errno));
+		munmap(base, maplen);
+		close(fd);
+		return -1;
+	}
 	close(fd);
 	m->text = base;
 	m->len = len;
 	m->maplen = maplen;
-	/* the checks read it all: a megabyte at a time, each dropped after; a
-	 * UTF-8 sequence cut by the megabyte's end is checked with the next */
-	size_t valid = 0; /* text[0..valid) is UTF-8 */
-	for (size_t off = 0, step = (size_t)1 << 20; off < len; off += step) {
-		size_t upto = len - off < step ? len : off + step;
-		if (memchr(base + off, '\0', upto - off))
-			die("%s: binary file (NUL byte)", path);
-		size_t bad = valid + utf8_invalid(base + valid, upto - valid);
-		if (bad < upto && (upto == len || upto - bad >= 4))
-			text_check_utf8(path, base, bad, upto);
-		valid = bad;
-		map_drop(m, off, off + step);
+	if (map_check(path, m, err) < 0) {
+		map_release(m);
+		return -1;
 	}
+	return 0;
 }
 
 void map_drop(struct mapped *m, size_t from, size_t upto)

@@ -6,8 +6,8 @@
  *
  * The text is NUL-terminated like read_file's (the mapping ends in zeroed
  * memory), and the same checks apply: a file that cannot be read, that
- * holds a NUL byte or that is not UTF-8 is fatal (EXIT_INPUT) and names the
- * file (and for UTF-8 the line). What is not
+ * holds a NUL byte or that is not UTF-8 is an error (EXIT_INPUT, in *err,
+ * msg.h) that names the file (and for UTF-8 the line). What is not
  * a regular file (a pipe, a terminal) is read into memory as read_file
  * does.
  */
@@ -22,7 +22,9 @@ struct mapped {
 	size_t maplen; /* 0: text is a read_file copy */
 };
 
-void map_file(const char *path, struct mapped *m);
+struct msg_err;
+/* map_file: 0, or -1 with *err (m then holds nothing to release) */
+int map_file(const char *path, struct mapped *m, struct msg_err *err);
 /* map_drop: the pages wholly within text[from rounded down to a page, upto)
  * leave memory */
 void map_drop(struct mapped *m, size_t from, size_t upto);

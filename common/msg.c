@@ -186,6 +186,63 @@ void msg_bug(const char *file, int line, const char *fmt, ...)
 	abort();
 }
 
+static int verr_set(struct msg_err *e, int code, const char *file, long line, const char *fmt, va_list ap)
+{
+	struct buf b = BUF_INIT;
+	buf_init(&b);
+	if (file && line > 0)
+		buf_addf(&b, "%s:%ld: ", file, line);
+	else if (file)
+		buf_addf(&b, "%s: ", file);
+	char *m = NULL;
+	if (vasprintf(&m, fmt, ap) >= 0) {
+		buf_adds(&b, m);
+		free(m);
+	}
+	free(e->text);
+	e->text = buf_detach(&b);
+	e->code = code;
+	return -1;
+}
+
+int err_set(struct msg_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	verr_set(e, code, NULL, 0, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int err_set_at(struct msg_err *e, int code, const char *file, long line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	verr_set(e, code, file, line, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void err_release(struct msg_err *e)
+{
+	free(e->text);
+	e->text = NULL;
+	e->code = 0;
+}
+
+int error_err(struct msg_err *e)
+{
+	error("%s", e->text ? e->text : "unknown error");
+	err_release(e);
+	return -1;
+}
+
+void die_err(struct msg_err *e)
+{
+	int code = e->code ? e->code : EXIT_RUNTIME;
+	die_code(code, "%s", e->text ? e->text : "unknown error");
+}
+
 int msg_warnings(void)
 {
 	return nwarnings;

@@ -7,6 +7,19 @@
  * `return error(...)`. msg_set_prog() must be called first (main does);
  * it also catches SIGPIPE, so that a closed stdout is an error the program
  * reports (write error, EXIT_RUNTIME) instead of a silent death.
+ *
+ * Errors in common/: no function of common/ ends the process; only
+ * programs decide to exit. (Exceptions by design: xalloc.c on out of
+ * memory, and BUG() here on a broken internal invariant, a programming
+ * error, which aborts.) A common/ function that can fail on its input or
+ * at run time takes a `struct msg_err *err`, returns -1 (or NULL, as its
+ * header says) and fills *err with the message, "file:line: text" when it
+ * is about a place in an input, and its exit class, EXIT_INPUT or
+ * EXIT_RUNTIME. It prints nothing. The caller hands the error up the same
+ * way, or decides: die_err() prints "prog: message" and exits with the
+ * class; error_err() prints it and returns -1 (a worker thread's pool, a
+ * caller that goes on). Programs use die(), die_code(), die_at() and
+ * error() directly for their own errors.
  */
 #ifndef MIGSAFE_MSG_H
 #define MIGSAFE_MSG_H
@@ -39,6 +52,22 @@ _Noreturn void usage_error(const char *fmt, ...) MSG_PRINTF(1, 2);
 /* BUG: an internal invariant broke. */
 _Noreturn void msg_bug(const char *file, int line, const char *fmt, ...) MSG_PRINTF(3, 4);
 #define BUG(...) msg_bug(__FILE__, __LINE__, __VA_ARGS__)
+
+/* See "Errors in common/" above. err_set/err_set_at fill *e (replacing
+ * an earlier error) and return -1; die_err prints and exits e->code;
+ * error_err prints, releases e and returns -1; err_release frees the text
+ * and clears e (an error-free e is a no-op). */
+struct msg_err {
+	int code;   /* EXIT_INPUT or EXIT_RUNTIME; 0 while there is no error */
+	char *text; /* the message without "prog: ", malloc'd; NULL when none */
+};
+#define MSG_ERR_INIT {0, NULL}
+int err_set(struct msg_err *e, int code, const char *fmt, ...) MSG_PRINTF(3, 4);
+int err_set_at(struct msg_err *e, int code, const char *file, long line, const char *fmt, ...)
+	MSG_PRINTF(5, 6);
+_Noreturn void die_err(struct msg_err *e);
+int error_err(struct msg_err *e);
+void err_release(struct msg_err *e);
 
 /* Count of warnings printed so far (tests and --strict use it). */
 int msg_warnings(void);

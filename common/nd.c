@@ -44,11 +44,12 @@ void nd_reader_release(struct nd_reader *r)
 	buf_release(&r->line);
 }
 
-/* read_line: the next line into r->line; 0 at EOF, 1 otherwise. A byte
- * at a time (getc_unlocked), so that a NUL byte is kept and seen, never
- * taken for the line's end; stops reading (and dies) as soon as the line
- * passes the limit, so a huge line never has to fit in memory. */
-static int read_line(struct nd_reader *r)
+/* read_line: the next line into r->line; 0 at EOF, 1 otherwise, -1 with
+ * *err. A byte at a time (getc_unlocked), so that a NUL byte is kept and
+ * seen, never taken for the line's end; stops reading (an error) as soon
+ * as the line passes the limit, so a huge line never has to fit in
+ * memory. */
+static int read_line(struct nd_reader *r, struct msg_err *err)
 {
 	int c = EOF;
 	bool any = false;
@@ -60,13 +61,14 @@ static int read_line(struct nd_reader *r)
 			break;
 		if (r->line.len >= r->max_line) {
 			funlockfile(r->f);
-			die_at(EXIT_INPUT, r->name, r->lineno + 1, "line longer than %zu bytes", r->max_line);
+			return err_set_at(err, EXIT_INPUT, r->name, r->lineno + 1, "line longer than %zu bytes",
+					  r->max_line);
 		}
 		buf_addc(&r->line, (char)c);
 	}
 	funlockfile(r->f);
 	if (ferror(r->f))
-		die_at(EXIT_RUNTIME, r->name, r->lineno + 1, "read error: %s", strerror(errno));
+		return err_set_at(err, EXIT_RUNTIME, r->name, r->lineno + 1, "read error: %s", strerror(errno));
 	if (!any)
 		return 0;
 	r->lineno++;
@@ -208,18 +210,19 @@ cJSON *nd_parse_line(const char *s, size_t len, const char **err)
 	return rec;
 }
 
-cJSON *nd_read(struct nd_reader *r)
+cJSON *nd_read(struct nd_reader *r, struct msg_err *err)
 {
-	while (read_line(r)) {
+	int got;
+	while ((got = read_line(r, err)) > 0) {
 		const char *p = r->line.s, *end = p + r->line.len;
 		while (p < end && (*p == ' ' || *p == '\t'))
 			p++;
 		if (p == end)
 			continue;
-		const char *err;
-		cJSON *rec = nd_parse_line(r->line.s, r->line.len, &err);
+		const char *why;
+		cJSON *rec = nd_parse_line(r->line.s, r->line.len, &why);
 		if (!rec)
-			die_at(EXIT_INPUT, r->name, r->lineno, "%s", err);
+			err_set_at(err, EXIT_INPUT, r->name, r->lineno, "%s", why);
 		return rec;
 	}
 	return NULL;
@@ -230,13 +233,17 @@ cJSON *nd_read(struct nd_reader *r)
  * commit. */
 #define ND_SPILL (8u << 20)
 static FILE *spill;
+/* The first error of the queue (a temporary file that failed, a record
+ * that is not UTF-8): from then on nothing more is queued, and the next
+ * nd_commit or nd_finish returns it without writing anything. */
+static struct msg_err queue_err;
 
 static void spill_out(void)
 {
 	if (!spill && !(spill = tmpfile()))
-		die_code(EXIT_RUNTIME, "cannot create a temporary file for the output: %s", strerror(errno));
-	if (fwrite(out.s, 1, out.len, spill) != out.len)
-		die_code(EXIT_RUNTIME, "write error on the temporary output file: %s", strerror(errno));
+		err_set(&queue_err, EXIT_RUNTIME, "cannot create a temporary file for the output: %s", strerror(errno));
+	else if (fwrite(out.s, 1, out.len, spill) != out.len)
+		err_set(&queue_err, EXIT_RUNTIME, "write error on the temporary output file: %s", strerror(errno));
 	buf_reset(&out);
 	line_start = 0;
 }
@@ -247,10 +254,18 @@ static void spill_out(void)
 static void end_line(void)
 {
 	size_t n = out.len - line_start, bad = utf8_invalid(out.s + line_start, n);
-	if (bad < n)
-		die_code(EXIT_RUNTIME, "internal error: a record to write holds invalid UTF-8 (byte 0x%02x at byte %zu); "
-				       "nothing written",
-			 (unsigned char)out.s[line_start + bad], bad + 1);
+	if (queue_err.text) {
+		out.len = line_start; /* queued after an error: dropped */
+		return;
+	}
+	if (bad < n) {
+		err_set(&queue_err, EXIT_RUNTIME,
+			"internal error: a record to write holds invalid UTF-8 (byte 0x%02x at byte %zu); "
+			"nothing written",
+			(unsigned char)out.s[line_start + bad], bad + 1);
+		out.len = line_start;
+		return;
+	}
 	buf_addc(&out, '\n');
 	line_start = out.len;
 	if (out.len >= ND_SPILL)
@@ -391,7 +406,7 @@ void nd_print_json(struct buf *b, const cJSON *it)
 		buf_addc(b, obj ? '}' : ']');
 		break;
 	}
-	default: die_code(EXIT_RUNTIME, "internal error: a JSON value of unknown type %d", it->type);
+	default: BUG("a JSON value of unknown type %d", it->type);
 	}
 }
 
@@ -420,33 +435,34 @@ void nd_forward(const char *line, size_t len)
  * to its size before the batch: no partial line is left at its end. On a
  * pipe or a terminal what was written cannot be taken back; the failure
  * there is in practice EPIPE (the reader has gone, and sees nothing
- * more). Either way the program dies with EXIT_RUNTIME. */
+ * more). Either way it is an error (EXIT_RUNTIME) for the program. */
 
 static off_t batch_start = -1; /* stdout's size before the batch, when it can be cut back */
 
-static void begin_batch(void)
+static int begin_batch(struct msg_err *err)
 {
 	struct stat st;
 	int fd = fileno(stdout);
 	if (fflush(stdout) != 0)
-		die_code(EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
+		return err_set(err, EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
 	off_t pos = lseek(fd, 0, SEEK_CUR);
 	int fl = fcntl(fd, F_GETFL);
 	batch_start = -1;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ((fl >= 0 && (fl & O_APPEND)) || pos == st.st_size))
 		batch_start = st.st_size;
+	return 0;
 }
 
-static _Noreturn void batch_failed(void)
+static int batch_failed(struct msg_err *err)
 {
 	int e = errno, fd = fileno(stdout);
 	if (batch_start >= 0 && ftruncate(fd, batch_start) == 0)
 		(void)lseek(fd, batch_start, SEEK_SET);
-	die_code(EXIT_RUNTIME, "write error on stdout: %s%s", strerror(e),
-		 batch_start >= 0 ? " (what this run wrote of the batch was removed)" : "");
+	return err_set(err, EXIT_RUNTIME, "write error on stdout: %s%s", strerror(e),
+		       batch_start >= 0 ? " (what this run wrote of the batch was removed)" : "");
 }
 
-static void put(const char *p, size_t n)
+static int put(const char *p, size_t n, struct msg_err *err)
 {
 	int fd = fileno(stdout);
 	while (n) {
@@ -456,38 +472,48 @@ static void put(const char *p, size_t n)
 		if (w <= 0) {
 			if (w == 0)
 				errno = EIO;
-			batch_failed();
+			return batch_failed(err);
 		}
 		p += w;
 		n -= (size_t)w;
 	}
+	return 0;
 }
 
-static void copy_spill(void)
+static int copy_spill(struct msg_err *err)
 {
 	char chunk[1 << 16];
 	size_t n;
 
 	if (fflush(spill) != 0 || fseek(spill, 0, SEEK_SET) != 0)
-		die_code(EXIT_RUNTIME, "cannot read back the temporary output file: %s", strerror(errno));
+		return err_set(err, EXIT_RUNTIME, "cannot read back the temporary output file: %s", strerror(errno));
 	while ((n = fread(chunk, 1, sizeof chunk, spill)) > 0)
-		put(chunk, n);
+		if (put(chunk, n, err) < 0)
+			return -1;
 	if (ferror(spill))
-		die_code(EXIT_RUNTIME, "cannot read back the temporary output file: %s", strerror(errno));
+		return err_set(err, EXIT_RUNTIME, "cannot read back the temporary output file: %s", strerror(errno));
 	fclose(spill);
 	spill = NULL;
+	return 0;
 }
 
-void nd_commit(void)
+int nd_commit(struct msg_err *err)
 {
+	if (queue_err.text) {
+		nd_discard();
+		*err = queue_err;
+		queue_err = (struct msg_err)MSG_ERR_INIT;
+		return -1;
+	}
 	if (!spill && !out.len)
-		return;
-	begin_batch();
-	if (spill)
-		copy_spill();
-	put(out.s, out.len);
+		return 0;
+	if (begin_batch(err) < 0 || (spill && copy_spill(err) < 0) || put(out.s, out.len, err) < 0) {
+		nd_discard();
+		return -1;
+	}
 	buf_reset(&out);
 	line_start = 0;
+	return 0;
 }
 
 void nd_discard(void)
@@ -499,15 +525,18 @@ void nd_discard(void)
 	line_start = 0;
 }
 
-void nd_finish(void)
+int nd_finish(struct msg_err *err)
 {
-	nd_commit();
+	int rc = nd_commit(err);
 	buf_release(&out);
 	line_start = 0;
+	if (rc < 0)
+		return -1;
 	if (fflush(stdout) != 0 || ferror(stdout))
-		die_code(EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
+		return err_set(err, EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
 	if (fclose(stdout) != 0)
-		die_code(EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
+		return err_set(err, EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
+	return 0;
 }
 
 cJSON *nd_record(const char *kind)

@@ -23,6 +23,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,15 @@ struct pos {
 
 /* ---------------------------------------------------------------- errors */
 
-/* fail: a schema that parses but is invalid: "file:line: message", exit 4. */
+/* The parser and the checks after it are deep and many (one error ends
+ * the load), so an error unwinds to prisma_load at once: fail() and
+ * syntax() fill load_err and longjmp to load_jmp, both set by prisma_load
+ * for the thread. prisma_load then releases the parse state; what a
+ * function between held in locals is not freed (the program exits). */
+static __thread jmp_buf *load_jmp;
+static __thread struct msg_err *load_err;
+
+/* fail: a schema that parses but is invalid: "file:line: message", EXIT_INPUT. */
 static _Noreturn void fail(const struct pos *p, const char *fmt, ...) MSG_PRINTF(2, 3);
 static _Noreturn void fail(const struct pos *p, const char *fmt, ...)
 {
@@ -58,10 +67,11 @@ static _Noreturn void fail(const struct pos *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	die_at(EXIT_INPUT, p->file, p->line, "%s", msg);
+	err_set_at(load_err, EXIT_INPUT, p->file, p->line, "%s", msg);
+	longjmp(*load_jmp, 1);
 }
 
-/* syntax: "file:line: column N: message", exit 4. */
+/* syntax: "file:line: column N: message", EXIT_INPUT. */
 static _Noreturn void syntax(const struct pos *p, const char *fmt, ...) MSG_PRINTF(2, 3);
 static _Noreturn void syntax(const struct pos *p, const char *fmt, ...)
 {
@@ -70,7 +80,21 @@ static _Noreturn void syntax(const struct pos *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	die_at(EXIT_INPUT, p->file, p->line, "column %d: %s", p->col, msg);
+	err_set_at(load_err, EXIT_INPUT, p->file, p->line, "column %d: %s", p->col, msg);
+	longjmp(*load_jmp, 1);
+}
+
+/* fail_plain: "message" (no place), EXIT_INPUT, unwinding like fail. */
+static _Noreturn void fail_plain(const char *fmt, ...) MSG_PRINTF(1, 2);
+static _Noreturn void fail_plain(const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	err_set(load_err, EXIT_INPUT, "%s", msg);
+	longjmp(*load_jmp, 1);
 }
 
 /* cut: s cut to at most max bytes without splitting a UTF-8 character, as
@@ -869,7 +893,7 @@ static void find_prisma_files(const char *dir, struct strv *out)
 {
 	DIR *d = opendir(dir);
 	if (!d)
-		die("%s: %s", dir, strerror(errno));
+		fail_plain("%s: %s", dir, strerror(errno));
 	const char *sep = has_suffix(dir, "/") ? "" : "/";
 	struct dirent *e;
 	while ((e = readdir(d))) {
@@ -892,14 +916,14 @@ static void schema_paths(const char *path, struct strv *out)
 {
 	struct stat st;
 	if (stat(path, &st) != 0)
-		die("%s: %s", path, strerror(errno));
+		fail_plain("%s: %s", path, strerror(errno));
 	if (!S_ISDIR(st.st_mode)) {
 		strv_push(out, path);
 		return;
 	}
 	find_prisma_files(path, out);
 	if (!out->n)
-		die("%s: no .prisma files in this folder", path);
+		fail_plain("%s: no .prisma files in this folder", path);
 	qsort(out->v, out->n, sizeof(*out->v), cmp_str);
 }
 
@@ -1158,7 +1182,7 @@ static void resolve_datasource(struct psl *p, const char *path, char **url_defau
 		p->ds = b;
 	}
 	if (!p->ds)
-		die("%s: there is no datasource in the schema", path);
+		fail_plain("%s: there is no datasource in the schema", path);
 	bool provider = false;
 	for (size_t i = 0; i < p->ds->config.n; i++) {
 		ds_property(p, &p->ds->config.v[i], url_default);
@@ -2484,17 +2508,35 @@ static void build(struct psl *p)
 	}
 }
 
-void prisma_load(struct catalog *c, const char *path, struct strv *files)
+int prisma_load(struct catalog *c, const char *path, struct strv *files, struct msg_err *err)
 {
-	struct psl p = {.cat = c, .fks = true, .default_schema = "public"};
-	schema_paths(path, &p.paths);
-	for (size_t i = 0; i < p.paths.n; i++) {
-		char *text = read_file(p.paths.v[i]);
-		strv_push(files, p.paths.v[i]);
-		parse_text(&p, p.paths.v[i], text);
-		free(text);
+	struct psl *p = xmalloc(sizeof(*p));
+	*p = (struct psl){.cat = c, .fks = true, .default_schema = "public"};
+	char *volatile text = NULL;
+	jmp_buf jb, *volatile outer = load_jmp;
+	struct msg_err *volatile outer_err = load_err;
+	int rc = 0;
+	load_jmp = &jb;
+	load_err = err;
+	if (setjmp(jb)) {
+		rc = -1;
+	} else {
+		schema_paths(path, &p->paths);
+		for (size_t i = 0; i < p->paths.n; i++) {
+			if (!(text = read_file(p->paths.v[i], err)))
+				longjmp(jb, 1);
+			strv_push(files, p->paths.v[i]);
+			parse_text(p, p->paths.v[i], text);
+			free(text);
+			text = NULL;
+		}
+		resolve(p, path);
+		build(p);
 	}
-	resolve(&p, path);
-	build(&p);
-	psl_release(&p);
+	free(text);
+	load_jmp = outer;
+	load_err = outer_err;
+	psl_release(p);
+	free(p);
+	return rc;
 }

@@ -9,7 +9,9 @@
 #include "catalog.h"
 
 /* prisma_load: a schema.prisma file, or a folder of .prisma files (recursive).
- * Adds every path read to files. */
-void prisma_load(struct catalog *c, const char *path, struct strv *files);
+ * Adds every path read to files. 0, or -1 with *err (EXIT_INPUT) on a file
+ * that cannot be read or a schema that is invalid. */
+struct msg_err;
+int prisma_load(struct catalog *c, const char *path, struct strv *files, struct msg_err *err);
 
 #endif

@@ -1425,7 +1425,7 @@ void replay_stmt(struct replay *r, const char *file, const char *src, const stru
 	replay_node(&x, st->type, st->node);
 }
 
-void replay_sql(struct replay *r, const char *file, const char *text)
+int replay_sql(struct replay *r, const char *file, const char *text, struct msg_err *e)
 {
 	struct sql_reader rd;
 	struct sql_error err;
@@ -1433,12 +1433,18 @@ void replay_sql(struct replay *r, const char *file, const char *text)
 	int rc;
 	/* a piece's parse tree at a time (a window at most): a 15 MB structure.sql would
 	 * otherwise hold a parse tree ten times its size */
-	if (sql_reader_open(&rd, text, &err) < 0)
-		die_at(EXIT_INPUT, file, err.line, "%s", err.message);
+	if (sql_reader_open(&rd, text, &err) < 0) {
+		err_set_at(e, EXIT_INPUT, file, err.line, "%s", err.message);
+		sql_error_release(&err);
+		return -1;
+	}
 	while ((rc = sql_reader_next(&rd, &one, &err)) > 0)
 		for (size_t i = 0; i < one->n; i++)
 			replay_stmt(r, file, one->text, &one->stmts[i]);
-	if (rc < 0)
-		die_at(EXIT_INPUT, file, err.line, "%s", err.message);
+	if (rc < 0) {
+		err_set_at(e, EXIT_INPUT, file, err.line, "%s", err.message);
+		sql_error_release(&err);
+	}
 	sql_reader_release(&rd);
+	return rc < 0 ? -1 : 0;
 }

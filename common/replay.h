@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "catalog.h"
+#include "msg.h"
 #include "sql.h"
 
 struct replay {
@@ -26,9 +27,10 @@ void replay_init(struct replay *r, struct catalog *c);
 void replay_release(struct replay *r);
 /* replay_sql: parse text (named file for diagnostics) one statement at a
  * time (sql_reader: memory stays bounded whatever the size of the script)
- * and apply each. A syntax error dies naming file and line; the statements
- * before it have been applied (and warned about) by then. */
-void replay_sql(struct replay *r, const char *file, const char *text);
+ * and apply each. 0, or on a syntax error -1 with *err (EXIT_INPUT)
+ * naming file and line; the statements before it have been applied (and
+ * warned about) by then. */
+int replay_sql(struct replay *r, const char *file, const char *text, struct msg_err *err);
 /* replay_stmt: apply one statement of a parsed script (src is the script's
  * text, which the statement's parse locations index). */
 void replay_stmt(struct replay *r, const char *file, const char *src, const struct sql_stmt *st);

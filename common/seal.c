@@ -51,7 +51,7 @@ char *seal_random_hex(size_t bytes)
 	if (fd >= 0)
 		close(fd);
 	if (!got)
-		die_code(EXIT_RUNTIME, "error: cannot read /dev/urandom");
+		return NULL;
 	char *hex = xmalloc(2 * bytes + 1);
 	for (size_t i = 0; i < bytes; i++)
 		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
@@ -64,6 +64,11 @@ static int create_key_file(const char *path)
 	if (fd < 0)
 		return errno == EEXIST ? 0 : -1; /* another run made it first */
 	char *hex = seal_random_hex(SEAL_KEY_LEN);
+	if (!hex) {
+		close(fd);
+		unlink(path);
+		return -1;
+	}
 	size_t n = strlen(hex);
 	bool ok = write(fd, hex, n) == (ssize_t)n && write(fd, "\n", 1) == 1;
 	free(hex);

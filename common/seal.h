@@ -41,7 +41,8 @@ bool seal_equal(const char *a, const char *b);
 bool seal_mark_ok(const char *mark, const char *expected);
 
 /* seal_random_hex: bytes random bytes from /dev/urandom as hex (caller
- * frees); dies with EXIT_RUNTIME when it cannot read them. */
+ * frees); NULL when it cannot read them (the caller reports it, as a
+ * runtime error). */
 char *seal_random_hex(size_t bytes);
 
 #endif

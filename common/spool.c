@@ -28,12 +28,26 @@ bool spool_in_file(const struct spool *s)
 	return s->f != NULL;
 }
 
+/* failed: record the spool's first failure; its bytes are lost */
+static void failed(struct spool *s, const char *what, int e)
+{
+	if (!s->err.text)
+		err_set(&s->err, EXIT_RUNTIME, "%s: %s", what, e ? strerror(e) : "short read");
+}
+
+int spool_error(const struct spool *s, struct msg_err *err)
+{
+	if (!s->err.text)
+		return 0;
+	return err_set(err, s->err.code, "%s", s->err.text);
+}
+
 static void to_file(struct spool *s)
 {
 	if (!(s->f = tmpfile()))
-		die_code(EXIT_RUNTIME, "cannot create a temporary file: %s", strerror(errno));
-	if (s->len && fwrite(s->mem, 1, s->len, s->f) != s->len)
-		die_code(EXIT_RUNTIME, "write error on a temporary file: %s", strerror(errno));
+		failed(s, "cannot create a temporary file", errno);
+	else if (s->len && fwrite(s->mem, 1, s->len, s->f) != s->len)
+		failed(s, "write error on a temporary file", errno);
 	free(s->mem);
 	s->mem = NULL;
 	s->len = s->cap = 0;
@@ -43,11 +57,13 @@ void spool_add(struct spool *s, const void *p, size_t n)
 {
 	if (!n)
 		return; /* p may be NULL then */
-	if (!s->f && s->len + n > mem_limit())
+	if (!s->err.text && !s->f && s->len + n > mem_limit())
 		to_file(s);
-	if (s->f) {
+	if (s->err.text) {
+		/* lost: only counted */
+	} else if (s->f) {
 		if (fwrite(p, 1, n, s->f) != n)
-			die_code(EXIT_RUNTIME, "write error on a temporary file: %s", strerror(errno));
+			failed(s, "write error on a temporary file", errno);
 	} else {
 		xgrow(&s->mem, &s->cap, s->len + n, 1);
 		memcpy(s->mem + s->len, p, n);
@@ -56,40 +72,51 @@ void spool_add(struct spool *s, const void *p, size_t n)
 	s->size += n;
 }
 
-/* fill: the cache block holding off */
-static void fill(struct spool *s, uint64_t off)
+/* fill: the cache block holding off; -1 after a failure */
+static int fill(struct spool *s, uint64_t off)
 {
 	if (!s->blk)
 		s->blk = xmalloc(SPOOL_BLOCK);
-	if (fflush(s->f) != 0)
-		die_code(EXIT_RUNTIME, "write error on a temporary file: %s", strerror(errno));
+	if (fflush(s->f) != 0) {
+		failed(s, "write error on a temporary file", errno);
+		return -1;
+	}
 	uint64_t start = off - off % SPOOL_BLOCK;
 	size_t want = s->size - start < SPOOL_BLOCK ? (size_t)(s->size - start) : SPOOL_BLOCK, got = 0;
 	while (got < want) {
 		ssize_t r = pread(fileno(s->f), s->blk + got, want - got, (off_t)(start + got));
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
-			die_code(EXIT_RUNTIME, "read error on a temporary file: %s", r < 0 ? strerror(errno) : "short read");
+		if (r <= 0) {
+			failed(s, "read error on a temporary file", r < 0 ? errno : 0);
+			return -1;
+		}
 		got += (size_t)r;
 	}
 	s->blk_off = start;
 	s->blk_len = got;
+	return 0;
 }
 
 void spool_read(struct spool *s, uint64_t off, void *p, size_t n)
 {
 	if (off > s->size || n > s->size - off)
-		die_code(EXIT_RUNTIME, "internal error: spool read past its end (%llu + %zu > %llu)",
-			 (unsigned long long)off, n, (unsigned long long)s->size);
+		BUG("spool read past its end (%llu + %zu > %llu)", (unsigned long long)off, n,
+		    (unsigned long long)s->size);
+	if (s->err.text) {
+		memset(p, 0, n);
+		return;
+	}
 	if (!s->f) {
 		memcpy(p, s->mem + off, n);
 		return;
 	}
 	char *d = p;
 	while (n > 0) {
-		if (!s->blk || off < s->blk_off || off >= s->blk_off + s->blk_len)
-			fill(s, off);
+		if ((!s->blk || off < s->blk_off || off >= s->blk_off + s->blk_len) && fill(s, off) < 0) {
+			memset(d, 0, n);
+			return;
+		}
 		size_t at = (size_t)(off - s->blk_off), k = s->blk_len - at < n ? s->blk_len - at : n;
 		memcpy(d, s->blk + at, k);
 		d += k;
@@ -104,6 +131,7 @@ void spool_release(struct spool *s)
 		fclose(s->f);
 	free(s->mem);
 	free(s->blk);
+	err_release(&s->err);
 	*s = (struct spool)SPOOL_INIT;
 }
 
@@ -147,7 +175,7 @@ char *spool_get_str(struct spool_cur *c)
 	if (!n)
 		return NULL;
 	if (n - 1 > c->s->size - c->off)
-		die_code(EXIT_RUNTIME, "internal error: a spooled string runs past the spool's end");
+		BUG("a spooled string runs past the spool's end");
 	char *str = xmalloc((size_t)n);
 	spool_read(c->s, c->off, str, (size_t)(n - 1));
 	str[n - 1] = '\0';

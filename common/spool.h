@@ -6,8 +6,11 @@
  *
  * Appends come first; reads (at any offset, any number of times) may
  * follow, and appends may resume after them. A failed write or read of the
- * temporary file is fatal (EXIT_RUNTIME), naming what failed: a full disk
- * is an error, never a silent loss.
+ * temporary file is the spool's error (EXIT_RUNTIME), naming what failed,
+ * kept in s->err: from then on appends only count their bytes and reads
+ * give zeros (NULL strings), so the caller must check spool_error() before
+ * it lets anything read from the spool reach its output: a full disk is
+ * an error, never a silent loss.
  *
  * The memory limit is SPOOL_MEM_DEFAULT (4 MiB) unless MIGSAFE_SPOOL_MEM
  * (bytes) says otherwise; 0 sends everything to the file (tests use it).
@@ -23,6 +26,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "msg.h"
+
 #define SPOOL_MEM_DEFAULT ((size_t)4 << 20)
 /* the limit in use: SIZE_MAX until the first spool reads the environment
  * (tests set it directly) */
@@ -36,13 +41,17 @@ struct spool {
 	char *blk;	      /* read cache of the file: one block */
 	uint64_t blk_off;
 	size_t blk_len;
+	struct msg_err err; /* the first failure, if any */
 };
 
-#define SPOOL_INIT {NULL, 0, 0, NULL, 0, NULL, 0, 0}
+#define SPOOL_INIT {NULL, 0, 0, NULL, 0, NULL, 0, 0, MSG_ERR_INIT}
 
 void spool_add(struct spool *s, const void *p, size_t n);
-/* spool_read: n bytes at off into p; dies if they are not all there. */
+/* spool_read: n bytes at off into p (zeros after a failure); reading past
+ * what was appended is a bug (BUG). */
 void spool_read(struct spool *s, uint64_t off, void *p, size_t n);
+/* spool_error: 0, or -1 with *err a copy of the spool's first failure. */
+int spool_error(const struct spool *s, struct msg_err *err);
 /* spool_release: drop everything (and the file); s is empty and reusable. */
 void spool_release(struct spool *s);
 /* spool_in_file: has it moved to a temporary file? */

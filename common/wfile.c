@@ -166,20 +166,9 @@ const char *wfile_why(int err)
 	}
 }
 
-static _Noreturn void wfile_die(const char *path, int err)
+struct msg_err *wfile_error(struct msg_err *e, const char *path, int err)
 {
 	bool refused = err == ELOOP || err == EINVAL || err == EEXIST;
-	die_code(refused ? EXIT_INPUT : EXIT_RUNTIME, "%s: %s", path, wfile_why(err));
-}
-
-void wfile_write_or_die(const char *path, const void *data, size_t len, int flags)
-{
-	if (wfile_write(path, data, len, flags) != 0)
-		wfile_die(path, errno);
-}
-
-void wfile_append_or_die(const char *path, const void *data, size_t len)
-{
-	if (wfile_append(path, data, len) != 0)
-		wfile_die(path, errno);
+	err_set(e, refused ? EXIT_INPUT : EXIT_RUNTIME, "%s: %s", path, wfile_why(err));
+	return e;
 }

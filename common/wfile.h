@@ -19,8 +19,8 @@
  * O_APPEND.
  *
  * Both return 0, or -1 with errno set; they never die. wfile_why(errno)
- * words the refusals for a message; the _or_die forms print
- * "prog: path: why" and exit EXIT_INPUT for a refusal (symbolic link, not
+ * words the refusals for a message; wfile_error() makes the error
+ * (msg.h) "path: why", class EXIT_INPUT for a refusal (symbolic link, not
  * a regular file, exists already) and EXIT_RUNTIME for an I/O failure.
  */
 #ifndef MIGSAFE_WFILE_H
@@ -36,7 +36,11 @@ int wfile_write(const char *path, const void *data, size_t len, int flags);
 int wfile_append(const char *path, const void *data, size_t len);
 /* wfile_why: a reason for err as the functions above set it (static). */
 const char *wfile_why(int err);
-void wfile_write_or_die(const char *path, const void *data, size_t len, int flags);
-void wfile_append_or_die(const char *path, const void *data, size_t len);
+/* wfile_error: e filled for a failure of the functions above on path (err:
+ * their errno), "path: why", EXIT_INPUT when the target was refused (a
+ * link, not a regular file, exists already), else EXIT_RUNTIME; returns e
+ * (for die_err). */
+struct msg_err;
+struct msg_err *wfile_error(struct msg_err *e, const char *path, int err);
 
 #endif

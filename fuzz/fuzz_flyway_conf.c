@@ -6,7 +6,8 @@
  * real run: the migration naming (prefixes, separator, suffixes) applied to
  * a set of file names, the locations, and the placeholders expanded in a
  * script. TOML syntax errors, colliding versions and unknown placeholders
- * die with EXIT_INPUT; nothing may crash, hang or leak.
+ * are errors returned (EXIT_INPUT; common/ never exits, so no FUZZ_RUN);
+ * nothing may crash, hang or leak, on the error paths either.
  */
 #include "../common/flyway.c"
 
@@ -38,13 +39,19 @@ static void use(struct fw_conf *cf)
 	struct flyway_set set;
 	struct strv locs = STRV_INIT;
 	memset(&set, 0, sizeof(set));
+	struct msg_err err = MSG_ERR_INIT;
+	int rc = 0;
 	naming_init(&nm, cf);
-	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
-		consider_file(&nm, names[i], names[i], &all);
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names) && !rc; i++)
+		rc = consider_file(&nm, names[i], names[i], &all, &err);
 	split(&all, &v, &b, &r);
-	order("<fuzz>", &v, false);
-	order("<fuzz>", &b, false);
-	order("<fuzz>", &r, true);
+	if (rc || order("<fuzz>", &v, false, &err) < 0 || order("<fuzz>", &b, false, &err) < 0 ||
+	    order("<fuzz>", &r, true, &err) < 0) {
+		list_free(&v), list_free(&b), list_free(&r);
+		strv_release(&nm.suffixes);
+		err_release(&err);
+		return;
+	}
 	fill(&set, &v, &b, &r);
 	free(v.v), free(b.v), free(r.v);
 	strv_release(&nm.suffixes);
@@ -61,8 +68,9 @@ static void use(struct fw_conf *cf)
 	buf_addf(&text, "%sflyway:filename%s %sflyway:timestamp%s %sflyway:defaultSchema%s\n",
 		 set.placeholder_prefix, set.placeholder_suffix, set.placeholder_prefix,
 		 set.placeholder_suffix, set.placeholder_prefix, set.placeholder_suffix);
-	char *out = flyway_expand(&set, "V1__init.sql", text.s);
+	char *out = flyway_expand(&set, "V1__init.sql", text.s, &err);
 	free(out);
+	err_release(&err);
 	buf_release(&text);
 	flyway_release(&set);
 }
@@ -73,10 +81,17 @@ static void run(bool toml, const char *text)
 	memset(&cf, 0, sizeof(cf));
 	if (toml) {
 		struct strv keys = STRV_INIT, vals = STRV_INIT;
-		toml_parse("flyway.toml", text, &keys, &vals);
-		toml_settings(&cf, &keys, &vals);
+		struct msg_err err = MSG_ERR_INIT;
+		bool ok = toml_parse("flyway.toml", text, &keys, &vals, &err) == 0;
+		if (ok)
+			toml_settings(&cf, &keys, &vals);
 		strv_release(&keys);
 		strv_release(&vals);
+		err_release(&err);
+		if (!ok) {
+			conf_release(&cf);
+			return;
+		}
 	} else {
 		conf_parse(&cf, text);
 	}
@@ -89,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!size)
 		return 0;
 	char *text = fuzz_cstr(data + 1, size - 1);
-	FUZZ_RUN(run(data[0] & 1, text));
+	run(data[0] & 1, text);
 	free(text);
 	return 0;
 }

@@ -5,7 +5,7 @@
  * (or only names). Each name goes through consider_file (name_parse,
  * version_valid), then the lists are split, ordered and filled as
  * flyway_collect does. A bad version or two migrations Flyway would take
- * for one die with EXIT_INPUT. Properties checked: the version comparison
+ * for one are errors returned (EXIT_INPUT). Properties checked: the version comparison
  * is a consistent order (antisymmetric, reflexive), and the set comes out
  * in strictly increasing version order.
  */
@@ -50,6 +50,8 @@ static void run(char *text)
 	struct fw_naming nm;
 	struct fw_list all = {0}, v = {0}, b = {0}, r = {0};
 	struct flyway_set set;
+	struct msg_err err = MSG_ERR_INIT;
+	int rc = 0;
 	memset(&cf, 0, sizeof(cf));
 	memset(&set, 0, sizeof(set));
 	char *names = text, *sep = strstr(text, "\n---\n");
@@ -65,18 +67,23 @@ static void run(char *text)
 			*nl = '\0';
 		if (*line && !strchr(line, '/')) {
 			char *path = xasprintf("db/migration/%s", line);
-			consider_file(&nm, path, line, &all);
+			rc = consider_file(&nm, path, line, &all, &err);
 			free(path);
 		}
-		if (!nl)
+		if (!nl || rc)
 			break;
 		line = nl + 1;
 	}
 	check_order(&all);
 	split(&all, &v, &b, &r);
-	order("db/migration", &v, false);
-	order("db/migration", &b, false);
-	order("db/migration", &r, true);
+	if (rc || order("db/migration", &v, false, &err) < 0 || order("db/migration", &b, false, &err) < 0 ||
+	    order("db/migration", &r, true, &err) < 0) {
+		list_free(&v), list_free(&b), list_free(&r);
+		strv_release(&nm.suffixes);
+		conf_release(&cf);
+		err_release(&err);
+		return;
+	}
 	fill(&set, &v, &b, &r);
 	for (size_t i = 1; i < set.n; i++)
 		if (set.files[i - 1].version && set.files[i].version &&
@@ -94,7 +101,7 @@ static void run(char *text)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = fuzz_cstr(data, size);
-	FUZZ_RUN(run(text));
+	run(text);
 	free(text);
 	return 0;
 }

@@ -36,9 +36,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct nd_reader rd;
 	cJSON *rec;
 	dag = cJSON_CreateArray();
+	struct msg_err rerr = MSG_ERR_INIT;
 	nd_reader_init(&rd, f, path);
-	while ((rec = nd_read(&rd)))
+	while ((rec = nd_read(&rd, &rerr)))
 		cJSON_AddItemToArray(dag, rec);
+	err_release(&rerr);
 	nd_reader_release(&rd);
 	fclose(f);
 	free(path);

@@ -45,22 +45,30 @@ static void reload(cJSON *rec, void *arg)
 	cJSON_Delete(rec);
 }
 
-static void load(void)
+/* load: false when prisma_load refused the schema (an error unwinds the
+ * parser and may leave what its frames held: freed by fuzz_end) */
+static bool load(void)
 {
 	struct catalog cat, again;
 	struct strv files = STRV_INIT;
+	struct msg_err err = MSG_ERR_INIT;
 	catalog_init(&cat);
-	prisma_load(&cat, path, &files);
-	catalog_init(&again);
-	catalog_to_json(&cat, reload, &again);
-	catalog_release(&again);
+	bool ok = prisma_load(&cat, path, &files, &err) == 0;
+	if (ok) {
+		catalog_init(&again);
+		catalog_to_json(&cat, reload, &again);
+		catalog_release(&again);
+	}
+	err_release(&err);
 	catalog_release(&cat);
 	strv_release(&files);
+	return ok;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_write_file(path, data, size);
-	FUZZ_RUN(load());
+	fuzz_begin();
+	fuzz_end(!load());
 	return 0;
 }

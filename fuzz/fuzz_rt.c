@@ -260,12 +260,14 @@ void fuzz_shop_catalog(struct catalog *cat)
 	cJSON *rec;
 	const char *err;
 	catalog_init(cat);
+	struct msg_err rerr = MSG_ERR_INIT;
 	nd_reader_init(&rd, f, path);
-	while ((rec = nd_read(&rd))) {
+	while ((rec = nd_read(&rd, &rerr))) {
 		if (catalog_load_record(cat, rec, &err) < 0)
 			abort();
 		cJSON_Delete(rec);
 	}
+	err_release(&rerr);
 	nd_reader_release(&rd);
 	fclose(f);
 	free(path);

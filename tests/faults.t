@@ -208,7 +208,7 @@ if wait_for "$P" "$copying"; then
 	q "$P" -c "SELECT pg_terminate_backend($got)" >/dev/null
 fi
 wait $msp || rc=$?
-failed "mkshadow, production session terminated during COPY" "mkshadow: error: .*public.big: .*(server closed|terminat)"
+failed "mkshadow, production session terminated during COPY" "mkshadow: .*public.big: .*(server closed|terminat)"
 is "$(find "$st" -mindepth 1 -maxdepth 1 | wc -l)" 0 "mkshadow, production session terminated: no shadow folder left"
 is "$(sessions "$P" mkshadow)" 0 "mkshadow, production session terminated: no session of it left on production"
 
@@ -239,7 +239,7 @@ if shadow_copying; then
 fi
 ok "$([ -n "$procs" ] && echo 0 || echo 1)" "mkshadow, shadow server killed: it was killed while rows went in"
 wait $msp || rc=$?
-failed "mkshadow, shadow server killed during COPY" "mkshadow: error: .*(shadow|server closed|terminat)"
+failed "mkshadow, shadow server killed during COPY" "mkshadow: .*(shadow|server closed|terminat)"
 is "$(find "$st" -mindepth 1 -maxdepth 1 | wc -l)" 0 "mkshadow, shadow server killed: no shadow folder left"
 for ((i = 0; i < 50; i++)); do
 	# shellcheck disable=SC2086

@@ -204,8 +204,9 @@ static void read_input(struct input *in)
 {
 	struct nd_reader rd;
 	cJSON *rec;
+	struct msg_err rerr = MSG_ERR_INIT;
 	nd_reader_init(&rd, stdin, "<stdin>");
-	while ((rec = nd_read(&rd))) {
+	while ((rec = nd_read(&rd, &rerr))) {
 		const char *kind = nd_kind(rec);
 		nd_forward(rd.line.s, rd.line.len);
 		if (!strcmp(kind, "migration")) {
@@ -226,6 +227,8 @@ static void read_input(struct input *in)
 		else
 			cJSON_Delete(rec);
 	}
+	if (rerr.text)
+		die_err(&rerr);
 	nd_reader_release(&rd);
 }
 
@@ -298,12 +301,13 @@ PGconn *connect_shadow_as(const char *url, const struct opts *o, const char *app
 	dbo.connect_timeout_s = 10;
 	dbo.user = user;
 	dbo.password = password;
-	PGconn *c = db_connect(url, &dbo);
+	struct msg_err cerr = MSG_ERR_INIT;
+	PGconn *c = db_connect(url, &dbo, &cerr);
 	if (!c)
-		exit(EXIT_RUNTIME);
+		die_err(&cerr);
 	PQsetNoticeProcessor(c, pgv_notice_quiet, NULL);
 	char *set = xasprintf("SET application_name = '%s'", app);
-	db_exec(c, set);
+	exec_or_die(c, set);
 	free(set);
 	return c;
 }
@@ -327,9 +331,9 @@ static void migration_tables(PGconn *c, const char *text, struct strv *out)
 	}
 	sql_script_release(&s);
 	for (size_t i = 0; i < names.n; i++) {
-		char *q = db_quote_qualified(c, names.v[i]);
+		char *q = quote_qualified_or_die(c, names.v[i]);
 		const char *params[1] = {q};
-		PGresult *r = db_query(c,
+		PGresult *r = query_or_die(c,
 				       "SELECT n.nspname || '.' || t.relname FROM pg_catalog.pg_index x "
 				       "JOIN pg_catalog.pg_class t ON t.oid = x.indrelid "
 				       "JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace "
@@ -396,7 +400,7 @@ static void map_migration(PGconn *c, cJSON *mig, const char *sch, const char *ma
 	static const char *const fields[] = {"forward", "rollback"};
 	/* mkshadow's names need no quotes: the trace's sql then maps back too */
 	bool plain = strspn(sch, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(sch) && !isdigit((unsigned char)*sch);
-	char *q = plain ? xstrdup(sch) : db_quote_ident(c, sch);
+	char *q = plain ? xstrdup(sch) : quote_ident_or_die(c, sch);
 	for (int i = 0; i < 2; i++) {
 		cJSON *f = cJSON_GetObjectItemCaseSensitive(mig, fields[i]);
 		if (!cJSON_IsString(f))
@@ -413,7 +417,7 @@ static void map_migration(PGconn *c, cJSON *mig, const char *sch, const char *ma
 
 static void set_schema(PGconn *c, const cJSON *shadow_rec, cJSON *migrations)
 {
-	PGresult *r = db_query(c, "SELECT pg_catalog.current_schema() AS s", 0, NULL);
+	PGresult *r = query_or_die(c, "SELECT pg_catalog.current_schema() AS s", 0, NULL);
 	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
 		ae_schema = xstrdup(PQgetvalue(r, 0, 0));
 	PQclear(r);
@@ -544,7 +548,9 @@ int main(int argc, char **argv)
 	db_close(sh.mon);
 	db_close(sh.mig);
 	strv_release(&sh.by_superuser);
-	nd_finish();
+	struct msg_err ferr = MSG_ERR_INIT;
+	if (nd_finish(&ferr) < 0)
+		die_err(&ferr);
 	cJSON_Delete(in.shadow);
 	cJSON_Delete(in.migrations);
 	cJSON_Delete(in.samples);

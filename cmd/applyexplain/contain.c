@@ -132,32 +132,34 @@ static void check_reach(PGconn *c, const char *url, const char *schema)
 static char *make_role(PGconn *admin, const char *role)
 {
 	const char *params[1] = {role};
-	PGresult *r = db_query(admin, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params);
+	PGresult *r = query_or_die(admin, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params);
 	bool exists = PQntuples(r) == 1;
 	PQclear(r);
-	char *q = db_quote_ident(admin, role), *pw = seal_random_hex(24);
+	char *q = quote_ident_or_die(admin, role), *pw = seal_random_hex(24);
+	if (!pw)
+		die_code(EXIT_RUNTIME, "cannot read /dev/urandom");
 	char *lit = PQescapeLiteral(admin, pw, strlen(pw));
 	if (!lit)
-		die_code(EXIT_RUNTIME, "error: cannot quote the migration role's password");
+		die_code(EXIT_RUNTIME, "cannot quote the migration role's password");
 	char *sql = xasprintf("%s ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "
 			      "PASSWORD %s",
 			      exists ? "ALTER" : "CREATE", q, lit);
-	db_exec(admin, sql);
+	exec_or_die(admin, sql);
 	free(sql);
 	PQfreemem(lit);
 	/* whatever it was given before (a role of that name made by someone
 	 * else): it must be a member of nothing */
-	r = db_query(admin,
+	r = query_or_die(admin,
 		     "SELECT format('REVOKE %I FROM %I', g.rolname, $1::text) FROM pg_catalog.pg_auth_members m "
 		     "JOIN pg_catalog.pg_roles g ON g.oid = m.roleid WHERE m.member = (SELECT oid FROM "
 		     "pg_catalog.pg_roles WHERE rolname = $1)",
 		     1, params);
 	for (int i = 0; i < PQntuples(r); i++)
-		db_exec(admin, PQgetvalue(r, i, 0));
+		exec_or_die(admin, PQgetvalue(r, i, 0));
 	PQclear(r);
-	r = db_query(admin, HANDOVER_SQL, 1, params);
+	r = query_or_die(admin, HANDOVER_SQL, 1, params);
 	for (int i = 0; i < PQntuples(r); i++)
-		db_exec(admin, db_get(r, i, "stmt"));
+		exec_or_die(admin, db_get(r, i, "stmt"));
 	PQclear(r);
 	free(q);
 	return pw;

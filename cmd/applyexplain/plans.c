@@ -85,7 +85,10 @@ static void consider(struct queries *q, const char *sql, double calls, const str
 
 static void from_file(struct queries *q, const char *path, const struct strv *tables, int top)
 {
-	char *text = read_file(path);
+	struct msg_err ferr = MSG_ERR_INIT;
+	char *text = read_file(path, &ferr);
+	if (!text)
+		die_err(&ferr);
 	struct sql_script s;
 	struct sql_error err;
 	if (sql_parse(&s, text, &err) < 0)
@@ -102,7 +105,7 @@ static void from_file(struct queries *q, const char *path, const struct strv *ta
 
 static void from_pss(struct queries *q, PGconn *c, const struct strv *tables, int top, const char *source)
 {
-	PGresult *r = db_query(c, "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_stat_statements'", 0, NULL);
+	PGresult *r = query_or_die(c, "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_stat_statements'", 0, NULL);
 	bool have = PQntuples(r) == 1;
 	PQclear(r);
 	if (!have)
@@ -132,9 +135,10 @@ static void from_prod(struct queries *q, const char *url, const struct strv *tab
 	dbo.read_only = true; /* production is only ever read */
 	dbo.statement_timeout_ms = 10000;
 	dbo.connect_timeout_s = 10;
-	PGconn *c = db_connect(url, &dbo);
+	struct msg_err cerr = MSG_ERR_INIT;
+	PGconn *c = db_connect(url, &dbo, &cerr);
 	if (!c)
-		exit(EXIT_RUNTIME);
+		die_err(&cerr);
 	from_pss(q, c, tables, top, "production");
 	db_close(c);
 }
@@ -249,7 +253,7 @@ static int max_param(const cJSON *node)
 /* value_of: a middle non-null value of table.col on the shadow, or NULL. */
 static char *value_of(PGconn *c, const char *table, const char *col)
 {
-	char *qt = db_quote_qualified(c, table), *qc = db_quote_ident(c, col);
+	char *qt = quote_qualified_or_die(c, table), *qc = quote_ident_or_die(c, col);
 	char *sql = xasprintf("SELECT %s::text FROM %s WHERE %s IS NOT NULL OFFSET "
 			      "(SELECT count(*) / 2 FROM %s WHERE %s IS NOT NULL) LIMIT 1",
 			      qc, qt, qc, qt, qc);
@@ -326,9 +330,9 @@ static void note_sizes(struct shadow *sh, struct queries *qs)
 			const char *t = qs->v[i].tables.v[k];
 			if (strv_index(&qs->big_keys, t) >= 0)
 				continue;
-			char *qt = db_quote_qualified(sh->mig, t);
+			char *qt = quote_qualified_or_die(sh->mig, t);
 			const char *params[1] = {qt};
-			PGresult *r = db_query(sh->mig,
+			PGresult *r = query_or_die(sh->mig,
 					       "SELECT greatest(c.reltuples, 0) FROM pg_catalog.pg_class c "
 					       "WHERE c.oid = pg_catalog.to_regclass($1)",
 					       1, params);
@@ -435,7 +439,7 @@ static cJSON *summarize(const char *json, bool analyzed)
 static PGresult *explain_once(PGconn *c, const struct query *q, bool analyze)
 {
 	char *sql = xasprintf("EXPLAIN (%sVERBOSE, FORMAT JSON) %s", analyze ? "ANALYZE, BUFFERS, " : "", q->sql);
-	db_exec(c, "BEGIN");
+	exec_or_die(c, "BEGIN");
 	PGresult *r = PQexecParams(c, sql, (int)q->params.n, NULL, (const char *const *)q->params.v, NULL, NULL, 0);
 	PQclear(PQexec(c, "ROLLBACK"));
 	free(sql);

@@ -168,8 +168,9 @@ static void read_stdin(struct input *in)
 {
 	struct nd_reader rd;
 	cJSON *rec;
+	struct msg_err rerr = MSG_ERR_INIT;
 	nd_reader_init(&rd, stdin, "<stdin>");
-	while ((rec = nd_read(&rd))) {
+	while ((rec = nd_read(&rd, &rerr))) {
 		const char *kind = nd_kind(rec), *err = NULL;
 		nd_forward(rd.line.s, rd.line.len);
 		if (catalog_load_record(&in->base, rec, &err) < 0)
@@ -193,6 +194,8 @@ static void read_stdin(struct input *in)
 		}
 		cJSON_Delete(rec);
 	}
+	if (rerr.text)
+		die_err(&rerr);
 	nd_reader_release(&rd);
 }
 
@@ -761,6 +764,15 @@ struct output {
 	int worst;
 };
 
+/* spool_check: die (EXIT_RUNTIME) when s failed (spool.h): what was read
+ * back from it is lost, and must not reach the output. */
+static void spool_check(const struct spool *s)
+{
+	struct msg_err err = MSG_ERR_INIT;
+	if (spool_error(s, &err) < 0)
+		die_err(&err);
+}
+
 static void report_line(struct output *out, struct buf *b)
 {
 	spool_add(&out->report, b->s, b->len);
@@ -843,6 +855,12 @@ static void output_migration(struct output *out, struct migration *m, size_t rea
 		report_line(out, &line);
 	}
 	buf_release(&line);
+	spool_check(&late);
+	spool_check(&txs);
+	spool_check(&m->stmts);
+	spool_check(&m->times);
+	spool_check(&m->holds);
+	spool_check(&m->found);
 	spool_release(&late);
 	spool_release(&txs);
 	if (sarif) {
@@ -868,12 +886,15 @@ static void output_finish(struct output *out)
 		for (uint64_t off = 0; off < out->report.size;) {
 			size_t n = out->report.size - off < sizeof chunk ? (size_t)(out->report.size - off) : sizeof chunk;
 			spool_read(&out->report, off, chunk, n);
+			spool_check(&out->report);
 			if (fwrite(chunk, 1, n, stdout) != n)
 				die_code(EXIT_RUNTIME, "write error on stdout: %s", strerror(errno));
 			off += n;
 		}
 	}
-	nd_finish();
+	struct msg_err ferr = MSG_ERR_INIT;
+	if (nd_finish(&ferr) < 0)
+		die_err(&ferr);
 	for (size_t i = 0; i < out->nkept; i++)
 		migration_release(&out->kept[i]);
 	free(out->kept);
@@ -919,7 +940,9 @@ int main(int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		struct migration m = {0};
 		struct mapped text;
-		map_file(argv[i], &text);
+		struct msg_err err = MSG_ERR_INIT;
+		if (map_file(argv[i], &text, &err) < 0)
+			die_err(&err);
 		m.id = migration_id_of_path(argv[i]);
 		m.file = xstrdup(argv[i]);
 		m.map = &text;

@@ -139,9 +139,10 @@ int apply_init(struct apply *ap, const char *forward, const char *url)
 	free(lines);
 	struct db_opts dbo = DB_OPTS_INIT;
 	dbo.connect_timeout_s = 10;
-	ap->conn = db_connect(url, &dbo);
+	struct msg_err cerr = MSG_ERR_INIT;
+	ap->conn = db_connect(url, &dbo, &cerr);
 	if (!ap->conn)
-		exit(EXIT_RUNTIME);
+		die_err(&cerr);
 	ap->pid = PQbackendPID(ap->conn);
 	ap->state = AP_WAIT;
 	return 0;

@@ -172,7 +172,7 @@ static void out_line(const char *s, size_t n)
 	memcpy(line, s, n);
 	line[n] = '\n';
 	if (fwrite(line, 1, n + 1, stdout) != n + 1 || fflush(stdout) == EOF) {
-		error("error: write error on stdout: %s; watching goes on", strerror(errno));
+		error("write error on stdout: %s; watching goes on", strerror(errno));
 		out_broken = true;
 	}
 	free(line);
@@ -182,7 +182,7 @@ static void go_live(void)
 {
 	live = true;
 	if (pre.len && (fwrite(pre.s, 1, pre.len, stdout) != pre.len || fflush(stdout) == EOF)) {
-		error("error: write error on stdout: %s; watching goes on", strerror(errno));
+		error("write error on stdout: %s; watching goes on", strerror(errno));
 		out_broken = true;
 	}
 	buf_release(&pre);
@@ -785,7 +785,7 @@ static int sample_all(struct watch *w)
 		w->source_failures[i] = rc[i] < 0 ? w->source_failures[i] + 1 : 0;
 		if (w->source_failures[i] >= 3) {
 			static const char *names[] = {"PostgreSQL", "Datadog", "Sentry"};
-			return error("error: %s failed 3 times in a row: cannot watch", names[i]);
+			return error("%s failed 3 times in a row: cannot watch", names[i]);
 		}
 	}
 	return 0;
@@ -924,7 +924,7 @@ static int run(struct watch *w, struct input *in, PGconn *act_conn)
 	for (;;) {
 		double now = mw_now();
 		if (interrupted) {
-			error("error: interrupted (signal %d)%s", (int)interrupted,
+			error("interrupted (signal %d)%s", (int)interrupted,
 			      w->ap.conn && w->ap.state == AP_RUNNING ? "; cancelling the migration we started" : "");
 			if (w->ap.conn && w->ap.state == AP_RUNNING)
 				PQrequestCancel(w->ap.conn);
@@ -962,7 +962,7 @@ static int run(struct watch *w, struct input *in, PGconn *act_conn)
 		if (w->mig_finished && w->sustained_any && now - w->finished_at >= w->o->settle) {
 			/* alert only, and still in breach a settle period after the
 			 * migration ended: the alert stands; watching on helps no one */
-			error("error: metrics still in breach %.1fs after the migration finished; alert sent, "
+			error("metrics still in breach %.1fs after the migration finished; alert sent, "
 			      "nothing rolled back",
 			      now - w->finished_at);
 			return EXIT_FINDINGS;
@@ -977,9 +977,10 @@ static PGconn *connect_or_die(const char *url, bool read_only)
 	dbo.read_only = read_only;
 	dbo.statement_timeout_ms = read_only ? 5000 : 0;
 	dbo.connect_timeout_s = 10;
-	PGconn *c = db_connect(url, &dbo);
+	struct msg_err cerr = MSG_ERR_INIT;
+	PGconn *c = db_connect(url, &dbo, &cerr);
 	if (!c)
-		exit(EXIT_RUNTIME);
+		die_err(&cerr);
 	return c;
 }
 

@@ -150,7 +150,10 @@ static long pr_number(const struct opts *o)
 	const char *ev = getenv("GITHUB_EVENT_PATH");
 	if (!ev || !*ev)
 		usage_error("--github-comment needs --pr N, or GITHUB_EVENT_PATH from a pull_request event");
-	char *text = read_file(ev);
+	struct msg_err err = MSG_ERR_INIT;
+	char *text = read_file(ev, &err);
+	if (!text)
+		die_err(&err);
 	cJSON *j = cJSON_Parse(text);
 	const cJSON *pr = cJSON_GetObjectItemCaseSensitive(j, "pull_request");
 	if (!pr)

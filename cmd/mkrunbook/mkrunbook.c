@@ -179,12 +179,15 @@ static void read_input(struct model *m, int argc, char **argv)
  * symbolic link); append mode adds it, and a newline, to the end instead. */
 static void write_file(const char *path, const char *text, bool append)
 {
+	struct msg_err err = MSG_ERR_INIT;
 	if (!append) {
-		wfile_write_or_die(path, text, strlen(text), 0);
+		if (wfile_write(path, text, strlen(text), 0) != 0)
+			die_err(wfile_error(&err, path, errno));
 		return;
 	}
 	char *line = xasprintf("%s\n", text);
-	wfile_append_or_die(path, line, strlen(line));
+	if (wfile_append(path, line, strlen(line)) != 0)
+		die_err(wfile_error(&err, path, errno));
 	free(line);
 }
 

@@ -253,8 +253,9 @@ void model_read(struct model *m, FILE *f, const char *name)
 	cJSON *rec;
 	if (!m->all)
 		m->all = cJSON_CreateArray();
+	struct msg_err rerr = MSG_ERR_INIT;
 	nd_reader_init(&rd, f, name);
-	while ((rec = nd_read(&rd))) {
+	while ((rec = nd_read(&rd, &rerr))) {
 		struct where w = {name, rd.lineno, nd_kind(rec)};
 		cJSON_AddItemToArray(m->all, rec);
 		for (size_t i = 0; i < sizeof known / sizeof *known; i++)
@@ -264,6 +265,8 @@ void model_read(struct model *m, FILE *f, const char *name)
 				       num_or(rec, "v", 1));
 		add_record(m, &w, rec);
 	}
+	if (rerr.text)
+		die_err(&rerr);
 	nd_reader_release(&rd);
 }
 

@@ -381,7 +381,7 @@ static void put(PGconn *shadow, const char *data, size_t len)
 	while (len) { /* PQputCopyData takes an int */
 		size_t n = len < (1u << 20) ? len : (1u << 20);
 		if (PQputCopyData(shadow, data, (int)n) != 1)
-			pool_fatal(EXIT_RUNTIME, "error: writing rows to the shadow: %s", PQerrorMessage(shadow));
+			pool_fatal(EXIT_RUNTIME, "writing rows to the shadow: %s", PQerrorMessage(shadow));
 		data += n, len -= n;
 	}
 }
@@ -392,7 +392,7 @@ static void copy_begin(PGconn *conn, const char *sql, ExecStatusType want, const
 	if (PQresultStatus(res) != want) {
 		char *m = db_redact_url(PQresultErrorMessage(res));
 		m[strcspn(m, "\n")] = '\0';
-		pool_fatal(EXIT_RUNTIME, "error: %s: %s", where, m);
+		pool_fatal(EXIT_RUNTIME, "%s: %s", where, m);
 	}
 	PQclear(res);
 }
@@ -407,7 +407,7 @@ static void copy_finish(PGconn *conn, const char *where)
 			PQclear(res);
 			while ((res = PQgetResult(conn)))
 				PQclear(res);
-			pool_fatal(EXIT_RUNTIME, "error: %s: %s", where, m);
+			pool_fatal(EXIT_RUNTIME, "%s: %s", where, m);
 		}
 		PQclear(res);
 	}
@@ -421,7 +421,7 @@ static char *column_list(PGconn *conn, const struct table *t)
 	for (size_t c = 0; c < t->ncols; c++) {
 		if (t->cols[c].field < 0)
 			continue;
-		char *q = db_quote_ident(conn, t->cols[c].name);
+		char *q = quote_ident_or_die(conn, t->cols[c].name);
 		buf_addf(&b, "%s%s", b.len ? ", " : "", q);
 		free(q);
 	}
@@ -431,7 +431,7 @@ static char *column_list(PGconn *conn, const struct table *t)
 /* qualified: t's name, quoted, in schema (a schema shadow's) or its own. */
 static char *qualified(PGconn *conn, const struct table *t, const char *schema)
 {
-	char *s = db_quote_ident(conn, schema ? schema : t->schema), *n = db_quote_ident(conn, t->name);
+	char *s = quote_ident_or_die(conn, schema ? schema : t->schema), *n = quote_ident_or_die(conn, t->name);
 	char *q = xasprintf("%s.%s", s, n);
 	free(s);
 	free(n);
@@ -542,7 +542,7 @@ static void shadow_copy_end(PGconn *conn, const struct table *t)
 {
 	char *writing = xasprintf("shadow: writing %s", t->qname);
 	if (PQputCopyEnd(conn, NULL) != 1)
-		pool_fatal(EXIT_RUNTIME, "error: shadow: %s", PQerrorMessage(conn));
+		pool_fatal(EXIT_RUNTIME, "shadow: %s", PQerrorMessage(conn));
 	copy_finish(conn, writing);
 	free(writing);
 }
@@ -634,7 +634,7 @@ static void stream_rows(struct stream *st, const char *select)
 	}
 	flush_rows(st, &b);
 	if (n == -2)
-		pool_fatal(EXIT_RUNTIME, "error: reading %s: %s", st->t->qname, PQerrorMessage(st->prod));
+		pool_fatal(EXIT_RUNTIME, "reading %s: %s", st->t->qname, PQerrorMessage(st->prod));
 	char *reading = xasprintf("reading %s", st->t->qname);
 	copy_finish(st->prod, reading); /* a session ended mid-COPY reports here too */
 	free(reading);
@@ -754,7 +754,7 @@ static void query_rows(struct stream *st, const char *sql, int nparams, const ch
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		char *m = db_redact_url(PQresultErrorMessage(res));
 		m[strcspn(m, "\n")] = '\0';
-		pool_fatal(EXIT_RUNTIME, "error: reading %s: %s", st->t->qname, m);
+		pool_fatal(EXIT_RUNTIME, "reading %s: %s", st->t->qname, m);
 	}
 	if (sink_ready())
 		sink_open(st);
@@ -774,7 +774,7 @@ static char *key_columns(PGconn *conn, const struct refkey *rk)
 	struct buf b = BUF_INIT;
 	buf_init(&b);
 	for (size_t i = 0; i < rk->ncols; i++) {
-		char *c = db_quote_ident(conn, rk->t->cols[rk->cols[i]].name);
+		char *c = quote_ident_or_die(conn, rk->t->cols[rk->cols[i]].name);
 		buf_addf(&b, "%s%s", i ? ", " : "", c);
 		free(c);
 	}
@@ -996,19 +996,20 @@ static PGconn *worker_prod(const struct prod *p)
 	o.statement_timeout_ms = p->timeout_ms;
 	o.search_path = "pg_catalog";
 	o.connect_timeout_s = 10;
-	PGconn *c = db_connect(p->url, &o);
+	struct msg_err cerr = MSG_ERR_INIT;
+	PGconn *c = db_connect(p->url, &o, &cerr);
 	if (!c)
-		exit(EXIT_RUNTIME);
+		die_err(&cerr);
 	/* a sample's reads stay in our --jobs sessions: production's parallel
 	 * workers are left to the application */
-	PQclear(db_query(c, "SELECT set_config('lock_timeout', '10s', false), "
+	PQclear(query_or_die(c, "SELECT set_config('lock_timeout', '10s', false), "
 			    "set_config('max_parallel_workers_per_gather', '0', false)", 0, NULL));
 	char *lit = PQescapeLiteral(c, p->snapshot, strlen(p->snapshot));
 	if (!lit)
-		pool_fatal(EXIT_RUNTIME, "error: %s", PQerrorMessage(c));
+		pool_fatal(EXIT_RUNTIME, "%s", PQerrorMessage(c));
 	char *set = xasprintf("SET TRANSACTION SNAPSHOT %s", lit);
-	db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-	db_exec(c, set); /* before any query of the transaction */
+	exec_or_die(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	exec_or_die(c, set); /* before any query of the transaction */
 	PQfreemem(lit);
 	free(set);
 	return c;
@@ -1070,7 +1071,7 @@ static void *copy_all(void *arg)
 			p->closure_rounds, closure, p->closure_ms / 1000);
 	for (int i = 0; i < jobs; i++) {
 		stream_release(&w.ws[i]);
-		db_exec(w.ws[i].prod, "ROLLBACK");
+		exec_or_die(w.ws[i].prod, "ROLLBACK");
 		db_close(w.ws[i].prod);
 		if (w.ws[i].shadow)
 			db_close(w.ws[i].shadow);
@@ -1090,7 +1091,7 @@ struct copier *copy_start(struct prod *p, const struct copy_opts *o)
 	c->p = p, c->o = o, c->t0 = now_ms();
 	pool_defer_fatal(true);
 	if (pthread_create(&c->th, NULL, copy_all, c))
-		die_code(EXIT_RUNTIME, "error: cannot start a thread for copying");
+		die_code(EXIT_RUNTIME, "cannot start a thread for copying");
 	return c;
 }
 

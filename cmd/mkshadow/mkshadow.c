@@ -228,7 +228,10 @@ static void set_rule(const struct prod *p, const char *assign, const char *where
 
 static void read_mask_file(const struct prod *p, const char *path)
 {
-	char *text = read_file(path), *save = NULL;
+	struct msg_err err = MSG_ERR_INIT;
+	char *text = read_file(path, &err), *save = NULL;
+	if (!text)
+		die_err(&err);
 	long line = 0;
 	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		line++;
@@ -331,7 +334,7 @@ static void mask_key(struct hmac_sha256_key *k)
 	}
 	FILE *f = fopen("/dev/urandom", "r");
 	if (!f || fread(r, 1, sizeof(r), f) != sizeof(r))
-		die_code(EXIT_RUNTIME, "error: cannot read /dev/urandom for a masking key");
+		die_code(EXIT_RUNTIME, "cannot read /dev/urandom for a masking key");
 	fclose(f);
 	hmac_sha256_key_init(k, r, sizeof(r));
 	memset(r, 0, sizeof(r));
@@ -346,23 +349,23 @@ static void exec_script(PGconn *conn, const char *sql, const char *what)
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
 		char *m = db_redact_url(PQresultErrorMessage(res));
 		m[strcspn(m, "\n")] = '\0';
-		die_code(EXIT_RUNTIME, "error: %s: %s", what, m);
+		die_code(EXIT_RUNTIME, "%s: %s", what, m);
 	}
 	PQclear(res);
 	/* a script can leave search_path empty (pg_dump does) */
-	db_exec(conn, "RESET search_path");
+	exec_or_die(conn, "RESET search_path");
 }
 
 static void set_sequences(struct prod *p, PGconn *shadow, const char *schema)
 {
-	PGresult *res = db_query(p->conn,
+	PGresult *res = query_or_die(p->conn,
 				 "SELECT schemaname, sequencename, last_value::text AS last FROM pg_sequences "
 				 "WHERE last_value IS NOT NULL",
 				 0, NULL);
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *params[] = {schema ? schema : db_get(res, i, "schemaname"), db_get(res, i, "sequencename"),
 					db_get(res, i, "last")};
-		PQclear(db_query(shadow, "SELECT setval(format('%I.%I', $1::text, $2::text)::regclass, $3::bigint)",
+		PQclear(query_or_die(shadow, "SELECT setval(format('%I.%I', $1::text, $2::text)::regclass, $3::bigint)",
 				 3, params));
 	}
 	PQclear(res);
@@ -372,12 +375,12 @@ static void set_sequences(struct prod *p, PGconn *shadow, const char *schema)
 static void refresh_matviews(PGconn *shadow, const char *schema)
 {
 	const char *params[] = {schema};
-	PGresult *res = db_query(shadow,
+	PGresult *res = query_or_die(shadow,
 				 "SELECT format('REFRESH MATERIALIZED VIEW %I.%I', schemaname, matviewname) AS sql "
 				 "FROM pg_matviews WHERE $1::text IS NULL OR schemaname = $1 ORDER BY 1",
 				 1, params);
 	for (int i = 0; i < PQntuples(res); i++)
-		db_exec(shadow, db_get(res, i, "sql"));
+		exec_or_die(shadow, db_get(res, i, "sql"));
 	PQclear(res);
 }
 
@@ -389,12 +392,12 @@ static void create_extensions(PGconn *shadow, const struct strv *exts, const str
 {
 	for (size_t i = 0; i < exts->n; i++) {
 		const char *params[] = {exts->v[i]};
-		PGresult *res = db_query(shadow, "SELECT 1 FROM pg_extension WHERE extname = $1", 1, params);
+		PGresult *res = query_or_die(shadow, "SELECT 1 FROM pg_extension WHERE extname = $1", 1, params);
 		bool have = PQntuples(res) > 0;
 		PQclear(res);
 		if (have)
 			continue;
-		char *q = db_quote_ident(shadow, exts->v[i]);
+		char *q = quote_ident_or_die(shadow, exts->v[i]);
 		char *sql = xasprintf("CREATE EXTENSION IF NOT EXISTS %s WITH SCHEMA %s", q, m->qto);
 		res = PQexec(shadow, sql);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -470,11 +473,11 @@ static void flyway_prepare(PGconn *shadow, const struct flyway_set *set)
 	const char *schema = set->default_schema ? set->default_schema : "public";
 	char *q = PQescapeIdentifier(shadow, schema, strlen(schema));
 	if (!q)
-		die_code(EXIT_RUNTIME, "error: %s", PQerrorMessage(shadow));
+		die_code(EXIT_RUNTIME, "%s", PQerrorMessage(shadow));
 	char *sql = xasprintf("CREATE SCHEMA IF NOT EXISTS %s; SET search_path TO %s", q, q);
 	PGresult *res = PQexec(shadow, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		die_code(EXIT_RUNTIME, "error: the shadow cannot make Flyway's default schema %s: %s", schema,
+		die_code(EXIT_RUNTIME, "the shadow cannot make Flyway's default schema %s: %s", schema,
 			 PQresultErrorMessage(res));
 	PQclear(res);
 	PQfreemem(q);
@@ -498,7 +501,9 @@ static void schema_from_source(PGconn *shadow, const cJSON *source, const struct
 	bool flyway = fmt && !strcmp(fmt, "flyway");
 	struct flyway_set set = {0};
 	if (flyway) {
-		flyway_settings(&set, path, nd_get_str(source, "conf"));
+		struct msg_err err = MSG_ERR_INIT;
+		if (flyway_settings(&set, path, nd_get_str(source, "conf"), &err) < 0)
+			die_err(&err);
 		if (!m) /* a schema shadow maps every name into its own schema */
 			flyway_prepare(shadow, &set);
 	}
@@ -508,9 +513,14 @@ static void schema_from_source(PGconn *shadow, const cJSON *source, const struct
 	{
 		if (!cJSON_IsString(f))
 			continue;
-		char *text = read_file(f->valuestring);
+		struct msg_err err = MSG_ERR_INIT;
+		char *text = read_file(f->valuestring, &err);
+		if (!text)
+			die_err(&err);
 		if (flyway) {
-			char *x = flyway_expand(&set, f->valuestring, text);
+			char *x = flyway_expand(&set, f->valuestring, text, &err);
+			if (!x)
+				die_err(&err);
 			free(text);
 			text = x;
 		}
@@ -519,7 +529,10 @@ static void schema_from_source(PGconn *shadow, const cJSON *source, const struct
 		n++;
 	}
 	if (n == 0 && path && fmt && !strcmp(fmt, "sql")) {
-		char *text = read_file(path);
+		struct msg_err err = MSG_ERR_INIT;
+		char *text = read_file(path, &err);
+		if (!text)
+			die_err(&err);
 		exec_file(shadow, path, text, m, &refused);
 		free(text);
 		n++;
@@ -646,9 +659,10 @@ static cJSON *read_input(void)
 	if (isatty(STDIN_FILENO))
 		return NULL;
 	struct nd_reader r;
+	struct msg_err rerr = MSG_ERR_INIT;
 	nd_reader_init(&r, stdin, "<stdin>");
 	cJSON *rec;
-	while ((rec = nd_read(&r))) {
+	while ((rec = nd_read(&r, &rerr))) {
 		nd_forward(r.line.s, r.line.len);
 		if (!strcmp(nd_kind(rec), "source")) {
 			cJSON_Delete(source);
@@ -657,6 +671,8 @@ static cJSON *read_input(void)
 			cJSON_Delete(rec);
 		}
 	}
+	if (rerr.text)
+		die_err(&rerr);
 	nd_reader_release(&r);
 	return source;
 }
@@ -683,7 +699,7 @@ static void dumps_start(struct dumps *d, const struct prod *p)
 	memset(d, 0, sizeof(*d));
 	d->p = p;
 	if (pthread_create(&d->th, NULL, dump_both, d))
-		die_code(EXIT_RUNTIME, "error: cannot start a thread for pg_dump");
+		die_code(EXIT_RUNTIME, "cannot start a thread for pg_dump");
 }
 
 /* dumps_finish: wait for both scripts; dies with pg_dump's message, or
@@ -693,7 +709,7 @@ static void dumps_finish(struct dumps *d)
 	pthread_join(d->th, NULL);
 	if (d->err) {
 		pool_defer_fatal(false);
-		die_code(EXIT_RUNTIME, "error: pg_dump --schema-only: %s", d->err);
+		die_code(EXIT_RUNTIME, "pg_dump --schema-only: %s", d->err);
 	}
 }
 
@@ -738,7 +754,7 @@ static void build(const struct opts *o)
 		dumps_finish(&dumps);
 	tm.create = (t = now_ms()) - t0;
 	phase(progress, "shadow created", tm.create);
-	struct remap map = {from, s.schema ? db_quote_ident(s.conn, s.schema) : NULL}, *m = s.schema ? &map : NULL;
+	struct remap map = {from, s.schema ? quote_ident_or_die(s.conn, s.schema) : NULL}, *m = s.schema ? &map : NULL;
 	if (s.schema)
 		s.maps_schema = xstrdup(from);
 	if (pp) {
@@ -771,7 +787,9 @@ static void build(const struct opts *o)
 	shadow_mark_ready(&s);
 	tm.total = now_ms() - tm.total;
 	emit_records(&s, pp, o, &tm);
-	nd_finish();
+	struct msg_err ferr = MSG_ERR_INIT;
+	if (nd_finish(&ferr) < 0)
+		die_err(&ferr);
 	shadow_handover(&s);
 	if (pp)
 		prod_close(&p);
@@ -785,9 +803,10 @@ static int destroy(const struct opts *o)
 {
 	struct nd_reader r;
 	int rc = EXIT_OK, n = 0;
+	struct msg_err rerr = MSG_ERR_INIT;
 	nd_reader_init(&r, stdin, "<stdin>");
 	cJSON *rec;
-	while ((rec = nd_read(&r))) {
+	while ((rec = nd_read(&r, &rerr))) {
 		if (strcmp(nd_kind(rec), "shadow")) {
 			nd_forward(r.line.s, r.line.len);
 			cJSON_Delete(rec);
@@ -802,10 +821,14 @@ static int destroy(const struct opts *o)
 		shadow_release(&s);
 		cJSON_Delete(rec);
 	}
+	if (rerr.text)
+		die_err(&rerr);
 	nd_reader_release(&r);
 	if (n == 0)
 		warning("no shadow record on stdin: nothing to destroy");
-	nd_finish();
+	struct msg_err ferr = MSG_ERR_INIT;
+	if (nd_finish(&ferr) < 0)
+		die_err(&ferr);
 	return rc;
 }
 
@@ -823,7 +846,9 @@ int main(int argc, char **argv)
 		int n = shadow_gc(o.url, o.dir, o.older_than, o.dry_run);
 		fprintf(stderr, "%s: %d shadow%s %s\n", msg_prog(), n, n == 1 ? "" : "s",
 			o.dry_run ? "would be removed" : "removed");
-		nd_finish();
+		struct msg_err ferr = MSG_ERR_INIT;
+		if (nd_finish(&ferr) < 0)
+			die_err(&ferr);
 	} else {
 		build(&o);
 	}

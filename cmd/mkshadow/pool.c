@@ -69,7 +69,7 @@ void pool_fatal(int code, const char *fmt, ...)
 	pthread_mutex_lock(&deferred.mu);
 	if (deferred.on && !pthread_equal(pthread_self(), deferred.main)) {
 		if (!deferred.msg)
-			deferred.code = code, deferred.msg = m ? m : xstrdup("error: out of memory");
+			deferred.code = code, deferred.msg = m ? m : xstrdup("out of memory");
 		else
 			free(m);
 		pthread_mutex_unlock(&deferred.mu);
@@ -78,7 +78,7 @@ void pool_fatal(int code, const char *fmt, ...)
 	pthread_mutex_unlock(&deferred.mu);
 	pthread_mutex_lock(&dying); /* never released: one thread exits */
 	shadow_forget_conn();
-	error("%s", m ? m : "error: out of memory");
+	error("%s", m ? m : "out of memory");
 	exit(code);
 }
 
@@ -136,7 +136,7 @@ void pool_run(int jobs, size_t ntasks, pool_fn fn, void *ctx)
 	for (int i = 1; i < n; i++) {
 		args[i] = (struct worker_arg){&p, i};
 		if (pthread_create(&th[i], NULL, worker, &args[i]))
-			die_code(EXIT_RUNTIME, "error: cannot start a worker thread");
+			die_code(EXIT_RUNTIME, "cannot start a worker thread");
 	}
 	args[0] = (struct worker_arg){&p, 0};
 	worker(&args[0]);

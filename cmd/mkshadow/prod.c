@@ -77,7 +77,7 @@ static int column_index(const struct table *t, const char *name)
 
 static void load_columns(struct prod *p, const char **oids, const char *oidarr)
 {
-	PGresult *res = db_query(p->conn, columns_sql, 1, &oidarr);
+	PGresult *res = query_or_die(p->conn, columns_sql, 1, &oidarr);
 	for (int r = 0; r < PQntuples(res); r++) {
 		struct table *t = table_by_oid(p->tables, oids, p->ntables, db_get(res, r, "attrelid"));
 		t->cols = xrealloc(t->cols, (t->ncols + 1) * sizeof(*t->cols));
@@ -158,7 +158,7 @@ static void add_fk(struct prod *p, struct table *child, struct table *parent, co
 
 static void load_constraints(struct prod *p, const char **oids, const char *oidarr)
 {
-	PGresult *res = db_query(p->conn, constraints_sql, 1, &oidarr);
+	PGresult *res = query_or_die(p->conn, constraints_sql, 1, &oidarr);
 	for (int r = 0; r < PQntuples(res); r++) {
 		struct table *t = table_by_oid(p->tables, oids, p->ntables, db_get(res, r, "conrelid"));
 		if (db_get(res, r, "contype")[0] == 'p') {
@@ -219,7 +219,7 @@ static void sort_tables(struct prod *p)
 
 static void load_model(struct prod *p)
 {
-	PGresult *res = db_query(p->conn, tables_sql, 0, NULL);
+	PGresult *res = query_or_die(p->conn, tables_sql, 0, NULL);
 	size_t n = (size_t)PQntuples(res);
 	const char **oids = xcalloc(n + 1, sizeof(char *));
 	struct buf arr = BUF_INIT;
@@ -234,7 +234,7 @@ static void load_model(struct prod *p)
 		t->reltuples = atof(db_get(res, (int)i, "reltuples"));
 		t->bytes = atof(db_get(res, (int)i, "bytes"));
 		if (!db_get_bool(res, (int)i, "can_read"))
-			die_code(EXIT_RUNTIME, "error: production: no SELECT privilege on %s", t->qname);
+			die_code(EXIT_RUNTIME, "production: no SELECT privilege on %s", t->qname);
 		oids[i] = db_get(res, (int)i, "oid");
 		buf_addf(&arr, "%s%s", i ? "," : "", oids[i]);
 		p->tables[p->ntables++] = t;
@@ -261,6 +261,33 @@ static char *system_identifier(PGconn *conn)
 	return id;
 }
 
+/* query_or_die, exec_or_die, quote_ident_or_die, quote_qualified_or_die:
+ * db_query, db_exec, db_quote_ident and db_quote_qualified, dying
+ * (EXIT_RUNTIME) with their error. */
+PGresult *query_or_die(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+	struct msg_err err = MSG_ERR_INIT;
+	PGresult *res = db_query(conn, sql, nparams, params, &err);
+	if (!res)
+		die_err(&err);
+	return res;
+}
+
+void exec_or_die(PGconn *conn, const char *sql)
+{
+	PQclear(query_or_die(conn, sql, 0, NULL));
+}
+
+char *quote_ident_or_die(PGconn *conn, const char *ident)
+{
+	struct msg_err err = MSG_ERR_INIT;
+	char *q = db_quote_ident(conn, ident, &err);
+	if (!q)
+		die_err(&err);
+	return q;
+}
+
+
 void prod_open(struct prod *p, const char *url, int timeout_ms)
 {
 	struct db_opts o = DB_OPTS_INIT;
@@ -271,8 +298,9 @@ void prod_open(struct prod *p, const char *url, int timeout_ms)
 	o.connect_timeout_s = 10;
 	p->url = xstrdup(url);
 	p->timeout_ms = timeout_ms;
-	if (!(p->conn = db_connect(url, &o)))
-		exit(EXIT_RUNTIME);
+	struct msg_err cerr = MSG_ERR_INIT;
+	if (!(p->conn = db_connect(url, &o, &cerr)))
+		die_err(&cerr);
 	p->version = db_server_version(p->conn);
 	p->major = PQserverVersion(p->conn) / 10000;
 	const char *fake = getenv("MIGSAFE_TEST_PROD_VERSION"); /* tests: a version we lack */
@@ -284,9 +312,9 @@ void prod_open(struct prod *p, const char *url, int timeout_ms)
 	p->sysid = system_identifier(p->conn);
 	/* do not queue behind a migration's ACCESS EXCLUSIVE lock (and block
 	 * everyone behind us): give up on a lock after 10 s */
-	PQclear(db_query(p->conn, "SELECT set_config('lock_timeout', '10s', false)", 0, NULL));
-	db_exec(p->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-	PGresult *res = db_query(p->conn,
+	PQclear(query_or_die(p->conn, "SELECT set_config('lock_timeout', '10s', false)", 0, NULL));
+	exec_or_die(p->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	PGresult *res = query_or_die(p->conn,
 				 "SELECT pg_export_snapshot() AS snap, pg_encoding_to_char(encoding) AS enc "
 				 "FROM pg_database WHERE datname = current_database()",
 				 0, NULL);
@@ -298,7 +326,7 @@ void prod_open(struct prod *p, const char *url, int timeout_ms)
 
 char *prod_user_schema(const struct prod *p, char **why)
 {
-	PGresult *res = db_query(p->conn,
+	PGresult *res = query_or_die(p->conn,
 				 "SELECT n.nspname FROM pg_namespace n\n"
 				 "WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' AND (\n"
 				 "  EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND NOT EXISTS (\n"
@@ -399,7 +427,7 @@ char *prod_dump_schema(const struct prod *p, const char *section, char **err_out
 void prod_close(struct prod *p)
 {
 	if (p->conn) {
-		db_exec(p->conn, "ROLLBACK");
+		exec_or_die(p->conn, "ROLLBACK");
 		db_close(p->conn);
 	}
 	for (size_t i = 0; i < p->ntables; i++) {

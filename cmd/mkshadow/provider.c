@@ -36,6 +36,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +94,7 @@ static void become_postgres(void)
 {
 	struct passwd *pw = getpwnam("postgres");
 	if (!pw || initgroups("postgres", pw->pw_gid) || setgid(pw->pw_gid) || setuid(pw->pw_uid)) {
-		fprintf(stderr, "%s: error: cannot run as the postgres user (running as root needs it)\n",
+		fprintf(stderr, "%s: cannot run as the postgres user (running as root needs it)\n",
 			msg_prog());
 		_exit(127);
 	}
@@ -184,7 +185,7 @@ static const unsigned char *the_key(void)
 	static bool have;
 	char *why;
 	if (!have && seal_key(true, key, &why) < 0)
-		die_code(EXIT_RUNTIME, "error: %s", why);
+		die_code(EXIT_RUNTIME, "%s", why);
 	have = true;
 	return key;
 }
@@ -285,7 +286,7 @@ static void mark_database(PGconn *admin, const struct shadow *s, const char *sta
 	free(seal);
 	char *lit = PQescapeLiteral(admin, text, strlen(text)), *q = quote_ident(admin, s->database);
 	char *sql = xasprintf("COMMENT ON DATABASE %s IS %s", q, lit ? lit : "''");
-	db_exec(admin, sql);
+	exec_or_die(admin, sql);
 	PQfreemem(lit);
 	free(j), free(text), free(q), free(sql);
 }
@@ -298,7 +299,7 @@ static void mark_schema(PGconn *conn, const struct shadow *s, const char *state)
 	free(seal);
 	char *lit = PQescapeLiteral(conn, text, strlen(text)), *q = quote_ident(conn, s->schema);
 	char *sql = xasprintf("COMMENT ON SCHEMA %s IS %s", q, lit ? lit : "''");
-	db_exec(conn, sql);
+	exec_or_die(conn, sql);
 	PQfreemem(lit);
 	free(j), free(text), free(q), free(sql);
 }
@@ -403,9 +404,10 @@ static PGconn *admin_connect(const char *url)
 {
 	struct db_opts o = DB_OPTS_INIT;
 	o.connect_timeout_s = 10;
-	PGconn *c = db_connect(url, &o);
+	struct msg_err cerr = MSG_ERR_INIT;
+	PGconn *c = db_connect(url, &o, &cerr);
 	if (!c)
-		exit(EXIT_RUNTIME);
+		die_err(&cerr);
 	return c;
 }
 
@@ -420,7 +422,7 @@ static void check_version(const struct shadow_opts *o, const char *prod_version,
 		return;
 	if (!o->allow_mismatch)
 		die_code(EXIT_RUNTIME,
-			 "error: production runs PostgreSQL %s but the shadow would run %s: major versions must match "
+			 "production runs PostgreSQL %s but the shadow would run %s: major versions must match "
 			 "(--allow-version-mismatch overrides)",
 			 prod_version, shadow_version);
 	warning("production runs PostgreSQL %s but the shadow runs %s: EXPLAIN OUTPUT, LOCKS AND "
@@ -444,7 +446,7 @@ static void refuse_production(PGconn *admin, const struct prod *p)
 	if (!mine || !p->sysid) {
 		free(mine);
 		die_code(EXIT_RUNTIME,
-			 "error: cannot tell whether the shadow target is the production server: "
+			 "cannot tell whether the shadow target is the production server: "
 			 "pg_control_system() is not readable on %s; refusing to create a shadow (GRANT EXECUTE ON "
 			 "FUNCTION pg_catalog.pg_control_system() TO the role there)",
 			 mine ? "production" : "the shadow target");
@@ -452,7 +454,7 @@ static void refuse_production(PGconn *admin, const struct prod *p)
 	bool same = !strcmp(mine, p->sysid);
 	free(mine);
 	if (same)
-		die_code(EXIT_RUNTIME, "error: the shadow target is the production server (same system identifier); "
+		die_code(EXIT_RUNTIME, "the shadow target is the production server (same system identifier); "
 				       "refusing to create a shadow there");
 }
 
@@ -491,7 +493,7 @@ static bool create_database(struct shadow *s, PGconn *admin, const char *encodin
 		}
 		char *m = db_redact_url(PQresultErrorMessage(res));
 		m[strcspn(m, "\n")] = '\0';
-		die_code(EXIT_RUNTIME, "error: cannot create the shadow database: %s%s", m,
+		die_code(EXIT_RUNTIME, "cannot create the shadow database: %s%s", m,
 			 state && !strcmp(state, "42501") ? " (the role needs CREATEDB; or give --url a server where it has it)" : "");
 	}
 	PQclear(res);
@@ -507,23 +509,23 @@ static bool create_database(struct shadow *s, PGconn *admin, const char *encodin
 static void create_schema(struct shadow *s, PGconn *admin, const char *no_schema_shadow)
 {
 	if (no_schema_shadow)
-		die_code(EXIT_RUNTIME, "error: the role cannot create a shadow database (no CREATEDB), and a schema "
+		die_code(EXIT_RUNTIME, "the role cannot create a shadow database (no CREATEDB), and a schema "
 				       "shadow cannot hold production: %s", no_schema_shadow);
 	char *name = unique_name(), *q = quote_ident(admin, name), *sql = xasprintf("CREATE SCHEMA %s", q);
-	db_exec(admin, "BEGIN");
+	exec_or_die(admin, "BEGIN");
 	PGresult *res = PQexec(admin, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		char *m = db_redact_url(PQresultErrorMessage(res));
 		m[strcspn(m, "\n")] = '\0';
-		die_code(EXIT_RUNTIME, "error: cannot create a shadow: the role has no CREATEDB, and no schema in database %s: %s%s",
+		die_code(EXIT_RUNTIME, "cannot create a shadow: the role has no CREATEDB, and no schema in database %s: %s%s",
 			 PQdb(admin), m, state && !strcmp(state, "42501") ? " (it needs CREATEDB, or CREATE on that database)" : "");
 	}
 	PQclear(res);
 	s->database = xstrdup(PQdb(admin));
 	s->schema = name;
 	mark_schema(admin, s, "creating");
-	db_exec(admin, "COMMIT");
+	exec_or_die(admin, "COMMIT");
 	free(q), free(sql);
 }
 
@@ -532,14 +534,15 @@ PGconn *shadow_connect(const struct shadow *s)
 	char *ci = conninfo_with_db(s->admin_url, s->database, s->schema);
 	struct db_opts o = DB_OPTS_INIT;
 	o.connect_timeout_s = 10;
-	PGconn *c = db_connect(ci, &o);
+	struct msg_err cerr = MSG_ERR_INIT;
+	PGconn *c = db_connect(ci, &o, &cerr);
 	free(ci);
 	if (!c)
-		exit(EXIT_RUNTIME);
+		die_err(&cerr);
 	/* mkshadow's own sessions only (the shadow's settings, which EXPLAIN
 	 * sees later, stay as they are): --jobs sessions already keep the
 	 * cores busy, and parallel workers on top of them only compete */
-	PQclear(db_query(c, "SELECT set_config('synchronous_commit', 'off', false), "
+	PQclear(query_or_die(c, "SELECT set_config('synchronous_commit', 'off', false), "
 			    "set_config('maintenance_work_mem', '256MB', false), "
 			    "set_config('max_parallel_workers_per_gather', '0', false), "
 			    "set_config('max_parallel_maintenance_workers', '0', false)", 0, NULL));
@@ -568,10 +571,51 @@ static void on_exit_cleanup(void)
 	}
 }
 
+/* SIGINT, SIGTERM and SIGHUP end the run with EXIT_RUNTIME, and the
+ * half-built shadow goes (on_exit_cleanup). Not from the handler, which
+ * only does what is async-signal-safe: it writes the signal into a pipe,
+ * and sig_watch, a thread of its own, exits in an ordinary context. */
+static int sig_pipe[2] = {-1, -1};
+
 static void on_signal(int sig)
 {
-	(void)sig;
+	int saved = errno;
+	unsigned char b = (unsigned char)sig;
+	if (write(sig_pipe[1], &b, 1) < 0) {
+		/* nothing to do in a handler */
+	}
+	errno = saved;
+}
+
+static void *sig_watch(void *arg)
+{
+	unsigned char b;
+	(void)arg;
+	while (read(sig_pipe[0], &b, 1) < 0 && errno == EINTR)
+		;
 	exit(EXIT_RUNTIME); /* runs on_exit_cleanup: the half-built shadow goes */
+}
+
+/* catch_signals: the handlers and their thread; without a pipe or a
+ * thread, the signals keep their default action (no cleanup). */
+static void catch_signals(void)
+{
+	pthread_t th;
+	if (pipe2(sig_pipe, O_CLOEXEC) < 0)
+		return;
+	if (pthread_create(&th, NULL, sig_watch, NULL)) {
+		close(sig_pipe[0]), close(sig_pipe[1]);
+		return;
+	}
+	pthread_detach(th);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 static void set_pending(struct shadow *s)
@@ -579,9 +623,7 @@ static void set_pending(struct shadow *s)
 	static bool registered;
 	if (!registered) {
 		atexit(on_exit_cleanup);
-		signal(SIGINT, on_signal);
-		signal(SIGTERM, on_signal);
-		signal(SIGHUP, on_signal);
+		catch_signals();
 		registered = true;
 	}
 	pending = s;
@@ -643,7 +685,7 @@ static void run_or_die(char *const argv[], bool as_pg, const char *what, const c
 	while (err.len && err.s[err.len - 1] == '\n')
 		err.s[--err.len] = '\0';
 	char *nl = strrchr(last, '\n');
-	die_code(EXIT_RUNTIME, "error: %s failed: %s%s%s", what, nl ? nl + 1 : last,
+	die_code(EXIT_RUNTIME, "%s failed: %s%s%s", what, nl ? nl + 1 : last,
 		 logpath ? "; see " : "", logpath ? logpath : "");
 }
 
@@ -676,29 +718,29 @@ static void create_local(struct shadow *s, const struct shadow_opts *o, const ch
 	if (!bin)
 		bin = pg_bindir(0);
 	if (!bin)
-		die_code(EXIT_RUNTIME, "error: no PostgreSQL server programs found (install postgresql-15, or use --url)");
+		die_code(EXIT_RUNTIME, "no PostgreSQL server programs found (install postgresql-15, or use --url)");
 	char *ver = binary_version(bin);
 	if (!ver)
-		die_code(EXIT_RUNTIME, "error: cannot run %s/postgres --version", bin);
+		die_code(EXIT_RUNTIME, "cannot run %s/postgres --version", bin);
 	check_version(o, o->prod ? o->prod->version : "", ver);
 	free(ver);
 
 	char *tmpl = xasprintf("%s/migsafe-shadow.XXXXXX", local_parent(o->dir, o->est_bytes));
 	if (!mkdtemp(tmpl))
-		die_code(EXIT_RUNTIME, "error: cannot create %s: %s", tmpl, strerror(errno));
+		die_code(EXIT_RUNTIME, "cannot create %s: %s", tmpl, strerror(errno));
 	s->dir = tmpl;
 	set_pending(s);
 	char *pgtmp = xasprintf("%s/.pg-tmp", s->dir); /* scripts/pg-tmp stop works on it too */
 	(void)wfile_write(pgtmp, "", 0, WFILE_NEW);
 	free(pgtmp);
 	if (write_mark_file(s, "creating"))
-		die_code(EXIT_RUNTIME, "error: cannot write %s/%s", s->dir, MARK_FILE);
+		die_code(EXIT_RUNTIME, "cannot write %s/%s", s->dir, MARK_FILE);
 	if (geteuid() == 0) {
 		struct passwd *pw = getpwnam("postgres");
 		if (!pw)
-			die_code(EXIT_RUNTIME, "error: running as root needs the postgres user (initdb refuses root)");
+			die_code(EXIT_RUNTIME, "running as root needs the postgres user (initdb refuses root)");
 		if (chown(s->dir, pw->pw_uid, pw->pw_gid) || chmod(s->dir, 0755))
-			die_code(EXIT_RUNTIME, "error: cannot hand %s to postgres: %s", s->dir, strerror(errno));
+			die_code(EXIT_RUNTIME, "cannot hand %s to postgres: %s", s->dir, strerror(errno));
 	}
 	char *initdb = xasprintf("%s/initdb", bin), *pgctl = xasprintf("%s/pg_ctl", bin);
 	char *data = xasprintf("%s/data", s->dir), *log = xasprintf("%s/log", s->dir);
@@ -785,7 +827,7 @@ static int destroy_local_dir(const char *dir)
 	if (lstat(dir, &st) < 0) {
 		warning("%s: already gone", dir);
 	} else if ((why = local_dir_sealed(dir))) {
-		rc = error("error: refusing to remove %s: %s", dir, why);
+		rc = error("refusing to remove %s: %s", dir, why);
 	} else {
 		if (lstat(pid, &st) == 0 && S_ISREG(st.st_mode)) {
 			const char *bin = pg_bindir(0);
@@ -797,7 +839,7 @@ static int destroy_local_dir(const char *dir)
 			free(pgctl), free(data);
 		}
 		if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
-			rc = error("error: cannot remove %s: %s", dir, strerror(errno));
+			rc = error("cannot remove %s: %s", dir, strerror(errno));
 	}
 	free(pid);
 	return rc;
@@ -814,7 +856,7 @@ static char *docker(char *const argv[], const char *what, bool fatal)
 	if (rc != 0) {
 		buf_release(&out);
 		if (fatal)
-			die_code(EXIT_RUNTIME, "error: %s failed", what);
+			die_code(EXIT_RUNTIME, "%s failed", what);
 		return NULL;
 	}
 	while (out.len && (out.s[out.len - 1] == '\n' || out.s[out.len - 1] == ' '))
@@ -827,11 +869,14 @@ static void create_docker(struct shadow *s, const struct shadow_opts *o)
 	char *const info[] = {"docker", "info", "--format", "{{.ServerVersion}}", NULL};
 	char *v = docker(info, "docker info", false);
 	if (!v)
-		die_code(EXIT_RUNTIME, "error: no Docker engine answers (docker info failed); use the local "
+		die_code(EXIT_RUNTIME, "no Docker engine answers (docker info failed); use the local "
 				       "provider (the default) or --url SERVER");
 	free(v);
 	/* labels that --destroy checks: a nonce, and its seal */
-	char *nonce = seal_random_hex(16), *seal = seal_of(the_key(), "docker", nonce, NULL, NULL);
+	char *nonce = seal_random_hex(16);
+	if (!nonce)
+		die_code(EXIT_RUNTIME, "cannot read /dev/urandom");
+	char *seal = seal_of(the_key(), "docker", nonce, NULL, NULL);
 	char *nonce_label = xasprintf("migsafe.nonce=%s", nonce), *seal_label = xasprintf("migsafe.seal=%s", seal);
 	char *const run[] = {"docker", "run", "-d", "--rm", "--label", "migsafe.shadow=1", "--label", nonce_label,
 			     "--label", seal_label, "-e", "POSTGRES_HOST_AUTH_METHOD=trust", "-p", "127.0.0.1::5432",
@@ -854,7 +899,7 @@ static void create_docker(struct shadow *s, const struct shadow_opts *o)
 			return;
 		usleep(500000);
 	}
-	die_code(EXIT_RUNTIME, "error: the container's server did not come up in 60 s");
+	die_code(EXIT_RUNTIME, "the container's server did not come up in 60 s");
 }
 
 /* ---- the provider interface ---- */
@@ -918,13 +963,13 @@ static int drop_marked(PGconn *c, const char *kind, const char *name, const char
 	PGresult *res = PQexecParams(c, mark_sql, 1, NULL, params, NULL, NULL, 0);
 	int rc = 0;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		rc = error("error: %s", PQresultErrorMessage(res));
+		rc = error("%s", PQresultErrorMessage(res));
 	} else if (PQntuples(res) == 0) {
 		warning("%s: already gone", label);
 	} else if (PQgetisnull(res, 0, 0) || strncmp(PQgetvalue(res, 0, 0), MARK_PREFIX, strlen(MARK_PREFIX))) {
-		rc = error("error: refusing to drop %s %s: it is not marked as a shadow", kind, name);
+		rc = error("refusing to drop %s %s: it is not marked as a shadow", kind, name);
 	} else if (!seal_mark_ok(PQgetvalue(res, 0, 0), expected)) {
-		rc = error("error: refusing to drop %s %s: its shadow mark has no valid seal (not made by mkshadow "
+		rc = error("refusing to drop %s %s: its shadow mark has no valid seal (not made by mkshadow "
 			   "with this seal key)",
 			   kind, name);
 	} else {
@@ -933,7 +978,7 @@ static int drop_marked(PGconn *c, const char *kind, const char *name, const char
 		if (PQresultStatus(r2) != PGRES_COMMAND_OK) {
 			char *m = xstrdup(PQresultErrorMessage(r2));
 			m[strcspn(m, "\n")] = '\0';
-			rc = error("error: dropping %s %s: %s", kind, name, m);
+			rc = error("dropping %s %s: %s", kind, name, m);
 			free(m);
 		}
 		PQclear(r2);
@@ -954,7 +999,7 @@ static int drop_database(const char *admin_url, const char *db)
 	if (rc == 0) { /* the role applyexplain made to run migrations there, owning nothing now */
 		char *role = xasprintf("migsafe_m_%.53s", db);
 		const char *params[1] = {role};
-		PGresult *r = db_query(admin, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params);
+		PGresult *r = query_or_die(admin, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params);
 		bool exists = PQntuples(r) == 1;
 		PQclear(r);
 		if (exists) {
@@ -1011,13 +1056,13 @@ int shadow_destroy(struct shadow *s)
 		bool ok = want && seal_equal(sp + 1, want);
 		free(labels), free(want);
 		if (!ok)
-			return error("error: refusing to remove container %s: it carries no valid migsafe seal label "
+			return error("refusing to remove container %s: it carries no valid migsafe seal label "
 				     "(not a shadow mkshadow made with this seal key)",
 				     s->container);
 		char *const rm[] = {"docker", "rm", "-f", s->container, NULL};
 		char *out = docker(rm, "docker rm", false);
 		free(out);
-		return out ? 0 : error("error: docker rm -f %s failed", s->container);
+		return out ? 0 : error("docker rm -f %s failed", s->container);
 	}
 	if (s->schema && s->database && s->admin_url)
 		return drop_schema(s->admin_url, s->database, s->schema);
@@ -1114,7 +1159,7 @@ static int gc_in(const char *parent, long max_age, bool dry_run)
 static int gc_server(const char *url, long max_age, bool dry_run)
 {
 	PGconn *admin = admin_connect(url);
-	PGresult *res = db_query(admin,
+	PGresult *res = query_or_die(admin,
 				 "SELECT datname, substr(shobj_description(oid, 'pg_database'), "
 				 "length('" MARK_PREFIX "') + 2) AS mark FROM pg_database "
 				 "WHERE shobj_description(oid, 'pg_database') LIKE '" MARK_PREFIX "%' ORDER BY 1",
@@ -1132,7 +1177,7 @@ static int gc_server(const char *url, long max_age, bool dry_run)
 	}
 	PQclear(res);
 	/* schema shadows live in the server's own database */
-	res = db_query(admin,
+	res = query_or_die(admin,
 		       "SELECT nspname, substr(obj_description(oid, 'pg_namespace'), length('" MARK_PREFIX "') + 2) "
 		       "AS mark FROM pg_namespace WHERE obj_description(oid, 'pg_namespace') LIKE '" MARK_PREFIX
 		       "%' ORDER BY 1",

@@ -38,7 +38,7 @@ char *remap_stmt(const struct remap *m, const struct sql_stmt *st, const char *t
 		if (name && !strcmp(name, m->from))
 			return NULL; /* the shadow schema stands for it */
 		die_code(EXIT_RUNTIME,
-			 "error: %s: CREATE SCHEMA %s cannot go into a schema shadow (it maps one schema, %s); give the "
+			 "%s: CREATE SCHEMA %s cannot go into a schema shadow (it maps one schema, %s); give the "
 			 "role CREATEDB for a database shadow",
 			 where, name ? name : "?", m->from);
 	}
@@ -46,7 +46,7 @@ char *remap_stmt(const struct remap *m, const struct sql_stmt *st, const char *t
 		return xasprintf("SET search_path = %s", m->qto);
 	char *out = sql_remap_schema(text, m->from, m->qto);
 	if (!out)
-		die_code(EXIT_RUNTIME, "error: %s: the scanner cannot read a statement to map it into the shadow schema",
+		die_code(EXIT_RUNTIME, "%s: the scanner cannot read a statement to map it into the shadow schema",
 			 where);
 	return out;
 }
@@ -56,7 +56,7 @@ char *remap_script(const struct remap *m, const char *script, const char *where,
 	struct sql_script sc;
 	struct sql_error err;
 	if (sql_parse(&sc, script, &err) < 0)
-		die_code(EXIT_RUNTIME, "error: %s: line %d: %s", where, err.line, err.message);
+		die_code(EXIT_RUNTIME, "%s: line %d: %s", where, err.line, err.message);
 	struct buf out = BUF_INIT;
 	buf_init(&out);
 	for (size_t i = 0; i < sc.n; i++) {

@@ -1372,9 +1372,9 @@ static char *apply_digest(const struct catalog *cat, const char *file, const cha
 	catalog_clone(&c, cat);
 	replay_init(&rp, &c);
 	rp.quiet = true;
-	replay_sql(&rp, file, a);
-	if (b)
-		replay_sql(&rp, file, b);
+	struct msg_err err = MSG_ERR_INIT;
+	if (replay_sql(&rp, file, a, &err) < 0 || (b && replay_sql(&rp, file, b, &err) < 0))
+		die_err(&err);
 	char *d = catalog_digest(&c);
 	replay_release(&rp);
 	catalog_release(&c);

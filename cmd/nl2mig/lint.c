@@ -42,7 +42,9 @@ static char *lockscore_path(void)
 /* write_text: a new file in the run's private directory (wfile.h) */
 static void write_text(const char *path, const char *text, size_t len)
 {
-	wfile_write_or_die(path, text, len, WFILE_NEW);
+	struct msg_err werr = MSG_ERR_INIT;
+	if (wfile_write(path, text, len, WFILE_NEW) != 0)
+		die_err(wfile_error(&werr, path, errno));
 }
 
 static void dag_line(cJSON *rec, void *arg)
@@ -59,8 +61,9 @@ static cJSON *read_findings(const char *path)
 	struct nd_reader rd;
 	if (!f)
 		return out;
+	struct msg_err rerr = MSG_ERR_INIT;
 	nd_reader_init(&rd, f, "lockscore output");
-	while ((rec = nd_read(&rd))) {
+	while ((rec = nd_read(&rd, &rerr))) {
 		const char *sev = nd_get_str(rec, "severity");
 		if (!strcmp(nd_kind(rec), "finding") && sev && (!strcmp(sev, "medium") || !strcmp(sev, "high"))) {
 			cJSON *x = cJSON_CreateObject();
@@ -72,6 +75,8 @@ static cJSON *read_findings(const char *path)
 		}
 		cJSON_Delete(rec);
 	}
+	if (rerr.text)
+		die_err(&rerr);
 	nd_reader_release(&rd);
 	fclose(f);
 	return out;

@@ -285,8 +285,9 @@ static void read_dag(struct catalog *cat)
 	cJSON *rec;
 	if (isatty(STDIN_FILENO))
 		return;
+	struct msg_err rerr = MSG_ERR_INIT;
 	nd_reader_init(&rd, stdin, "<stdin>");
-	while ((rec = nd_read(&rd))) {
+	while ((rec = nd_read(&rd, &rerr))) {
 		const char *err = NULL;
 		nd_forward(rd.line.s, rd.line.len);
 		if (!strcmp(nd_kind(rec), "source"))
@@ -295,6 +296,8 @@ static void read_dag(struct catalog *cat)
 			die_at(EXIT_INPUT, "<stdin>", rd.lineno, "%s", err);
 		cJSON_Delete(rec);
 	}
+	if (rerr.text)
+		die_err(&rerr);
 	nd_reader_release(&rd);
 }
 
@@ -319,8 +322,12 @@ static void named_schemas(const struct catalog *cat, const char *req, struct str
 static void flyway_file(const char *file, struct mig *m)
 {
 	struct flyway_set set;
-	flyway_settings(&set, flyway_dir, flyway_conf);
-	char *text = flyway_expand(&set, file, m->forward);
+	struct msg_err err = MSG_ERR_INIT;
+	if (flyway_settings(&set, flyway_dir, flyway_conf, &err) < 0)
+		die_err(&err);
+	char *text = flyway_expand(&set, file, m->forward, &err);
+	if (!text)
+		die_err(&err);
 	free(m->forward);
 	m->forward = text;
 	m->search_schema = xstrdup(set.default_schema ? set.default_schema : "public");
@@ -339,7 +346,10 @@ static void require_approval(const struct opts *o, const struct mig *m)
 
 static void given_rollback(const struct catalog *cat, const struct opts *o, struct mig *m)
 {
-	char *text = read_file(o->rollback_file);
+	struct msg_err err = MSG_ERR_INIT;
+	char *text = read_file(o->rollback_file, &err);
+	if (!text)
+		die_err(&err);
 	char *diff = check_rollback(cat, m->forward, m->rollback, text, o->rollback_file);
 	if (diff)
 		die_code(EXIT_FINDINGS, "%s: the rollback does not undo %s: %s", o->rollback_file, o->sql_file, diff);
@@ -463,7 +473,9 @@ int main(int argc, char **argv)
 	if (o.request)
 		named_schemas(&cat, o.request, &m.named_schemas);
 	if (o.sql_file) {
-		m.forward = read_file(o.sql_file);
+		struct msg_err err = MSG_ERR_INIT;
+		if (!(m.forward = read_file(o.sql_file, &err)))
+			die_err(&err);
 		m.from_file = true;
 		if (flyway_source)
 			flyway_file(o.sql_file, &m);
@@ -508,6 +520,8 @@ int main(int argc, char **argv)
 	free(prisma_source);
 	free(flyway_dir);
 	free(flyway_conf);
-	nd_finish();
+	struct msg_err ferr = MSG_ERR_INIT;
+	if (nd_finish(&ferr) < 0)
+		die_err(&ferr);
 	return EXIT_OK;
 }

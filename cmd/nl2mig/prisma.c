@@ -955,11 +955,15 @@ char *prisma_update(const struct catalog *cat, const char *forward, const char *
 	struct catalog after;
 	struct replay rp;
 	struct pschema ps;
-	char *old = read_file(path);
+	struct msg_err err = MSG_ERR_INIT;
+	char *old = read_file(path, &err);
+	if (!old)
+		die_err(&err);
 	catalog_clone(&after, cat);
 	replay_init(&rp, &after);
 	rp.quiet = true;
-	replay_sql(&rp, "<forward>", forward);
+	if (replay_sql(&rp, "<forward>", forward, &err) < 0)
+		die_err(&err);
 	ps_load(&ps, old);
 	prisma_edit(cat, &after, &ps);
 	char *text = ps_text(&ps);

@@ -64,7 +64,9 @@ static void mkdirs(const char *path)
  * symbolic link, never over an existing file) */
 static void write_new(const char *path, const char *text, struct mig *m)
 {
-	wfile_write_or_die(path, text, strlen(text), WFILE_NEW);
+	struct msg_err werr = MSG_ERR_INIT;
+	if (wfile_write(path, text, strlen(text), WFILE_NEW) != 0)
+		die_err(wfile_error(&werr, path, errno));
 	strv_push(&m->files, path);
 }
 
@@ -123,7 +125,11 @@ static char *flyway_location(const char *dir)
 			free(p);
 			continue;
 		}
-		char *text = read_file(p), *hit = strstr(text, "filesystem:"), *loc = NULL;
+		struct msg_err err = MSG_ERR_INIT;
+		char *text = read_file(p, &err);
+		if (!text)
+			die_err(&err);
+		char *hit = strstr(text, "filesystem:"), *loc = NULL;
 		if (hit) {
 			hit += 11;
 			size_t n = strcspn(hit, "\"',] \t\r\n");
@@ -169,7 +175,9 @@ static void write_flyway(const struct opts *o, struct mig *m, const char *slug)
 	char *loc = flyway_location(o->write_dir), *latest = NULL;
 	if (has_versioned(loc, 0)) {
 		struct flyway_set set;
-		flyway_collect(&set, o->write_dir, NULL, false);
+		struct msg_err err = MSG_ERR_INIT;
+		if (flyway_collect(&set, o->write_dir, NULL, false, &err) < 0)
+			die_err(&err);
 		latest = set.latest_version ? xstrdup(set.latest_version) : NULL;
 		flyway_release(&set);
 	}
@@ -273,7 +281,9 @@ static char *prisma_schema_path(const char *dir)
  * is refused) */
 static void replace_file(const char *path, const char *text)
 {
-	wfile_write_or_die(path, text, strlen(text), 0);
+	struct msg_err werr = MSG_ERR_INIT;
+	if (wfile_write(path, text, strlen(text), 0) != 0)
+		die_err(wfile_error(&werr, path, errno));
 }
 
 static void write_prisma(const struct opts *o, const struct catalog *cat, struct mig *m, const char *slug)

@@ -161,8 +161,12 @@ static void progress(size_t i, size_t n)
 
 static void replay_file(struct replay *r, const char *path)
 {
-	char *text = read_file(path);
-	replay_sql(r, path, text);
+	struct msg_err err = MSG_ERR_INIT;
+	char *text = read_file(path, &err);
+	if (!text)
+		die_err(&err);
+	if (replay_sql(r, path, text, &err) < 0)
+		die_err(&err);
 	free(text);
 }
 
@@ -212,7 +216,9 @@ static void read_flyway(struct catalog *c, const char *dir, const char *conf, st
 			cJSON *source)
 {
 	struct flyway_set set;
-	flyway_collect(&set, dir, conf, empty_ok);
+	struct msg_err ferr = MSG_ERR_INIT;
+	if (flyway_collect(&set, dir, conf, empty_ok, &ferr) < 0)
+		die_err(&ferr);
 	struct replay r;
 	replay_init(&r, c);
 	/* Flyway runs migrations with search_path set to the default schema */
@@ -220,9 +226,15 @@ static void read_flyway(struct catalog *c, const char *dir, const char *conf, st
 	r.search_schema = xstrdup(set.default_schema ? set.default_schema : "public");
 	bool found = false;
 	for (size_t i = 0; i < set.n && !(found = is_before(set.files[i].path)); i++) {
-		char *raw = read_file(set.files[i].path);
-		char *text = flyway_expand(&set, set.files[i].path, raw);
-		replay_sql(&r, set.files[i].path, text);
+		struct msg_err err = MSG_ERR_INIT;
+		char *raw = read_file(set.files[i].path, &err);
+		if (!raw)
+			die_err(&err);
+		char *text = flyway_expand(&set, set.files[i].path, raw, &err);
+		if (!text)
+			die_err(&err);
+		if (replay_sql(&r, set.files[i].path, text, &err) < 0)
+			die_err(&err);
 		strv_push(files, set.files[i].path);
 		free(raw);
 		free(text);
@@ -252,7 +264,9 @@ static void read_input(const struct opts *o, struct catalog *c, cJSON *source)
 	}
 	cJSON_AddStringToObject(source, "path", o->path ? o->path : o->sql_files.v[0]);
 	if (o->kind == IN_PRISMA) {
-		prisma_load(c, o->path, &files);
+		struct msg_err err = MSG_ERR_INIT;
+		if (prisma_load(c, o->path, &files, &err) < 0)
+			die_err(&err);
 	} else if (o->kind == IN_PRISMA_MIGRATIONS) {
 		read_prisma_migrations(c, o->path, &files);
 	} else if (o->kind == IN_FLYWAY) {
@@ -275,12 +289,15 @@ static void read_input(const struct opts *o, struct catalog *c, cJSON *source)
 static void forward_stdin(void)
 {
 	struct nd_reader rd;
+	struct msg_err rerr = MSG_ERR_INIT;
 	nd_reader_init(&rd, stdin, "<stdin>");
 	cJSON *rec;
-	while ((rec = nd_read(&rd))) {
+	while ((rec = nd_read(&rd, &rerr))) {
 		nd_forward(rd.line.s, rd.line.len);
 		cJSON_Delete(rec);
 	}
+	if (rerr.text)
+		die_err(&rerr);
 	nd_reader_release(&rd);
 }
 
@@ -310,7 +327,9 @@ int main(int argc, char **argv)
 		nd_emit(source);
 		catalog_to_json(&cat, nd_emit_cb, NULL);
 	}
-	nd_finish();
+	struct msg_err ferr = MSG_ERR_INIT;
+	if (nd_finish(&ferr) < 0)
+		die_err(&ferr);
 	catalog_release(&cat);
 	strv_release(&o.sql_files);
 	return EXIT_OK;

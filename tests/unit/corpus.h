@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "msg.h"
 #include "xalloc.h"
 
 /* corpus_sql: call fn with the path and the text of every .sql file under
@@ -26,7 +27,10 @@ static inline void corpus_sql(const char *dir, void (*fn)(void *ctx, const char 
 		if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
 			corpus_sql(path, fn, ctx);
 		} else if (len > 4 && !strcmp(e->d_name + len - 4, ".sql")) {
-			char *text = read_file(path);
+			struct msg_err err = MSG_ERR_INIT;
+			char *text = read_file(path, &err);
+			if (!text)
+				die_err(&err);
 			fn(ctx, path, text);
 			free(text);
 		}

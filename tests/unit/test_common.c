@@ -516,7 +516,8 @@ static void test_mapfile(void)
 	OK(fd >= 0 && write(fd, want, len) == (ssize_t)len, "mapfile: a test file of 3 pages");
 	close(fd);
 	struct mapped m;
-	map_file(path, &m);
+	struct msg_err err = MSG_ERR_INIT;
+	OK(map_file(path, &m, &err) == 0, "mapfile: maps a regular file");
 	OK(m.maplen > 0 && m.len == len && strlen(m.text) == len && !strcmp(m.text, want),
 	   "mapfile: mapped, the length of the file, NUL-terminated after a whole number of pages");
 	map_drop(&m, 0, len);
@@ -524,12 +525,46 @@ static void test_mapfile(void)
 	map_release(&m);
 	unlink(path);
 	free(want);
-	map_file("/dev/null", &m);
+	OK(map_file("/dev/null", &m, &err) == 0, "mapfile: reads /dev/null");
 	OK(m.maplen == 0 && m.len == 0 && m.text[0] == '\0', "mapfile: what is not a regular file is read instead");
 	map_release(&m);
 }
 
 /* buf_add_int writes what printf's %lld writes, extremes included. */
+/* common/ returns its errors (msg.h): the process goes on, and the error
+ * holds the message and its exit class. */
+static void test_errors(void)
+{
+	struct msg_err err = MSG_ERR_INIT;
+	OK(read_file("/nonexistent/x.sql", &err) == NULL && err.code == EXIT_INPUT,
+	   "read_file: a missing file is an input error, returned");
+	IS_STR(err.text, "/nonexistent/x.sql: No such file or directory", "read_file: the message names the file");
+	err_release(&err);
+	OK(err.text == NULL && err.code == 0, "err_release clears the error");
+	static const char in[] = "{\"kind\":\"t\",\"v\":1}\n\n{\"kind\":\n";
+	FILE *f = fmemopen((void *)in, sizeof(in) - 1, "r");
+	struct nd_reader rd;
+	nd_reader_init(&rd, f, "<in>");
+	cJSON *r = nd_read(&rd, &err);
+	OK(r != NULL && err.text == NULL, "nd_read: a good record, no error");
+	cJSON_Delete(r);
+	r = nd_read(&rd, &err);
+	OK(r == NULL && err.code == EXIT_INPUT, "nd_read: an invalid line is NULL with an input error");
+	IS_STR(err.text, "<in>:3: invalid JSON", "nd_read: file:line: why");
+	err_release(&err);
+	nd_reader_release(&rd);
+	fclose(f);
+	f = fmemopen((void *)in, 20, "r");
+	nd_reader_init(&rd, f, "<in>");
+	cJSON_Delete(nd_read(&rd, &err));
+	OK(nd_read(&rd, &err) == NULL && err.text == NULL, "nd_read: NULL at the end, without an error");
+	nd_reader_release(&rd);
+	fclose(f);
+	struct mapped m;
+	OK(map_file("/nonexistent/y.sql", &m, &err) < 0 && err.code == EXIT_INPUT, "map_file: a missing file is returned");
+	err_release(&err);
+}
+
 static void test_buf_int(void)
 {
 	const long long v[] = {0, 7, -1, 10, -10, 1234567890123LL, 9223372036854775807LL, -9223372036854775807LL - 1};
@@ -564,5 +599,6 @@ int main(int argc, char **argv)
 	test_spool();
 	test_mapfile();
 	test_buf_int();
+	test_errors();
 	return tap_done();
 }

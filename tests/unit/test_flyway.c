@@ -12,6 +12,8 @@
 #include <stdarg.h>
 #include <sys/wait.h>
 
+
+static struct msg_err test_err = MSG_ERR_INIT; /* errors where none is expected */
 static int ntest, nfail;
 
 static void ok(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -284,7 +286,8 @@ static void test_toml(void)
 	struct strv keys = STRV_INIT, vals = STRV_INIT;
 	struct fw_conf cf = {0};
 	setenv("TEST_FLYWAY_USER", "alice", 1);
-	toml_parse("flyway.toml", toml_sample, &keys, &vals);
+	struct msg_err err = MSG_ERR_INIT;
+	ok(toml_parse("flyway.toml", toml_sample, &keys, &vals, &err) == 0, "toml: the sample parses");
 	is_str(kv_get(&keys, &vals, "flyway\x1f" "locations", false),
 	       "filesystem:migrations,filesystem:C:\\seed",
 	       "toml: multi-line array, comments, trailing comma, literal string");
@@ -319,7 +322,9 @@ static void test_toml(void)
 static void parse_toml_arg(void *arg)
 {
 	struct strv keys = STRV_INIT, vals = STRV_INIT;
-	toml_parse("bad.toml", arg, &keys, &vals);
+	struct msg_err err = MSG_ERR_INIT;
+	if (toml_parse("bad.toml", arg, &keys, &vals, &err) < 0)
+		die_err(&err);
 }
 
 static void test_toml_errors(void)
@@ -343,7 +348,9 @@ static void test_toml_errors(void)
 static void expand_arg(void *arg)
 {
 	struct flyway_set *set = arg;
-	flyway_expand(set, "dir/V2__x.sql", "select 1;\n-- ${known}\nselect '${Missing}';\n");
+	struct msg_err err = MSG_ERR_INIT;
+	if (!flyway_expand(set, "dir/V2__x.sql", "select 1;\n-- ${known}\nselect '${Missing}';\n", &err))
+		die_err(&err);
 }
 
 static void test_placeholders(void)
@@ -358,12 +365,12 @@ static void test_placeholders(void)
 	placeholders_init(&set, &cf);
 	char *s = flyway_expand(&set, "db/V1__x.sql",
 				"create table ${ohdsiSchema}.a (); ${OHDSISCHEMA} ${flyway:defaultSchema} "
-				"${flyway:user}@${flyway:database} ${flyway:table} ${flyway:filename} ${open");
+				"${flyway:user}@${flyway:database} ${flyway:table} ${flyway:filename} ${open", &test_err);
 	is_str(s, "create table webapi.a (); webapi app bob@shop flyway_schema_history V1__x.sql ${open",
 	       "expand: names case-insensitive, built-ins, unclosed prefix kept");
 	free(s);
 	setenv("SOURCE_DATE_EPOCH", "0", 1);
-	s = flyway_expand(&set, "f.sql", "${flyway:timestamp}");
+	s = flyway_expand(&set, "f.sql", "${flyway:timestamp}", &test_err);
 	is_str(s, "1970-01-01 00:00:00", "expand: ${flyway:timestamp}");
 	free(s);
 	dies(expand_arg, &set, EXIT_INPUT,
@@ -373,18 +380,18 @@ static void test_placeholders(void)
 	free(set.placeholder_suffix);
 	set.placeholder_prefix = xstrdup("#[");
 	set.placeholder_suffix = xstrdup("]");
-	s = flyway_expand(&set, "f.sql", "#[known] ${known}");
+	s = flyway_expand(&set, "f.sql", "#[known] ${known}", &test_err);
 	is_str(s, "k ${known}", "expand: placeholderPrefix/Suffix");
 	free(s);
 	set.placeholder_replacement = false;
-	s = flyway_expand(&set, "f.sql", "#[unknown]");
+	s = flyway_expand(&set, "f.sql", "#[unknown]", &test_err);
 	is_str(s, "#[unknown]", "expand: placeholderReplacement=false leaves text alone");
 	free(s);
 	flyway_release(&set);
 	conf_release(&cf);
 
 	placeholders_init(&set, &cf);
-	s = flyway_expand(&set, "f.sql", "${flyway:defaultSchema} ${flyway:table}");
+	s = flyway_expand(&set, "f.sql", "${flyway:defaultSchema} ${flyway:table}", &test_err);
 	is_str(s, "public flyway_schema_history", "expand: defaults of the built-ins");
 	free(s);
 	flyway_release(&set);
@@ -418,7 +425,7 @@ static void test_collect(void)
 	put("a/V1.9__nine.sql.conf", "");
 	put("a/V2.sql", "");
 	char *a = at("a");
-	flyway_collect(&set, a, NULL, false);
+	flyway_collect(&set, a, NULL, false, &test_err);
 	files_are(&set,
 		  "a/sub/deeper/V1_1_1__oneoneone.sql a/sub/V1.2__two.sql a/V1.9__nine.sql "
 		  "a/V1.10__ten.sql a/V2.sql a/R__a_view.sql a/R__b_view.sql",
@@ -442,7 +449,7 @@ static void test_baseline(void)
 	put("b/B2__base_two.sql", "");
 	put("b/R__r.sql", "");
 	char *b = at("b");
-	flyway_collect(&set, b, NULL, false);
+	flyway_collect(&set, b, NULL, false, &test_err);
 	files_are(&set, "b/B2__base_two.sql b/V3__three.sql b/R__r.sql",
 		  "baseline: latest B, then the versions above it, then repeatables");
 	is_str(set.latest_version, "3", "baseline: latest_version");
@@ -450,7 +457,7 @@ static void test_baseline(void)
 	put("c/B4__only.sql", "");
 	free(b);
 	b = at("c");
-	flyway_collect(&set, b, NULL, false);
+	flyway_collect(&set, b, NULL, false, &test_err);
 	files_are(&set, "c/B4__only.sql", "baseline: a baseline alone");
 	is_str(set.latest_version, "4", "baseline: its version is the latest");
 	flyway_release(&set);
@@ -460,7 +467,9 @@ static void test_baseline(void)
 static void collect_arg(void *arg)
 {
 	struct flyway_set set;
-	flyway_collect(&set, arg, NULL, false);
+	struct msg_err err = MSG_ERR_INIT;
+	if (flyway_collect(&set, arg, NULL, false, &err) < 0)
+		die_err(&err);
 }
 
 static void test_config_found(void)
@@ -475,17 +484,17 @@ static void test_config_found(void)
 	put("proj/other/M0__not_scanned.sql", "");
 	put("proj/db/migration/V2__not_ours.sql", "");
 	char *p = at("proj"), *loc = at("proj/db/migration");
-	flyway_collect(&set, loc, NULL, false);
+	flyway_collect(&set, loc, NULL, false, &test_err);
 	files_are(&set, "proj/db/migration/M1__one.sql", "config: found in a parent, its prefix used");
 	char *want = path_join(p, "flyway.toml");
 	is_str(set.conf_path, want, "config: conf_path names the flyway.toml found");
 	free(want);
-	char *s = flyway_expand(&set, "x.sql", "${schema}");
+	char *s = flyway_expand(&set, "x.sql", "${schema}", &test_err);
 	is_str(s, "app", "config: its placeholders");
 	free(s);
 	flyway_release(&set);
 	int saved = quiet();
-	flyway_collect(&set, p, NULL, false);
+	flyway_collect(&set, p, NULL, false, &test_err);
 	loud(saved);
 	files_are(&set, "proj/db/migration/M1__one.sql",
 		  "config: in the project root, its filesystem: locations are scanned");
@@ -493,11 +502,11 @@ static void test_config_found(void)
 	dies(collect_arg, p, 0, "flyway.toml: location filesystem:missing: no such folder\n",
 	     "config: a missing location is warned about");
 	put("proj/db/migration/flyway.conf", "flyway.sqlMigrationPrefix=V\n");
-	flyway_collect(&set, loc, NULL, false);
+	flyway_collect(&set, loc, NULL, false, &test_err);
 	files_are(&set, "proj/db/migration/V2__not_ours.sql", "config: the nearest one wins");
 	flyway_release(&set);
 	char *explicit = at("proj/flyway.toml");
-	flyway_collect(&set, loc, explicit, false);
+	flyway_collect(&set, loc, explicit, false, &test_err);
 	files_are(&set, "proj/db/migration/M1__one.sql", "config: --conf wins over one found");
 	is_str(set.conf_path, explicit, "config: conf_path is --conf");
 	flyway_release(&set);
@@ -556,7 +565,7 @@ static void corpus_is(const char *name, const char *conf, size_t n, const char *
 		return;
 	}
 	struct flyway_set set;
-	flyway_collect(&set, dir, cpath, false);
+	flyway_collect(&set, dir, cpath, false, &test_err);
 	const char *f = set.n ? strrchr(set.files[0].path, '/') + 1 : "";
 	const char *l = set.n ? strrchr(set.files[set.n - 1].path, '/') + 1 : "";
 	bool good = set.n == n && !strcmp(f, first) && !strcmp(l, last) && set.latest_version &&
