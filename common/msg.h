@@ -40,7 +40,4 @@ _Noreturn void usage_error(const char *fmt, ...) MSG_PRINTF(1, 2);
 _Noreturn void msg_bug(const char *file, int line, const char *fmt, ...) MSG_PRINTF(3, 4);
 #define BUG(...) msg_bug(__FILE__, __LINE__, __VA_ARGS__)
 
-/* Count of warnings printed so far (tests and --strict use it). */
-int msg_warnings(void);
-
 #endif
