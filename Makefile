@@ -27,7 +27,7 @@ HDRS    = $(wildcard common/*.h) $(wildcard cmd/*/*.h)
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=tests/unit/bin/%)
 
-.PHONY: all install check demo clean deps unit conformance bench fmt fuzz
+.PHONY: all install check demo clean deps unit conformance bench fmt fmt-check fuzz
 all: $(addprefix bin/,$(PROGS)) $(UNIT_BIN) tests/locks/bin/recorder
 
 common/%.o: common/%.c $(HDRS)
@@ -50,8 +50,10 @@ tests/locks/bin/recorder: tests/locks/recorder.c
 tests/unit/bin/%: tests/unit/%.c common/libmigsafe.a $(HDRS)
 	@mkdir -p tests/unit/bin
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< common/libmigsafe.a $(LDLIBS_PROG)
-# test_mask compiles mkshadow's masking rules in
-tests/unit/bin/test_mask: cmd/mkshadow/mask.c
+# test_mask links mkshadow's masking rules (cmd/mkshadow/mask.c, declared in mkshadow.h)
+tests/unit/bin/test_mask: tests/unit/test_mask.c cmd/mkshadow/mask.c common/libmigsafe.a $(HDRS)
+	@mkdir -p tests/unit/bin
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< cmd/mkshadow/mask.c common/libmigsafe.a $(LDLIBS_PROG)
 
 deps:
 	@bash scripts/install-deps.sh
@@ -63,6 +65,18 @@ check: deps
 	@rm -rf tests/out && mkdir -p tests/out
 	prove -j2 $(filter-out tests/zz-records.t,$(wildcard tests/*.t))
 	prove tests/zz-records.t
+
+# the unit tests of common/ (tests/unit/*.c), each a TAP stream
+unit: $(UNIT_BIN)
+	prove tests/unit.t
+
+# clang-format (the repository's .clang-format) on every C file of the tree;
+# fmt-check only says which would change (not yet part of check)
+FMT_SRC = $(wildcard $(shell git ls-files '*.c' '*.h' 2>/dev/null || find cmd common tests fuzz bench -name '*.[ch]'))
+fmt:
+	clang-format -i $(FMT_SRC)
+fmt-check:
+	clang-format --dry-run --Werror $(FMT_SRC)
 
 conformance: all
 	prove -v tests/conformance.t

@@ -273,4 +273,13 @@ int catalog_load_record(struct catalog *c, const cJSON *rec, const char **err);
  * catalog it built itself (a copy): no vetting. */
 int catalog_load_record_trusted(struct catalog *c, const cJSON *rec, const char **err);
 
+/* --- copies (catalog_copy.c) --- */
+/* catalog_clone: dst (uninitialised) becomes a deep copy of src, made
+ * through src's records; dst is released by catalog_release. */
+void catalog_clone(struct catalog *dst, const struct catalog *src);
+/* catalog_digest: a canonical text of a catalog, without row estimates:
+ * two catalogs with the same digest have the same schema whatever the
+ * order their columns were added in; caller frees. */
+char *catalog_digest(const struct catalog *c);
+
 #endif

@@ -10,7 +10,6 @@
 #include "buf.h"
 
 static const char *prog = "migsafe";
-static int nwarnings;
 static volatile int dying; /* the program is exiting on an error */
 
 /* LeakSanitizer (make SAN=1) calls this at exit to ask whether to look for
@@ -150,7 +149,6 @@ void warning(const char *fmt, ...)
 	va_start(ap, fmt);
 	vreport("warning", NULL, 0, fmt, ap);
 	va_end(ap);
-	nwarnings++;
 }
 
 void warning_at(const char *file, long line, const char *fmt, ...)
@@ -159,7 +157,6 @@ void warning_at(const char *file, long line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vreport("warning", file, line, fmt, ap);
 	va_end(ap);
-	nwarnings++;
 }
 
 void usage_error(const char *fmt, ...)
@@ -241,9 +238,4 @@ void die_err(struct msg_err *e)
 {
 	int code = e->code ? e->code : EXIT_RUNTIME;
 	die_code(code, "%s", e->text ? e->text : "unknown error");
-}
-
-int msg_warnings(void)
-{
-	return nwarnings;
 }

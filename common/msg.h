@@ -69,7 +69,4 @@ _Noreturn void die_err(struct msg_err *e);
 int error_err(struct msg_err *e);
 void err_release(struct msg_err *e);
 
-/* Count of warnings printed so far (tests and --strict use it). */
-int msg_warnings(void);
-
 #endif

@@ -3,17 +3,21 @@
  * input is a script of responses (fake_http.h) played to api_datadog (a
  * v1 query answer: status, error, series[].pointlist) and api_sentry (a
  * project stats answer: [[ts, count], ...]), and to the Slack webhook
- * whenever a sample breaches. cmd/metricwatch/metricwatch.c is included
- * whole (main renamed) to reach the sample records and rules. A bad answer
- * is a warning and a failed sample (-1), never an exit; every sample
- * record must be a valid NDJSON record.
+ * whenever a sample breaches; linked with metricwatch's files other than
+ * its main (the sample records and rules: rules.c, out.c). A bad answer is
+ * a warning and a failed sample (-1), never an exit; every sample record
+ * must be a valid NDJSON record.
  */
-#define main metricwatch_main
-#include "../cmd/metricwatch/metricwatch.c"
-#undef main
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "fake_http.h"
 #include "fuzz.h"
+#include "metricwatch.h"
+#include "msg.h"
+#include "nd.h"
+#include "xalloc.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -34,9 +38,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* check_pre: every line metricwatch queued is a record; then forget them */
 static void check_pre(void)
 {
-	if (!pre.len)
+	struct buf *q = mw_queued();
+	if (!q->len)
 		return;
-	const char *s = pre.s, *end = pre.s + pre.len;
+	const char *s = q->s, *end = q->s + q->len;
 	while (s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		const char *err = NULL;
@@ -49,7 +54,7 @@ static void check_pre(void)
 		cJSON_Delete(rec);
 		s = nl + 1;
 	}
-	buf_reset(&pre);
+	buf_reset(q);
 }
 
 static void fuzz_watch(struct watch *w)
@@ -63,14 +68,14 @@ static void fuzz_watch(struct watch *w)
 	free(w->metrics);
 	w->metrics = NULL;
 	w->nmetrics = 0;
-	trigger = NULL;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct opts o;
 	memset(&o, 0, sizeof(o));
-	set_defaults(&o);
+	/* metricwatch's defaults for what the sources and the rules read */
+	o.interval = 1, o.max_lock_wait = 5, o.error_spike = 3, o.error_floor = 1;
 	o.datadog_query = "sum:trace.http.request.errors{service:shop}.as_rate()";
 	o.datadog_site = "http://127.0.0.1:9";
 	o.datadog_window = 60;
@@ -81,6 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&w, 0, sizeof(w));
 	w.o = &o;
 	w.id = "V1__fuzz";
+	w.last_breach_end = -1;
 	w.in_baseline = size % 2;
 	w.t0 = mw_now();
 	fake_http_script((const char *)data, size);

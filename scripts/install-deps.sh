@@ -25,8 +25,8 @@ pkgs=(
 	# dependency check's shell parser, awk, DOT and Markdown rendering
 	perl python3 python3-jsonschema python3-yaml git procps time shfmt mawk
 	graphviz cmark
-	# fuzz harnesses (clang, libFuzzer) and the valgrind pass
-	clang libclang-rt-14-dev valgrind
+	# fuzz harnesses (clang, libFuzzer), the valgrind pass, `make fmt`
+	clang libclang-rt-14-dev valgrind clang-format
 	# the Prisma oracle (Prisma's schema engine, run by node)
 	nodejs
 )

@@ -151,26 +151,6 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		usage_error("--queries and --from-db are two sources of queries: choose one");
 }
 
-/* ---- progress ---- */
-
-void progress(const struct opts *o, const char *fmt, ...)
-{
-	va_list ap;
-	if (!o->progress)
-		return;
-	fprintf(stderr, "\r\033[K%s: ", msg_prog());
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fflush(stderr);
-}
-
-void progress_done(const struct opts *o)
-{
-	if (o->progress)
-		fputs("\r\033[K", stderr);
-}
-
 /* ---- input ---- */
 
 struct input {
@@ -234,8 +214,6 @@ static void read_input(struct input *in)
 
 /* ---- the shadow ---- */
 
-const char *ae_schema = "public";
-
 /* sealed: mark (a COMMENT) is mkshadow's "migsafe shadow {json}" whose seal
  * (common/seal.h) matches this database (and schema) of this server, under
  * our seal key. A migration can write the comment, not the seal. */
@@ -291,25 +269,6 @@ static int refuse_unless_shadow(PGconn *c, const struct opts *o, const char *url
 				   : "its mark cannot be read");
 	die_code(EXIT_USAGE, "%s: %s: refusing to run migrations on it; use mkshadow, or --i-know-this-is-not-production",
 		 red, why);
-}
-
-PGconn *connect_shadow_as(const char *url, const struct opts *o, const char *app, const char *user,
-			  const char *password)
-{
-	struct db_opts dbo = DB_OPTS_INIT;
-	dbo.statement_timeout_ms = o->statement_timeout_ms;
-	dbo.connect_timeout_s = 10;
-	dbo.user = user;
-	dbo.password = password;
-	struct msg_err cerr = MSG_ERR_INIT;
-	PGconn *c = db_connect(url, &dbo, &cerr);
-	if (!c)
-		die_err(&cerr);
-	PQsetNoticeProcessor(c, pgv_notice_quiet, NULL);
-	char *set = xasprintf("SET application_name = '%s'", app);
-	exec_or_die(c, set);
-	free(set);
-	return c;
 }
 
 /* ---- one migration ---- */
@@ -371,8 +330,8 @@ static cJSON *rollback_check(struct shadow *sh, const cJSON *mig, const struct s
 		return rec;
 	}
 	struct strv snap1 = STRV_INIT;
-	catalog_snapshot(sh->mig, &snap1);
-	cJSON *diff = catalog_diff(snap0, &snap1);
+	snapshot_take(sh->mig, &snap1);
+	cJSON *diff = snapshot_diff(snap0, &snap1);
 	strv_release(&snap1);
 	cJSON_AddBoolToObject(rec, "ok", cJSON_GetArraySize(diff) == 0);
 	cJSON_AddItemToObject(rec, "differences", diff);
@@ -477,7 +436,7 @@ static bool one_migration(struct shadow *sh, const cJSON *mig)
 		queries_explain(sh, q, false);
 	}
 	if (!sh->o->no_rollback)
-		catalog_snapshot(sh->mig, &snap0);
+		snapshot_take(sh->mig, &snap0);
 	bool ok = apply_traced(sh, id, file ? file : id, fw, &run) == 0;
 	progress_done(sh->o);
 	if (!ok)

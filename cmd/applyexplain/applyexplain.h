@@ -39,7 +39,7 @@ struct opts {
 	int runs; /* EXPLAIN ANALYZE runs per query and side; the fastest counts */
 };
 
-/* ae_schema: where the shadow resolves unqualified names (its
+/* ae_schema (util.c): where the shadow resolves unqualified names (its
  * current_schema(): public, or a schema shadow's own schema); names the
  * migration leaves unqualified are qualified with it. */
 extern const char *ae_schema;
@@ -79,14 +79,16 @@ void stmt_dropped_indexes(const struct sql_stmt *st, struct strv *out);
 int lock_rank(const char *mode);
 const char *lock_name(int rank);
 
+/* now_ms: a monotonic clock in milliseconds. */
+double now_ms(void);
+void sleep_ms(double ms);
+
+/* ---- util.c ---- */
+
 /* progress: "applyexplain: ..." on stderr, redrawn in place, when
  * o->progress; progress_done ends the line. */
 void progress(const struct opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void progress_done(const struct opts *o);
-
-/* now_ms: a monotonic clock in milliseconds. */
-double now_ms(void);
-void sleep_ms(double ms);
 
 /* ---- probe.c ---- */
 
@@ -129,12 +131,12 @@ PGresult *try_query(PGconn *c, const char *sql);
 
 /* ---- snapshot.c ---- */
 
-/* catalog_snapshot: the shadow's schema as sorted "key\tvalue" strings:
+/* snapshot_take: the shadow's schema as sorted "key\tvalue" strings:
  * tables, columns (type, nullability, default, identity, generated),
  * indexes, constraints, views, enum types, sequences. */
-void catalog_snapshot(PGconn *c, struct strv *out);
-/* catalog_diff: differences {object, before, after} between two snapshots. */
-cJSON *catalog_diff(const struct strv *before, const struct strv *after);
+void snapshot_take(PGconn *c, struct strv *out);
+/* snapshot_diff: differences {object, before, after} between two snapshots. */
+cJSON *snapshot_diff(const struct strv *before, const struct strv *after);
 
 /* ---- apply.c ---- */
 
@@ -147,7 +149,7 @@ struct shadow {
 	struct strv by_superuser; /* extensions superuser_extensions created */
 };
 
-/* connect_shadow_as: a session on the shadow (application_name app), as
+/* connect_shadow_as (util.c): a session on the shadow (application_name app), as
  * user with password when user is not NULL; exits EXIT_RUNTIME when it
  * cannot connect. */
 PGconn *connect_shadow_as(const char *url, const struct opts *o, const char *app, const char *user,

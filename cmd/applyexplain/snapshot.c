@@ -50,7 +50,7 @@ static int cmp_fact(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void catalog_snapshot(PGconn *c, struct strv *out)
+void snapshot_take(PGconn *c, struct strv *out)
 {
 	PGresult *r = query_or_die(c, snapshot_sql, 0, NULL);
 	for (int i = 0; i < PQntuples(r); i++)
@@ -86,7 +86,7 @@ static int keycmp(const char *a, const char *b)
 	return c ? c : (la > lb) - (la < lb);
 }
 
-cJSON *catalog_diff(const struct strv *before, const struct strv *after)
+cJSON *snapshot_diff(const struct strv *before, const struct strv *after)
 {
 	cJSON *d = cJSON_CreateArray();
 	size_t i = 0, k = 0;

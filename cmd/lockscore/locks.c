@@ -1,9 +1,14 @@
 /*
  * locks: the static lock model. For each statement form, the lock mode
  * PostgreSQL 15 takes on each table, whether it rewrites or scans them,
- * and what work it does while it holds them, following
- * ../shared/reference/rules.md section B and checked against pg_locks by
- * the lock-truth suite in tests/locks/.
+ * and what work it does while it holds them, following PostgreSQL's
+ * documentation (https://www.postgresql.org/docs/15/explicit-locking.html
+ * and the Notes of each command's page, e.g. sql-altertable.html,
+ * sql-createindex.html) and its source (src/backend/commands/tablecmds.c,
+ * AlterTableGetLockLevel), and checked against pg_locks by the lock-truth
+ * suite in tests/locks/. For ALTER TABLE, ACCESS EXCLUSIVE is the default
+ * unless a subform says otherwise, and several subcommands in one ALTER
+ * TABLE take the strongest lock any of them needs.
  */
 #include <stdlib.h>
 #include <stdio.h>

@@ -127,88 +127,6 @@ static const char usage_text[] =
 	"breach in alert-only mode), 2 usage, 3 could not watch / apply / roll back (or what\n"
 	"committed is unknown: rollback skipped), 4 bad input or not what was reviewed.\n";
 
-/* ---- time and output ---- */
-
-double mw_now(void)
-{
-	return pgv_now_ms() / 1000;
-}
-
-void mw_sleep(double s)
-{
-	if (s <= 0)
-		return;
-	struct timespec t = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-	while (nanosleep(&t, &t) < 0 && errno == EINTR)
-		;
-}
-
-char *mw_ts(void)
-{
-	struct timespec t;
-	struct tm tm;
-	char b[32];
-	clock_gettime(CLOCK_REALTIME, &t);
-	gmtime_r(&t.tv_sec, &tm);
-	strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
-	return xasprintf("%s.%03ldZ", b, t.tv_nsec / 1000000);
-}
-
-static bool live;	    /* the watch has started: records go out as they happen */
-static bool out_broken;
-static struct buf pre = BUF_INIT; /* output before the watch starts */
-
-/* out_line: one whole line to stdout, flushed (or kept until the start). */
-static void out_line(const char *s, size_t n)
-{
-	if (!live) {
-		buf_add(&pre, s, n);
-		buf_addc(&pre, '\n');
-		return;
-	}
-	if (out_broken)
-		return;
-	char *line = xmalloc(n + 1);
-	memcpy(line, s, n);
-	line[n] = '\n';
-	if (fwrite(line, 1, n + 1, stdout) != n + 1 || fflush(stdout) == EOF) {
-		error("write error on stdout: %s; watching goes on", strerror(errno));
-		out_broken = true;
-	}
-	free(line);
-}
-
-static void go_live(void)
-{
-	live = true;
-	if (pre.len && (fwrite(pre.s, 1, pre.len, stdout) != pre.len || fflush(stdout) == EOF)) {
-		error("write error on stdout: %s; watching goes on", strerror(errno));
-		out_broken = true;
-	}
-	buf_release(&pre);
-}
-
-void mw_emit(cJSON *rec)
-{
-	char *s = cJSON_PrintUnformatted(rec);
-	out_line(s, strlen(s));
-	free(s);
-	cJSON_Delete(rec);
-}
-
-/* mw_event: a new watch record (the caller adds fields, then mw_emit). */
-cJSON *mw_event(struct watch *w, const char *event)
-{
-	cJSON *r = nd_record("watch");
-	char *ts = mw_ts();
-	cJSON_AddStringToObject(r, "event", event);
-	cJSON_AddStringToObject(r, "migration", w->id ? w->id : "");
-	cJSON_AddStringToObject(r, "ts", ts);
-	cJSON_AddNumberToObject(r, "elapsed_s", round((mw_now() - w->t0) * 1000) / 1000);
-	free(ts);
-	return r;
-}
-
 /* ---- options ---- */
 
 /* A duration option in seconds, from min_ms to a week. */
@@ -326,229 +244,6 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	if (optind < argc)
 		usage_error("unexpected argument '%s': records come on stdin", argv[optind]);
 	check_opts(o, no_pg);
-}
-
-/* ---- rules ---- */
-
-static struct metric *metric_get(struct watch *w, const char *name, enum metric_class cls)
-{
-	for (size_t i = 0; i < w->nmetrics; i++)
-		if (!strcmp(w->metrics[i].name, name))
-			return &w->metrics[i];
-	w->metrics = xrealloc(w->metrics, (w->nmetrics + 1) * sizeof(*w->metrics));
-	struct metric *m = &w->metrics[w->nmetrics++];
-	memset(m, 0, sizeof(*m));
-	m->name = xstrdup(name);
-	m->cls = cls;
-	m->breach_since = -1;
-	m->max_gap = mw_max_age(w, 0);
-	return m;
-}
-
-static double threshold_of(const struct watch *w, const struct metric *m)
-{
-	switch (m->cls) {
-	case MC_LOCK: return w->o->max_lock_wait;
-	case MC_ERROR: {
-		double base = m->base_n ? m->base_sum / (double)m->base_n : 0;
-		return fmax(base * w->o->error_spike, w->o->error_floor);
-	}
-	case MC_FIXED: return m->threshold;
-	case MC_NONE: break;
-	}
-	return NAN;
-}
-
-static void add_num_or_null(cJSON *r, const char *k, double v)
-{
-	if (isnan(v))
-		cJSON_AddNullToObject(r, k);
-	else
-		cJSON_AddNumberToObject(r, k, round(v * 1000) / 1000);
-}
-
-static struct metric *trigger; /* the metric whose breach outlasted the cooldown */
-static double last_breach_end = -1;
-
-static void breach_event(struct watch *w, struct metric *m, const char *event, double value, double thr,
-			 const char *outcome)
-{
-	cJSON *r = mw_event(w, event);
-	cJSON_AddStringToObject(r, "metric", m->name);
-	add_num_or_null(r, "value", value);
-	add_num_or_null(r, "threshold", thr);
-	if (outcome) {
-		cJSON_AddStringToObject(r, "outcome", outcome);
-		add_num_or_null(r, "breach_s", mw_now() - m->breach_since);
-		add_num_or_null(r, "peak", m->breach_peak);
-		if (!strcmp(outcome, "sustained"))
-			cJSON_AddStringToObject(r, "action", w->o->auto_rollback && w->o->pitr_enabled
-								      ? "rollback"
-								      : "alert_only");
-	}
-	mw_emit(r);
-}
-
-/* evaluate: the rule, on a fresh sample. A breach is sustained only by
- * samples no further apart than the source's max age: after a longer
- * stretch without data the breach starts over at this sample. */
-static void evaluate(struct watch *w, struct metric *m, double v, double thr)
-{
-	double now = mw_now();
-	bool over = v > thr;
-	bool gap = m->last_fresh > 0 && now - m->last_fresh > m->max_gap;
-	m->last_fresh = now;
-	if (over && gap && m->breach_since >= 0 && !m->sustained)
-		m->breach_since = now, m->breach_peak = v;
-	if (over && m->breach_since < 0) {
-		m->breach_since = now, m->breach_peak = v, m->sustained = false;
-		breach_event(w, m, "breach", v, thr, NULL);
-		char *t = xasprintf("breach: %s = %g (threshold %g); acting only if it lasts %gs", m->name, v, thr,
-				    w->o->cooldown);
-		api_slack(w, "breach", t);
-		free(t);
-	}
-	if (over) {
-		m->breach_peak = fmax(m->breach_peak, v);
-		if (!m->sustained && now - m->breach_since >= w->o->cooldown) {
-			m->sustained = true;
-			w->sustained_any = true;
-			breach_event(w, m, "cooldown", v, thr, "sustained");
-			if (!trigger)
-				trigger = m;
-		}
-		return;
-	}
-	if (m->breach_since >= 0) {
-		breach_event(w, m, "cooldown", v, thr, m->sustained ? "ended" : "recovered");
-		m->breach_since = -1;
-		last_breach_end = now;
-	}
-}
-
-/* data_gap: a breach of m that has had no fresh sample for longer than its
- * max gap ends unresolved (cooldown, outcome no_data): a silent source
- * neither sustains a breach nor holds the watch open. */
-static void data_gap(struct watch *w, struct metric *m, double thr)
-{
-	double now = mw_now();
-	if (m->breach_since < 0 || m->last_fresh <= 0 || now - m->last_fresh <= m->max_gap)
-		return;
-	breach_event(w, m, "cooldown", NAN, thr, "no_data");
-	m->breach_since = -1;
-	last_breach_end = now;
-}
-
-/* sample: one sample of one metric (value NaN: no data, for the reason
- * no_data): a `sample` record, then the rule for a value. */
-static void sample(struct watch *w, const char *name, const char *source, double value, cJSON *labels,
-		   enum metric_class cls, double fixed_threshold, const char *no_data)
-{
-	struct metric *m = metric_get(w, name, cls);
-	if (cls == MC_FIXED)
-		m->threshold = fixed_threshold;
-	if (w->in_baseline && !isnan(value)) {
-		m->base_sum += value;
-		m->base_n++;
-	}
-	double thr = threshold_of(w, m);
-	cJSON *r = mw_event(w, "sample");
-	cJSON_AddStringToObject(r, "metric", name);
-	add_num_or_null(r, "value", value);
-	add_num_or_null(r, "threshold", thr);
-	cJSON_AddStringToObject(r, "source", source);
-	if (w->in_baseline)
-		cJSON_AddBoolToObject(r, "baseline", true);
-	if (isnan(value))
-		cJSON_AddStringToObject(r, "no_data", no_data ? no_data : "no value");
-	if (labels)
-		cJSON_AddItemToObject(r, "labels", labels);
-	mw_emit(r);
-	if (isnan(value))
-		data_gap(w, m, thr);
-	if (isnan(value) || isnan(thr) || (w->in_baseline && cls == MC_ERROR))
-		return;
-	evaluate(w, m, value, thr);
-}
-
-/* mw_sample: a fresh sample (NaN: no data). The source has checked its
- * point with mw_point; the longest gap between fresh samples of a breach is
- * set with mw_max_gap before. */
-void mw_sample(struct watch *w, const char *name, const char *source, double value, cJSON *labels,
-	       enum metric_class cls, double fixed_threshold)
-{
-	sample(w, name, source, value, labels, cls, fixed_threshold, NULL);
-}
-
-/* mw_no_data: a poll that gave no new, fresh point: recorded, never a
- * breach (nor the end of one). */
-void mw_no_data(struct watch *w, const char *name, const char *source, const char *why, cJSON *labels,
-		enum metric_class cls, double fixed_threshold)
-{
-	sample(w, name, source, NAN, labels, cls, fixed_threshold, why);
-}
-
-/* mw_max_age: how old a point may be (seconds), for a source whose points
- * come every cadence seconds (0: a live reading): --max-age, else twice
- * --interval and at least two of the source's buckets. */
-double mw_max_age(const struct watch *w, double cadence)
-{
-	if (w->o->max_age > 0)
-		return w->o->max_age;
-	return fmax(2 * w->o->interval, 2 * cadence);
-}
-
-/* The newest point used of each series (a point is used once): keys and
- * their epoch seconds. Static like trigger: one watch per process. */
-static struct strv seen_keys = STRV_INIT;
-static double *seen_ts;
-
-static double wall_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* mw_point: may the point at ts (epoch seconds) of series key be used?
- * NULL, and it is remembered as the newest used; or why not: it is not
- * newer than the last point used of that series (each point counts once),
- * or older than max_age by its own timestamp. */
-const char *mw_point(struct watch *w, const char *key, double ts, double max_age)
-{
-	static char why[128];
-	(void)w;
-	long i = strv_index(&seen_keys, key);
-	if (i >= 0 && ts <= seen_ts[i])
-		return "no point newer than the last one used";
-	double age = wall_now() - ts;
-	if (age > max_age) {
-		snprintf(why, sizeof(why), "stale: the newest point is %.1fs old (max age %gs)", age, max_age);
-		return why;
-	}
-	if (i < 0) {
-		size_t n = seen_keys.n;
-		strv_push(&seen_keys, key);
-		seen_ts = xrealloc(seen_ts, (n + 1) * sizeof(double));
-		i = (long)n;
-	}
-	seen_ts[i] = ts;
-	return NULL;
-}
-
-/* mw_max_gap: the longest time between two fresh samples of one breach of
- * metric name (see evaluate). */
-void mw_max_gap(struct watch *w, const char *name, enum metric_class cls, double gap)
-{
-	metric_get(w, name, cls)->max_gap = gap;
-}
-
-static bool any_breach(const struct watch *w)
-{
-	for (size_t i = 0; i < w->nmetrics; i++)
-		if (w->metrics[i].breach_since >= 0)
-			return true;
-	return false;
 }
 
 /* ---- stdin ---- */
@@ -680,23 +375,23 @@ static void take_line(struct watch *w, struct input *in, const char *s, size_t n
 	if (rec)
 		err = check_record(rec, in);
 	if (err) {
-		if (!live)
+		if (!mw_live())
 			die_at(EXIT_INPUT, "<stdin>", in->lineno, "%s", err);
 		warning_at("<stdin>", in->lineno, "%s; record skipped", err);
 		cJSON_Delete(rec);
 		return;
 	}
-	out_line(s, n);
+	mw_out_line(s, n);
 	if (!strcmp(nd_kind(rec), "migration") && !in->migration) {
 		in->migration = rec;
 		return;
 	}
-	if (!strcmp(nd_kind(rec), "risk") && !live) {
+	if (!strcmp(nd_kind(rec), "risk") && !mw_live()) {
 		cJSON_AddItemToArray(in->risks, rec);
 		return;
 	}
 	if (!strcmp(nd_kind(rec), "metric")) {
-		if (live)
+		if (mw_live())
 			metric_record(w, rec);
 		else {
 			cJSON_AddItemToArray(in->pending, rec);
@@ -721,7 +416,7 @@ static void pump(struct watch *w, struct input *in, bool block)
 	if (r < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (r < 0)
-		die_code(live ? EXIT_RUNTIME : EXIT_INPUT, "<stdin>: read error: %s", strerror(errno));
+		die_code(mw_live() ? EXIT_RUNTIME : EXIT_INPUT, "<stdin>: read error: %s", strerror(errno));
 	if (r == 0) {
 		in->eof = true;
 		if (in->part.len)
@@ -739,7 +434,7 @@ static void pump(struct watch *w, struct input *in, bool block)
 		start = (size_t)(nl - in->part.s) + 1;
 	}
 	if (in->part.len - start > nd_max_line())
-		die_at(live ? EXIT_RUNTIME : EXIT_INPUT, "<stdin>", in->lineno + 1, "line longer than %zu bytes",
+		die_at(mw_live() ? EXIT_RUNTIME : EXIT_INPUT, "<stdin>", in->lineno + 1, "line longer than %zu bytes",
 		       nd_max_line());
 	memmove(in->part.s, in->part.s + start, in->part.len - start);
 	in->part.len -= start;
@@ -819,12 +514,12 @@ static void notify(const struct watch *w, const char *event, const char *fmt, do
 	free(t);
 }
 
-/* act: the breach of trigger outlasted the cooldown. Returns the exit code
+/* act: the breach of w->trigger outlasted the cooldown. Returns the exit code
  * when the watch ends here, or -1 to go on watching (alert only). */
 static int act(struct watch *w, PGconn *act_conn)
 {
-	struct metric *m = trigger;
-	double thr = threshold_of(w, m);
+	struct metric *m = w->trigger;
+	double thr = mw_threshold(w, m);
 	if (!(w->o->auto_rollback && w->o->pitr_enabled)) {
 		char *t = xasprintf("ALERT: %s breach lasted %.1fs (peak %g, threshold %g). Not rolling back: %s. "
 				    "The database was not touched.",
@@ -832,15 +527,15 @@ static int act(struct watch *w, PGconn *act_conn)
 				    !w->o->auto_rollback ? "--auto-rollback not given" : "--pitr-enabled not given");
 		api_slack(w, "alert", t);
 		free(t);
-		trigger = NULL;
+		w->trigger = NULL;
 		return -1;
 	}
 	double t_start = mw_now();
 	cJSON *ev = mw_event(w, "rollback_started");
 	cJSON_AddStringToObject(ev, "metric", m->name);
-	add_num_or_null(ev, "value", m->breach_peak);
-	add_num_or_null(ev, "threshold", thr);
-	add_num_or_null(ev, "breach_s", t_start - m->breach_since);
+	mw_add_num(ev, "value", m->breach_peak);
+	mw_add_num(ev, "threshold", thr);
+	mw_add_num(ev, "breach_s", t_start - m->breach_since);
 	mw_emit(ev);
 	notify(w, "rollback_started", "ROLLING BACK: breach lasted %.1fs past threshold %g", t_start - m->breach_since,
 	       thr);
@@ -858,10 +553,10 @@ static int act(struct watch *w, PGconn *act_conn)
 	int rc = rollback_run(w, act_conn, done);
 	cJSON *r = mw_event(w, rc == 0 ? "rollback_done" : rc > 0 ? "rollback_skipped" : "rollback_failed");
 	cJSON_AddStringToObject(r, "metric", m->name);
-	add_num_or_null(r, "value", m->breach_peak);
-	add_num_or_null(r, "threshold", thr);
-	add_num_or_null(r, "breach_to_done_s", mw_now() - m->breach_since);
-	add_num_or_null(r, "rollback_s", mw_now() - t_start);
+	mw_add_num(r, "value", m->breach_peak);
+	mw_add_num(r, "threshold", thr);
+	mw_add_num(r, "breach_to_done_s", mw_now() - m->breach_since);
+	mw_add_num(r, "rollback_s", mw_now() - t_start);
 	cJSON *it;
 	while ((it = done->child)) {
 		cJSON_DetachItemViaPointer(done, it);
@@ -907,7 +602,7 @@ static int all_clear(struct watch *w)
 	cJSON_AddNullToObject(r, "metric");
 	cJSON_AddNullToObject(r, "value");
 	cJSON_AddNullToObject(r, "threshold");
-	add_num_or_null(r, "settle_s", w->o->settle);
+	mw_add_num(r, "settle_s", w->o->settle);
 	cJSON_AddBoolToObject(r, "after_sustained_breach", w->sustained_any);
 	mw_emit(r);
 	notify(w, "all_clear", w->sustained_any ? "migration finished; metrics normal for %.1fs, after an alert (%.0f)"
@@ -948,16 +643,16 @@ static int run(struct watch *w, struct input *in, PGconn *act_conn)
 		}
 		apply_step(w);
 		if (w->ap.conn && w->ap.state == AP_FAILED)
-			return trigger ? act(w, act_conn) : EXIT_RUNTIME;
-		if (trigger && act_conn) {
+			return w->trigger ? act(w, act_conn) : EXIT_RUNTIME;
+		if (w->trigger && act_conn) {
 			int rc = act(w, act_conn);
 			if (rc >= 0)
 				return rc;
-		} else if (trigger) {
+		} else if (w->trigger) {
 			act(w, NULL);
 		}
-		if (w->started_at > 0 && finished(w, now) && !any_breach(w) &&
-		    now - fmax(w->finished_at, last_breach_end) >= w->o->settle)
+		if (w->started_at > 0 && finished(w, now) && !mw_any_breach(w) &&
+		    now - fmax(w->finished_at, w->last_breach_end) >= w->o->settle)
 			return all_clear(w);
 		if (w->mig_finished && w->sustained_any && now - w->finished_at >= w->o->settle) {
 			/* alert only, and still in breach a settle period after the
@@ -1067,6 +762,7 @@ int main(int argc, char **argv)
 	memset(&w, 0, sizeof(w));
 	w.o = &o;
 	w.t0 = mw_now();
+	w.last_breach_end = -1;
 	in.fd = STDIN_FILENO;
 	in.pending = cJSON_CreateArray();
 	in.risks = cJSON_CreateArray();
@@ -1102,7 +798,7 @@ int main(int argc, char **argv)
 		act_conn = connect_or_die(o.pg_url, false);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	go_live();
+	mw_go_live();
 	const cJSON *rec;
 	cJSON_ArrayForEach(rec, in.pending) metric_record(&w, rec);
 	int rc = run(&w, &in, act_conn);
@@ -1117,11 +813,10 @@ int main(int argc, char **argv)
 	free(w.err_v);
 	cJSON_Delete(in.pending);
 	cJSON_Delete(in.risks);
-	strv_release(&seen_keys);
-	free(seen_ts);
+	mw_points_release();
 	cJSON_Delete(in.migration);
 	buf_release(&in.part);
-	if (out_broken && rc == EXIT_OK)
+	if (mw_out_broken() && rc == EXIT_OK)
 		rc = EXIT_RUNTIME;
 	return rc;
 }

@@ -107,14 +107,29 @@ struct watch {
 	struct apply ap;
 	bool sustained_any, rolled_back;
 	int source_failures[3]; /* consecutive failures: pg, datadog, sentry */
-	bool out_broken;
+	struct metric *trigger;	/* the first metric whose breach outlasted the cooldown, or NULL */
+	double last_breach_end; /* mw_now() when the last breach ended, or -1 */
 };
 
-/* metricwatch.c */
+/* out.c: clocks and output */
 double mw_now(void);
 char *mw_ts(void);
+void mw_sleep(double s);
+/* mw_out_line: one line (s, n, without its newline) to stdout, or to the
+ * queue until mw_go_live; a write error is said once, and the watch goes
+ * on (mw_out_broken). */
+void mw_out_line(const char *s, size_t n);
+/* mw_go_live: write the queue; from now on lines go out as they come. */
+void mw_go_live(void);
+bool mw_live(void);
+bool mw_out_broken(void);
+/* mw_queued: the lines queued before mw_go_live (each ends in a newline). */
+struct buf *mw_queued(void);
+/* mw_emit: rec as one line (mw_out_line); takes rec. */
 void mw_emit(cJSON *rec);
 cJSON *mw_event(struct watch *w, const char *event);
+
+/* rules.c: samples, thresholds and breaches */
 void mw_sample(struct watch *w, const char *name, const char *source, double value, cJSON *labels,
 	       enum metric_class cls, double fixed_threshold);
 double mw_max_age(const struct watch *w, double cadence);
@@ -122,7 +137,14 @@ void mw_max_gap(struct watch *w, const char *name, enum metric_class cls, double
 const char *mw_point(struct watch *w, const char *key, double ts, double max_age);
 void mw_no_data(struct watch *w, const char *name, const char *source, const char *why, cJSON *labels,
 		enum metric_class cls, double fixed_threshold);
-void mw_sleep(double s);
+/* mw_threshold: a metric's threshold now (NaN when it has none). */
+double mw_threshold(const struct watch *w, const struct metric *m);
+/* mw_add_num: rec's field k, v rounded to the millisecond, or null when NaN. */
+void mw_add_num(cJSON *rec, const char *k, double v);
+/* mw_any_breach: some metric is in breach now. */
+bool mw_any_breach(const struct watch *w);
+/* mw_points_release: forget the points mw_point remembered. */
+void mw_points_release(void);
 
 /* pgwatch.c */
 int pgw_resolve_tables(struct watch *w);

@@ -186,8 +186,6 @@ void md_text(struct buf *b, const char *s)
 	}
 }
 
-void md_cell_text(struct buf *b, const char *s) { md_text(b, s); }
-
 void html_text(struct buf *b, const char *s)
 {
 	for (; s && *s; s++) {

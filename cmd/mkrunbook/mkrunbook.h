@@ -122,7 +122,6 @@ char *doc_finish(struct doc *d, const char *note);
 
 void md_text(struct buf *b, const char *s);	       /* inline text, escaped */
 void md_code(struct buf *b, const char *s, size_t max); /* inline code span, one line */
-void md_cell_text(struct buf *b, const char *s);       /* table cell text */
 void md_fence(struct buf *b, const char *lang, const char *s); /* fenced block */
 void html_text(struct buf *b, const char *s);	       /* &, <, > escaped */
 void fmt_ms(struct buf *b, double ms);

@@ -208,7 +208,6 @@ struct prod {
  * table cannot be read. */
 void prod_open(struct prod *p, const char *url, int timeout_ms);
 void prod_close(struct prod *p);
-struct table *prod_table(const struct prod *p, const char *schema, const char *name);
 /* prod_user_schema: the one schema production's own objects (tables,
  * types, functions not from an extension) live in ("public" when none);
  * NULL, with why (caller frees) saying which, when there are several. */

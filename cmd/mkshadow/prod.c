@@ -51,14 +51,6 @@ static const char constraints_sql[] =
 	"WHERE con.contype IN ('f', 'p') AND con.conrelid = ANY ($1::oid[])\n"
 	"ORDER BY con.conrelid, con.conname";
 
-struct table *prod_table(const struct prod *p, const char *schema, const char *name)
-{
-	for (size_t i = 0; i < p->ntables; i++)
-		if (!strcmp(p->tables[i]->schema, schema) && !strcmp(p->tables[i]->name, name))
-			return p->tables[i];
-	return NULL;
-}
-
 static struct table *table_by_oid(struct table **ts, const char **oids, size_t n, const char *oid)
 {
 	for (size_t i = 0; i < n; i++)

@@ -186,70 +186,6 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		o->provider = "file";
 }
 
-/* ---------- small helpers ---------- */
-
-void mig_release(struct mig *m)
-{
-	free(m->description);
-	free(m->forward);
-	free(m->rollback);
-	cJSON_Delete(m->rollback_of);
-	strv_release(&m->irreversible);
-	strv_release(&m->risks);
-	strv_release(&m->named_schemas);
-	cJSON_Delete(m->findings);
-	free(m->prisma_diff);
-	free(m->file_forward);
-	free(m->file_rollback);
-	strv_release(&m->files);
-	free(m->id);
-	strv_release(&m->destructive_why);
-	cJSON_Delete(m->outside);
-	free(m->search_schema);
-}
-
-char *make_slug(const char *text)
-{
-	struct buf b = BUF_INIT;
-	buf_init(&b);
-	for (const char *p = text; *p && b.len < 60; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (isalnum(c))
-			buf_addc(&b, (char)tolower(c));
-		else if (b.len && b.s[b.len - 1] != '_')
-			buf_addc(&b, '_');
-	}
-	while (b.len && b.s[b.len - 1] == '_')
-		b.s[--b.len] = 0;
-	if (!b.len)
-		buf_adds(&b, "migration");
-	return buf_detach(&b);
-}
-
-/* utc_timestamp: YYYYMMDDHHMMSS, from SOURCE_DATE_EPOCH when set
- * (reproducible runs and tests), else now. */
-char *utc_timestamp(void)
-{
-	const char *e = getenv("SOURCE_DATE_EPOCH");
-	time_t t = e && *e ? (time_t)strtoll(e, NULL, 10) : time(NULL);
-	struct tm tm;
-	char s[32];
-	gmtime_r(&t, &tm);
-	strftime(s, sizeof s, "%Y%m%d%H%M%S", &tm);
-	return xstrdup(s);
-}
-
-char *qualified(const char *schema, const char *name)
-{
-	char *n = cat_quote_ident(name);
-	if (!schema || !strcmp(schema, "public"))
-		return n;
-	char *s = cat_quote_ident(schema), *r = xasprintf("%s.%s", s, n);
-	free(s);
-	free(n);
-	return r;
-}
-
 /* ---------- input ---------- */
 
 /* the schema.prisma a DAG was read from (its source record), or NULL */
@@ -502,7 +438,7 @@ int main(int argc, char **argv)
 		write_files(&o, &cat, &m, slug);
 	} else {
 		if (prisma_source) /* the diff only: no --write, no file touched */
-			free(prisma_update(&cat, m.forward, prisma_source, "schema.prisma", &m.prisma_diff));
+			free(prisma_edit_schema(&cat, m.forward, prisma_source, "schema.prisma", &m.prisma_diff));
 		if (o.sql_file) { /* the file already has its name: keep it, and point at it */
 			m.id = migration_id_of_path(o.sql_file);
 			if (!m.file_forward)

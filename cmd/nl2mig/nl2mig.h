@@ -55,6 +55,7 @@ struct mig {
 	char *search_schema; /* where unqualified names go (Flyway's default schema), or NULL: public */
 };
 
+/* mig_release (util.c): frees what m holds. */
 void mig_release(struct mig *m);
 
 /* grammar.c: the builtin provider. Fills m->forward and m->description
@@ -78,10 +79,6 @@ void check_forward(const struct catalog *cat, const char *file, struct mig *m);
  * they agree, else a description of the difference (caller frees). */
 char *check_rollback(const struct catalog *cat, const char *forward, const char *computed,
 		     const char *given, const char *file);
-/* catalog_digest: a canonical text of a catalog (for comparisons). */
-char *catalog_digest(const struct catalog *c);
-/* catalog_clone: a deep copy through records. */
-void catalog_clone(struct catalog *dst, const struct catalog *src);
 
 /* lint.c: run bin/lockscore on the forward SQL with the DAG; returns the
  * findings of medium or more (array, caller deletes), NULL when lockscore
@@ -98,13 +95,13 @@ void llm_translate(const struct opts *o, const struct catalog *cat, const char *
 /* write.c: --write DIR. */
 void write_files(const struct opts *o, const struct catalog *cat, struct mig *m, const char *slug);
 
-/* prisma.c: schema.prisma at path with the change forward makes to cat
+/* prisma_edit.c: schema.prisma at path with the change forward makes to cat
  * edited in (returned, caller frees); *diff is the unified diff between
  * them labelled a/label, b/label (NULL when nothing changed). */
-char *prisma_update(const struct catalog *cat, const char *forward, const char *path, const char *label,
+char *prisma_edit_schema(const struct catalog *cat, const char *forward, const char *path, const char *label,
 		    char **diff);
 
-/* small helpers (nl2mig.c) */
+/* util.c: small helpers */
 char *make_slug(const char *text);
 char *utc_timestamp(void);
 char *qualified(const char *schema, const char *name);

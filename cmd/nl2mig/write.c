@@ -6,7 +6,7 @@
  *  after the latest by Flyway's own comparison, never colliding; the
  *  rollback in DIR/migrations/rollbacks/U<version>__<slug>.sql.
  *  Prisma: prisma/migrations/<timestamp>_<slug>/migration.sql and a
- *  down.sql beside it, and schema.prisma updated with the change (prisma.c;
+ *  down.sql beside it, and schema.prisma updated with the change (prisma_edit.c;
  *  the record's prisma_diff is the unified diff).
  * Statements that cannot run in a transaction (CREATE/DROP INDEX
  * CONCURRENTLY) go in a file of their own, alone, since both tools run a
@@ -296,7 +296,7 @@ static void write_prisma(const struct opts *o, const struct catalog *cat, struct
 		while (*label == '/')
 			label++;
 		free(m->prisma_diff);
-		schema_text = prisma_update(cat, m->forward, schema, label, &m->prisma_diff);
+		schema_text = prisma_edit_schema(cat, m->forward, schema, label, &m->prisma_diff);
 	}
 	char *now = o->version ? xstrdup(o->version) : utc_timestamp();
 	if (strlen(now) != 14 || strspn(now, "0123456789") != 14)

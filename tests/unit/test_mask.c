@@ -7,10 +7,13 @@
  * compounds (and not "emailed_at", a timestamp); items of personal data
  * found in text (Luhn and mod-97 checked; dates and times are not
  * phones); arrays and JSON walked with their structure kept. */
-#include "../../cmd/mkshadow/mask.c"
-
 #include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "../../cmd/mkshadow/mkshadow.h"
 #include "tap.h"
 
 static void check(const struct hmac_sha256_key *k, const char *rule, const char *val, int maxlen,

@@ -1,5 +1,5 @@
 /*
- * prisma.c — the change a migration makes, written into schema.prisma.
+ * prisma_edit.c — the change a migration makes, written into schema.prisma.
  *
  * The forward SQL is replayed on a copy of the catalog; the difference
  * between the catalog before and after, table by table, is edited into the
@@ -949,7 +949,7 @@ static char *unified_diff(const char *a, const char *b, const char *label)
 	return buf_detach(&out);
 }
 
-char *prisma_update(const struct catalog *cat, const char *forward, const char *path, const char *label,
+char *prisma_edit_schema(const struct catalog *cat, const char *forward, const char *path, const char *label,
 		    char **diff)
 {
 	struct catalog after;
