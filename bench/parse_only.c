@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 		PgQuerySplitResult r = pg_query_split_with_scanner(text);
 		if (r.error) {
 			fprintf(stderr, "parse_only: %s: %s (at %d)\n", path, r.error->message,
-			        r.error->cursorpos);
+				r.error->cursorpos);
 			rc = 4;
 		} else {
 			printf("%d\n", r.n_stmts);
@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 		PgQueryParseResult r = pg_query_parse(text);
 		if (r.error) {
 			fprintf(stderr, "parse_only: %s: %s (at %d)\n", path, r.error->message,
-			        r.error->cursorpos);
+				r.error->cursorpos);
 			rc = 4;
 		} else {
 			printf("%zu\n", strlen(r.parse_tree));

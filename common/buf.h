@@ -20,7 +20,10 @@ struct buf {
 	size_t len, cap;
 };
 
-#define BUF_INIT {NULL, 0, 0}
+#define BUF_INIT           \
+	{                  \
+		NULL, 0, 0 \
+	}
 
 void buf_init(struct buf *b);
 void buf_release(struct buf *b);
@@ -75,7 +78,10 @@ struct strv {
 	size_t n, cap;
 };
 
-#define STRV_INIT {NULL, 0, 0}
+#define STRV_INIT          \
+	{                  \
+		NULL, 0, 0 \
+	}
 
 void strv_push(struct strv *sv, const char *s);
 /* strv_push_take: append s without copying; the strv now owns it. */

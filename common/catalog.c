@@ -10,21 +10,21 @@
 
 #define NAMEDATALEN 64
 
-#define ARR_PUSH(c, f, x)                                              \
-	do {                                                           \
+#define ARR_PUSH(c, f, x)                                                     \
+	do {                                                                  \
 		xgrow(&(c)->f, &(c)->cap##f, (c)->n##f + 1, sizeof(*(c)->f)); \
-		(c)->f[(c)->n##f++] = (x);                             \
+		(c)->f[(c)->n##f++] = (x);                                    \
 	} while (0)
 
-#define ARR_REMOVE(c, f, x)                                                    \
-	do {                                                                   \
-		for (size_t i_ = 0; i_ < (c)->n##f; i_++)                      \
-			if ((c)->f[i_] == (x)) {                               \
-				memmove((c)->f + i_, (c)->f + i_ + 1,          \
+#define ARR_REMOVE(c, f, x)                                                      \
+	do {                                                                     \
+		for (size_t i_ = 0; i_ < (c)->n##f; i_++)                        \
+			if ((c)->f[i_] == (x)) {                                 \
+				memmove((c)->f + i_, (c)->f + i_ + 1,            \
 					((c)->n##f - i_ - 1) * sizeof(*(c)->f)); \
-				(c)->n##f--;                                   \
-				break;                                         \
-			}                                                      \
+				(c)->n##f--;                                     \
+				break;                                           \
+			}                                                        \
 	} while (0)
 
 /* set_str: replace *dst by a copy of src (which may alias *dst). */
@@ -53,7 +53,7 @@ struct cat_lookup {
 	bool stale, ambiguous;
 	struct strmap tables, views, enums, indexes; /* qname / ix_key → object */
 	struct strmap fks;			     /* table qname → struct ptrv */
-	struct strmap connames; /* "schema.name" of FKs and checks → how many */
+	struct strmap connames;			     /* "schema.name" of FKs and checks → how many */
 };
 
 /* KEY(buf, schema, name): "schema.name" in a stack buffer when it fits
@@ -238,8 +238,8 @@ static void *find_named(const struct catalog *c, size_t map_off, void *const *ar
 #undef FIELD
 }
 
-#define FIND(c, map, T, arr, sch, nm)                                                         \
-	((struct T *)find_named((c), offsetof(struct cat_lookup, map), (void *const *)(c)->arr,       \
+#define FIND(c, map, T, arr, sch, nm)                                                           \
+	((struct T *)find_named((c), offsetof(struct cat_lookup, map), (void *const *)(c)->arr, \
 				(c)->n##arr, offsetof(struct T, schema), offsetof(struct T, name), (sch), (nm)))
 
 void catalog_touch(struct catalog *c)

@@ -24,7 +24,7 @@
 
 struct cat_column {
 	char *name;
-	char *type;	 /* format_type() spelling */
+	char *type; /* format_type() spelling */
 	bool nullable;
 	char *def;	 /* default expression text, or NULL */
 	char *identity;	 /* "always", "by default", or NULL */
@@ -48,13 +48,13 @@ struct cat_table {
 	char *schema, *name, *qname;
 	struct cat_column *cols;
 	size_t ncols, capcols;
-	struct strv pk;	    /* primary key columns, in key order */
-	char *pk_name;	    /* constraint name of the primary key, or NULL */
-	double rows;	    /* estimate, < 0 when unknown */
-	char *partition_of; /* qname of the parent, or NULL */
-	char *partition_by; /* "range", "list", "hash", or NULL */
+	struct strv pk;		   /* primary key columns, in key order */
+	char *pk_name;		   /* constraint name of the primary key, or NULL */
+	double rows;		   /* estimate, < 0 when unknown */
+	char *partition_of;	   /* qname of the parent, or NULL */
+	char *partition_by;	   /* "range", "list", "hash", or NULL */
 	struct strv partition_key; /* with partition_by: key columns ("" for an expression) */
-	char *partition_bound; /* with partition_of: "FOR VALUES ..." or "DEFAULT", as
+	char *partition_bound;	   /* with partition_of: "FOR VALUES ..." or "DEFAULT", as
 				* pg_get_expr(relpartbound) writes it; NULL when unknown */
 	bool unlogged;
 	struct cat_trigger *trigs; /* in creation order */
@@ -66,9 +66,9 @@ struct cat_index {
 	char *table;	     /* qname */
 	struct strv columns; /* column names, or expression text, in key order */
 	bool unique, primary;
-	char *method;	     /* btree, gin, ... */
-	char *predicate;     /* partial index WHERE text, or NULL */
-	char *constraint;    /* name of the PK/UNIQUE/EXCLUDE constraint it backs, or NULL */
+	char *method;	  /* btree, gin, ... */
+	char *predicate;  /* partial index WHERE text, or NULL */
+	char *constraint; /* name of the PK/UNIQUE/EXCLUDE constraint it backs, or NULL */
 };
 
 struct cat_fk {

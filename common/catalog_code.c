@@ -9,10 +9,10 @@
 #include "catalog.h"
 #include "xalloc.h"
 
-#define PUSH(arr, n, x)                                           \
-	do {                                                      \
+#define PUSH(arr, n, x)                                              \
+	do {                                                         \
 		(arr) = xrealloc((arr), ((n) + 1) * sizeof(*(arr))); \
-		(arr)[(n)++] = (x);                               \
+		(arr)[(n)++] = (x);                                  \
 	} while (0)
 
 static void set_str(char **dst, const char *src)

@@ -77,7 +77,7 @@ cJSON *cat_table_json(const struct cat_table *t)
 		cJSON *k = cJSON_AddArrayToObject(o, "partition_key");
 		for (size_t i = 0; i < t->partition_key.n; i++)
 			cJSON_AddItemToArray(k, *t->partition_key.v[i] ? cJSON_CreateString(t->partition_key.v[i])
-								: cJSON_CreateNull());
+								       : cJSON_CreateNull());
 	}
 	if (t->unlogged)
 		cJSON_AddBoolToObject(o, "unlogged", true);
@@ -482,8 +482,12 @@ int catalog_load_record(struct catalog *c, const cJSON *rec, const char **err)
 		const char *kind;
 		int (*load)(struct catalog *, const cJSON *, const char **);
 	} loaders[] = {
-		{"table", load_table}, {"index", load_index}, {"foreign_key", load_fk},
-		{"check", load_check}, {"view", load_view},   {"enum", load_enum},
+		{"table", load_table},
+		{"index", load_index},
+		{"foreign_key", load_fk},
+		{"check", load_check},
+		{"view", load_view},
+		{"enum", load_enum},
 		{"domain", load_domain},
 	};
 	const char *kind = get_str(rec, "kind");
@@ -494,4 +498,3 @@ int catalog_load_record(struct catalog *c, const cJSON *rec, const char **err)
 			return loaders[i].load(c, rec, err);
 	return 0;
 }
-

@@ -41,7 +41,10 @@ struct db_opts {
 	const char *password;	  /* with user: its password (never in a message) */
 };
 
-#define DB_OPTS_INIT {false, 0, NULL, 0, NULL, NULL}
+#define DB_OPTS_INIT                          \
+	{                                     \
+		false, 0, NULL, 0, NULL, NULL \
+	}
 
 /* db_connect: connect to url (a postgresql:// URI, a "key=value ..."
  * string, or a bare database name; NULL or "" leaves everything to libpq's

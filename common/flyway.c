@@ -43,14 +43,18 @@
 
 #define MAX_DEPTH 32 /* folders below a location; also stops symlink loops */
 
-enum fw_kind { FW_NONE, FW_VERSIONED, FW_UNDO, FW_REPEATABLE, FW_BASELINE };
+enum fw_kind { FW_NONE,
+	       FW_VERSIONED,
+	       FW_UNDO,
+	       FW_REPEATABLE,
+	       FW_BASELINE };
 
 /* Settings from a config file, keyed as in flyway.conf without "flyway."
  * (e.g. "locations", "placeholders.schema"); lists are comma-separated.
  * A later value for a key replaces an earlier one. */
 struct fw_conf {
 	struct strv keys, vals;
-	char *path; /* the file read, NULL when there is none */
+	char *path;  /* the file read, NULL when there is none */
 	bool in_dir; /* it sits in the folder given as the location */
 };
 
@@ -309,7 +313,7 @@ static void conf_parse(struct fw_conf *cf, const char *text)
 struct toml {
 	const char *file, *s;
 	long line;
-	int discard; /* > 0 while inside an array: values are not kept */
+	int discard;		    /* > 0 while inside an array: values are not kept */
 	struct strv table, headers; /* current [table]; [[array]] headers seen */
 	struct strv *keys, *vals;
 	struct msg_err *err;
@@ -728,9 +732,13 @@ static void toml_setting(struct fw_conf *cf, const char *rest, const char *val)
  * user, schemas, ...), then its [environments.X.flyway] overrides. */
 static void toml_settings(struct fw_conf *cf, const struct strv *keys, const struct strv *vals)
 {
-	const char *envname = kv_get(keys, vals, "flyway\x1f" "environment", false);
+	const char *envname = kv_get(keys, vals, "flyway\x1f"
+						 "environment",
+				     false);
 	char *env = xasprintf("environments\x1f%s", envname ? envname : "default");
-	char *envfw = xasprintf("%s\x1f" "flyway", env);
+	char *envfw = xasprintf("%s\x1f"
+				"flyway",
+				env);
 	const char *rest;
 	for (size_t i = 0; i < keys->n; i++)
 		if ((rest = toml_under(keys->v[i], "flyway")))
@@ -757,7 +765,8 @@ static char *conf_find(const char *dir, bool *in_dir)
 	char *found = NULL;
 	for (int level = 0; level <= 3 && !found; level++) {
 		char *toml = path_join(d, "flyway.toml"), *conf = path_join(d, "flyway.conf");
-		found = is_file(toml) ? xstrdup(toml) : is_file(conf) ? xstrdup(conf) : NULL;
+		found = is_file(toml) ? xstrdup(toml) : is_file(conf) ? xstrdup(conf)
+								      : NULL;
 		*in_dir = found && level == 0;
 		char *up = path_parent(d);
 		free(toml);
@@ -895,7 +904,8 @@ static int consider_file(const struct fw_naming *nm, const char *path, const cha
 		int rc = 0;
 		if (isdigit((unsigned char)*version))
 			rc = err_set(err, EXIT_INPUT, "%s: invalid version '%s' in a migration name: a version may only "
-				     "contain 0..9 and . (dot)", path, version);
+						      "contain 0..9 and . (dot)",
+				     path, version);
 		free(version);
 		free(desc);
 		return rc; /* "Vacuum.sql": not a migration, as in Flyway */
@@ -1015,7 +1025,8 @@ static int order(const char *dir, struct fw_list *l, bool repeatable, struct msg
 		const struct fw_cand *a = &l->v[i - 1], *b = &l->v[i];
 		if (repeatable && !strcmp(a->description, b->description))
 			return err_set(err, EXIT_INPUT, "%s: found more than one repeatable migration with description '%s': "
-				       "%s and %s", dir, a->description, a->path, b->path);
+							"%s and %s",
+				       dir, a->description, a->path, b->path);
 		if (!repeatable && !flyway_compare_versions(a->version, b->version))
 			return err_set(err, EXIT_INPUT, "%s: found more than one %smigration with version %s: %s and %s", dir,
 				       a->kind == FW_BASELINE ? "baseline " : "", a->version, a->path, b->path);
@@ -1029,7 +1040,8 @@ static void split(struct fw_list *all, struct fw_list *v, struct fw_list *b, str
 	for (size_t i = 0; i < all->n; i++) {
 		struct fw_cand *c = &all->v[i];
 		struct fw_list *to = c->kind == FW_VERSIONED ? v : c->kind == FW_BASELINE ? b
-							     : c->kind == FW_REPEATABLE ? r : NULL;
+							   : c->kind == FW_REPEATABLE	  ? r
+											  : NULL;
 		if (!to) {
 			free(c->path);
 			free(c->version);
@@ -1117,7 +1129,9 @@ static void placeholders_init(struct flyway_set *set, const struct fw_conf *cf)
 	set->default_schema = xstrdup(conf_get(cf, "defaultSchema", schemas.n ? schemas.v[0] : "public"));
 	kv_set(k, v, "flyway:defaultSchema", set->default_schema, true);
 	kv_set(k, v, "flyway:user", user, true);
-	kv_set(k, v, "flyway:database", db ? db : envdb ? envdb : user, true);
+	kv_set(k, v, "flyway:database", db ? db : envdb ? envdb
+							: user,
+	       true);
 	kv_set(k, v, "flyway:table", conf_get(cf, "table", "flyway_schema_history"), true);
 	kv_set(k, v, "flyway:environment", conf_get(cf, "environment", "default"), true);
 	for (size_t i = 0; i < cf->keys.n; i++)

@@ -28,29 +28,35 @@
 #include "buf.h"
 
 struct http_req {
-	const char *method;	 /* "GET", "POST", "PATCH", ...; NULL is GET */
+	const char *method; /* "GET", "POST", "PATCH", ...; NULL is GET */
 	const char *url;
 	const char *const *headers; /* "Name: value" strings, NULL-terminated; may be NULL */
-	const char *body;	 /* NULL: no body */
-	size_t body_len;	 /* 0 with a body: strlen(body) */
-	long timeout_ms;	 /* whole request; 0: 30 s */
-	long connect_timeout_ms; /* 0: 10 s */
-	int retries;		 /* extra attempts on transport errors, 429, 5xx */
-	long backoff_ms;	 /* first wait between attempts; 0: 500 ms */
-	size_t max_body;	 /* response size limit; 0: 16 MiB */
+	const char *body;	    /* NULL: no body */
+	size_t body_len;	    /* 0 with a body: strlen(body) */
+	long timeout_ms;	    /* whole request; 0: 30 s */
+	long connect_timeout_ms;    /* 0: 10 s */
+	int retries;		    /* extra attempts on transport errors, 429, 5xx */
+	long backoff_ms;	    /* first wait between attempts; 0: 500 ms */
+	size_t max_body;	    /* response size limit; 0: 16 MiB */
 };
 
-#define HTTP_REQ_INIT {NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0}
+#define HTTP_REQ_INIT                                    \
+	{                                                \
+		NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0 \
+	}
 
 struct http_resp {
-	long status;	  /* 0 when no response arrived */
-	struct buf body;  /* the response body, NUL-terminated */
+	long status;	   /* 0 when no response arrived */
+	struct buf body;   /* the response body, NUL-terminated */
 	char *retry_after; /* the Retry-After header, or NULL */
-	char *error;	  /* when http_do returned -1: why */
-	int attempts;	  /* how many requests were made */
+	char *error;	   /* when http_do returned -1: why */
+	int attempts;	   /* how many requests were made */
 };
 
-#define HTTP_RESP_INIT {0, BUF_INIT, NULL, NULL, 0}
+#define HTTP_RESP_INIT                     \
+	{                                  \
+		0, BUF_INIT, NULL, NULL, 0 \
+	}
 
 /* http_do: perform req, filling resp (released and refilled if reused).
  * Returns 0 when a response arrived, -1 otherwise (resp->error says why). */

@@ -175,7 +175,8 @@ static bool number(struct jp *j, cJSON *n)
 		j->p = s + used;
 	}
 	n->valuedouble = d;
-	n->valueint = d >= INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN : (int)d;
+	n->valueint = d >= INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN
+								    : (int)d;
 	return true;
 }
 

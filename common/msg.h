@@ -61,7 +61,10 @@ struct msg_err {
 	int code;   /* EXIT_INPUT or EXIT_RUNTIME; 0 while there is no error */
 	char *text; /* the message without "prog: ", malloc'd; NULL when none */
 };
-#define MSG_ERR_INIT {0, NULL}
+#define MSG_ERR_INIT    \
+	{               \
+		0, NULL \
+	}
 int err_set(struct msg_err *e, int code, const char *fmt, ...) MSG_PRINTF(3, 4);
 int err_set_at(struct msg_err *e, int code, const char *file, long line, const char *fmt, ...)
 	MSG_PRINTF(5, 6);

@@ -367,7 +367,8 @@ void nd_json_string_n(struct buf *b, const char *s, size_t n)
 void nd_json_number(struct buf *b, double d)
 {
 	/* valueint as cJSON_CreateNumber sets it: saturated, truncated */
-	int vi = d >= INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN : (int)d;
+	int vi = d >= INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN
+							       : (int)d;
 	print_num(b, d, vi);
 }
 

@@ -18,8 +18,15 @@ static const char *const lock_names[PGV_LOCK_MAX + 1] = {
 	"AccessExclusiveLock",
 };
 static const char *const lock_shorts[PGV_LOCK_MAX + 1] = {
-	NULL,	 "ACCESS SHARE",	"ROW SHARE", "ROW EXCLUSIVE",	"SHARE UPDATE EXCLUSIVE",
-	"SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE",
+	NULL,
+	"ACCESS SHARE",
+	"ROW SHARE",
+	"ROW EXCLUSIVE",
+	"SHARE UPDATE EXCLUSIVE",
+	"SHARE",
+	"SHARE ROW EXCLUSIVE",
+	"EXCLUSIVE",
+	"ACCESS EXCLUSIVE",
 };
 /* PostgreSQL's "Conflicting Lock Modes" table: bit m set when the row's mode
  * conflicts with mode m. */

@@ -25,7 +25,8 @@
 struct strv;
 struct buf;
 
-enum { PGV_LOCK_NONE = 0, PGV_LOCK_MAX = 8 };
+enum { PGV_LOCK_NONE = 0,
+       PGV_LOCK_MAX = 8 };
 
 /* The mode as pg_locks prints it ("AccessExclusiveLock"); NULL out of 1..8. */
 const char *pgv_lock_name(int mode);

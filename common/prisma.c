@@ -39,8 +39,8 @@
 #define PG_MAXNAME 63 /* NAMEDATALEN - 1, and Prisma's max_identifier_length */
 
 /* PUSH: a new zeroed element at the end of array v (n used, cap allocated). */
-#define PUSH(v, n, cap)                                         \
-	(xgrow(&(v), &(cap), (n) + 1, sizeof(*(v))),            \
+#define PUSH(v, n, cap)                              \
+	(xgrow(&(v), &(cap), (n) + 1, sizeof(*(v))), \
 	 memset(&(v)[n], 0, sizeof(*(v))), &(v)[(n)++])
 
 struct pos {
@@ -112,7 +112,13 @@ static char *cut(const char *s, size_t max)
 
 /* ----------------------------------------------------------------- lexer */
 
-enum tkind { T_EOF, T_NL, T_WORD, T_NUM, T_STR, T_PUNCT, T_ATAT };
+enum tkind { T_EOF,
+	     T_NL,
+	     T_WORD,
+	     T_NUM,
+	     T_STR,
+	     T_PUNCT,
+	     T_ATAT };
 
 /* The lexer hands out one token at a time (the current one). Comments are
  * skipped (they never reach the database); newlines are tokens, because
@@ -235,7 +241,9 @@ static size_t lex_unicode(struct buf *b, const char *p)
 	if (cp >= 0xD800 && cp <= 0xDFFF)
 		return 0; /* a lone surrogate is no character */
 	char u[4];
-	size_t n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+	size_t n = cp < 0x80 ? 1 : cp < 0x800 ? 2
+			   : cp < 0x10000     ? 3
+					      : 4;
 	static const unsigned char lead[] = {0, 0, 0xC0, 0xE0, 0xF0};
 	for (size_t i = n - 1; i > 0; i--, cp >>= 6)
 		u[i] = (char)(0x80 | (cp & 0x3F));
@@ -427,7 +435,12 @@ static char *take_word(struct lexer *lx, const char *what, bool path)
 
 /* ------------------------------------------------------------ parse tree */
 
-enum xkind { X_STR, X_NUM, X_CONST, X_CALL, X_ARRAY, X_OBJECT };
+enum xkind { X_STR,
+	     X_NUM,
+	     X_CONST,
+	     X_CALL,
+	     X_ARRAY,
+	     X_OBJECT };
 
 struct psl_expr;
 
@@ -443,7 +456,7 @@ struct psl_args {
 
 struct psl_expr {
 	enum xkind kind;
-	char *text; /* string value, number, constant, or function name */
+	char *text;	      /* string value, number, constant, or function name */
 	struct psl_args args; /* call arguments, array items, object members */
 	struct pos pos;
 };
@@ -459,7 +472,10 @@ struct psl_attrs {
 	size_t n, cap;
 };
 
-enum fkind { F_SCALAR, F_ENUM, F_RELATION, F_UNSUPPORTED };
+enum fkind { F_SCALAR,
+	     F_ENUM,
+	     F_RELATION,
+	     F_UNSUPPORTED };
 
 struct psl_block;
 
@@ -471,24 +487,29 @@ struct psl_field {
 	struct pos pos;
 	/* resolved */
 	enum fkind kind;
-	char *dbname;		 /* after @map, as Prisma names things with it */
-	char *col;		 /* dbname as PostgreSQL stores it (63 bytes) */
-	struct psl_block *owner; /* the block it belongs to */
+	char *dbname;		  /* after @map, as Prisma names things with it */
+	char *col;		  /* dbname as PostgreSQL stores it (63 bytes) */
+	struct psl_block *owner;  /* the block it belongs to */
 	struct psl_block *target; /* enum or model of its type */
-	const char *relname;	 /* @relation name, or NULL */
-	struct psl_field *peer;	 /* the opposite relation field */
-	bool done;		 /* m-n join table made */
+	const char *relname;	  /* @relation name, or NULL */
+	struct psl_field *peer;	  /* the opposite relation field */
+	bool done;		  /* m-n join table made */
 };
 
-enum bkind { B_MODEL, B_VIEW, B_TYPE, B_ENUM, B_DATASOURCE, B_GENERATOR };
+enum bkind { B_MODEL,
+	     B_VIEW,
+	     B_TYPE,
+	     B_ENUM,
+	     B_DATASOURCE,
+	     B_GENERATOR };
 
 struct psl_block {
 	enum bkind kind;
 	char *name;
 	struct psl_field *fields;
 	size_t nfields, capfields;
-	struct psl_attrs attrs;	 /* block attributes (@@) */
-	struct psl_args config;	 /* datasource and generator: key = value */
+	struct psl_attrs attrs; /* block attributes (@@) */
+	struct psl_args config; /* datasource and generator: key = value */
 	struct pos pos;
 	/* resolved */
 	char *schema, *dbname;	 /* dbname after @@map, full length */
@@ -792,8 +813,12 @@ static const struct {
 	const char *word;
 	enum bkind kind;
 } block_keywords[] = {
-	{"model", B_MODEL}, {"type", B_TYPE},		  {"view", B_VIEW},
-	{"enum", B_ENUM},   {"datasource", B_DATASOURCE}, {"generator", B_GENERATOR},
+	{"model", B_MODEL},
+	{"type", B_TYPE},
+	{"view", B_VIEW},
+	{"enum", B_ENUM},
+	{"datasource", B_DATASOURCE},
+	{"generator", B_GENERATOR},
 };
 
 /* block_keyword: the index of the keyword the current word starts with,
@@ -1297,7 +1322,8 @@ static void resolve_field(const struct psl *p, struct psl_block *b, struct psl_f
 		f->kind = F_SCALAR;
 	} else if (!(f->target = find_block(p, f->type))) {
 		fail(&f->pos, "Type \"%s\" is neither a built-in type, nor refers to another model, "
-			      "composite type, or enum.", f->type);
+			      "composite type, or enum.",
+		     f->type);
 	} else {
 		f->kind = f->target->kind == B_ENUM ? F_ENUM : F_RELATION;
 	}
@@ -1394,7 +1420,8 @@ static char *scalar_type(const struct psl_field *f)
 			continue;
 		if (strcmp(n->scalar, f->type))
 			fail(&a->pos, "Native type %s is not compatible with declared field type %s, "
-				      "expected field type %s.", name, f->type, n->scalar);
+				      "expected field type %s.",
+			     name, f->type, n->scalar);
 		return native_spelling(n, a);
 	}
 	fail(&a->pos, "Native type %s is not supported for postgresql connector.", name);
@@ -1603,7 +1630,8 @@ static char *number_sql(const char *num)
 		   (strlen(num + (*num == '-')) > 10 || strcmp(num + (*num == '-'), "2147483647") > 0);
 	if (*num != '-' && !big)
 		return xstrdup(num);
-	return xasprintf("'%s'::%s", num, !integral ? "numeric" : big ? "bigint" : "integer");
+	return xasprintf("'%s'::%s", num, !integral ? "numeric" : big ? "bigint"
+								      : "integer");
 }
 
 /* enum_value_sql: a default naming an enum value, as 'label'::"Enum". */
@@ -1614,7 +1642,9 @@ static char *enum_value_sql(const struct psl_field *f, const struct psl_expr *v,
 		if (!strcmp(e->fields[i].name, v->text))
 			return quoted_sql(e->fields[i].dbname, type);
 	fail(&v->pos, "The defined default value `%s` is not a valid value of the enum %s.",
-	     v->kind == X_ARRAY ? "[...]" : v->text ? v->text : "", e->name);
+	     v->kind == X_ARRAY ? "[...]" : v->text ? v->text
+						    : "",
+	     e->name);
 }
 
 /* literal_sql: one literal default value of the type of f (an element of
@@ -1880,7 +1910,8 @@ static struct cat_index *new_index(struct psl *p, const struct cat_table *t, con
 	if (catalog_index(p->cat, t->schema, name))
 		fail(at, "The given constraint name `%s` has to be unique in the following namespace: "
 			 "global for primary key, indexes and unique constraints. Please provide a "
-			 "different name using the `map` argument.", name);
+			 "different name using the `map` argument.",
+		     name);
 	return catalog_add_index(p->cat, t->schema, name, t->qname);
 }
 
@@ -1951,8 +1982,12 @@ static void add_primary_key(struct psl *p, struct psl_block *m)
 static const char *index_method(const struct psl_expr *e)
 {
 	static const char *const types[][2] = {
-		{"BTree", "btree"}, {"Hash", "hash"},	  {"Gist", "gist"},
-		{"Gin", "gin"},	    {"SpGist", "spgist"}, {"Brin", "brin"},
+		{"BTree", "btree"},
+		{"Hash", "hash"},
+		{"Gist", "gist"},
+		{"Gin", "gin"},
+		{"SpGist", "spgist"},
+		{"Brin", "brin"},
 	};
 	if (!e)
 		return "btree";
@@ -1963,12 +1998,12 @@ static const char *index_method(const struct psl_expr *e)
 }
 
 /* where_value: one condition of a where: {field: value} object. */
-static void where_value(struct buf *b, const char *col, const struct psl_expr *v, bool not)
+static void where_value(struct buf *b, const char *col, const struct psl_expr *v, bool not )
 {
 	if (v->kind == X_OBJECT) {
 		if (v->args.n != 1 || strcmp(v->args.v[0].name, "not"))
 			fail(&v->pos, "Only 'not' is supported in a nested where clause object.");
-		where_value(b, col, v->args.v[0].value, !not);
+		where_value(b, col, v->args.v[0].value, !not );
 	} else if (v->kind == X_CONST && !strcmp(v->text, "null")) {
 		buf_addf(b, "%s IS %sNULL", col, not ? "NOT " : "");
 	} else if (v->kind == X_STR) {
@@ -2006,7 +2041,8 @@ static char *index_predicate(const struct psl_block *m, const struct psl_expr *e
 		if (!f || f->kind == F_RELATION)
 			fail(&g->value->pos, "where: refers to the unknown field %s", g->name);
 		char *col = cat_quote_ident(f->col);
-		buf_adds(&b, i ? ") AND (" : many ? "((" : "(");
+		buf_adds(&b, i ? ") AND (" : many ? "(("
+						  : "(");
 		where_value(&b, col, g->value, false);
 		free(col);
 	}
@@ -2237,7 +2273,8 @@ static struct psl_field *find_peer(struct psl_field *f)
 		     f->name, found->name, n->name, n->name);
 	if (!found)
 		fail(&f->pos, "The relation field `%s` on model `%s` is missing an opposite relation "
-			      "field on the model `%s`.", f->name, f->owner->name, n->name);
+			      "field on the model `%s`.",
+		     f->name, f->owner->name, n->name);
 	return found;
 }
 
@@ -2257,8 +2294,11 @@ static const struct psl_attr *holds_fk(const struct psl_field *f)
 static const char *action(const struct psl_expr *e, const char *dflt)
 {
 	static const char *const names[][2] = {
-		{"Cascade", "cascade"},	 {"Restrict", "restrict"},     {"NoAction", "no action"},
-		{"SetNull", "set null"}, {"SetDefault", "set default"},
+		{"Cascade", "cascade"},
+		{"Restrict", "restrict"},
+		{"NoAction", "no action"},
+		{"SetNull", "set null"},
+		{"SetDefault", "set default"},
 	};
 	if (!e)
 		return dflt;
@@ -2314,7 +2354,8 @@ static void add_fk(struct psl *p, struct cat_table *t, const char *name, const s
 {
 	if (catalog_fk(p->cat, t->qname, name))
 		fail(at, "The given constraint name `%s` has to be unique on table %s. Please provide "
-			 "a different name using the `map` argument.", name, t->qname);
+			 "a different name using the `map` argument.",
+		     name, t->qname);
 	struct cat_fk *fk = catalog_add_fk(p->cat, t->qname, name);
 	strv_copy(&fk->columns, from);
 	strv_copy(&fk->ref_columns, to);
@@ -2356,7 +2397,8 @@ static void build_fk(struct psl *p, struct psl_field *f, const struct psl_attr *
 	struct fieldv from = {0}, to = {0};
 	if (f->list || holds_fk(f->peer))
 		fail(&a->pos, "only the non-list side of a one-to-one or one-to-many relation takes "
-			      "fields: and references: (relation field %s)", f->name);
+			      "fields: and references: (relation field %s)",
+		     f->name);
 	key_fields(f->owner, arg(a, "fields"), &a->pos, "relation", &from);
 	key_fields(f->target, arg(a, "references"), &a->pos, "relation", &to);
 	check_references(p, a, &from, &to);
@@ -2383,7 +2425,8 @@ static void join_column(struct cat_table *t, const char *col, const struct psl_b
 {
 	if (!m->table || m->table->pk.n != 1)
 		fail(&f->pos, "Implicit many-to-many relations must always reference the id field of "
-			      "the related model: model `%s` has no single-field id.", m->name);
+			      "the related model: model `%s` has no single-field id.",
+		     m->name);
 	const struct cat_column *id = table_column(m->table, m->table->pk.v[0]);
 	table_add_column(t, col, id->type)->nullable = false;
 }

@@ -399,7 +399,8 @@ static void add_index_constraint(struct replay_ctx *x, struct cat_table *t, cons
 			index_columns_of(sql_jget(sql_node(pair, "List"), "items"), &cols);
 	} else
 		index_columns_of(sql_jget(con, "keys"), &cols);
-	const char *label = primary ? "pkey" : excl ? "excl" : "key";
+	const char *label = primary ? "pkey" : excl ? "excl"
+						    : "key";
 	struct cat_index *ix = rx_new_index(x, t->schema, t->name, t->qname, &cols, &cols,
 					    sql_jstr(con, "conname"), label);
 	ix->unique = !excl;
@@ -554,7 +555,8 @@ static void clone_parent_objects(struct replay_ctx *x, struct cat_table *t, cons
 		struct cat_index *pix = c->indexes[i];
 		if (strcmp(pix->table, parent))
 			continue;
-		const char *label = pix->primary ? "pkey" : pix->constraint ? "key" : "idx";
+		const char *label = pix->primary ? "pkey" : pix->constraint ? "key"
+									    : "idx";
 		struct cat_index *ix = rx_new_index(x, t->schema, t->name, t->qname, &pix->columns,
 						    &pix->columns, NULL, label);
 		pix = c->indexes[i];
@@ -663,7 +665,10 @@ static const char *partition_strategy(const cJSON *spec)
 /* CREATE TABLE ... (LIKE src INCLUDING ...): columns with NOT NULL always;
  * defaults, CHECK constraints and indexes when the options ask for them
  * (CREATE_TABLE_LIKE_* bits of PostgreSQL 15). */
-enum { LIKE_CONSTRAINTS = 1 << 2, LIKE_DEFAULTS = 1 << 3, LIKE_IDENTITY = 1 << 5, LIKE_INDEXES = 1 << 6 };
+enum { LIKE_CONSTRAINTS = 1 << 2,
+       LIKE_DEFAULTS = 1 << 3,
+       LIKE_IDENTITY = 1 << 5,
+       LIKE_INDEXES = 1 << 6 };
 
 static void copy_like(struct replay_ctx *x, struct cat_table *t, const cJSON *like)
 {
@@ -691,7 +696,8 @@ static void copy_like(struct replay_ctx *x, struct cat_table *t, const cJSON *li
 		struct cat_index *six = c->indexes[i];
 		if (strcmp(six->table, src->qname))
 			continue;
-		const char *label = six->primary ? "pkey" : six->constraint ? "key" : "idx";
+		const char *label = six->primary ? "pkey" : six->constraint ? "key"
+									    : "idx";
 		struct cat_index *ix = rx_new_index(x, t->schema, t->name, t->qname, &six->columns, &six->columns,
 						    NULL, label);
 		six = c->indexes[i];
@@ -963,7 +969,8 @@ static void at_attach_partition(struct replay_ctx *x, struct cat_table *t, const
 			       c->indexes[k]->unique == pix->unique;
 		if (have)
 			continue;
-		const char *label = pix->primary ? "pkey" : pix->constraint ? "key" : "idx";
+		const char *label = pix->primary ? "pkey" : pix->constraint ? "key"
+									    : "idx";
 		struct cat_index *ix = rx_new_index(x, p->schema, p->name, p->qname, &pix->columns,
 						    &pix->columns, NULL, label);
 		pix = c->indexes[i];
@@ -990,15 +997,44 @@ static void at_detach_partition(struct replay_ctx *x, const cJSON *cmd)
 static bool at_is_silent(const char *sub)
 {
 	static const char *const silent[] = {
-		"AT_SetStatistics", "AT_SetStorage", "AT_SetCompression", "AT_ClusterOn", "AT_DropCluster",
-		"AT_SetRelOptions", "AT_ResetRelOptions", "AT_ReplaceRelOptions", "AT_SetOptions",
-		"AT_ResetOptions", "AT_EnableTrig", "AT_DisableTrig", "AT_EnableAlwaysTrig",
-		"AT_EnableReplicaTrig", "AT_EnableTrigAll", "AT_DisableTrigAll", "AT_EnableTrigUser",
-		"AT_DisableTrigUser", "AT_EnableRule", "AT_DisableRule", "AT_EnableAlwaysRule",
-		"AT_EnableReplicaRule", "AT_ChangeOwner", "AT_SetTableSpace", "AT_ReplicaIdentity",
-		"AT_EnableRowSecurity", "AT_DisableRowSecurity", "AT_ForceRowSecurity",
-		"AT_NoForceRowSecurity", "AT_GenericOptions", "AT_AlterConstraint", "AT_SetAccessMethod",
-		"AT_DropOids", "AT_SetIdentity", "AT_AddInherit", "AT_DropInherit", "AT_AddOf", "AT_DropOf",
+		"AT_SetStatistics",
+		"AT_SetStorage",
+		"AT_SetCompression",
+		"AT_ClusterOn",
+		"AT_DropCluster",
+		"AT_SetRelOptions",
+		"AT_ResetRelOptions",
+		"AT_ReplaceRelOptions",
+		"AT_SetOptions",
+		"AT_ResetOptions",
+		"AT_EnableTrig",
+		"AT_DisableTrig",
+		"AT_EnableAlwaysTrig",
+		"AT_EnableReplicaTrig",
+		"AT_EnableTrigAll",
+		"AT_DisableTrigAll",
+		"AT_EnableTrigUser",
+		"AT_DisableTrigUser",
+		"AT_EnableRule",
+		"AT_DisableRule",
+		"AT_EnableAlwaysRule",
+		"AT_EnableReplicaRule",
+		"AT_ChangeOwner",
+		"AT_SetTableSpace",
+		"AT_ReplicaIdentity",
+		"AT_EnableRowSecurity",
+		"AT_DisableRowSecurity",
+		"AT_ForceRowSecurity",
+		"AT_NoForceRowSecurity",
+		"AT_GenericOptions",
+		"AT_AlterConstraint",
+		"AT_SetAccessMethod",
+		"AT_DropOids",
+		"AT_SetIdentity",
+		"AT_AddInherit",
+		"AT_DropInherit",
+		"AT_AddOf",
+		"AT_DropOf",
 	};
 	for (size_t i = 0; i < sizeof(silent) / sizeof(*silent); i++)
 		if (!strcmp(sub, silent[i]))
@@ -1121,28 +1157,103 @@ static void create_schema(struct replay_ctx *x, const cJSON *n)
 static bool is_passed_over(const char *type)
 {
 	static const char *const kinds[] = {
-		"InsertStmt", "UpdateStmt", "DeleteStmt", "SelectStmt", "MergeStmt", "CopyStmt",
-		"CommentStmt", "GrantStmt", "GrantRoleStmt", "CreateFunctionStmt", "AlterFunctionStmt",
-		"CreateTrigStmt", "CreateExtensionStmt", "AlterExtensionStmt", "AlterExtensionContentsStmt",
-		"TransactionStmt", "CreatePolicyStmt", "AlterPolicyStmt", "AlterOwnerStmt", "CreateRoleStmt",
-		"AlterRoleStmt", "AlterRoleSetStmt", "DropRoleStmt", "AlterDefaultPrivilegesStmt",
-		"CreateEventTrigStmt", "AlterEventTrigStmt", "RuleStmt", "NotifyStmt", "ListenStmt",
-		"UnlistenStmt", "LockStmt", "TruncateStmt", "VacuumStmt", "ClusterStmt", "RefreshMatViewStmt",
-		"ExplainStmt", "CreateStatsStmt", "AlterStatsStmt", "CreateCastStmt", "DefineStmt",
-		"CreateOpClassStmt", "CreateOpFamilyStmt", "AlterOpFamilyStmt", "CreateSeqStmt", "AlterSeqStmt",
-		"CreateDomainStmt", "AlterDomainStmt", "CompositeTypeStmt", "CreateRangeStmt",
-		"VariableShowStmt", "DiscardStmt", "CheckPointStmt", "ReindexStmt", "CallStmt",
-		"CreateConversionStmt", "DeclareCursorStmt", "ClosePortalStmt", "FetchStmt", "PrepareStmt",
-		"ExecuteStmt", "DeallocateStmt", "CreatePublicationStmt", "AlterPublicationStmt",
-		"CreateSubscriptionStmt", "AlterSubscriptionStmt", "DropSubscriptionStmt",
-		"CreateTableSpaceStmt", "DropTableSpaceStmt", "AlterTableSpaceOptionsStmt", "AlterSystemStmt",
-		"SecLabelStmt", "AlterObjectDependsStmt", "AlterOperatorStmt", "AlterCollationStmt",
-		"CreatedbStmt", "DropdbStmt", "AlterDatabaseStmt", "AlterDatabaseSetStmt",
-		"ConstraintsSetStmt", "CreatePLangStmt", "CreateTransformStmt", "CreateAmStmt",
-		"CreateFdwStmt", "AlterFdwStmt", "CreateForeignServerStmt", "AlterForeignServerStmt",
-		"CreateUserMappingStmt", "AlterUserMappingStmt", "DropUserMappingStmt", "DropOwnedStmt",
-		"ReassignOwnedStmt", "AlterTSDictionaryStmt", "AlterTSConfigurationStmt", "LoadStmt",
-		"AlterTypeStmt", "CreateStatsStmt", "DropStmt_unused",
+		"InsertStmt",
+		"UpdateStmt",
+		"DeleteStmt",
+		"SelectStmt",
+		"MergeStmt",
+		"CopyStmt",
+		"CommentStmt",
+		"GrantStmt",
+		"GrantRoleStmt",
+		"CreateFunctionStmt",
+		"AlterFunctionStmt",
+		"CreateTrigStmt",
+		"CreateExtensionStmt",
+		"AlterExtensionStmt",
+		"AlterExtensionContentsStmt",
+		"TransactionStmt",
+		"CreatePolicyStmt",
+		"AlterPolicyStmt",
+		"AlterOwnerStmt",
+		"CreateRoleStmt",
+		"AlterRoleStmt",
+		"AlterRoleSetStmt",
+		"DropRoleStmt",
+		"AlterDefaultPrivilegesStmt",
+		"CreateEventTrigStmt",
+		"AlterEventTrigStmt",
+		"RuleStmt",
+		"NotifyStmt",
+		"ListenStmt",
+		"UnlistenStmt",
+		"LockStmt",
+		"TruncateStmt",
+		"VacuumStmt",
+		"ClusterStmt",
+		"RefreshMatViewStmt",
+		"ExplainStmt",
+		"CreateStatsStmt",
+		"AlterStatsStmt",
+		"CreateCastStmt",
+		"DefineStmt",
+		"CreateOpClassStmt",
+		"CreateOpFamilyStmt",
+		"AlterOpFamilyStmt",
+		"CreateSeqStmt",
+		"AlterSeqStmt",
+		"CreateDomainStmt",
+		"AlterDomainStmt",
+		"CompositeTypeStmt",
+		"CreateRangeStmt",
+		"VariableShowStmt",
+		"DiscardStmt",
+		"CheckPointStmt",
+		"ReindexStmt",
+		"CallStmt",
+		"CreateConversionStmt",
+		"DeclareCursorStmt",
+		"ClosePortalStmt",
+		"FetchStmt",
+		"PrepareStmt",
+		"ExecuteStmt",
+		"DeallocateStmt",
+		"CreatePublicationStmt",
+		"AlterPublicationStmt",
+		"CreateSubscriptionStmt",
+		"AlterSubscriptionStmt",
+		"DropSubscriptionStmt",
+		"CreateTableSpaceStmt",
+		"DropTableSpaceStmt",
+		"AlterTableSpaceOptionsStmt",
+		"AlterSystemStmt",
+		"SecLabelStmt",
+		"AlterObjectDependsStmt",
+		"AlterOperatorStmt",
+		"AlterCollationStmt",
+		"CreatedbStmt",
+		"DropdbStmt",
+		"AlterDatabaseStmt",
+		"AlterDatabaseSetStmt",
+		"ConstraintsSetStmt",
+		"CreatePLangStmt",
+		"CreateTransformStmt",
+		"CreateAmStmt",
+		"CreateFdwStmt",
+		"AlterFdwStmt",
+		"CreateForeignServerStmt",
+		"AlterForeignServerStmt",
+		"CreateUserMappingStmt",
+		"AlterUserMappingStmt",
+		"DropUserMappingStmt",
+		"DropOwnedStmt",
+		"ReassignOwnedStmt",
+		"AlterTSDictionaryStmt",
+		"AlterTSConfigurationStmt",
+		"LoadStmt",
+		"AlterTypeStmt",
+		"CreateStatsStmt",
+		"DropStmt_unused",
 	};
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds); i++)
 		if (!strcmp(type, kinds[i]))

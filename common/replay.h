@@ -16,8 +16,8 @@
 
 struct replay {
 	struct catalog *cat;
-	char *search_schema; /* first schema of search_path: where unqualified names go */
-	struct strv temp_tables; /* names of temporary tables: not part of the schema */
+	char *search_schema;		 /* first schema of search_path: where unqualified names go */
+	struct strv temp_tables;	 /* names of temporary tables: not part of the schema */
 	struct strv fn_names, fn_bodies; /* PL/pgSQL functions created so far */
 	long statements, skipped, warned;
 	bool quiet; /* no warnings on stderr (lockscore reports its own) */

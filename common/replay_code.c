@@ -89,13 +89,19 @@ void rx_function_stmt(struct replay_ctx *x, const cJSON *n, const char *function
 /* ---- triggers ---- */
 
 /* CreateTrigStmt.timing and .events are PostgreSQL's TRIGGER_TYPE_* bits. */
-enum { TT_BEFORE = 2, TT_INSERT = 4, TT_DELETE = 8, TT_UPDATE = 16, TT_TRUNCATE = 32, TT_INSTEAD = 64 };
+enum { TT_BEFORE = 2,
+       TT_INSERT = 4,
+       TT_DELETE = 8,
+       TT_UPDATE = 16,
+       TT_TRUNCATE = 32,
+       TT_INSTEAD = 64 };
 
 static void set_trigger_kind(struct cat_trigger *tg, const cJSON *n)
 {
 	long timing = sql_jint(n, "timing"), events = sql_jint(n, "events");
 	free(tg->timing);
-	tg->timing = xstrdup(timing & TT_INSTEAD ? "instead of" : timing & TT_BEFORE ? "before" : "after");
+	tg->timing = xstrdup(timing & TT_INSTEAD ? "instead of" : timing & TT_BEFORE ? "before"
+										     : "after");
 	free(tg->level);
 	tg->level = xstrdup(sql_jbool(n, "row") ? "row" : "statement");
 	if (events & TT_INSERT)

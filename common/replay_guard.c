@@ -20,7 +20,9 @@
 #include "replay_int.h"
 #include "xalloc.h"
 
-enum tv { TV_FALSE = 0, TV_TRUE = 1, TV_UNKNOWN = -1 };
+enum tv { TV_FALSE = 0,
+	  TV_TRUE = 1,
+	  TV_UNKNOWN = -1 };
 
 /* One row of a catalog relation: its modelled columns and their values. */
 #define ROW_COLS 6
@@ -302,11 +304,11 @@ static enum tv bool_expr(struct gctx *g, const struct grow *r, const cJSON *b)
 		return v == TV_UNKNOWN ? v : !v;
 	}
 	bool and = !strcmp(op, "AND_EXPR");
-	enum tv acc = and ? TV_TRUE : TV_FALSE;
+	enum tv acc = and? TV_TRUE : TV_FALSE;
 	cJSON_ArrayForEach(a, sql_jget(b, "args"))
 	{
 		enum tv v = on_row(g, r, a);
-		if (v == (and ? TV_FALSE : TV_TRUE))
+		if (v == (and? TV_FALSE : TV_TRUE))
 			return v;
 		if (v == TV_UNKNOWN)
 			acc = TV_UNKNOWN;

@@ -10,7 +10,7 @@ struct replay_ctx {
 	struct replay *r;
 	const char *file;
 	int line;
-	const char *src; /* the whole script text (parse-tree locations index it) */
+	const char *src;	     /* the whole script text (parse-tree locations index it) */
 	size_t stmt_start, stmt_end; /* the current statement's bytes in src */
 };
 

@@ -101,7 +101,8 @@ void rx_index_stmt(struct replay_ctx *x, const cJSON *n)
 	struct strv cols = STRV_INIT, names = STRV_INIT;
 	index_keys(x, sql_jget(n, "indexParams"), &cols);
 	index_colnames(sql_jget(n, "indexParams"), &names);
-	const char *label = sql_jbool(n, "primary") ? "pkey" : sql_jbool(n, "isconstraint") ? "key" : "idx";
+	const char *label = sql_jbool(n, "primary") ? "pkey" : sql_jbool(n, "isconstraint") ? "key"
+											    : "idx";
 	struct cat_index *ix = rx_new_index(x, schema, relname, qname, &cols, &names, name, label);
 	ix->unique = sql_jbool(n, "unique");
 	free(ix->method);
@@ -441,7 +442,8 @@ static void collect_rangevars(const cJSON *n, struct strv *ctes, struct strv *ou
 				continue;
 			struct cat_table *t = rx_table(x, c);
 			struct cat_view *v = t ? NULL : rx_view(x, c);
-			const char *q = t ? t->qname : v ? v->qname : NULL;
+			const char *q = t ? t->qname : v ? v->qname
+							 : NULL;
 			if (q && strv_index(out, q) < 0)
 				strv_push(out, q);
 		} else if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
@@ -543,7 +545,8 @@ static bool add_target(struct cat_table *t, const cJSON *rt, struct cat_table **
 				for (size_t k = 0; k < tabs[i]->ncols; k++)
 					table_add_column(t, tabs[i]->cols[k].name, tabs[i]->cols[k].type);
 	} else {
-		const char *name = sql_jstr(rt, "name") ? sql_jstr(rt, "name") : f.n ? f.v[f.n - 1] : NULL;
+		const char *name = sql_jstr(rt, "name") ? sql_jstr(rt, "name") : f.n ? f.v[f.n - 1]
+										     : NULL;
 		const struct cat_column *src = ref ? find_ref(&f, tabs, aliases, n) : NULL;
 		char *type = cast ? sql_format_type(sql_jget(cast, "typeName"), NULL) : NULL;
 		if (name && (src || type))

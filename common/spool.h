@@ -36,15 +36,18 @@ extern size_t spool_mem_limit;
 struct spool {
 	char *mem; /* in memory: the bytes; in a file: the write buffer */
 	size_t len, cap;
-	FILE *f;	      /* the temporary file, once past the limit */
-	uint64_t size;	      /* bytes appended in all */
-	char *blk;	      /* read cache of the file: one block */
+	FILE *f;       /* the temporary file, once past the limit */
+	uint64_t size; /* bytes appended in all */
+	char *blk;     /* read cache of the file: one block */
 	uint64_t blk_off;
 	size_t blk_len;
 	struct msg_err err; /* the first failure, if any */
 };
 
-#define SPOOL_INIT {NULL, 0, 0, NULL, 0, NULL, 0, 0, MSG_ERR_INIT}
+#define SPOOL_INIT                                            \
+	{                                                     \
+		NULL, 0, 0, NULL, 0, NULL, 0, 0, MSG_ERR_INIT \
+	}
 
 void spool_add(struct spool *s, const void *p, size_t n);
 /* spool_read: n bytes at off into p (zeros after a failure); reading past

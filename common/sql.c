@@ -238,14 +238,14 @@ static bool has_meta_commands(const char *text, size_t from, size_t len)
 
 struct seq {
 	const char *text;
-	char *clean;	 /* text with psql meta-command lines blanked, or NULL */
-	size_t textlen;	 /* SIZE_MAX until a window reaches the end */
+	char *clean;	/* text with psql meta-command lines blanked, or NULL */
+	size_t textlen; /* SIZE_MAX until a window reaches the end */
 	/* the scanner cuts a window of the text at a time: [wbase, wbase+wlen) */
-	void *split;	 /* the scanner's result for the window */
+	void *split; /* the scanner's result for the window */
 	size_t wbase, wlen, want;
-	int next, nuse;	 /* next piece; pieces usable (the last one may be cut) */
-	bool at_end;	 /* the window reaches the end of the text */
-	size_t done;	 /* bytes of the text handed out (or blank) so far */
+	int next, nuse; /* next piece; pieces usable (the last one may be cut) */
+	bool at_end;	/* the window reaches the end of the text */
+	size_t done;	/* bytes of the text handed out (or blank) so far */
 	struct buf piece, window;
 };
 
@@ -282,7 +282,8 @@ static int split_window(struct seq *r, size_t from, struct sql_error *err)
 		buf_add(&r->window, src + from, len);
 		PgQuerySplitResult *sr = xmalloc(sizeof(*sr));
 		*sr = pg_query_split_with_scanner(r->window.s);
-		int nuse = sr->error ? 0 : end ? sr->n_stmts : sr->n_stmts - 1;
+		int nuse = sr->error ? 0 : end ? sr->n_stmts
+					       : sr->n_stmts - 1;
 		if (sr->error && end) {
 			err->message = xstrdup(sr->error->message);
 			err->line = line_of(r->text, from + char_to_byte(r->window.s, sr->error->cursorpos));
@@ -457,7 +458,7 @@ static int whole_window(struct seq *r, struct cut *c)
 	}
 	r->done = from + len;
 	if (r->want > WINDOW_MIN)
-		r->want /= 2; /* back towards the usual size after a big piece */
+		r->want /= 2;  /* back towards the usual size after a big piece */
 	r->next = r->nuse = 0; /* the next call starts a window at r->done */
 	r->at_end = end;
 	return 1;
@@ -547,7 +548,7 @@ static int take(struct take *t, struct cut *c, const struct sql_script **one, st
 	const cJSON *raw;
 	cJSON_ArrayForEach(raw, sql_jget(s->tree, "stmts")) add_stmt(s, raw, c->len, &rel, s->text);
 	if (s->n == 0)
-		return 0; /* only comments */
+		return 0;				 /* only comments */
 	struct line_cursor abs = {t->line_off, t->line}; /* lines in the whole text */
 	for (size_t k = 0; k < s->n; k++)
 		s->stmts[k].line = line_at(t->text, &abs, c->off + s->stmts[k].offset);
@@ -574,15 +575,15 @@ struct slot {
 };
 
 struct sql_reader_state {
-	struct seq seq;	 /* the producer's (the caller's when not threaded) */
-	struct take tk;	 /* the caller's */
+	struct seq seq; /* the producer's (the caller's when not threaded) */
+	struct take tk; /* the caller's */
 	bool threaded, finished;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t filled, emptied;
 	bool stop, want_filled, want_emptied; /* a thread waits on that condition */
-	size_t head, count; /* ring of AHEAD slots; the producer writes at head + count */
-	size_t bytes;	    /* of the parse trees in the ring */
+	size_t head, count;		      /* ring of AHEAD slots; the producer writes at head + count */
+	size_t bytes;			      /* of the parse trees in the ring */
 	struct slot ring[AHEAD];
 };
 

@@ -21,10 +21,10 @@
 #include "buf.h"
 
 struct sql_stmt {
-	int line;	   /* line of the statement's first token */
+	int line;	    /* line of the statement's first token */
 	size_t offset, len; /* the statement's bytes in the script text */
-	const char *type;  /* node name, e.g. "CreateStmt" */
-	cJSON *node;	   /* the node's fields, borrowed */
+	const char *type;   /* node name, e.g. "CreateStmt" */
+	cJSON *node;	    /* the node's fields, borrowed */
 };
 
 struct sql_arena; /* where a script's parse tree lives (sql.c) */

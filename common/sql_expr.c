@@ -8,13 +8,16 @@
 #include "sql.h"
 #include "xalloc.h"
 
-enum typmod_style { TM_NONE, TM_LEN, TM_NUMERIC, TM_TIME };
+enum typmod_style { TM_NONE,
+		    TM_LEN,
+		    TM_NUMERIC,
+		    TM_TIME };
 
 struct builtin_type {
 	const char *name;    /* as in the parse tree */
 	const char *display; /* as format_type() prints it */
 	enum typmod_style tm;
-	const char *suffix;  /* printed after the typmod (time zones) */
+	const char *suffix; /* printed after the typmod (time zones) */
 };
 
 static const struct builtin_type builtins[] = {
@@ -66,8 +69,12 @@ static const struct builtin_type builtins[] = {
 
 /* Aliases a user may write unqualified that the grammar does not rewrite. */
 static const char *const user_aliases[][2] = {
-	{"integer", "int4"}, {"int", "int4"}, {"smallint", "int2"}, {"bigint", "int8"},
-	{"boolean", "bool"}, {"real", "float4"},
+	{"integer", "int4"},
+	{"int", "int4"},
+	{"smallint", "int2"},
+	{"bigint", "int8"},
+	{"boolean", "bool"},
+	{"real", "float4"},
 };
 
 static const struct builtin_type *find_builtin(const char *schema, const char *name)
@@ -190,7 +197,8 @@ long sql_const_ival(const cJSON *c, const char *src)
 		p++;
 	errno = 0;
 	long n = strtol(p, NULL, 0);
-	return errno ? 0 : neg ? -n : n;
+	return errno ? 0 : neg ? -n
+			       : n;
 }
 
 static void deparse_const(struct buf *b, const cJSON *c, const char *src)

@@ -51,8 +51,10 @@ static bool scan_clean(const char *text, bool last_semi, bool comma, bool last_c
 			ok = last_semi && i + 1 == sr->n_tokens;
 		else if (t == PG_QUERY__TOKEN__ASCII_44 && paren == 0 && bracket == 0 && !comma)
 			ok = false;
-		paren += t == PG_QUERY__TOKEN__ASCII_40 ? 1 : t == PG_QUERY__TOKEN__ASCII_41 ? -1 : 0;
-		bracket += t == PG_QUERY__TOKEN__ASCII_91 ? 1 : t == PG_QUERY__TOKEN__ASCII_93 ? -1 : 0;
+		paren += t == PG_QUERY__TOKEN__ASCII_40 ? 1 : t == PG_QUERY__TOKEN__ASCII_41 ? -1
+											     : 0;
+		bracket += t == PG_QUERY__TOKEN__ASCII_91 ? 1 : t == PG_QUERY__TOKEN__ASCII_93 ? -1
+											       : 0;
 		if (paren < 0 || bracket < 0)
 			ok = false;
 	}

@@ -23,7 +23,10 @@ struct strmap {
 	size_t n, cap; /* cap: 0 or a power of two */
 };
 
-#define STRMAP_INIT {NULL, 0, 0}
+#define STRMAP_INIT        \
+	{                  \
+		NULL, 0, 0 \
+	}
 
 void strmap_release(struct strmap *m);
 /* strmap_get: the value of key, or NULL. */

@@ -39,7 +39,8 @@ static int open_dir(const char *path, const char **base)
 	*base = slash ? slash + 1 : path;
 	if (!**base || !strcmp(*base, ".") || !strcmp(*base, ".."))
 		return errno = EISDIR, -1;
-	char *dir = !slash ? xstrdup(".") : slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+	char *dir = !slash ? xstrdup(".") : slash == path ? xstrdup("/")
+							  : xstrndup(path, (size_t)(slash - path));
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	free(dir);
 	return fd;
@@ -129,7 +130,7 @@ int wfile_write(const char *path, const void *data, size_t len, int flags)
 	(void)fsync(dfd); /* the rename on disk too; a file system may refuse */
 	close(dfd);
 	return 0;
-fail: {
+fail : {
 	int e = errno;
 	close(dfd);
 	errno = e;

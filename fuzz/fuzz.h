@@ -34,16 +34,16 @@ void fuzz_allow_exit(unsigned mask);
 
 /* FUZZ_RUN: run the statement body; true when it ended in an exit. The body
  * must not leave anything that outlives it except through its own frees. */
-#define FUZZ_RUN(body)                              \
-	({                                          \
-		volatile bool fuzz_died_ = true;          \
-		fuzz_begin();                       \
-		if (!setjmp(fuzz_jmp)) {            \
-			body;                       \
-			fuzz_died_ = false;         \
-		}                                   \
-		fuzz_end(fuzz_died_);               \
-		fuzz_died_;                         \
+#define FUZZ_RUN(body)                           \
+	({                                       \
+		volatile bool fuzz_died_ = true; \
+		fuzz_begin();                    \
+		if (!setjmp(fuzz_jmp)) {         \
+			body;                    \
+			fuzz_died_ = false;      \
+		}                                \
+		fuzz_end(fuzz_died_);            \
+		fuzz_died_;                      \
 	})
 
 /* fuzz_cstr: data as a NUL-terminated string (cut at the first NUL, as a

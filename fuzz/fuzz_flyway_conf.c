@@ -17,9 +17,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const names[] = {
-	"V1__init.sql", "V1.1__add_x.sql", "V2_0_1__more.SQL", "R__views.sql", "U2__undo.sql",
-	"B1.1__baseline.sql", "V3__a.psql", "Vx__not.sql", "V10__ten.sql", "ver4-four.sql",
-	"M5__m.sql", "R__other_view.sql", "V 6__space.sql", "V7__.sql", "V8.sql",
+	"V1__init.sql",
+	"V1.1__add_x.sql",
+	"V2_0_1__more.SQL",
+	"R__views.sql",
+	"U2__undo.sql",
+	"B1.1__baseline.sql",
+	"V3__a.psql",
+	"Vx__not.sql",
+	"V10__ten.sql",
+	"ver4-four.sql",
+	"M5__m.sql",
+	"R__other_view.sql",
+	"V 6__space.sql",
+	"V7__.sql",
+	"V8.sql",
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

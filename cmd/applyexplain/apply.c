@@ -70,10 +70,10 @@ static void read_pairs(PGconn *c, int pid, bool granted_only, struct pairs *out)
 	const char *params[1] = {pidbuf};
 	snprintf(pidbuf, sizeof pidbuf, "%d", pid);
 	PGresult *r = query_or_die(c,
-			       "SELECT l.relation::int8, l.mode, l.granted FROM pg_catalog.pg_locks l "
-			       "WHERE l.pid = $1::int4 AND l.locktype = 'relation' AND l.database = "
-			       "(SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())",
-			       1, params);
+				   "SELECT l.relation::int8, l.mode, l.granted FROM pg_catalog.pg_locks l "
+				   "WHERE l.pid = $1::int4 AND l.locktype = 'relation' AND l.database = "
+				   "(SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())",
+				   1, params);
 	for (int i = 0; i < PQntuples(r); i++) {
 		int rank = lock_rank(PQgetvalue(r, i, 1));
 		if (rank && (!granted_only || PQgetvalue(r, i, 2)[0] == 't'))
@@ -491,13 +491,13 @@ static void named_index_tables(const struct sql_stmt *st, const struct rels *bef
  * shadow deliberately, as its own (superuser) session, rebuilt from the
  * statement's tree by the server's format(), and says so in the trace.
  * $1 name, $2 schema, $3 version, $4 cascade. */
-#define UNTRUSTED_EXT_SQL                                                                                     \
-	"SELECT format('CREATE EXTENSION IF NOT EXISTS %I', $1::text) || "                                       \
-	"CASE WHEN $2::text IS NULL THEN '' ELSE format(' SCHEMA %I', $2::text) END || "                         \
-	"CASE WHEN $3::text IS NULL THEN '' ELSE format(' VERSION %L', $3::text) END || "                        \
-	"CASE WHEN $4::bool THEN ' CASCADE' ELSE '' END AS stmt "                                                \
-	"FROM pg_catalog.pg_available_extension_versions v JOIN pg_catalog.pg_available_extensions a "          \
-	"USING (name) WHERE v.name = $1 AND v.version = coalesce($3, a.default_version) AND NOT v.trusted "     \
+#define UNTRUSTED_EXT_SQL                                                                                              \
+	"SELECT format('CREATE EXTENSION IF NOT EXISTS %I', $1::text) || "                                             \
+	"CASE WHEN $2::text IS NULL THEN '' ELSE format(' SCHEMA %I', $2::text) END || "                               \
+	"CASE WHEN $3::text IS NULL THEN '' ELSE format(' VERSION %L', $3::text) END || "                              \
+	"CASE WHEN $4::bool THEN ' CASCADE' ELSE '' END AS stmt "                                                      \
+	"FROM pg_catalog.pg_available_extension_versions v JOIN pg_catalog.pg_available_extensions a "                 \
+	"USING (name) WHERE v.name = $1 AND v.version = coalesce($3, a.default_version) AND NOT v.trusted "            \
 	"AND a.installed_version IS NULL AND (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) " \
 	"AND current_user <> $5::text"
 

@@ -93,8 +93,21 @@ static const char usage_text[] =
 
 static void parse_opts(struct opts *o, int argc, char **argv)
 {
-	enum { O_SHADOW = 256, O_QUERIES, O_FROMDB, O_TOP, O_STMT_TO, O_PROBE_TO, O_NOTX, O_NOPROBES,
-	       O_NOPLANS, O_NOROLLBACK, O_LARGE, O_COST, O_TIME, O_RUNS, O_NOTPROD };
+	enum { O_SHADOW = 256,
+	       O_QUERIES,
+	       O_FROMDB,
+	       O_TOP,
+	       O_STMT_TO,
+	       O_PROBE_TO,
+	       O_NOTX,
+	       O_NOPROBES,
+	       O_NOPLANS,
+	       O_NOROLLBACK,
+	       O_LARGE,
+	       O_COST,
+	       O_TIME,
+	       O_RUNS,
+	       O_NOTPROD };
 	static const struct option longopts[] = {
 		{"shadow", required_argument, NULL, O_SHADOW},
 		{"queries", required_argument, NULL, O_QUERIES},
@@ -251,7 +264,8 @@ static int refuse_unless_shadow(PGconn *c, const struct opts *o, const char *url
 	int marked = 0;
 	if (claims && seal_key(false, key, &why) == 0) {
 		const char *db = db_get(r, 0, "datname"), *nsp = db_get(r, 0, "nspname");
-		marked = sealed(comment, sysid, db, NULL, key) ? 1 : sealed(schema, sysid, db, nsp, key) ? 2 : 0;
+		marked = sealed(comment, sysid, db, NULL, key) ? 1 : sealed(schema, sysid, db, nsp, key) ? 2
+													 : 0;
 		if (!marked)
 			why = xstrdup("it is marked as a shadow, but the mark's seal is not valid here (a mark "
 				      "copied or written by hand, or mkshadow ran with another seal key)");
@@ -293,11 +307,11 @@ static void migration_tables(PGconn *c, const char *text, struct strv *out)
 		char *q = quote_qualified_or_die(c, names.v[i]);
 		const char *params[1] = {q};
 		PGresult *r = query_or_die(c,
-				       "SELECT n.nspname || '.' || t.relname FROM pg_catalog.pg_index x "
-				       "JOIN pg_catalog.pg_class t ON t.oid = x.indrelid "
-				       "JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace "
-				       "WHERE x.indexrelid = pg_catalog.to_regclass($1)",
-				       1, params);
+					   "SELECT n.nspname || '.' || t.relname FROM pg_catalog.pg_index x "
+					   "JOIN pg_catalog.pg_class t ON t.oid = x.indrelid "
+					   "JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace "
+					   "WHERE x.indexrelid = pg_catalog.to_regclass($1)",
+					   1, params);
 		const char *t = PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : names.v[i];
 		if (strv_index(out, t) < 0)
 			strv_push(out, t);
@@ -483,7 +497,8 @@ int main(int argc, char **argv)
 		usage_error("no migration record on stdin");
 	/* the shadow mkshadow made wins over SHADOW_DATABASE_URL, which names
 	 * the server mkshadow made it on */
-	const char *url = o.shadow_url ? o.shadow_url : in.shadow ? nd_get_str(in.shadow, "url") : NULL;
+	const char *url = o.shadow_url ? o.shadow_url : in.shadow ? nd_get_str(in.shadow, "url")
+								  : NULL;
 	if (!url || !*url)
 		url = getenv("SHADOW_DATABASE_URL");
 	if (!url || !*url)

@@ -33,7 +33,7 @@ struct opts {
 	int statement_timeout_ms;
 	int probe_timeout_ms;
 	bool no_transaction, no_probes, no_plans, no_rollback, not_production;
-	bool progress; /* stderr is a terminal: say what runs */
+	bool progress;	   /* stderr is a terminal: say what runs */
 	double large_rows; /* production rows from which a seq scan counts as large */
 	double cost_ratio, time_ratio;
 	int runs; /* EXPLAIN ANALYZE runs per query and side; the fastest counts */
@@ -145,7 +145,7 @@ struct shadow {
 	PGconn *mig, *mon;
 	const struct opts *o;
 	double sample_percent;
-	const cJSON *samples; /* array of sample records (borrowed) */
+	const cJSON *samples;	  /* array of sample records (borrowed) */
 	struct strv by_superuser; /* extensions superuser_extensions created */
 };
 
@@ -167,11 +167,11 @@ PGconn *contain_migration(PGconn *admin, const char *url, const char *schema, co
 void superuser_extensions(struct shadow *sh, const cJSON *migrations);
 
 struct run {
-	cJSON *traces;	   /* trace records, in statement order */
-	int failed_stmt;   /* index of the statement that failed, or -1 */
-	int violations;	   /* statements that failed on the data */
-	char *error;	   /* the failure's message, or NULL */
-	cJSON *destroyed;  /* what DROP COLUMN / DROP TABLE statements destroyed */
+	cJSON *traces;	  /* trace records, in statement order */
+	int failed_stmt;  /* index of the statement that failed, or -1 */
+	int violations;	  /* statements that failed on the data */
+	char *error;	  /* the failure's message, or NULL */
+	cJSON *destroyed; /* what DROP COLUMN / DROP TABLE statements destroyed */
 };
 
 /* apply_traced: run a migration's forward script on the shadow, one trace

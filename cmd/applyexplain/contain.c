@@ -32,9 +32,9 @@
 #include "xalloc.h"
 
 /* What a migration's role must not be or belong to. */
-#define REACH_SQL                                                                                               \
+#define REACH_SQL                                                                                                  \
 	"SELECT r.rolname, r.rolsuper, r.rolcreaterole, r.rolbypassrls, "                                          \
-	"ARRAY(SELECT g FROM unnest(ARRAY['pg_execute_server_program', 'pg_read_server_files', "                  \
+	"ARRAY(SELECT g FROM unnest(ARRAY['pg_execute_server_program', 'pg_read_server_files', "                   \
 	"'pg_write_server_files', 'pg_read_all_data', 'pg_write_all_data']) g "                                    \
 	"WHERE pg_catalog.pg_has_role(r.oid, g, 'USAGE') OR pg_catalog.pg_has_role(r.oid, g, 'MEMBER')) AS roles " \
 	"FROM pg_catalog.pg_roles r WHERE r.rolname = current_user"
@@ -43,27 +43,27 @@
  * role $1 (built by the server: format's %I quotes every identifier).
  * Extension members stay with the extension's owner; sequences owned by a
  * column go with their table; the public schema follows the database. */
-#define HANDOVER_SQL                                                                                            \
-	"WITH ext AS (SELECT objid, classid FROM pg_catalog.pg_depend WHERE deptype = 'e'), "                       \
-	"user_ns AS (SELECT oid, nspname FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "            \
-	"AND nspname <> 'information_schema') "                                                                    \
-	"SELECT 0 AS ord, format('ALTER DATABASE %I OWNER TO %I', current_database(), $1::text) AS stmt "               \
-	"UNION ALL SELECT 1, format('ALTER SCHEMA %I OWNER TO %I', n.nspname, $1::text) FROM user_ns n "                 \
-	"WHERE n.nspname <> 'public' AND n.oid NOT IN (SELECT objid FROM ext "                                   \
-	"WHERE classid = 'pg_catalog.pg_namespace'::regclass) "                                                    \
+#define HANDOVER_SQL                                                                                              \
+	"WITH ext AS (SELECT objid, classid FROM pg_catalog.pg_depend WHERE deptype = 'e'), "                     \
+	"user_ns AS (SELECT oid, nspname FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "           \
+	"AND nspname <> 'information_schema') "                                                                   \
+	"SELECT 0 AS ord, format('ALTER DATABASE %I OWNER TO %I', current_database(), $1::text) AS stmt "         \
+	"UNION ALL SELECT 1, format('ALTER SCHEMA %I OWNER TO %I', n.nspname, $1::text) FROM user_ns n "          \
+	"WHERE n.nspname <> 'public' AND n.oid NOT IN (SELECT objid FROM ext "                                    \
+	"WHERE classid = 'pg_catalog.pg_namespace'::regclass) "                                                   \
 	"UNION ALL SELECT 2, format('ALTER %s %s OWNER TO %I', CASE c.relkind WHEN 'S' THEN 'SEQUENCE' "          \
 	"WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, " \
-	"c.oid::regclass, $1::text) FROM pg_catalog.pg_class c JOIN user_ns n ON n.oid = c.relnamespace "                \
-	"WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND c.oid NOT IN (SELECT objid FROM ext "             \
+	"c.oid::regclass, $1::text) FROM pg_catalog.pg_class c JOIN user_ns n ON n.oid = c.relnamespace "         \
+	"WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND c.oid NOT IN (SELECT objid FROM ext "              \
 	"WHERE classid = 'pg_catalog.pg_class'::regclass) AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 "         \
-	"FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid "       \
-	"AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i'))) "                        \
-	"UNION ALL SELECT 3, format('ALTER TYPE %s OWNER TO %I', t.oid::regtype, $1::text) "                             \
+	"FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid "      \
+	"AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i'))) "                       \
+	"UNION ALL SELECT 3, format('ALTER TYPE %s OWNER TO %I', t.oid::regtype, $1::text) "                      \
 	"FROM pg_catalog.pg_type t JOIN user_ns n ON n.oid = t.typnamespace "                                     \
 	"WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT relkind FROM pg_catalog.pg_class "   \
 	"WHERE oid = t.typrelid) = 'c')) AND t.oid NOT IN (SELECT objid FROM ext "                                \
-	"WHERE classid = 'pg_catalog.pg_type'::regclass) "                                                         \
-	"UNION ALL SELECT 4, format('ALTER ROUTINE %s OWNER TO %I', p.oid::regprocedure, $1::text) "                     \
+	"WHERE classid = 'pg_catalog.pg_type'::regclass) "                                                        \
+	"UNION ALL SELECT 4, format('ALTER ROUTINE %s OWNER TO %I', p.oid::regprocedure, $1::text) "              \
 	"FROM pg_catalog.pg_proc p JOIN user_ns n ON n.oid = p.pronamespace WHERE p.prokind IN ('f', 'p') "       \
 	"AND p.oid NOT IN (SELECT objid FROM ext WHERE classid = 'pg_catalog.pg_proc'::regclass) "                \
 	"ORDER BY 1"
@@ -150,10 +150,10 @@ static char *make_role(PGconn *admin, const char *role)
 	/* whatever it was given before (a role of that name made by someone
 	 * else): it must be a member of nothing */
 	r = query_or_die(admin,
-		     "SELECT format('REVOKE %I FROM %I', g.rolname, $1::text) FROM pg_catalog.pg_auth_members m "
-		     "JOIN pg_catalog.pg_roles g ON g.oid = m.roleid WHERE m.member = (SELECT oid FROM "
-		     "pg_catalog.pg_roles WHERE rolname = $1)",
-		     1, params);
+			 "SELECT format('REVOKE %I FROM %I', g.rolname, $1::text) FROM pg_catalog.pg_auth_members m "
+			 "JOIN pg_catalog.pg_roles g ON g.oid = m.roleid WHERE m.member = (SELECT oid FROM "
+			 "pg_catalog.pg_roles WHERE rolname = $1)",
+			 1, params);
 	for (int i = 0; i < PQntuples(r); i++)
 		exec_or_die(admin, PQgetvalue(r, i, 0));
 	PQclear(r);

@@ -198,7 +198,8 @@ static void bind_expr(struct bindings *b, const cJSON *ae)
 {
 	const cJSON *l = sql_jget(ae, "lexpr"), *r = sql_jget(ae, "rexpr");
 	const cJSON *lc = sql_node(l, "ColumnRef"), *rc = sql_node(r, "ColumnRef");
-	const cJSON *col = lc ? sql_jget(lc, "fields") : rc ? sql_jget(rc, "fields") : NULL;
+	const cJSON *col = lc ? sql_jget(lc, "fields") : rc ? sql_jget(rc, "fields")
+							    : NULL;
 	const cJSON *other = lc ? r : l;
 	const cJSON *list = sql_node(other, "List"), *it;
 	if (!col)
@@ -333,9 +334,9 @@ static void note_sizes(struct shadow *sh, struct queries *qs)
 			char *qt = quote_qualified_or_die(sh->mig, t);
 			const char *params[1] = {qt};
 			PGresult *r = query_or_die(sh->mig,
-					       "SELECT greatest(c.reltuples, 0) FROM pg_catalog.pg_class c "
-					       "WHERE c.oid = pg_catalog.to_regclass($1)",
-					       1, params);
+						   "SELECT greatest(c.reltuples, 0) FROM pg_catalog.pg_class c "
+						   "WHERE c.oid = pg_catalog.to_regclass($1)",
+						   1, params);
 			double rows = PQntuples(r) == 1 ? strtod(PQgetvalue(r, 0, 0), NULL) : 0;
 			PQclear(r);
 			free(qt);
@@ -485,9 +486,7 @@ static cJSON *explain(PGconn *c, const struct query *q, int runs)
 		cJSON_AddNullToObject(o, "ms");
 		cJSON_AddArrayToObject(o, "seq_scans");
 		cJSON_AddArrayToObject(o, "indexes");
-		cJSON_AddStringToObject(o, "error", PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
-							    ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
-							    : PQerrorMessage(c));
+		cJSON_AddStringToObject(o, "error", PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : PQerrorMessage(c));
 	}
 	PQclear(r);
 	return o;

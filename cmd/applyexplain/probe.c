@@ -28,7 +28,8 @@
 
 #define PROBES_MAX 32
 
-enum { OP_READ, OP_WRITE };
+enum { OP_READ,
+       OP_WRITE };
 
 struct attach {
 	cJSON *rec, *entry; /* the trace record and its probes[] entry */
@@ -129,11 +130,11 @@ static char *probe_sql_new(struct probes *p, const char *table, int op)
 	char *qt = quote_qualified_or_die(p->mon, table);
 	const char *params[1] = {qt};
 	PGresult *r = query_or_die(p->mon,
-			       "SELECT c.relkind, (SELECT a.attname FROM pg_catalog.pg_attribute a "
-			       "WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
-			       "AND a.attgenerated = '' AND a.attidentity <> 'a' ORDER BY a.attnum LIMIT 1) "
-			       "FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)",
-			       1, params);
+				   "SELECT c.relkind, (SELECT a.attname FROM pg_catalog.pg_attribute a "
+				   "WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+				   "AND a.attgenerated = '' AND a.attidentity <> 'a' ORDER BY a.attnum LIMIT 1) "
+				   "FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)",
+				   1, params);
 	char *sql = NULL;
 	if (PQntuples(r) == 1) {
 		char kind = PQgetvalue(r, 0, 0)[0];
@@ -235,7 +236,7 @@ static bool blocked_now(struct probes *p, int pid)
 	const char *params[1] = {pidbuf};
 	snprintf(pidbuf, sizeof pidbuf, "%d", pid);
 	PGresult *r = query_or_die(p->mon, "SELECT pg_catalog.cardinality(pg_catalog.pg_blocking_pids($1::int4)) > 0",
-			       1, params);
+				   1, params);
 	bool b = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
 	PQclear(r);
 	return b;

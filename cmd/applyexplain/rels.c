@@ -142,4 +142,3 @@ void stmt_dropped_indexes(const struct sql_stmt *st, struct strv *out)
 		strv_release(&names);
 	}
 }
-

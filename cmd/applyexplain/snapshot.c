@@ -91,7 +91,8 @@ cJSON *snapshot_diff(const struct strv *before, const struct strv *after)
 	cJSON *d = cJSON_CreateArray();
 	size_t i = 0, k = 0;
 	while (i < before->n || k < after->n) {
-		int c = i == before->n ? 1 : k == after->n ? -1 : keycmp(before->v[i], after->v[k]);
+		int c = i == before->n ? 1 : k == after->n ? -1
+							   : keycmp(before->v[i], after->v[k]);
 		if (c < 0)
 			cJSON_AddItemToArray(d, difference(before->v[i++], NULL));
 		else if (c > 0)

@@ -66,7 +66,6 @@ char *quote_qualified_or_die(PGconn *conn, const char *qname)
 	return q;
 }
 
-
 PGresult *try_query(PGconn *c, const char *sql)
 {
 	bool tx = PQtransactionStatus(c) == PQTRANS_INTRANS;
@@ -121,7 +120,7 @@ static double count_where(struct vctx *v, const char *cond, char **example)
 		if (r) {
 			const char *row = PQgetvalue(r, 0, 0);
 			*example = strchr(names, ',') ? xasprintf("(%s)=%s", names, row)
-						       : xasprintf("%s=%.*s", names, (int)strlen(row) - 2, row + 1);
+						      : xasprintf("%s=%.*s", names, (int)strlen(row) - 2, row + 1);
 		}
 		PQclear(r);
 		free(sql);
@@ -265,7 +264,7 @@ static double count_check(struct vctx *v, const struct sql_stmt *st, char **exam
 	char *expr = NULL;
 	if (con && sql_jget(con, "raw_expr"))
 		expr = sql_deparse_expr(sql_jget(con, "raw_expr"), v->text); /* locations index the whole script */
-	if (!expr && v->constraint) { /* VALIDATE CONSTRAINT, or a check re-checked by a type change */
+	if (!expr && v->constraint) {					     /* VALIDATE CONSTRAINT, or a check re-checked by a type change */
 		const char *params[2] = {v->qtable, v->constraint};
 		PGresult *r = PQexecParams(v->c,
 					   "SELECT pg_catalog.pg_get_expr(conbin, conrelid) FROM pg_catalog.pg_constraint "
@@ -319,8 +318,11 @@ static char *key_of_detail(const char *detail)
 static const char *kind_of(const char *sqlstate)
 {
 	static const char *const map[][2] = {
-		{"23502", "not_null"}, {"23505", "unique"},	{"23503", "foreign_key"},
-		{"23514", "check"},    {"23P01", "exclusion"},
+		{"23502", "not_null"},
+		{"23505", "unique"},
+		{"23503", "foreign_key"},
+		{"23514", "check"},
+		{"23P01", "exclusion"},
 	};
 	for (size_t i = 0; i < sizeof map / sizeof *map; i++)
 		if (!strcmp(sqlstate, map[i][0]))

@@ -49,7 +49,8 @@ static void gh_escape(struct buf *out, const char *s, bool property)
 void format_github_finding(const char *file, const struct finding *f, struct buf *out)
 {
 	int r = pgv_severity_rank(f->severity);
-	buf_addf(out, "::%s file=", r == 3 ? "error" : r == 2 ? "warning" : "notice");
+	buf_addf(out, "::%s file=", r == 3 ? "error" : r == 2 ? "warning"
+							      : "notice");
 	gh_escape(out, file, true);
 	buf_addf(out, ",line=%d,title=", f->line);
 	gh_escape(out, f->rule, true);

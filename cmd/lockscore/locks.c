@@ -500,7 +500,8 @@ static void do_insert(struct ctx *c, const cJSON *n)
 	const cJSON *sel = sql_node(sql_jget(n, "selectStmt"), "SelectStmt");
 	double nrows = sel && sql_jget(sel, "valuesLists") ? cJSON_GetArraySize(sql_jget(sel, "valuesLists")) : -1;
 	if (nrows >= 0)
-		c->e->work_rows = first ? nrows : before < 0 ? -1 : before + nrows;
+		c->e->work_rows = first ? nrows : before < 0 ? -1
+							     : before + nrows;
 	inserted(c, t);
 	const cJSON *oc = sql_jget(n, "onConflictClause");
 	const char *act = sql_jstr(oc, "action");
@@ -676,13 +677,50 @@ static void do_set(struct ctx *c, const cJSON *n)
 static bool stable_function(const char *name)
 {
 	static const char *const names[] = {
-		"now", "transaction_timestamp", "statement_timestamp", "current_date", "current_time",
-		"localtimestamp", "lower", "upper", "coalesce", "length", "char_length", "concat",
-		"to_timestamp", "to_date", "to_char", "make_date", "make_timestamp", "make_timestamptz",
-		"make_interval", "jsonb_build_object", "json_build_object", "jsonb_build_array",
-		"json_build_array", "array_fill", "date_trunc", "abs", "round", "greatest", "least",
-		"nullif", "md5", "current_setting", "current_user", "current_schema", "timezone", "int4",
-		"int8", "numeric", "text", "btrim", "trim", "replace", "substring", "age",
+		"now",
+		"transaction_timestamp",
+		"statement_timestamp",
+		"current_date",
+		"current_time",
+		"localtimestamp",
+		"lower",
+		"upper",
+		"coalesce",
+		"length",
+		"char_length",
+		"concat",
+		"to_timestamp",
+		"to_date",
+		"to_char",
+		"make_date",
+		"make_timestamp",
+		"make_timestamptz",
+		"make_interval",
+		"jsonb_build_object",
+		"json_build_object",
+		"jsonb_build_array",
+		"json_build_array",
+		"array_fill",
+		"date_trunc",
+		"abs",
+		"round",
+		"greatest",
+		"least",
+		"nullif",
+		"md5",
+		"current_setting",
+		"current_user",
+		"current_schema",
+		"timezone",
+		"int4",
+		"int8",
+		"numeric",
+		"text",
+		"btrim",
+		"trim",
+		"replace",
+		"substring",
+		"age",
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
 		if (!strcmp(name, names[i]))
@@ -817,13 +855,26 @@ static bool has_not_null_check(const struct catalog *cat, const char *table, con
 static enum lockmode at_level(const char *sub, const cJSON *cmd)
 {
 	static const char *const sue[] = {
-		"AT_SetStatistics", "AT_ClusterOn",    "AT_DropCluster",	"AT_SetOptions",
-		"AT_ResetOptions",  "AT_SetRelOptions", "AT_ResetRelOptions",	"AT_ValidateConstraint",
-		"AT_AttachPartition", "AT_DetachPartitionFinalize",
+		"AT_SetStatistics",
+		"AT_ClusterOn",
+		"AT_DropCluster",
+		"AT_SetOptions",
+		"AT_ResetOptions",
+		"AT_SetRelOptions",
+		"AT_ResetRelOptions",
+		"AT_ValidateConstraint",
+		"AT_AttachPartition",
+		"AT_DetachPartitionFinalize",
 	};
 	static const char *const sre[] = {
-		"AT_EnableTrig",     "AT_EnableAlwaysTrig", "AT_EnableReplicaTrig", "AT_EnableTrigAll",
-		"AT_EnableTrigUser", "AT_DisableTrig",	    "AT_DisableTrigAll",	"AT_DisableTrigUser",
+		"AT_EnableTrig",
+		"AT_EnableAlwaysTrig",
+		"AT_EnableReplicaTrig",
+		"AT_EnableTrigAll",
+		"AT_EnableTrigUser",
+		"AT_DisableTrig",
+		"AT_DisableTrigAll",
+		"AT_DisableTrigUser",
 	};
 	for (size_t i = 0; i < sizeof(sue) / sizeof(*sue); i++)
 		if (!strcmp(sub, sue[i]))
@@ -1107,8 +1158,7 @@ static void at_cmd(struct ctx *c, struct cat_table *t, const cJSON *cmd, bool in
 		   !strcmp(sub, "AT_SetAccessMethod") || !strcmp(sub, "AT_SetTableSpace")) {
 		if (!is_free_storage_change(t, sub, cmd))
 			rewrite(c, t->qname);
-	}
-	else if (!strcmp(sub, "AT_AttachPartition"))
+	} else if (!strcmp(sub, "AT_AttachPartition"))
 		attach_partition(c, t, cmd);
 	else if (!strcmp(sub, "AT_DetachPartition"))
 		detach_partition(c, t, cmd);
@@ -1582,7 +1632,7 @@ static void do_unmodelled(struct ctx *c, const cJSON *n)
 static const struct form {
 	const char *type;
 	void (*fn)(struct ctx *, const cJSON *);
-} *form_of(const char *type);
+} * form_of(const char *type);
 
 static void do_dml_node(struct ctx *c, const char *type, const cJSON *n)
 {
@@ -1672,21 +1722,35 @@ static bool runs_nested(const char *type)
 static const struct form *form_of(const char *type)
 {
 	static const struct form forms[] = {
-		{"InsertStmt", do_insert},	   {"UpdateStmt", do_update},
-		{"DeleteStmt", do_delete},	   {"MergeStmt", do_merge},
+		{"InsertStmt", do_insert},
+		{"UpdateStmt", do_update},
+		{"DeleteStmt", do_delete},
+		{"MergeStmt", do_merge},
 		{"CopyStmt", do_copy},
-		{"SelectStmt", do_select},	   {"CreateStmt", do_create_table},
-		{"CreateTableAsStmt", do_create_table_as}, {"AlterTableStmt", do_alter_table},
-		{"IndexStmt", do_index},	   {"DropStmt", do_drop},
-		{"RenameStmt", do_rename},	   {"TruncateStmt", do_truncate},
-		{"VacuumStmt", do_vacuum},	   {"ClusterStmt", do_cluster},
-		{"RefreshMatViewStmt", do_refresh}, {"ViewStmt", do_view},
-		{"LockStmt", do_lock},		   {"ReindexStmt", do_reindex},
-		{"AlterObjectSchemaStmt", do_set_schema}, {"CommentStmt", do_comment},
-		{"CreateTrigStmt", do_trigger},	   {"CreatePolicyStmt", do_policy},
-		{"AlterPolicyStmt", do_policy},	   {"CreateStatsStmt", do_stats},
-		{"DoStmt", do_unmodelled},	   {"AlterDomainStmt", do_alter_domain},
-		{"CreateFunctionStmt", do_create_function}, {"VariableSetStmt", do_set},
+		{"SelectStmt", do_select},
+		{"CreateStmt", do_create_table},
+		{"CreateTableAsStmt", do_create_table_as},
+		{"AlterTableStmt", do_alter_table},
+		{"IndexStmt", do_index},
+		{"DropStmt", do_drop},
+		{"RenameStmt", do_rename},
+		{"TruncateStmt", do_truncate},
+		{"VacuumStmt", do_vacuum},
+		{"ClusterStmt", do_cluster},
+		{"RefreshMatViewStmt", do_refresh},
+		{"ViewStmt", do_view},
+		{"LockStmt", do_lock},
+		{"ReindexStmt", do_reindex},
+		{"AlterObjectSchemaStmt", do_set_schema},
+		{"CommentStmt", do_comment},
+		{"CreateTrigStmt", do_trigger},
+		{"CreatePolicyStmt", do_policy},
+		{"AlterPolicyStmt", do_policy},
+		{"CreateStatsStmt", do_stats},
+		{"DoStmt", do_unmodelled},
+		{"AlterDomainStmt", do_alter_domain},
+		{"CreateFunctionStmt", do_create_function},
+		{"VariableSetStmt", do_set},
 		{"ExplainStmt", do_explain},
 	};
 	for (size_t i = 0; i < sizeof(forms) / sizeof(*forms); i++)

@@ -116,10 +116,14 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 {
 	static const char *const formats[] = {"ndjson", "text", "github", "sarif", NULL};
 	static const struct option longopts[] = {
-		{"format", required_argument, NULL, 'f'},	  {"fail-on", required_argument, NULL, 'F'},
-		{"pg-version", required_argument, NULL, 'p'}, {"disable", required_argument, NULL, 'd'},
-		{"no-transaction", no_argument, NULL, 'n'},	  {"help", no_argument, NULL, 'h'},
-		{"max-lock-timeout", required_argument, NULL, 'L'}, {"max-statement-timeout", required_argument, NULL, 'S'},
+		{"format", required_argument, NULL, 'f'},
+		{"fail-on", required_argument, NULL, 'F'},
+		{"pg-version", required_argument, NULL, 'p'},
+		{"disable", required_argument, NULL, 'd'},
+		{"no-transaction", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{"max-lock-timeout", required_argument, NULL, 'L'},
+		{"max-statement-timeout", required_argument, NULL, 'S'},
 		{"list-rules", optional_argument, NULL, 'R'},
 		{"explain", required_argument, NULL, 'E'},
 		{NULL, 0, NULL, 0},
@@ -275,7 +279,8 @@ static void number_transaction(struct txstate *t, struct stmt *st)
 		t->explicit_open = true;
 	}
 	st->in_tx = t->wrapped || t->explicit_open;
-	st->tx = t->wrapped ? 1 : t->explicit_open ? t->tx : -(int)st->index - 1;
+	st->tx = t->wrapped ? 1 : t->explicit_open ? t->tx
+						   : -(int)st->index - 1;
 	if (st->txk == TXK_END)
 		t->explicit_open = false;
 }
@@ -433,9 +438,9 @@ struct walk {
 	struct replay r;
 	struct strmap created; /* tables created so far by the migration */
 	struct txstate tx;
-	size_t real;	     /* statements that are not transaction control */
-	size_t dropped;	     /* the text before it is out of memory */
-	size_t npending;     /* statements waiting for tx.wrapped to be known */
+	size_t real;	 /* statements that are not transaction control */
+	size_t dropped;	 /* the text before it is out of memory */
+	size_t npending; /* statements waiting for tx.wrapped to be known */
 	struct sql_stmt *pending;
 	const char **pending_src;
 	size_t pending_cap, pending_src_cap;

@@ -15,7 +15,15 @@
 #include "strmap.h"
 
 /* The eight table lock modes, weakest first (pg_locks.mode spellings). */
-enum lockmode { LM_NONE, LM_AS, LM_RS, LM_RE, LM_SUE, LM_S, LM_SRE, LM_E, LM_AE };
+enum lockmode { LM_NONE,
+		LM_AS,
+		LM_RS,
+		LM_RE,
+		LM_SUE,
+		LM_S,
+		LM_SRE,
+		LM_E,
+		LM_AE };
 const char *lockmode_name(enum lockmode m);
 enum lockmode lockmode_parse(const char *name);
 /* Does a lock held in mode m block plain reads / writes of the application? */
@@ -23,7 +31,11 @@ bool lockmode_blocks_reads(enum lockmode m);
 bool lockmode_blocks_writes(enum lockmode m);
 
 /* What a statement costs while it holds its locks. */
-enum work { W_META, W_SCAN, W_INDEX, W_REWRITE, W_DML };
+enum work { W_META,
+	    W_SCAN,
+	    W_INDEX,
+	    W_REWRITE,
+	    W_DML };
 
 struct lock_entry {
 	char *table;
@@ -34,10 +46,10 @@ struct lock_entry {
  * itself, or one nested in it (a data-modifying WITH, the query of
  * EXPLAIN ANALYZE, COPY (...) TO or CREATE TABLE AS). */
 struct dml {
-	char *table;	 /* its target */
+	char *table;	  /* its target */
 	const char *verb; /* "INSERT", "UPDATE", "DELETE", "MERGE" */
-	bool deletes;	 /* DELETE, or MERGE with a DELETE action */
-	struct strv fan; /* tables its foreign keys' actions write */
+	bool deletes;	  /* DELETE, or MERGE with a DELETE action */
+	struct strv fan;  /* tables its foreign keys' actions write */
 };
 
 /* The effect of one statement, predicted from the parse tree and the DAG
@@ -48,10 +60,10 @@ struct effect {
 	struct strv rewrites, scans, created;
 	struct strv fired; /* tables written by the triggers the statement fires */
 	enum work work;
-	double work_rows;  /* rows the work touches; < 0 when unknown */
-	bool notx;	   /* cannot run inside a transaction block */
-	bool destroys;	   /* destroys data */
-	bool unmodelled;   /* procedural code, dynamic SQL: effects unknown */
+	double work_rows;   /* rows the work touches; < 0 when unknown */
+	bool notx;	    /* cannot run inside a transaction block */
+	bool destroys;	    /* destroys data */
+	bool unmodelled;    /* procedural code, dynamic SQL: effects unknown */
 	struct strv routed; /* partitions an INSERT's rows are routed to */
 	char *no_partition; /* the partitioned table no partition of which takes a row */
 	struct dml *dml;    /* the DML it runs, its own first; not spooled */
@@ -69,43 +81,48 @@ void effect_release(struct effect *e);
  * row's way cannot be told statically (the others are pushed still);
  * ROUTE_NONE, with *none the partitioned table, when no partition takes a
  * row: PostgreSQL refuses it and the INSERT fails. */
-enum route { ROUTE_KNOWN, ROUTE_UNKNOWN, ROUTE_NONE };
+enum route { ROUTE_KNOWN,
+	     ROUTE_UNKNOWN,
+	     ROUTE_NONE };
 enum route route_insert(const struct catalog *cat, const char *table, const cJSON *insert, const char *src,
 			struct strv *parts, const char **none);
 
 /* What a transaction-control statement does. */
-enum txkind { TXK_NONE, TXK_BEGIN, TXK_END, TXK_OTHER };
+enum txkind { TXK_NONE,
+	      TXK_BEGIN,
+	      TXK_END,
+	      TXK_OTHER };
 
 /* A statement's parse tree lives only while it is analysed (statements are
  * parsed one at a time); what the migration-wide rules need afterwards is
  * kept in the fields below node. */
 struct stmt {
-	size_t index;	  /* 0-based within its migration */
+	size_t index; /* 0-based within its migration */
 	int line;
-	char *sql;	  /* the text, while it is analysed; then NULL */
+	char *sql;		 /* the text, while it is analysed; then NULL */
 	size_t sql_off, sql_len; /* the text's place in the migration's text */
-	char *type;	  /* parse node name */
-	const cJSON *node; /* NULL once the statement has been analysed */
-	const char *src;   /* with node: the text its parse locations index */
+	char *type;		 /* parse node name */
+	const cJSON *node;	 /* NULL once the statement has been analysed */
+	const char *src;	 /* with node: the text its parse locations index */
 	enum txkind txk;
-	bool sets_lock_timeout; /* sets a lock_timeout within --max-lock-timeout */
+	bool sets_lock_timeout;	  /* sets a lock_timeout within --max-lock-timeout */
 	bool clears_lock_timeout; /* switches it off: 0, DEFAULT, RESET (ALL), too long */
-	bool rolls_back;  /* with txk TXK_END: ROLLBACK (or ABORT) */
-	bool validates;	  /* ALTER TABLE ... VALIDATE CONSTRAINT */
+	bool rolls_back;	  /* with txk TXK_END: ROLLBACK (or ABORT) */
+	bool validates;		  /* ALTER TABLE ... VALIDATE CONSTRAINT */
 	struct effect eff;
-	bool in_tx;	  /* runs inside a transaction block (implicit or explicit) */
-	int tx;		  /* transaction number within the migration */
-	double est_ms;	  /* estimated duration in production; < 0 unknown */
+	bool in_tx;	    /* runs inside a transaction block (implicit or explicit) */
+	int tx;		    /* transaction number within the migration */
+	double est_ms;	    /* estimated duration in production; < 0 unknown */
 	double est_lock_ms; /* how long its locks are held: to the end of its transaction */
 	bool traced;
 	double shadow_blocked_read_ms, shadow_blocked_write_ms; /* from the trace; < 0 unknown */
-	struct strv ignore; /* rules suppressed by -- migsafe:ignore comments */
+	struct strv ignore;					/* rules suppressed by -- migsafe:ignore comments */
 };
 
 struct finding {
 	char *rule, *severity, *table, *message, *fix;
-	char *what; /* set while the severity waits for the lock time (rules.c) */
-	bool rollback; /* found in the migration's rollback SQL: stmt, line are there */
+	char *what;	    /* set while the severity waits for the lock time (rules.c) */
+	bool rollback;	    /* found in the migration's rollback SQL: stmt, line are there */
 	enum lockmode mode; /* with what: the statement's lock on table */
 	double rows;	    /* with what: the rows its work touches, < 0 unknown */
 	size_t stmt;
@@ -118,23 +135,23 @@ struct finding {
  * later statements (how long a lock is held, the migration-wide rules, the
  * risk) is worked out in passes over the spools once the walk is over. */
 struct migration {
-	char *id, *file; /* file: where lines point (a path, or the id) */
+	char *id, *file;     /* file: where lines point (a path, or the id) */
 	char *rollback_file; /* where lines of rollback findings point, or NULL */
 	/* lowercase hex SHA-256 of the forward and rollback SQL as given (the
 	 * deploy runs only SQL with these digests); rollback "" when none */
 	char digest_forward[65], digest_rollback[65];
 	const cJSON *outside; /* the record's outside_allow_list[] (borrowed), or NULL */
-	const char *text; /* the SQL, borrowed */
-	struct mapped *map; /* the file text is mapped from, or NULL */
-	size_t n;	  /* statements so far */
-	struct stmt *win; /* statements not kept yet: those waiting, the one analysed */
+	const char *text;     /* the SQL, borrowed */
+	struct mapped *map;   /* the file text is mapped from, or NULL */
+	size_t n;	      /* statements so far */
+	struct stmt *win;     /* statements not kept yet: those waiting, the one analysed */
 	size_t nwin, capwin;
 	struct finding *findings; /* findings not kept yet */
 	size_t nfindings, capfindings;
-	struct spool stmts;   /* keep_stmt records, in order */
-	struct spool times;   /* per statement: est_ms, tx (struct stmt_time) */
-	struct spool holds;   /* per statement, last first: est_lock_ms, last (struct stmt_hold) */
-	struct spool found;   /* findings of the walk, then of the migration-wide rules */
+	struct spool stmts; /* keep_stmt records, in order */
+	struct spool times; /* per statement: est_ms, tx (struct stmt_time) */
+	struct spool holds; /* per statement, last first: est_lock_ms, last (struct stmt_hold) */
+	struct spool found; /* findings of the walk, then of the migration-wide rules */
 	size_t nfound;
 	int score;
 	const char *level;
@@ -191,7 +208,9 @@ void rules_stmt(struct catalog *cat, const struct opts *o, struct migration *m, 
  * two-phase commit); also run on the rollback SQL. */
 void rules_session(const struct opts *o, struct migration *m, const struct stmt *st);
 /* What st (type, node) does to the session's lock_timeout. */
-enum lt_effect { LT_NONE, LT_SETS, LT_CLEARS };
+enum lt_effect { LT_NONE,
+		 LT_SETS,
+		 LT_CLEARS };
 enum lt_effect lock_timeout_effect(const struct opts *o, const char *type, const cJSON *node);
 /* rule_tx_end: a COMMIT, ROLLBACK or PREPARE TRANSACTION (st->txk ==
  * TXK_END) in a file the deploy runs in one transaction, with more
@@ -200,12 +219,12 @@ void rule_tx_end(const struct opts *o, struct migration *m, const struct stmt *s
 struct mrules {
 	bool lock_timeout, warned;
 	size_t real, seen; /* statements that are not transaction control: all, so far */
-	bool wrapped;	  /* the tool runs the file in one transaction */
-	int64_t vtx;	  /* the transaction vtable was seen in */
-	char *vtable;	  /* first table held in ShareRowExclusive or above in vtx */
+	bool wrapped;	   /* the tool runs the file in one transaction */
+	int64_t vtx;	   /* the transaction vtable was seen in */
+	char *vtable;	   /* first table held in ShareRowExclusive or above in vtx */
 	enum lockmode vmode;
 	int depth;
-	bool open;	  /* an explicit BEGIN was seen: open_at is it */
+	bool open;	     /* an explicit BEGIN was seen: open_at is it */
 	struct stmt open_at; /* index, line, ignore only */
 };
 void mrules_init(struct mrules *r, const struct opts *o, size_t real);

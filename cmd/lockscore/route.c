@@ -24,7 +24,13 @@
 #include "lockscore.h"
 #include "xalloc.h"
 
-enum vkind { V_UNKNOWN, V_NULL, V_NUM, V_STR, V_BOOL, V_MIN, V_MAX };
+enum vkind { V_UNKNOWN,
+	     V_NULL,
+	     V_NUM,
+	     V_STR,
+	     V_BOOL,
+	     V_MIN,
+	     V_MAX };
 
 struct val {
 	enum vkind kind;
@@ -43,7 +49,8 @@ static struct val const_val(const cJSON *n, const char *src)
 	const cJSON *cr = sql_node(n, "ColumnRef");
 	if (cr) {
 		const char *w = sql_strval(cJSON_GetArrayItem(sql_jget(cr, "fields"), 0));
-		v.kind = w && !strcmp(w, "minvalue") ? V_MIN : w && !strcmp(w, "maxvalue") ? V_MAX : V_UNKNOWN;
+		v.kind = w && !strcmp(w, "minvalue") ? V_MIN : w && !strcmp(w, "maxvalue") ? V_MAX
+											   : V_UNKNOWN;
 		return v;
 	}
 	const cJSON *c = sql_node(n, "A_Const"), *x;
@@ -67,7 +74,12 @@ static struct val const_val(const cJSON *n, const char *src)
 	return v;
 }
 
-enum ktype { K_NUM, K_DATE, K_TS, K_TSTZ, K_TEXT, K_OTHER };
+enum ktype { K_NUM,
+	     K_DATE,
+	     K_TS,
+	     K_TSTZ,
+	     K_TEXT,
+	     K_OTHER };
 
 static enum ktype key_type(const char *type)
 {
@@ -205,7 +217,8 @@ static int compare(struct val a, struct val b, enum ktype kt, bool ordered)
 	} else {
 		return 2;
 	}
-	return x < y ? -1 : x > y ? 1 : 0;
+	return x < y ? -1 : x > y ? 1
+				  : 0;
 }
 
 /* Row-wise comparison of key values with a range bound: -1, 0, 1, or 2. */

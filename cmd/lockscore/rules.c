@@ -56,12 +56,14 @@ static const char *blocking_severity(double ms)
 {
 	if (ms < 0)
 		return "medium";
-	return ms < 1000 ? "low" : ms < 30000 ? "medium" : "high";
+	return ms < 1000 ? "low" : ms < 30000 ? "medium"
+					      : "high";
 }
 
 static const char *blocks_what(enum lockmode m)
 {
-	return lockmode_blocks_reads(m) ? "reads and writes" : lockmode_blocks_writes(m) ? "writes" : "schema changes";
+	return lockmode_blocks_reads(m) ? "reads and writes" : lockmode_blocks_writes(m) ? "writes"
+											 : "schema changes";
 }
 
 /* The first table the statement locks in its strongest mode. */
@@ -301,17 +303,17 @@ static void rule_add_column(struct rc *r, struct cat_table *t, const cJSON *cd)
 		if (dom->not_null)
 			buf_addf(&checks, "%sVALUE IS NOT NULL", dom->checks.n ? " AND " : "");
 		add_blocking(r, RULE_ADD_COLUMN_CONSTRAINED_DOMAIN, t->qname, what, NULL,
-		    xasprintf("ALTER TABLE %s ADD COLUMN %s %s;  -- the base type: no rewrite; then ADD CONSTRAINT ... CHECK (%s, with %s for VALUE) NOT VALID, and VALIDATE CONSTRAINT in a later migration",
-			      tq, col, dom->base_type, checks.s, col));
+			     xasprintf("ALTER TABLE %s ADD COLUMN %s %s;  -- the base type: no rewrite; then ADD CONSTRAINT ... CHECK (%s, with %s for VALUE) NOT VALID, and VALIDATE CONSTRAINT in a later migration",
+				       tq, col, dom->base_type, checks.s, col));
 		buf_release(&checks);
 		free(what);
 	} else if (r->st->eff.rewrites.n > 0) {
-		enum rule_id rule = generated ? RULE_ADD_COLUMN_GENERATED_STORED
-				   : (serial || identity) ? RULE_ADD_COLUMN_SERIAL_OR_IDENTITY
-							  : RULE_ADD_COLUMN_VOLATILE_DEFAULT;
+		enum rule_id rule = generated		   ? RULE_ADD_COLUMN_GENERATED_STORED
+				    : (serial || identity) ? RULE_ADD_COLUMN_SERIAL_OR_IDENTITY
+							   : RULE_ADD_COLUMN_VOLATILE_DEFAULT;
 		add_blocking(r, rule, t->qname, "ADD COLUMN with a per-row value rewrites", NULL,
-		    xasprintf("ALTER TABLE %s ADD COLUMN %s %s;  -- then, in later migrations: set the default for new rows, backfill in batches (UPDATE ... WHERE id BETWEEN ...), then the NOT NULL steps",
-			      tq, col, serial ? serial : type));
+			     xasprintf("ALTER TABLE %s ADD COLUMN %s %s;  -- then, in later migrations: set the default for new rows, backfill in batches (UPDATE ... WHERE id BETWEEN ...), then the NOT NULL steps",
+				       tq, col, serial ? serial : type));
 	} else if (notnull && !has_default) {
 		add(r, RULE_ADD_COLUMN_REQUIRED, "high", t->qname,
 		    xasprintf("ADD COLUMN %s NOT NULL without a default fails on %s as soon as it has a row, and old application code that does not set %s fails its INSERTs",
@@ -320,8 +322,8 @@ static void rule_add_column(struct rc *r, struct cat_table *t, const cJSON *cd)
 	}
 	if ((unique || pk) && !r->st->eff.rewrites.n)
 		add_blocking(r, pk ? RULE_ADD_PRIMARY_KEY : RULE_ADD_UNIQUE_CONSTRAINT, t->qname, pk ? "ADD COLUMN ... PRIMARY KEY builds its index on" : "ADD COLUMN ... UNIQUE builds its index on", NULL,
-		    xasprintf("ALTER TABLE %s ADD COLUMN %s %s;  -- then CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... %s USING INDEX",
-			      tq, col, type, pk ? "PRIMARY KEY" : "UNIQUE"));
+			     xasprintf("ALTER TABLE %s ADD COLUMN %s %s;  -- then CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... %s USING INDEX",
+				       tq, col, type, pk ? "PRIMARY KEY" : "UNIQUE"));
 	if (!strcmp(type, "json") || !strcmp(type, "json[]"))
 		add(r, RULE_JSON_COLUMN, "low", t->qname, xasprintf("column %s is json, which has no equality operator (DISTINCT, GROUP BY fail)", col),
 		    xasprintf("ALTER TABLE %s ADD COLUMN %s jsonb;", tq, col));
@@ -341,11 +343,11 @@ static void rule_alter_type(struct rc *r, struct cat_table *t, const cJSON *cmd)
 	char *tq = table_sql(t);
 	if (strv_index(&r->st->eff.rewrites, t->qname) >= 0 && !created_here(r->created, t->qname))
 		add_blocking(r, RULE_CHANGE_COLUMN_TYPE, t->qname, "changing the type of a column rewrites", NULL,
-		    xasprintf("expand and contract: ALTER TABLE %s ADD COLUMN %s_new <type>; keep it in sync with a trigger; backfill in batches; build indexes CONCURRENTLY; swap with RENAME in one short transaction; drop %s later",
-			      tq, col, col));
+			     xasprintf("expand and contract: ALTER TABLE %s ADD COLUMN %s_new <type>; keep it in sync with a trigger; backfill in batches; build indexes CONCURRENTLY; swap with RENAME in one short transaction; drop %s later",
+				       tq, col, col));
 	else if (strv_index(&r->st->eff.scans, t->qname) >= 0)
 		add_blocking(r, RULE_TYPE_CHANGE_WITH_CHECK_CONSTRAINTS, t->qname, "the CHECK constraints on the column are re-checked, scanning", NULL,
-		    xstrdup("drop the CHECK constraints, change the type, re-add them NOT VALID, then VALIDATE CONSTRAINT"));
+			     xstrdup("drop the CHECK constraints, change the type, re-add them NOT VALID, then VALIDATE CONSTRAINT"));
 	free(tq);
 }
 
@@ -356,11 +358,11 @@ static void rule_set_not_null(struct rc *r, struct cat_table *t, const char *col
 	char *tq = table_sql(t);
 	char *cn = cat_make_object_name(t->name, col, "not_null");
 	add_blocking(r, RULE_SET_NOT_NULL_EXISTING_COLUMN, t->qname, "SET NOT NULL scans", NULL,
-	    xasprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID;\n"
-		      "-- next migration:\nALTER TABLE %s VALIDATE CONSTRAINT %s;\n"
-		      "ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;  -- no scan: the valid CHECK proves it\n"
-		      "ALTER TABLE %s DROP CONSTRAINT %s;",
-		      tq, cn, col, tq, cn, tq, col, tq, cn));
+		     xasprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID;\n"
+			       "-- next migration:\nALTER TABLE %s VALIDATE CONSTRAINT %s;\n"
+			       "ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;  -- no scan: the valid CHECK proves it\n"
+			       "ALTER TABLE %s DROP CONSTRAINT %s;",
+			       tq, cn, col, tq, cn, tq, col, tq, cn));
 	free(cn);
 	free(tq);
 }
@@ -375,8 +377,8 @@ static void rule_constraint(struct rc *r, struct cat_table *t, const cJSON *con)
 	bool not_valid = sql_jbool(con, "skip_validation");
 	if (!strcmp(ct, "CONSTR_CHECK") && !not_valid) {
 		add_blocking(r, RULE_ADD_CHECK_WITHOUT_NOT_VALID, t->qname, "ADD CHECK validates every row of", NULL,
-		    xasprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s) NOT VALID;\n-- next migration:\nALTER TABLE %s VALIDATE CONSTRAINT %s;",
-			      tq, name ? name : "<name>", expr, tq, name ? name : "<name>"));
+			     xasprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s) NOT VALID;\n-- next migration:\nALTER TABLE %s VALIDATE CONSTRAINT %s;",
+				       tq, name ? name : "<name>", expr, tq, name ? name : "<name>"));
 	} else if (!strcmp(ct, "CONSTR_FOREIGN") && !not_valid) {
 		struct strv cols = STRV_INIT;
 		sql_name_list(sql_jget(con, "fk_attrs"), &cols);
@@ -387,8 +389,8 @@ static void rule_constraint(struct rc *r, struct cat_table *t, const cJSON *con)
 				ref = r->st->eff.locks[i].table;
 		add_blocking(r, RULE_ADD_FK_WITHOUT_NOT_VALID, t->qname, "ADD FOREIGN KEY checks every row of",
 			     xasprintf("; ShareRowExclusiveLock on %s blocks its writes too", ref ? ref : "the referenced table"),
-		    xasprintf("ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES ... NOT VALID;\n-- next migration:\nALTER TABLE %s VALIDATE CONSTRAINT %s;\n-- and index the referencing columns: CREATE INDEX CONCURRENTLY ON %s (%s);",
-			      tq, name ? name : "<name>", cl, tq, name ? name : "<name>", tq, cl));
+			     xasprintf("ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES ... NOT VALID;\n-- next migration:\nALTER TABLE %s VALIDATE CONSTRAINT %s;\n-- and index the referencing columns: CREATE INDEX CONCURRENTLY ON %s (%s);",
+				       tq, name ? name : "<name>", cl, tq, name ? name : "<name>", tq, cl));
 		free(cl);
 		strv_release(&cols);
 	} else if ((!strcmp(ct, "CONSTR_UNIQUE") || !strcmp(ct, "CONSTR_PRIMARY")) && !sql_jstr(con, "indexname")) {
@@ -396,19 +398,21 @@ static void rule_constraint(struct rc *r, struct cat_table *t, const cJSON *con)
 		struct strv cols = STRV_INIT;
 		sql_name_list(sql_jget(con, "keys"), &cols);
 		char *cl = strv_join(&cols, ", ");
-		char *ix = cat_make_object_name(t->name, pk ? "pkey" : cols.n ? cols.v[0] : "key", "idx");
+		char *ix = cat_make_object_name(t->name, pk ? "pkey" : cols.n ? cols.v[0]
+									      : "key",
+						"idx");
 		add_blocking(r, pk ? RULE_ADD_PRIMARY_KEY : RULE_ADD_UNIQUE_CONSTRAINT, t->qname, pk ? "ADD PRIMARY KEY builds its index on" : "ADD UNIQUE builds its index on", NULL,
-		    xasprintf("CREATE UNIQUE INDEX CONCURRENTLY %s ON %s (%s);  -- its own migration\nALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s;",
-			      ix, tq, cl, tq, name ? name : "<name>", pk ? "PRIMARY KEY" : "UNIQUE", ix));
+			     xasprintf("CREATE UNIQUE INDEX CONCURRENTLY %s ON %s (%s);  -- its own migration\nALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s;",
+				       ix, tq, cl, tq, name ? name : "<name>", pk ? "PRIMARY KEY" : "UNIQUE", ix));
 		free(ix);
 		free(cl);
 		strv_release(&cols);
 	} else if (!strcmp(ct, "CONSTR_PRIMARY") && strv_index(&r->st->eff.scans, t->qname) >= 0) {
 		add_blocking(r, RULE_PK_USING_INDEX_ON_NULLABLE, t->qname, "PRIMARY KEY USING INDEX over nullable columns runs SET NOT NULL, scanning", NULL,
-		    xstrdup("make each column NOT NULL first with CHECK (col IS NOT NULL) NOT VALID, VALIDATE, SET NOT NULL"));
+			     xstrdup("make each column NOT NULL first with CHECK (col IS NOT NULL) NOT VALID, VALIDATE, SET NOT NULL"));
 	} else if (!strcmp(ct, "CONSTR_EXCLUSION")) {
 		add_blocking(r, RULE_ADD_EXCLUSION_CONSTRAINT, t->qname, "ADD EXCLUDE builds its index on", NULL,
-		    xstrdup("there is no online way to add an exclusion constraint: schedule downtime, or build a new table and switch"));
+			     xstrdup("there is no online way to add an exclusion constraint: schedule downtime, or build a new table and switch"));
 	}
 	free(expr);
 	free(tq);
@@ -468,10 +472,11 @@ static void rule_alter_cmd(struct rc *r, struct cat_table *t, const cJSON *cmd)
 		    xasprintf("dropping the foreign key %s takes AccessExclusiveLock on %s and on the table it references", name, t->qname),
 		    xstrdup("SET lock_timeout = '1s'; and retry on timeout"));
 	else if ((!strcmp(sub, "AT_SetLogged") || !strcmp(sub, "AT_SetUnLogged") || !strcmp(sub, "AT_SetAccessMethod") ||
-		  !strcmp(sub, "AT_SetTableSpace")) && !created_here(r->created, t->qname) &&
+		  !strcmp(sub, "AT_SetTableSpace")) &&
+		 !created_here(r->created, t->qname) &&
 		 strv_index(&r->st->eff.rewrites, t->qname) >= 0)
 		add_blocking(r, RULE_TABLE_REWRITE, t->qname, "this ALTER TABLE form copies every row of", NULL,
-		    xstrdup("build a new table and switch, or schedule the rewrite in a maintenance window"));
+			     xstrdup("build a new table and switch, or schedule the rewrite in a maintenance window"));
 	else if (!strcmp(sub, "AT_DetachPartition") && !sql_jbool(sql_node(def, "PartitionCmd"), "concurrent") &&
 		 r->st->eff.scans.n)
 		add_blocking(r, RULE_DETACH_PARTITION_SCAN, t->qname,
@@ -484,7 +489,7 @@ static void rule_alter_cmd(struct rc *r, struct cat_table *t, const cJSON *cmd)
 	else if (!strcmp(sub, "AT_AttachPartition") && r->st->eff.scans.n)
 		add_blocking(r, RULE_ATTACH_PARTITION_SCAN, r->st->eff.scans.v[0],
 			     "ATTACH PARTITION checks the bound of the new partition, scanning", NULL,
-		    xstrdup("first add a CHECK constraint matching the partition bound (NOT VALID, then VALIDATE): ATTACH then skips the scan"));
+			     xstrdup("first add a CHECK constraint matching the partition bound (NOT VALID, then VALIDATE): ATTACH then skips the scan"));
 	else if (!strcmp(sub, "AT_EnableRowSecurity") || !strcmp(sub, "AT_DisableRowSecurity") || !strcmp(sub, "AT_ForceRowSecurity"))
 		add(r, RULE_AUTHZ_CHANGE, "low", t->qname, xasprintf("row-level security changes on %s: queries may fail or see other rows", t->qname), NULL);
 	free(tq);
@@ -565,10 +570,10 @@ static void rule_misc(struct rc *r)
 	const cJSON *n = r->st->node;
 	if (!strcmp(type, "RefreshMatViewStmt") && !sql_jbool(n, "concurrent"))
 		add_blocking(r, RULE_REFRESH_MATVIEW_NON_CONCURRENTLY, table, "REFRESH MATERIALIZED VIEW recomputes", NULL,
-		    insert_after_word(r->st->sql, "VIEW", " CONCURRENTLY"));
+			     insert_after_word(r->st->sql, "VIEW", " CONCURRENTLY"));
 	else if ((!strcmp(type, "VacuumStmt") && r->st->eff.rewrites.n) || !strcmp(type, "ClusterStmt"))
 		add_blocking(r, RULE_VACUUM_FULL_OR_CLUSTER, table, "VACUUM FULL / CLUSTER rewrites", NULL,
-		    xstrdup("use pg_repack (or REPACK CONCURRENTLY on PostgreSQL 19+), or schedule a maintenance window"));
+			     xstrdup("use pg_repack (or REPACK CONCURRENTLY on PostgreSQL 19+), or schedule a maintenance window"));
 	else if (!strcmp(type, "ReindexStmt") && effect_max_mode(&r->st->eff) == LM_S)
 		add_blocking(r, RULE_REINDEX_NON_CONCURRENTLY, table, "REINDEX rebuilds indexes of", NULL, insert_after_word(r->st->sql, "INDEX", " CONCURRENTLY"));
 	else if (!strcmp(type, "LockStmt") && effect_max_mode(&r->st->eff) >= LM_S)
@@ -601,10 +606,10 @@ static void rule_misc(struct rc *r)
 		add(r, RULE_RAW_SQL_UNINSPECTABLE, "low", NULL, xstrdup("a DO block: its locks cannot be predicted statically; review it, or let applyexplain trace it"), NULL);
 	} else if (!strcmp(type, "AlterDomainStmt") && r->st->eff.scans.n) {
 		add_blocking(r, RULE_DOMAIN_CONSTRAINT_SCAN, table, "ALTER DOMAIN checks every column of the domain, scanning", NULL,
-		    xstrdup("add the constraint NOT VALID, then ALTER DOMAIN ... VALIDATE CONSTRAINT in a later migration (or put the CHECK on the columns)"));
+			     xstrdup("add the constraint NOT VALID, then ALTER DOMAIN ... VALIDATE CONSTRAINT in a later migration (or put the CHECK on the columns)"));
 	} else if (!strcmp(type, "CreateStmt") && r->st->eff.scans.n) {
 		add_blocking(r, RULE_PARTITION_OF_WITH_DEFAULT, r->st->eff.scans.v[0], "CREATE TABLE ... PARTITION OF scans the default partition", NULL,
-		    xstrdup("create the table standalone, add a CHECK matching the bound (NOT VALID, then VALIDATE), then ATTACH PARTITION"));
+			     xstrdup("create the table standalone, add a CHECK matching the bound (NOT VALID, then VALIDATE), then ATTACH PARTITION"));
 	} else if (!strcmp(type, "CreateStmt")) {
 		size_t fks = 0;
 		for (size_t i = 0; i < r->st->eff.nlocks; i++)
@@ -834,7 +839,7 @@ void rules_session(const struct opts *o, struct migration *m, const struct stmt 
 		session_add(o, m, st, RULE_TWO_PHASE_COMMIT, "high",
 			    xasprintf("%s: a prepared transaction outlives the deploy's session and its timeouts, holding its locks until someone commits or rolls it back by hand (and needs max_prepared_transactions)",
 				      !strcmp(tk, "TRANS_STMT_PREPARE") ? "PREPARE TRANSACTION ends the deploy's transaction"
-									 : "COMMIT/ROLLBACK PREPARED finishes a transaction prepared elsewhere"),
+									: "COMMIT/ROLLBACK PREPARED finishes a transaction prepared elsewhere"),
 			    xstrdup("remove it: the deploy commits the migration's transaction itself"));
 	const cJSON *calls[16];
 	size_t ncalls = 0;
@@ -1076,7 +1081,8 @@ void risk_score(struct risk *r, struct migration *m)
 	if (r->destroys)
 		score += RISK_DESTROYS;
 	m->score = score > RISK_MAX ? RISK_MAX : score;
-	m->level = m->score >= RISK_HIGH_FROM ? "high" : m->score >= RISK_MEDIUM_FROM ? "medium" : "low";
+	m->level = m->score >= RISK_HIGH_FROM ? "high" : m->score >= RISK_MEDIUM_FROM ? "medium"
+										      : "low";
 	for (int want = 3; want >= 1; want--)
 		for (size_t i = 0; i < r->reasons[want].n && m->reasons.n < RISK_REASONS; i++)
 			strv_push(&m->reasons, r->reasons[want].v[i]);
@@ -1093,316 +1099,68 @@ void risk_score(struct risk *r, struct migration *m)
  * (orders, its parent customers, ...), where each triggers its rule; those
  * of outside-allow-list and trace-disagreement need records on stdin. */
 const struct rule_info rule_table[RULE_COUNT] = {
-	[RULE_ADD_CHECK_WITHOUT_NOT_VALID] = {.id = "add-check-without-not-valid", .severity = "medium", .by_time = true,
-	 .summary = "ADD CHECK without NOT VALID scans the table under AccessExclusiveLock",
-	 .explain = "ALTER TABLE ... ADD CONSTRAINT ... CHECK checks every existing row while it holds AccessExclusiveLock: reads and writes of the table wait for the whole scan.",
-	 .example = "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0);",
-	 .fix = "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0) NOT VALID;\n-- next migration:\nALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;"},
-	[RULE_ADD_COLUMN_CONSTRAINED_DOMAIN] = {.id = "add-column-constrained-domain", .severity = "medium", .by_time = true,
-	 .summary = "ADD COLUMN of a domain with constraints checks them on every row and rewrites the table",
-	 .explain = "A new column whose type is a domain with CHECK or NOT NULL constraints is checked on every row, and the table is rewritten, under AccessExclusiveLock.",
-	 .example = "ALTER TABLE orders ADD COLUMN weight positive_int;  -- a domain with CHECK (VALUE > 0)",
-	 .fix = "add the column with the domain's base type (no rewrite), then ADD CONSTRAINT ... CHECK (...) NOT VALID, and VALIDATE CONSTRAINT in a later migration."},
-	[RULE_ADD_COLUMN_GENERATED_STORED] = {.id = "add-column-generated-stored", .severity = "medium", .by_time = true,
-	 .summary = "ADD COLUMN ... GENERATED ALWAYS AS (...) STORED rewrites the table",
-	 .explain = "A stored generated column is computed for every existing row: the table and its indexes are rewritten under AccessExclusiveLock.",
-	 .example = "ALTER TABLE orders ADD COLUMN total_cents bigint GENERATED ALWAYS AS (total * 100) STORED;",
-	 .fix = "add a plain nullable column; set it for new rows with a trigger; backfill in batches (UPDATE ... WHERE id BETWEEN ...)."},
-	[RULE_ADD_COLUMN_REQUIRED] = {.id = "add-column-required", .severity = "high", .by_time = false,
-	 .summary = "ADD COLUMN ... NOT NULL without a default fails on a table with rows",
-	 .explain = "PostgreSQL refuses a NOT NULL column without a default as soon as the table has a row, and old application code that does not set the column fails its INSERTs.",
-	 .example = "ALTER TABLE orders ADD COLUMN region text NOT NULL;",
-	 .fix = "ALTER TABLE orders ADD COLUMN region text NOT NULL DEFAULT 'eu';  -- a constant default is free on PostgreSQL 11+"},
-	[RULE_ADD_COLUMN_SERIAL_OR_IDENTITY] = {.id = "add-column-serial-or-identity", .severity = "medium", .by_time = true,
-	 .summary = "ADD COLUMN of a serial or identity column rewrites the table",
-	 .explain = "serial and GENERATED ... AS IDENTITY columns take a value from a sequence for every existing row: the table is rewritten under AccessExclusiveLock.",
-	 .example = "ALTER TABLE orders ADD COLUMN seq bigserial;",
-	 .fix = "add a nullable bigint column; attach a sequence default for new rows; backfill in batches; then the NOT NULL steps."},
-	[RULE_ADD_COLUMN_VOLATILE_DEFAULT] = {.id = "add-column-volatile-default", .severity = "medium", .by_time = true,
-	 .summary = "ADD COLUMN with a per-row default (or any default before PostgreSQL 11) rewrites the table",
-	 .explain = "A volatile default (random(), clock_timestamp(), gen_random_uuid(), nextval()) is computed for every existing row, as is any default before PostgreSQL 11: the table is rewritten under AccessExclusiveLock.",
-	 .example = "ALTER TABLE orders ADD COLUMN token uuid DEFAULT gen_random_uuid();",
-	 .fix = "ALTER TABLE orders ADD COLUMN token uuid;  -- then, in later migrations: SET DEFAULT for new rows, backfill in batches"},
-	[RULE_ADD_EXCLUSION_CONSTRAINT] = {.id = "add-exclusion-constraint", .severity = "medium", .by_time = true,
-	 .summary = "ADD EXCLUDE builds its index under AccessExclusiveLock, with no online alternative",
-	 .explain = "An exclusion constraint builds its index and checks every row while it holds AccessExclusiveLock; it cannot be added NOT VALID nor built concurrently.",
-	 .example = "ALTER TABLE legacy ADD CONSTRAINT legacy_no_overlap EXCLUDE USING gist (valid_during WITH &&);",
-	 .fix = "schedule downtime, or build a new table with the constraint and switch to it."},
-	[RULE_ADD_FK_WITHOUT_NOT_VALID] = {.id = "add-fk-without-not-valid", .severity = "medium", .by_time = true,
-	 .summary = "ADD FOREIGN KEY without NOT VALID scans the table and blocks writes of both tables",
-	 .explain = "Adding a foreign key checks every row of the referencing table while ShareRowExclusiveLock is held on it and on the referenced table: writes of both wait for the scan.",
-	 .example = "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id);",
-	 .fix = "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;\n-- next migration:\nALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;\n-- and index the referencing columns CONCURRENTLY"},
-	[RULE_ADD_PRIMARY_KEY] = {.id = "add-primary-key", .severity = "medium", .by_time = true,
-	 .summary = "ADD PRIMARY KEY builds its index under AccessExclusiveLock",
-	 .explain = "ADD PRIMARY KEY (or ADD COLUMN ... PRIMARY KEY) without USING INDEX builds a unique index while it holds AccessExclusiveLock, and makes nullable columns NOT NULL with a scan.",
-	 .example = "ALTER TABLE orders ADD PRIMARY KEY (id);",
-	 .fix = "CREATE UNIQUE INDEX CONCURRENTLY orders_pkey_idx ON orders (id);  -- its own migration\nALTER TABLE orders ADD CONSTRAINT orders_pkey PRIMARY KEY USING INDEX orders_pkey_idx;"},
-	[RULE_ADD_UNIQUE_CONSTRAINT] = {.id = "add-unique-constraint", .severity = "medium", .by_time = true,
-	 .summary = "ADD UNIQUE builds its index under AccessExclusiveLock",
-	 .explain = "ADD CONSTRAINT ... UNIQUE (or ADD COLUMN ... UNIQUE) without USING INDEX builds the index while it holds AccessExclusiveLock: reads and writes wait for the build.",
-	 .example = "ALTER TABLE orders ADD CONSTRAINT orders_number_key UNIQUE (number);",
-	 .fix = "CREATE UNIQUE INDEX CONCURRENTLY orders_number_idx ON orders (number);  -- its own migration\nALTER TABLE orders ADD CONSTRAINT orders_number_key UNIQUE USING INDEX orders_number_idx;"},
-	[RULE_ATTACH_PARTITION_SCAN] = {.id = "attach-partition-scan", .severity = "medium", .by_time = true,
-	 .summary = "ATTACH PARTITION scans the new partition to check its bound",
-	 .explain = "Without a valid CHECK constraint that implies the partition bound, ATTACH PARTITION scans the whole table being attached (and the default partition) while it holds its lock.",
-	 .example = "ALTER TABLE events ATTACH PARTITION events_2026 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');",
-	 .fix = "first add a CHECK constraint matching the bound (NOT VALID, then VALIDATE): ATTACH then skips the scan."},
-	[RULE_AUTHZ_CHANGE] = {.id = "authz-change", .severity = "low", .by_time = false,
-	 .summary = "row-level security is enabled, disabled or forced",
-	 .explain = "Changing row-level security changes which rows queries see: queries may fail or see other rows.",
-	 .example = "ALTER TABLE orders ENABLE ROW LEVEL SECURITY;",
-	 .fix = "review the policies with the application's roles before deploying."},
-	[RULE_BACKFILL_IN_MIGRATION] = {.id = "backfill-in-migration", .severity = "medium", .by_time = true,
-	 .summary = "an UPDATE, DELETE, INSERT or MERGE touches many (or an unknown number of) rows",
-	 .explain = "DML over more than 10,000 rows, or over an unknown number, holds row locks and writes WAL for its whole run, and inside the migration's transaction keeps every earlier lock too.",
-	 .example = "UPDATE orders SET status = 'paid' WHERE status IS NULL;",
-	 .fix = "run it in batches outside the migration transaction: UPDATE ... WHERE id BETWEEN $1 AND $2, one transaction per batch, with a pause between batches."},
-	[RULE_CASCADING_DELETE] = {.id = "cascading-delete", .severity = "medium", .by_time = true,
-	 .summary = "a DELETE cascades through ON DELETE CASCADE foreign keys to other tables",
-	 .explain = "Deleting from a table that other tables reference with ON DELETE CASCADE deletes, and locks, every matching row of those tables too (recursively), with their WAL; inside a transaction the row locks are held until it ends. Severity follows the statement's estimated time (medium when unknown).",
-	 .example = "DELETE FROM customers WHERE created_at < '2020-01-01';",
-	 .fix = "delete the children first, in batches (DELETE FROM <child> WHERE ctid IN (SELECT ctid FROM <child> WHERE ... LIMIT 10000)), then the parents in batches, each batch its own transaction."},
-	[RULE_CHANGE_COLUMN_TYPE] = {.id = "change-column-type", .severity = "medium", .by_time = true,
-	 .summary = "ALTER COLUMN ... TYPE rewrites the table and its indexes",
-	 .explain = "A type change that is not binary-compatible rewrites the table and rebuilds its indexes under AccessExclusiveLock; clients that read the column may break.",
-	 .example = "ALTER TABLE orders ALTER COLUMN total TYPE bigint;",
-	 .fix = "expand and contract: add the new column, keep it in sync with a trigger, backfill in batches, build indexes CONCURRENTLY, swap with RENAME in one short transaction, drop the old column later."},
-	[RULE_CHAR_TYPE] = {.id = "char-type", .severity = "low", .by_time = false,
-	 .summary = "a new column is char(n): blank-padded, no benefit in PostgreSQL",
-	 .explain = "character(n) pads values with blanks, stores more, and compares surprisingly; PostgreSQL gains nothing from it.",
-	 .example = "ALTER TABLE orders ADD COLUMN country character(2);",
-	 .fix = "use text (or varchar)."},
-	[RULE_CONCURRENT_INDEX_ON_PARTITIONED] = {.id = "concurrent-index-on-partitioned", .severity = "high", .by_time = false,
-	 .summary = "CREATE INDEX CONCURRENTLY on a partitioned table fails",
-	 .explain = "PostgreSQL does not support CREATE INDEX CONCURRENTLY on a partitioned table: the migration fails.",
-	 .example = "CREATE INDEX CONCURRENTLY events_at_idx ON events (at);  -- events is partitioned",
-	 .fix = "build the index CONCURRENTLY on each partition, then CREATE INDEX ... ON ONLY the parent and ALTER INDEX ... ATTACH PARTITION each one."},
-	[RULE_CONCURRENTLY_IN_TRANSACTION] = {.id = "concurrently-in-transaction", .severity = "high", .by_time = false,
-	 .summary = "a statement that cannot run in a transaction block runs in one",
-	 .explain = "CREATE/DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY, DETACH PARTITION CONCURRENTLY and the like refuse to run inside a transaction block; a migration tool that wraps the file in one makes the deploy fail.",
-	 .example = "SET lock_timeout = '2s';\nCREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);",
-	 .fix = "put the statement alone in its own migration file (or mark the migration non-transactional)."},
-	[RULE_CREATE_INDEX_NON_CONCURRENTLY] = {.id = "create-index-non-concurrently", .severity = "medium", .by_time = true,
-	 .summary = "CREATE INDEX without CONCURRENTLY blocks writes for the whole build",
-	 .explain = "CREATE INDEX takes ShareLock on an existing table: every INSERT, UPDATE and DELETE waits until the index is built, which takes minutes to hours on a large table.",
-	 .example = "CREATE INDEX orders_total_idx ON orders (total);",
-	 .fix = "CREATE INDEX CONCURRENTLY orders_total_idx ON orders (total);  -- in its own migration, outside a transaction; if it fails, DROP INDEX CONCURRENTLY the invalid index and retry"},
-	[RULE_CREATE_TABLE_MANY_FKS] = {.id = "create-table-many-fks", .severity = "low", .by_time = false,
-	 .summary = "CREATE TABLE with several foreign keys locks every referenced table at once",
-	 .explain = "Each foreign key of a new table takes ShareRowExclusiveLock on the table it references, all in the same transaction: writes of all of them wait, and deadlocks become likelier.",
-	 .example = "CREATE TABLE refunds (id bigint PRIMARY KEY, order_id bigint REFERENCES orders, customer_id bigint REFERENCES customers);",
-	 .fix = "create the table without foreign keys, then add each in its own migration (NOT VALID, then VALIDATE)."},
-	[RULE_DETACH_PARTITION_NON_CONCURRENTLY] = {.id = "detach-partition-non-concurrently", .severity = "low", .by_time = false,
-	 .summary = "DETACH PARTITION without CONCURRENTLY takes AccessExclusiveLock on the parent",
-	 .explain = "DETACH PARTITION takes AccessExclusiveLock on the partitioned table and the partition (and ShareLock on tables that reference it): brief, but it queues behind long transactions and everything queues behind it.",
-	 .example = "ALTER TABLE events DETACH PARTITION events_2020;",
-	 .fix = "ALTER TABLE events DETACH PARTITION events_2020 CONCURRENTLY;  -- PostgreSQL 14+, outside a transaction, no default partition"},
-	[RULE_DETACH_PARTITION_SCAN] = {.id = "detach-partition-scan", .severity = "medium", .by_time = true,
-	 .summary = "DETACH PARTITION checks the tables that reference the partitioned table, scanning",
-	 .explain = "When foreign keys reference the partitioned table, DETACH PARTITION checks that no referencing row points into the partition, scanning those tables while the locks are held.",
-	 .example = "ALTER TABLE measurements DETACH PARTITION measurements_2025;  -- measurement_notes references measurements",
-	 .fix = "ALTER TABLE measurements DETACH PARTITION measurements_2025 CONCURRENTLY;  -- PostgreSQL 14+, outside a transaction, no default partition"},
-	[RULE_DOMAIN_CONSTRAINT_SCAN] = {.id = "domain-constraint-scan", .severity = "medium", .by_time = true,
-	 .summary = "ALTER DOMAIN ... ADD CONSTRAINT checks every column of the domain",
-	 .explain = "A new constraint on a domain is checked against every column of every table that uses the domain, scanning them while they are locked.",
-	 .example = "ALTER DOMAIN positive_int ADD CONSTRAINT positive_int_small CHECK (VALUE < 1000000);  -- products.stock is a positive_int",
-	 .fix = "add the constraint NOT VALID, then ALTER DOMAIN ... VALIDATE CONSTRAINT in a later migration (or put the CHECK on the columns)."},
-	[RULE_DROP_COLUMN] = {.id = "drop-column", .severity = "medium", .by_time = false,
-	 .summary = "DROP COLUMN destroys its data and breaks code that still uses it",
-	 .explain = "Dropping a column destroys its data, and running code that still reads or writes it fails (ORMs cache the column list). DROP TYPE ... CASCADE drops every column of the type, and is high.",
-	 .example = "ALTER TABLE orders DROP COLUMN note;",
-	 .fix = "stop reading and writing the column in the application (ignore it) and deploy; then ALTER TABLE ... DROP COLUMN IF EXISTS in a post-deploy migration."},
-	[RULE_DROP_FOREIGN_KEY] = {.id = "drop-foreign-key", .severity = "low", .by_time = false,
-	 .summary = "dropping a foreign key takes AccessExclusiveLock on both tables",
-	 .explain = "ALTER TABLE ... DROP CONSTRAINT of a foreign key takes AccessExclusiveLock on the table and on the table it references; the integrity it gave is gone.",
-	 .example = "ALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey;",
-	 .fix = "SET lock_timeout = '1s'; and retry on timeout."},
-	[RULE_DROP_INDEX_NON_CONCURRENTLY] = {.id = "drop-index-non-concurrently", .severity = "low", .by_time = false,
-	 .summary = "DROP INDEX without CONCURRENTLY takes AccessExclusiveLock on the table",
-	 .explain = "DROP INDEX takes AccessExclusiveLock on the index's table: brief, but it queues behind long transactions and everything queues behind it.",
-	 .example = "DROP INDEX orders_status_idx;",
-	 .fix = "DROP INDEX CONCURRENTLY IF EXISTS orders_status_idx;  -- outside a transaction"},
-	[RULE_DROP_NOT_NULL] = {.id = "drop-not-null", .severity = "low", .by_time = false,
-	 .summary = "DROP NOT NULL: code that assumes a value may meet NULLs",
-	 .explain = "After DROP NOT NULL the column may hold NULLs, which code and PL/pgSQL written for the constraint may not expect.",
-	 .example = "ALTER TABLE orders ALTER COLUMN status DROP NOT NULL;",
-	 .fix = "keep the constraint and use a sentinel value, or make sure every reader handles NULL first."},
-	[RULE_DROP_SCHEMA] = {.id = "drop-schema", .severity = "high", .by_time = false,
-	 .summary = "DROP SCHEMA destroys every object in it",
-	 .explain = "Dropping a schema destroys its tables and their data, and everything else in it.",
-	 .example = "DROP SCHEMA archive CASCADE;",
-	 .fix = "move what is still needed out first, and drop the schema only once nothing uses it."},
-	[RULE_DROP_TABLE] = {.id = "drop-table", .severity = "high", .by_time = false,
-	 .summary = "DROP TABLE destroys its data and locks the tables its foreign keys reference",
-	 .explain = "DROP TABLE of an existing table destroys its data, and takes AccessExclusiveLock on it and on every table its foreign keys reference; with CASCADE it drops dependent views and foreign keys too.",
-	 .example = "DROP TABLE order_archive;",
-	 .fix = "stop using the table in the application and deploy; then drop its foreign keys in one migration (SET lock_timeout = '1s'); then DROP TABLE IF EXISTS in a later one."},
-	[RULE_DROP_VIEW] = {.id = "drop-view", .severity = "medium", .by_time = false,
-	 .summary = "DROP VIEW breaks every query and client that still reads it",
-	 .explain = "Dropping a view or materialized view makes every query that reads it fail.",
-	 .example = "DROP MATERIALIZED VIEW customer_totals;",
-	 .fix = "drop the view only after no deployed code reads it."},
-	[RULE_ENUM_ADD_VALUE_UNORDERED] = {.id = "enum-add-value-unordered", .severity = "low", .by_time = false,
-	 .summary = "ALTER TYPE ... ADD VALUE without BEFORE/AFTER sorts the value last",
-	 .explain = "A new enum label without BEFORE or AFTER sorts after every other one, which changes the results of <, > and ORDER BY on the type.",
-	 .example = "ALTER TYPE order_status ADD VALUE 'refunded';",
-	 .fix = "ALTER TYPE order_status ADD VALUE 'refunded' AFTER 'paid';"},
-	[RULE_EXPLICIT_LOCK_TABLE] = {.id = "explicit-lock-table", .severity = "low", .by_time = false,
-	 .summary = "LOCK TABLE in a strong mode blocks the application until the transaction ends",
-	 .explain = "LOCK TABLE in Share mode or stronger blocks writes (or reads and writes) of the table until the transaction commits.",
-	 .example = "LOCK TABLE orders IN ACCESS EXCLUSIVE MODE;",
-	 .fix = "take the weakest mode that protects the change, and keep the transaction short."},
-	[RULE_JSON_COLUMN] = {.id = "json-column", .severity = "low", .by_time = false,
-	 .summary = "a new column is json, which has no equality operator",
-	 .explain = "json has no equality operator: SELECT DISTINCT, GROUP BY and UNION on it fail; jsonb has one and is faster to query.",
-	 .example = "ALTER TABLE orders ADD COLUMN meta json;",
-	 .fix = "ALTER TABLE orders ADD COLUMN meta jsonb;"},
-	[RULE_LOCK_TIMEOUT_MISSING] = {.id = "lock-timeout-missing", .severity = "low", .by_time = false,
-	 .summary = "no lock_timeout before the first statement that takes a strong lock",
-	 .explain = "A statement that waits for its lock behind a long transaction makes every later query on the table queue behind it; without lock_timeout it waits for ever. Reported once, at the first statement taking ShareLock or stronger on an existing table.",
-	 .example = "CREATE INDEX orders_status_idx ON orders (status);  -- no SET lock_timeout before it",
-	 .fix = "SET lock_timeout = '2s';  -- at the top of the migration, and retry on timeout"},
-	[RULE_OUTSIDE_ALLOW_LIST] = {.id = "outside-allow-list", .severity = "low", .by_time = false,
-	 .summary = "a person's file has a statement a model's answer would have been refused for",
-	 .explain = "nl2mig notes the statements of a person's migration that are outside what model output may contain; each note becomes a finding with the note's severity (low when it has none) and fix.",
-	 .example = "GRANT ALL ON orders TO reporting;  -- in a person's file nl2mig read",
-	 .fix = "the note's own fix; or review the statement by hand."},
-	[RULE_PARTITION_OF_WITH_DEFAULT] = {.id = "partition-of-with-default", .severity = "medium", .by_time = true,
-	 .summary = "CREATE TABLE ... PARTITION OF scans the default partition",
-	 .explain = "A new partition of a table with a default partition makes PostgreSQL scan the default partition for rows that belong in the new one, while it holds its lock.",
-	 .example = "CREATE TABLE events_2027 PARTITION OF events FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');  -- events has a DEFAULT partition",
-	 .fix = "create the table standalone, add a CHECK matching the bound (NOT VALID, then VALIDATE), then ATTACH PARTITION."},
-	[RULE_PK_USING_INDEX_ON_NULLABLE] = {.id = "pk-using-index-on-nullable", .severity = "medium", .by_time = true,
-	 .summary = "ADD PRIMARY KEY USING INDEX over nullable columns scans for NULLs",
-	 .explain = "PRIMARY KEY USING INDEX silently runs SET NOT NULL on nullable key columns: a full scan under AccessExclusiveLock.",
-	 .example = "ALTER TABLE legacy ADD CONSTRAINT legacy_pkey PRIMARY KEY USING INDEX legacy_id_uidx;  -- legacy.id is nullable",
-	 .fix = "make each column NOT NULL first with CHECK (col IS NOT NULL) NOT VALID, VALIDATE, SET NOT NULL."},
-	[RULE_PREFER_TIMESTAMPTZ] = {.id = "prefer-timestamptz", .severity = "low", .by_time = false,
-	 .summary = "a new column is timestamp without time zone",
-	 .explain = "timestamp without time zone drops the offset on storage: the same instant written from two time zones reads back as two different times.",
-	 .example = "ALTER TABLE orders ADD COLUMN shipped_at timestamp;",
-	 .fix = "use timestamptz."},
-	[RULE_RAW_SQL_UNINSPECTABLE] = {.id = "raw-sql-uninspectable", .severity = "low", .by_time = false,
-	 .summary = "a DO block: its locks cannot be predicted statically",
-	 .explain = "Procedural code runs statements lockscore cannot see: its locks, rewrites and scans are unknown.",
-	 .example = "DO $$ BEGIN EXECUTE 'ALTER TABLE orders ADD COLUMN x int'; END $$;",
-	 .fix = "write the statements as plain SQL, or let applyexplain trace it on the shadow."},
-	[RULE_REFRESH_MATVIEW_NON_CONCURRENTLY] = {.id = "refresh-matview-non-concurrently", .severity = "medium", .by_time = true,
-	 .summary = "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks its readers",
-	 .explain = "A plain REFRESH takes AccessExclusiveLock on the materialized view while it recomputes it: every read waits.",
-	 .example = "REFRESH MATERIALIZED VIEW customer_totals;",
-	 .fix = "REFRESH MATERIALIZED VIEW CONCURRENTLY customer_totals;  -- needs a unique index on the view"},
-	[RULE_REINDEX_NON_CONCURRENTLY] = {.id = "reindex-non-concurrently", .severity = "medium", .by_time = true,
-	 .summary = "REINDEX without CONCURRENTLY blocks writes while it rebuilds",
-	 .explain = "REINDEX takes ShareLock on the table (writes wait) and AccessExclusiveLock on each index (queries that would use it wait) for the whole rebuild.",
-	 .example = "REINDEX TABLE orders;",
-	 .fix = "REINDEX TABLE CONCURRENTLY orders;  -- PostgreSQL 12+, outside a transaction"},
-	[RULE_RENAME_COLUMN] = {.id = "rename-column", .severity = "medium", .by_time = false,
-	 .summary = "RENAME COLUMN breaks code that still uses the old name",
-	 .explain = "Application code deployed before the migration still uses the old name, and fails during and after the deploy.",
-	 .example = "ALTER TABLE orders RENAME COLUMN total TO amount;",
-	 .fix = "add the new column, write both, backfill, switch reads, drop the old column (or rename only in the ORM)."},
-	[RULE_RENAME_ENUM_VALUE] = {.id = "rename-enum-value", .severity = "medium", .by_time = false,
-	 .summary = "ALTER TYPE ... RENAME VALUE breaks clients using the old label",
-	 .explain = "Clients that read or write the old label break as soon as it is renamed.",
-	 .example = "ALTER TYPE order_status RENAME VALUE 'cancelled' TO 'canceled';",
-	 .fix = "ADD VALUE 'canceled' AFTER 'cancelled'; handle both in the application; backfill; stop using the old one."},
-	[RULE_RENAME_TABLE] = {.id = "rename-table", .severity = "medium", .by_time = false,
-	 .summary = "RENAME of a table breaks code that still uses the old name",
-	 .explain = "Application code deployed before the migration still uses the old name, and fails during and after the deploy.",
-	 .example = "ALTER TABLE orders RENAME TO purchases;",
-	 .fix = "CREATE VIEW purchases AS SELECT * FROM orders; deploy code using the new name; then in one transaction DROP VIEW and RENAME."},
-	[RULE_RENAME_VIEW] = {.id = "rename-view", .severity = "medium", .by_time = false,
-	 .summary = "RENAME of a view breaks code that still uses the old name",
-	 .explain = "Queries that still name the view (or materialized view) by its old name fail during and after the deploy.",
-	 .example = "ALTER VIEW order_totals RENAME TO order_sums;",
-	 .fix = "create a view under the new name; deploy code using it; then drop the old one."},
-	[RULE_SEARCH_PATH_CHANGE] = {.id = "search-path-change", .severity = "medium", .by_time = false,
-	 .summary = "SET search_path changes what unqualified names resolve to for the rest of the session",
-	 .explain = "SET search_path (or set_config('search_path', ...)) outlives the statement: the deploy's later statements and the rollback resolve names differently.",
-	 .example = "SET search_path = billing, public;",
-	 .fix = "qualify names with their schema instead (or SET LOCAL search_path, which ends with the transaction)."},
-	[RULE_SESSION_ROLE_CHANGE] = {.id = "session-role-change", .severity = "high", .by_time = false,
-	 .summary = "SET ROLE or SET SESSION AUTHORIZATION runs the rest of the session as another role",
-	 .explain = "The rest of the deploy's session runs with another role's privileges and per-role settings (timeouts included), not the deploy's.",
-	 .example = "SET ROLE admin;",
-	 .fix = "run the migration as the deploy's role; grant what it needs instead (or ALTER ... OWNER TO)."},
-	[RULE_SET_NOT_NULL_EXISTING_COLUMN] = {.id = "set-not-null-existing-column", .severity = "medium", .by_time = true,
-	 .summary = "SET NOT NULL scans the table under AccessExclusiveLock",
-	 .explain = "Without a valid CHECK (col IS NOT NULL) that proves it, SET NOT NULL scans every row while it holds AccessExclusiveLock, and fails if a NULL is found.",
-	 .example = "ALTER TABLE orders ALTER COLUMN note SET NOT NULL;",
-	 .fix = "ALTER TABLE orders ADD CONSTRAINT orders_note_not_null CHECK (note IS NOT NULL) NOT VALID;\n-- next migration:\nALTER TABLE orders VALIDATE CONSTRAINT orders_note_not_null;\nALTER TABLE orders ALTER COLUMN note SET NOT NULL;  -- no scan: the valid CHECK proves it\nALTER TABLE orders DROP CONSTRAINT orders_note_not_null;"},
-	[RULE_STATEMENT_WILL_FAIL] = {.id = "statement-will-fail", .severity = "high", .by_time = false,
-	 .summary = "the statement fails against the schema it runs on",
-	 .explain = "PostgreSQL refuses the statement: an index a constraint needs is dropped, a type still in use is dropped, a key other tables' foreign keys use is dropped, an INSERT has a row no partition takes, or the rollback SQL does not parse.",
-	 .example = "DROP INDEX orders_pkey;  -- the primary key requires it",
-	 .fix = "change the statement (or what it depends on) so that it runs: drop the constraint instead of its index, the dependent objects first, create the partition first."},
-	[RULE_TABLE_REWRITE] = {.id = "table-rewrite", .severity = "medium", .by_time = true,
-	 .summary = "SET LOGGED/UNLOGGED, SET ACCESS METHOD or SET TABLESPACE copies every row",
-	 .explain = "These ALTER TABLE forms rewrite the whole table under AccessExclusiveLock: reads and writes wait for the copy.",
-	 .example = "ALTER TABLE orders SET TABLESPACE fast_disk;",
-	 .fix = "build a new table and switch, or schedule the rewrite in a maintenance window."},
-	[RULE_TIMEOUT_DISABLED] = {.id = "timeout-disabled", .severity = "high", .by_time = false,
-	 .summary = "a statement switches off the deploy's lock_timeout or statement_timeout",
-	 .explain = "SET, RESET, RESET ALL, DISCARD ALL, ALTER ROLE/DATABASE/SYSTEM ... SET or set_config() that set lock_timeout, statement_timeout or idle_in_transaction_session_timeout to 0, DEFAULT, a value computed at run time or more than --max-lock-timeout / --max-statement-timeout: a statement that waits on a lock then waits as long as the lock is held, with every query on that table queued behind it.",
-	 .example = "SET lock_timeout = 0;",
-	 .fix = "leave the timeouts to the deploy; if the migration needs its own, SET LOCAL lock_timeout = '2s' (a small value, never 0 or DEFAULT)."},
-	[RULE_TRACE_DISAGREEMENT] = {.id = "trace-disagreement", .severity = "medium", .by_time = false,
-	 .summary = "the shadow run observed other locks than the static prediction",
-	 .explain = "applyexplain's trace of the statement on the shadow database saw locks that lockscore did not predict, or did not see ones it did; the observed locks are used.",
-	 .example = "-- any statement whose trace record disagrees with the prediction",
-	 .fix = "report this statement form to the migsafe maintainers; trust the observed locks."},
-	[RULE_TRANSACTION_ENDED_IN_FILE] = {.id = "transaction-ended-in-file", .severity = "high", .by_time = false,
-	 .summary = "COMMIT or ROLLBACK ends the transaction the deploy runs the file in",
-	 .explain = "A COMMIT with statements after it makes them run outside the deploy's transaction, without its SET LOCAL timeouts and beyond its rollback; a ROLLBACK throws the migration's work away while the deploy records it as applied.",
-	 .example = "ALTER TABLE orders ADD COLUMN remark text;\nCOMMIT;\nCREATE INDEX orders_remark_idx ON orders (remark);",
-	 .fix = "remove BEGIN/COMMIT/ROLLBACK from the file (the deploy wraps it in one transaction), or split it into migrations, or mark it non-transactional (--no-transaction)."},
-	[RULE_TRANSACTION_NESTING] = {.id = "transaction-nesting", .severity = "medium", .by_time = false,
-	 .summary = "BEGIN inside a transaction",
-	 .explain = "When the migration tool already wraps the file in a transaction, a BEGIN only draws a warning from PostgreSQL, and the matching COMMIT ends the tool's transaction early.",
-	 .example = "BEGIN;\nALTER TABLE orders ADD COLUMN remark text;\nUPDATE orders SET remark = '';\nCOMMIT;",
-	 .fix = "remove BEGIN/COMMIT, or run the file with --no-transaction."},
-	[RULE_TRUNCATE] = {.id = "truncate", .severity = "high", .by_time = false,
-	 .summary = "TRUNCATE destroys every row under AccessExclusiveLock",
-	 .explain = "TRUNCATE empties the table at once under AccessExclusiveLock, and is not MVCC-safe: concurrent transactions may see it empty.",
-	 .example = "TRUNCATE orders;",
-	 .fix = "delete in batches (DELETE ... WHERE id IN (SELECT id ... LIMIT 10000)) if the data must go while the application runs."},
-	[RULE_TRUNCATE_CASCADE] = {.id = "truncate-cascade", .severity = "high", .by_time = false,
-	 .summary = "TRUNCATE ... CASCADE empties every table that references it, recursively",
-	 .explain = "CASCADE silently extends TRUNCATE to every table with a foreign key to it, and to theirs, destroying all their rows.",
-	 .example = "TRUNCATE customers CASCADE;",
-	 .fix = "name every table explicitly (TRUNCATE a, b;) after checking none holds data you need."},
-	[RULE_TWO_PHASE_COMMIT] = {.id = "two-phase-commit", .severity = "high", .by_time = false,
-	 .summary = "PREPARE TRANSACTION or COMMIT/ROLLBACK PREPARED in a migration",
-	 .explain = "A prepared transaction outlives the deploy's session and its timeouts, holding its locks until someone commits or rolls it back by hand (and it needs max_prepared_transactions).",
-	 .example = "PREPARE TRANSACTION 'm1';",
-	 .fix = "remove it: the deploy commits the migration's transaction itself."},
-	[RULE_TYPE_CHANGE_WITH_CHECK_CONSTRAINTS] = {.id = "type-change-with-check-constraints", .severity = "medium", .by_time = true,
-	 .summary = "a type change re-checks the column's CHECK constraints, scanning",
-	 .explain = "Even a type change that does not rewrite the table re-checks the CHECK constraints on the column, scanning every row under AccessExclusiveLock.",
-	 .example = "ALTER TABLE products ALTER COLUMN price TYPE numeric(12,2);  -- products.price has CHECK (price >= 0)",
-	 .fix = "drop the CHECK constraints, change the type, re-add them NOT VALID, then VALIDATE CONSTRAINT."},
-	[RULE_UNCOMMITTED_TRANSACTION] = {.id = "uncommitted-transaction", .severity = "medium", .by_time = false,
-	 .summary = "BEGIN without COMMIT",
-	 .explain = "A transaction opened in the file and never committed: the migration looks applied but nothing is committed.",
-	 .example = "BEGIN;\nALTER TABLE orders ADD COLUMN remark text;",
-	 .fix = "add COMMIT;"},
-	[RULE_VACUUM_FULL_OR_CLUSTER] = {.id = "vacuum-full-or-cluster", .severity = "medium", .by_time = true,
-	 .summary = "VACUUM FULL or CLUSTER rewrites the table under AccessExclusiveLock",
-	 .explain = "VACUUM FULL and CLUSTER copy the whole table and rebuild its indexes while they hold AccessExclusiveLock: reads and writes wait.",
-	 .example = "VACUUM FULL orders;",
-	 .fix = "use pg_repack (or REPACK CONCURRENTLY on PostgreSQL 19+), or schedule a maintenance window."},
-	[RULE_VALIDATE_IN_SAME_TRANSACTION] = {.id = "validate-in-same-transaction", .severity = "medium", .by_time = false,
-	 .summary = "VALIDATE CONSTRAINT in the same transaction as a strong lock on the table",
-	 .explain = "VALIDATE CONSTRAINT scans the table; run in the same transaction as an earlier ShareRowExclusiveLock or stronger (such as the ADD ... NOT VALID), the scan happens while that lock is still held: NOT VALID gained nothing.",
-	 .example = "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;",
-	 .fix = "commit between ADD ... NOT VALID and VALIDATE CONSTRAINT (separate migrations)."},
-	[RULE_WORK_AFTER_ACCESS_EXCLUSIVE] = {.id = "work-after-access-exclusive", .severity = "medium", .by_time = true,
-	 .summary = "slow statements run after an AccessExclusiveLock in the same transaction",
-	 .explain = "A lock is held until its transaction ends: every statement after an AccessExclusiveLock on an existing table keeps reads and writes of that table waiting. Reported when the later statements take a second or more (or an unknown time); severity follows that time.",
-	 .example = "ALTER TABLE orders ADD COLUMN remark text;\nUPDATE orders SET remark = '';",
-	 .fix = "commit right after the ALTER: put the later statements (backfills, index builds) in their own migrations."},
+	[RULE_ADD_CHECK_WITHOUT_NOT_VALID] = {.id = "add-check-without-not-valid", .severity = "medium", .by_time = true, .summary = "ADD CHECK without NOT VALID scans the table under AccessExclusiveLock", .explain = "ALTER TABLE ... ADD CONSTRAINT ... CHECK checks every existing row while it holds AccessExclusiveLock: reads and writes of the table wait for the whole scan.", .example = "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0);", .fix = "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0) NOT VALID;\n-- next migration:\nALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;"},
+	[RULE_ADD_COLUMN_CONSTRAINED_DOMAIN] = {.id = "add-column-constrained-domain", .severity = "medium", .by_time = true, .summary = "ADD COLUMN of a domain with constraints checks them on every row and rewrites the table", .explain = "A new column whose type is a domain with CHECK or NOT NULL constraints is checked on every row, and the table is rewritten, under AccessExclusiveLock.", .example = "ALTER TABLE orders ADD COLUMN weight positive_int;  -- a domain with CHECK (VALUE > 0)", .fix = "add the column with the domain's base type (no rewrite), then ADD CONSTRAINT ... CHECK (...) NOT VALID, and VALIDATE CONSTRAINT in a later migration."},
+	[RULE_ADD_COLUMN_GENERATED_STORED] = {.id = "add-column-generated-stored", .severity = "medium", .by_time = true, .summary = "ADD COLUMN ... GENERATED ALWAYS AS (...) STORED rewrites the table", .explain = "A stored generated column is computed for every existing row: the table and its indexes are rewritten under AccessExclusiveLock.", .example = "ALTER TABLE orders ADD COLUMN total_cents bigint GENERATED ALWAYS AS (total * 100) STORED;", .fix = "add a plain nullable column; set it for new rows with a trigger; backfill in batches (UPDATE ... WHERE id BETWEEN ...)."},
+	[RULE_ADD_COLUMN_REQUIRED] = {.id = "add-column-required", .severity = "high", .by_time = false, .summary = "ADD COLUMN ... NOT NULL without a default fails on a table with rows", .explain = "PostgreSQL refuses a NOT NULL column without a default as soon as the table has a row, and old application code that does not set the column fails its INSERTs.", .example = "ALTER TABLE orders ADD COLUMN region text NOT NULL;", .fix = "ALTER TABLE orders ADD COLUMN region text NOT NULL DEFAULT 'eu';  -- a constant default is free on PostgreSQL 11+"},
+	[RULE_ADD_COLUMN_SERIAL_OR_IDENTITY] = {.id = "add-column-serial-or-identity", .severity = "medium", .by_time = true, .summary = "ADD COLUMN of a serial or identity column rewrites the table", .explain = "serial and GENERATED ... AS IDENTITY columns take a value from a sequence for every existing row: the table is rewritten under AccessExclusiveLock.", .example = "ALTER TABLE orders ADD COLUMN seq bigserial;", .fix = "add a nullable bigint column; attach a sequence default for new rows; backfill in batches; then the NOT NULL steps."},
+	[RULE_ADD_COLUMN_VOLATILE_DEFAULT] = {.id = "add-column-volatile-default", .severity = "medium", .by_time = true, .summary = "ADD COLUMN with a per-row default (or any default before PostgreSQL 11) rewrites the table", .explain = "A volatile default (random(), clock_timestamp(), gen_random_uuid(), nextval()) is computed for every existing row, as is any default before PostgreSQL 11: the table is rewritten under AccessExclusiveLock.", .example = "ALTER TABLE orders ADD COLUMN token uuid DEFAULT gen_random_uuid();", .fix = "ALTER TABLE orders ADD COLUMN token uuid;  -- then, in later migrations: SET DEFAULT for new rows, backfill in batches"},
+	[RULE_ADD_EXCLUSION_CONSTRAINT] = {.id = "add-exclusion-constraint", .severity = "medium", .by_time = true, .summary = "ADD EXCLUDE builds its index under AccessExclusiveLock, with no online alternative", .explain = "An exclusion constraint builds its index and checks every row while it holds AccessExclusiveLock; it cannot be added NOT VALID nor built concurrently.", .example = "ALTER TABLE legacy ADD CONSTRAINT legacy_no_overlap EXCLUDE USING gist (valid_during WITH &&);", .fix = "schedule downtime, or build a new table with the constraint and switch to it."},
+	[RULE_ADD_FK_WITHOUT_NOT_VALID] = {.id = "add-fk-without-not-valid", .severity = "medium", .by_time = true, .summary = "ADD FOREIGN KEY without NOT VALID scans the table and blocks writes of both tables", .explain = "Adding a foreign key checks every row of the referencing table while ShareRowExclusiveLock is held on it and on the referenced table: writes of both wait for the scan.", .example = "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id);", .fix = "ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;\n-- next migration:\nALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;\n-- and index the referencing columns CONCURRENTLY"},
+	[RULE_ADD_PRIMARY_KEY] = {.id = "add-primary-key", .severity = "medium", .by_time = true, .summary = "ADD PRIMARY KEY builds its index under AccessExclusiveLock", .explain = "ADD PRIMARY KEY (or ADD COLUMN ... PRIMARY KEY) without USING INDEX builds a unique index while it holds AccessExclusiveLock, and makes nullable columns NOT NULL with a scan.", .example = "ALTER TABLE orders ADD PRIMARY KEY (id);", .fix = "CREATE UNIQUE INDEX CONCURRENTLY orders_pkey_idx ON orders (id);  -- its own migration\nALTER TABLE orders ADD CONSTRAINT orders_pkey PRIMARY KEY USING INDEX orders_pkey_idx;"},
+	[RULE_ADD_UNIQUE_CONSTRAINT] = {.id = "add-unique-constraint", .severity = "medium", .by_time = true, .summary = "ADD UNIQUE builds its index under AccessExclusiveLock", .explain = "ADD CONSTRAINT ... UNIQUE (or ADD COLUMN ... UNIQUE) without USING INDEX builds the index while it holds AccessExclusiveLock: reads and writes wait for the build.", .example = "ALTER TABLE orders ADD CONSTRAINT orders_number_key UNIQUE (number);", .fix = "CREATE UNIQUE INDEX CONCURRENTLY orders_number_idx ON orders (number);  -- its own migration\nALTER TABLE orders ADD CONSTRAINT orders_number_key UNIQUE USING INDEX orders_number_idx;"},
+	[RULE_ATTACH_PARTITION_SCAN] = {.id = "attach-partition-scan", .severity = "medium", .by_time = true, .summary = "ATTACH PARTITION scans the new partition to check its bound", .explain = "Without a valid CHECK constraint that implies the partition bound, ATTACH PARTITION scans the whole table being attached (and the default partition) while it holds its lock.", .example = "ALTER TABLE events ATTACH PARTITION events_2026 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');", .fix = "first add a CHECK constraint matching the bound (NOT VALID, then VALIDATE): ATTACH then skips the scan."},
+	[RULE_AUTHZ_CHANGE] = {.id = "authz-change", .severity = "low", .by_time = false, .summary = "row-level security is enabled, disabled or forced", .explain = "Changing row-level security changes which rows queries see: queries may fail or see other rows.", .example = "ALTER TABLE orders ENABLE ROW LEVEL SECURITY;", .fix = "review the policies with the application's roles before deploying."},
+	[RULE_BACKFILL_IN_MIGRATION] = {.id = "backfill-in-migration", .severity = "medium", .by_time = true, .summary = "an UPDATE, DELETE, INSERT or MERGE touches many (or an unknown number of) rows", .explain = "DML over more than 10,000 rows, or over an unknown number, holds row locks and writes WAL for its whole run, and inside the migration's transaction keeps every earlier lock too.", .example = "UPDATE orders SET status = 'paid' WHERE status IS NULL;", .fix = "run it in batches outside the migration transaction: UPDATE ... WHERE id BETWEEN $1 AND $2, one transaction per batch, with a pause between batches."},
+	[RULE_CASCADING_DELETE] = {.id = "cascading-delete", .severity = "medium", .by_time = true, .summary = "a DELETE cascades through ON DELETE CASCADE foreign keys to other tables", .explain = "Deleting from a table that other tables reference with ON DELETE CASCADE deletes, and locks, every matching row of those tables too (recursively), with their WAL; inside a transaction the row locks are held until it ends. Severity follows the statement's estimated time (medium when unknown).", .example = "DELETE FROM customers WHERE created_at < '2020-01-01';", .fix = "delete the children first, in batches (DELETE FROM <child> WHERE ctid IN (SELECT ctid FROM <child> WHERE ... LIMIT 10000)), then the parents in batches, each batch its own transaction."},
+	[RULE_CHANGE_COLUMN_TYPE] = {.id = "change-column-type", .severity = "medium", .by_time = true, .summary = "ALTER COLUMN ... TYPE rewrites the table and its indexes", .explain = "A type change that is not binary-compatible rewrites the table and rebuilds its indexes under AccessExclusiveLock; clients that read the column may break.", .example = "ALTER TABLE orders ALTER COLUMN total TYPE bigint;", .fix = "expand and contract: add the new column, keep it in sync with a trigger, backfill in batches, build indexes CONCURRENTLY, swap with RENAME in one short transaction, drop the old column later."},
+	[RULE_CHAR_TYPE] = {.id = "char-type", .severity = "low", .by_time = false, .summary = "a new column is char(n): blank-padded, no benefit in PostgreSQL", .explain = "character(n) pads values with blanks, stores more, and compares surprisingly; PostgreSQL gains nothing from it.", .example = "ALTER TABLE orders ADD COLUMN country character(2);", .fix = "use text (or varchar)."},
+	[RULE_CONCURRENT_INDEX_ON_PARTITIONED] = {.id = "concurrent-index-on-partitioned", .severity = "high", .by_time = false, .summary = "CREATE INDEX CONCURRENTLY on a partitioned table fails", .explain = "PostgreSQL does not support CREATE INDEX CONCURRENTLY on a partitioned table: the migration fails.", .example = "CREATE INDEX CONCURRENTLY events_at_idx ON events (at);  -- events is partitioned", .fix = "build the index CONCURRENTLY on each partition, then CREATE INDEX ... ON ONLY the parent and ALTER INDEX ... ATTACH PARTITION each one."},
+	[RULE_CONCURRENTLY_IN_TRANSACTION] = {.id = "concurrently-in-transaction", .severity = "high", .by_time = false, .summary = "a statement that cannot run in a transaction block runs in one", .explain = "CREATE/DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY, DETACH PARTITION CONCURRENTLY and the like refuse to run inside a transaction block; a migration tool that wraps the file in one makes the deploy fail.", .example = "SET lock_timeout = '2s';\nCREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);", .fix = "put the statement alone in its own migration file (or mark the migration non-transactional)."},
+	[RULE_CREATE_INDEX_NON_CONCURRENTLY] = {.id = "create-index-non-concurrently", .severity = "medium", .by_time = true, .summary = "CREATE INDEX without CONCURRENTLY blocks writes for the whole build", .explain = "CREATE INDEX takes ShareLock on an existing table: every INSERT, UPDATE and DELETE waits until the index is built, which takes minutes to hours on a large table.", .example = "CREATE INDEX orders_total_idx ON orders (total);", .fix = "CREATE INDEX CONCURRENTLY orders_total_idx ON orders (total);  -- in its own migration, outside a transaction; if it fails, DROP INDEX CONCURRENTLY the invalid index and retry"},
+	[RULE_CREATE_TABLE_MANY_FKS] = {.id = "create-table-many-fks", .severity = "low", .by_time = false, .summary = "CREATE TABLE with several foreign keys locks every referenced table at once", .explain = "Each foreign key of a new table takes ShareRowExclusiveLock on the table it references, all in the same transaction: writes of all of them wait, and deadlocks become likelier.", .example = "CREATE TABLE refunds (id bigint PRIMARY KEY, order_id bigint REFERENCES orders, customer_id bigint REFERENCES customers);", .fix = "create the table without foreign keys, then add each in its own migration (NOT VALID, then VALIDATE)."},
+	[RULE_DETACH_PARTITION_NON_CONCURRENTLY] = {.id = "detach-partition-non-concurrently", .severity = "low", .by_time = false, .summary = "DETACH PARTITION without CONCURRENTLY takes AccessExclusiveLock on the parent", .explain = "DETACH PARTITION takes AccessExclusiveLock on the partitioned table and the partition (and ShareLock on tables that reference it): brief, but it queues behind long transactions and everything queues behind it.", .example = "ALTER TABLE events DETACH PARTITION events_2020;", .fix = "ALTER TABLE events DETACH PARTITION events_2020 CONCURRENTLY;  -- PostgreSQL 14+, outside a transaction, no default partition"},
+	[RULE_DETACH_PARTITION_SCAN] = {.id = "detach-partition-scan", .severity = "medium", .by_time = true, .summary = "DETACH PARTITION checks the tables that reference the partitioned table, scanning", .explain = "When foreign keys reference the partitioned table, DETACH PARTITION checks that no referencing row points into the partition, scanning those tables while the locks are held.", .example = "ALTER TABLE measurements DETACH PARTITION measurements_2025;  -- measurement_notes references measurements", .fix = "ALTER TABLE measurements DETACH PARTITION measurements_2025 CONCURRENTLY;  -- PostgreSQL 14+, outside a transaction, no default partition"},
+	[RULE_DOMAIN_CONSTRAINT_SCAN] = {.id = "domain-constraint-scan", .severity = "medium", .by_time = true, .summary = "ALTER DOMAIN ... ADD CONSTRAINT checks every column of the domain", .explain = "A new constraint on a domain is checked against every column of every table that uses the domain, scanning them while they are locked.", .example = "ALTER DOMAIN positive_int ADD CONSTRAINT positive_int_small CHECK (VALUE < 1000000);  -- products.stock is a positive_int", .fix = "add the constraint NOT VALID, then ALTER DOMAIN ... VALIDATE CONSTRAINT in a later migration (or put the CHECK on the columns)."},
+	[RULE_DROP_COLUMN] = {.id = "drop-column", .severity = "medium", .by_time = false, .summary = "DROP COLUMN destroys its data and breaks code that still uses it", .explain = "Dropping a column destroys its data, and running code that still reads or writes it fails (ORMs cache the column list). DROP TYPE ... CASCADE drops every column of the type, and is high.", .example = "ALTER TABLE orders DROP COLUMN note;", .fix = "stop reading and writing the column in the application (ignore it) and deploy; then ALTER TABLE ... DROP COLUMN IF EXISTS in a post-deploy migration."},
+	[RULE_DROP_FOREIGN_KEY] = {.id = "drop-foreign-key", .severity = "low", .by_time = false, .summary = "dropping a foreign key takes AccessExclusiveLock on both tables", .explain = "ALTER TABLE ... DROP CONSTRAINT of a foreign key takes AccessExclusiveLock on the table and on the table it references; the integrity it gave is gone.", .example = "ALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey;", .fix = "SET lock_timeout = '1s'; and retry on timeout."},
+	[RULE_DROP_INDEX_NON_CONCURRENTLY] = {.id = "drop-index-non-concurrently", .severity = "low", .by_time = false, .summary = "DROP INDEX without CONCURRENTLY takes AccessExclusiveLock on the table", .explain = "DROP INDEX takes AccessExclusiveLock on the index's table: brief, but it queues behind long transactions and everything queues behind it.", .example = "DROP INDEX orders_status_idx;", .fix = "DROP INDEX CONCURRENTLY IF EXISTS orders_status_idx;  -- outside a transaction"},
+	[RULE_DROP_NOT_NULL] = {.id = "drop-not-null", .severity = "low", .by_time = false, .summary = "DROP NOT NULL: code that assumes a value may meet NULLs", .explain = "After DROP NOT NULL the column may hold NULLs, which code and PL/pgSQL written for the constraint may not expect.", .example = "ALTER TABLE orders ALTER COLUMN status DROP NOT NULL;", .fix = "keep the constraint and use a sentinel value, or make sure every reader handles NULL first."},
+	[RULE_DROP_SCHEMA] = {.id = "drop-schema", .severity = "high", .by_time = false, .summary = "DROP SCHEMA destroys every object in it", .explain = "Dropping a schema destroys its tables and their data, and everything else in it.", .example = "DROP SCHEMA archive CASCADE;", .fix = "move what is still needed out first, and drop the schema only once nothing uses it."},
+	[RULE_DROP_TABLE] = {.id = "drop-table", .severity = "high", .by_time = false, .summary = "DROP TABLE destroys its data and locks the tables its foreign keys reference", .explain = "DROP TABLE of an existing table destroys its data, and takes AccessExclusiveLock on it and on every table its foreign keys reference; with CASCADE it drops dependent views and foreign keys too.", .example = "DROP TABLE order_archive;", .fix = "stop using the table in the application and deploy; then drop its foreign keys in one migration (SET lock_timeout = '1s'); then DROP TABLE IF EXISTS in a later one."},
+	[RULE_DROP_VIEW] = {.id = "drop-view", .severity = "medium", .by_time = false, .summary = "DROP VIEW breaks every query and client that still reads it", .explain = "Dropping a view or materialized view makes every query that reads it fail.", .example = "DROP MATERIALIZED VIEW customer_totals;", .fix = "drop the view only after no deployed code reads it."},
+	[RULE_ENUM_ADD_VALUE_UNORDERED] = {.id = "enum-add-value-unordered", .severity = "low", .by_time = false, .summary = "ALTER TYPE ... ADD VALUE without BEFORE/AFTER sorts the value last", .explain = "A new enum label without BEFORE or AFTER sorts after every other one, which changes the results of <, > and ORDER BY on the type.", .example = "ALTER TYPE order_status ADD VALUE 'refunded';", .fix = "ALTER TYPE order_status ADD VALUE 'refunded' AFTER 'paid';"},
+	[RULE_EXPLICIT_LOCK_TABLE] = {.id = "explicit-lock-table", .severity = "low", .by_time = false, .summary = "LOCK TABLE in a strong mode blocks the application until the transaction ends", .explain = "LOCK TABLE in Share mode or stronger blocks writes (or reads and writes) of the table until the transaction commits.", .example = "LOCK TABLE orders IN ACCESS EXCLUSIVE MODE;", .fix = "take the weakest mode that protects the change, and keep the transaction short."},
+	[RULE_JSON_COLUMN] = {.id = "json-column", .severity = "low", .by_time = false, .summary = "a new column is json, which has no equality operator", .explain = "json has no equality operator: SELECT DISTINCT, GROUP BY and UNION on it fail; jsonb has one and is faster to query.", .example = "ALTER TABLE orders ADD COLUMN meta json;", .fix = "ALTER TABLE orders ADD COLUMN meta jsonb;"},
+	[RULE_LOCK_TIMEOUT_MISSING] = {.id = "lock-timeout-missing", .severity = "low", .by_time = false, .summary = "no lock_timeout before the first statement that takes a strong lock", .explain = "A statement that waits for its lock behind a long transaction makes every later query on the table queue behind it; without lock_timeout it waits for ever. Reported once, at the first statement taking ShareLock or stronger on an existing table.", .example = "CREATE INDEX orders_status_idx ON orders (status);  -- no SET lock_timeout before it", .fix = "SET lock_timeout = '2s';  -- at the top of the migration, and retry on timeout"},
+	[RULE_OUTSIDE_ALLOW_LIST] = {.id = "outside-allow-list", .severity = "low", .by_time = false, .summary = "a person's file has a statement a model's answer would have been refused for", .explain = "nl2mig notes the statements of a person's migration that are outside what model output may contain; each note becomes a finding with the note's severity (low when it has none) and fix.", .example = "GRANT ALL ON orders TO reporting;  -- in a person's file nl2mig read", .fix = "the note's own fix; or review the statement by hand."},
+	[RULE_PARTITION_OF_WITH_DEFAULT] = {.id = "partition-of-with-default", .severity = "medium", .by_time = true, .summary = "CREATE TABLE ... PARTITION OF scans the default partition", .explain = "A new partition of a table with a default partition makes PostgreSQL scan the default partition for rows that belong in the new one, while it holds its lock.", .example = "CREATE TABLE events_2027 PARTITION OF events FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');  -- events has a DEFAULT partition", .fix = "create the table standalone, add a CHECK matching the bound (NOT VALID, then VALIDATE), then ATTACH PARTITION."},
+	[RULE_PK_USING_INDEX_ON_NULLABLE] = {.id = "pk-using-index-on-nullable", .severity = "medium", .by_time = true, .summary = "ADD PRIMARY KEY USING INDEX over nullable columns scans for NULLs", .explain = "PRIMARY KEY USING INDEX silently runs SET NOT NULL on nullable key columns: a full scan under AccessExclusiveLock.", .example = "ALTER TABLE legacy ADD CONSTRAINT legacy_pkey PRIMARY KEY USING INDEX legacy_id_uidx;  -- legacy.id is nullable", .fix = "make each column NOT NULL first with CHECK (col IS NOT NULL) NOT VALID, VALIDATE, SET NOT NULL."},
+	[RULE_PREFER_TIMESTAMPTZ] = {.id = "prefer-timestamptz", .severity = "low", .by_time = false, .summary = "a new column is timestamp without time zone", .explain = "timestamp without time zone drops the offset on storage: the same instant written from two time zones reads back as two different times.", .example = "ALTER TABLE orders ADD COLUMN shipped_at timestamp;", .fix = "use timestamptz."},
+	[RULE_RAW_SQL_UNINSPECTABLE] = {.id = "raw-sql-uninspectable", .severity = "low", .by_time = false, .summary = "a DO block: its locks cannot be predicted statically", .explain = "Procedural code runs statements lockscore cannot see: its locks, rewrites and scans are unknown.", .example = "DO $$ BEGIN EXECUTE 'ALTER TABLE orders ADD COLUMN x int'; END $$;", .fix = "write the statements as plain SQL, or let applyexplain trace it on the shadow."},
+	[RULE_REFRESH_MATVIEW_NON_CONCURRENTLY] = {.id = "refresh-matview-non-concurrently", .severity = "medium", .by_time = true, .summary = "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks its readers", .explain = "A plain REFRESH takes AccessExclusiveLock on the materialized view while it recomputes it: every read waits.", .example = "REFRESH MATERIALIZED VIEW customer_totals;", .fix = "REFRESH MATERIALIZED VIEW CONCURRENTLY customer_totals;  -- needs a unique index on the view"},
+	[RULE_REINDEX_NON_CONCURRENTLY] = {.id = "reindex-non-concurrently", .severity = "medium", .by_time = true, .summary = "REINDEX without CONCURRENTLY blocks writes while it rebuilds", .explain = "REINDEX takes ShareLock on the table (writes wait) and AccessExclusiveLock on each index (queries that would use it wait) for the whole rebuild.", .example = "REINDEX TABLE orders;", .fix = "REINDEX TABLE CONCURRENTLY orders;  -- PostgreSQL 12+, outside a transaction"},
+	[RULE_RENAME_COLUMN] = {.id = "rename-column", .severity = "medium", .by_time = false, .summary = "RENAME COLUMN breaks code that still uses the old name", .explain = "Application code deployed before the migration still uses the old name, and fails during and after the deploy.", .example = "ALTER TABLE orders RENAME COLUMN total TO amount;", .fix = "add the new column, write both, backfill, switch reads, drop the old column (or rename only in the ORM)."},
+	[RULE_RENAME_ENUM_VALUE] = {.id = "rename-enum-value", .severity = "medium", .by_time = false, .summary = "ALTER TYPE ... RENAME VALUE breaks clients using the old label", .explain = "Clients that read or write the old label break as soon as it is renamed.", .example = "ALTER TYPE order_status RENAME VALUE 'cancelled' TO 'canceled';", .fix = "ADD VALUE 'canceled' AFTER 'cancelled'; handle both in the application; backfill; stop using the old one."},
+	[RULE_RENAME_TABLE] = {.id = "rename-table", .severity = "medium", .by_time = false, .summary = "RENAME of a table breaks code that still uses the old name", .explain = "Application code deployed before the migration still uses the old name, and fails during and after the deploy.", .example = "ALTER TABLE orders RENAME TO purchases;", .fix = "CREATE VIEW purchases AS SELECT * FROM orders; deploy code using the new name; then in one transaction DROP VIEW and RENAME."},
+	[RULE_RENAME_VIEW] = {.id = "rename-view", .severity = "medium", .by_time = false, .summary = "RENAME of a view breaks code that still uses the old name", .explain = "Queries that still name the view (or materialized view) by its old name fail during and after the deploy.", .example = "ALTER VIEW order_totals RENAME TO order_sums;", .fix = "create a view under the new name; deploy code using it; then drop the old one."},
+	[RULE_SEARCH_PATH_CHANGE] = {.id = "search-path-change", .severity = "medium", .by_time = false, .summary = "SET search_path changes what unqualified names resolve to for the rest of the session", .explain = "SET search_path (or set_config('search_path', ...)) outlives the statement: the deploy's later statements and the rollback resolve names differently.", .example = "SET search_path = billing, public;", .fix = "qualify names with their schema instead (or SET LOCAL search_path, which ends with the transaction)."},
+	[RULE_SESSION_ROLE_CHANGE] = {.id = "session-role-change", .severity = "high", .by_time = false, .summary = "SET ROLE or SET SESSION AUTHORIZATION runs the rest of the session as another role", .explain = "The rest of the deploy's session runs with another role's privileges and per-role settings (timeouts included), not the deploy's.", .example = "SET ROLE admin;", .fix = "run the migration as the deploy's role; grant what it needs instead (or ALTER ... OWNER TO)."},
+	[RULE_SET_NOT_NULL_EXISTING_COLUMN] = {.id = "set-not-null-existing-column", .severity = "medium", .by_time = true, .summary = "SET NOT NULL scans the table under AccessExclusiveLock", .explain = "Without a valid CHECK (col IS NOT NULL) that proves it, SET NOT NULL scans every row while it holds AccessExclusiveLock, and fails if a NULL is found.", .example = "ALTER TABLE orders ALTER COLUMN note SET NOT NULL;", .fix = "ALTER TABLE orders ADD CONSTRAINT orders_note_not_null CHECK (note IS NOT NULL) NOT VALID;\n-- next migration:\nALTER TABLE orders VALIDATE CONSTRAINT orders_note_not_null;\nALTER TABLE orders ALTER COLUMN note SET NOT NULL;  -- no scan: the valid CHECK proves it\nALTER TABLE orders DROP CONSTRAINT orders_note_not_null;"},
+	[RULE_STATEMENT_WILL_FAIL] = {.id = "statement-will-fail", .severity = "high", .by_time = false, .summary = "the statement fails against the schema it runs on", .explain = "PostgreSQL refuses the statement: an index a constraint needs is dropped, a type still in use is dropped, a key other tables' foreign keys use is dropped, an INSERT has a row no partition takes, or the rollback SQL does not parse.", .example = "DROP INDEX orders_pkey;  -- the primary key requires it", .fix = "change the statement (or what it depends on) so that it runs: drop the constraint instead of its index, the dependent objects first, create the partition first."},
+	[RULE_TABLE_REWRITE] = {.id = "table-rewrite", .severity = "medium", .by_time = true, .summary = "SET LOGGED/UNLOGGED, SET ACCESS METHOD or SET TABLESPACE copies every row", .explain = "These ALTER TABLE forms rewrite the whole table under AccessExclusiveLock: reads and writes wait for the copy.", .example = "ALTER TABLE orders SET TABLESPACE fast_disk;", .fix = "build a new table and switch, or schedule the rewrite in a maintenance window."},
+	[RULE_TIMEOUT_DISABLED] = {.id = "timeout-disabled", .severity = "high", .by_time = false, .summary = "a statement switches off the deploy's lock_timeout or statement_timeout", .explain = "SET, RESET, RESET ALL, DISCARD ALL, ALTER ROLE/DATABASE/SYSTEM ... SET or set_config() that set lock_timeout, statement_timeout or idle_in_transaction_session_timeout to 0, DEFAULT, a value computed at run time or more than --max-lock-timeout / --max-statement-timeout: a statement that waits on a lock then waits as long as the lock is held, with every query on that table queued behind it.", .example = "SET lock_timeout = 0;", .fix = "leave the timeouts to the deploy; if the migration needs its own, SET LOCAL lock_timeout = '2s' (a small value, never 0 or DEFAULT)."},
+	[RULE_TRACE_DISAGREEMENT] = {.id = "trace-disagreement", .severity = "medium", .by_time = false, .summary = "the shadow run observed other locks than the static prediction", .explain = "applyexplain's trace of the statement on the shadow database saw locks that lockscore did not predict, or did not see ones it did; the observed locks are used.", .example = "-- any statement whose trace record disagrees with the prediction", .fix = "report this statement form to the migsafe maintainers; trust the observed locks."},
+	[RULE_TRANSACTION_ENDED_IN_FILE] = {.id = "transaction-ended-in-file", .severity = "high", .by_time = false, .summary = "COMMIT or ROLLBACK ends the transaction the deploy runs the file in", .explain = "A COMMIT with statements after it makes them run outside the deploy's transaction, without its SET LOCAL timeouts and beyond its rollback; a ROLLBACK throws the migration's work away while the deploy records it as applied.", .example = "ALTER TABLE orders ADD COLUMN remark text;\nCOMMIT;\nCREATE INDEX orders_remark_idx ON orders (remark);", .fix = "remove BEGIN/COMMIT/ROLLBACK from the file (the deploy wraps it in one transaction), or split it into migrations, or mark it non-transactional (--no-transaction)."},
+	[RULE_TRANSACTION_NESTING] = {.id = "transaction-nesting", .severity = "medium", .by_time = false, .summary = "BEGIN inside a transaction", .explain = "When the migration tool already wraps the file in a transaction, a BEGIN only draws a warning from PostgreSQL, and the matching COMMIT ends the tool's transaction early.", .example = "BEGIN;\nALTER TABLE orders ADD COLUMN remark text;\nUPDATE orders SET remark = '';\nCOMMIT;", .fix = "remove BEGIN/COMMIT, or run the file with --no-transaction."},
+	[RULE_TRUNCATE] = {.id = "truncate", .severity = "high", .by_time = false, .summary = "TRUNCATE destroys every row under AccessExclusiveLock", .explain = "TRUNCATE empties the table at once under AccessExclusiveLock, and is not MVCC-safe: concurrent transactions may see it empty.", .example = "TRUNCATE orders;", .fix = "delete in batches (DELETE ... WHERE id IN (SELECT id ... LIMIT 10000)) if the data must go while the application runs."},
+	[RULE_TRUNCATE_CASCADE] = {.id = "truncate-cascade", .severity = "high", .by_time = false, .summary = "TRUNCATE ... CASCADE empties every table that references it, recursively", .explain = "CASCADE silently extends TRUNCATE to every table with a foreign key to it, and to theirs, destroying all their rows.", .example = "TRUNCATE customers CASCADE;", .fix = "name every table explicitly (TRUNCATE a, b;) after checking none holds data you need."},
+	[RULE_TWO_PHASE_COMMIT] = {.id = "two-phase-commit", .severity = "high", .by_time = false, .summary = "PREPARE TRANSACTION or COMMIT/ROLLBACK PREPARED in a migration", .explain = "A prepared transaction outlives the deploy's session and its timeouts, holding its locks until someone commits or rolls it back by hand (and it needs max_prepared_transactions).", .example = "PREPARE TRANSACTION 'm1';", .fix = "remove it: the deploy commits the migration's transaction itself."},
+	[RULE_TYPE_CHANGE_WITH_CHECK_CONSTRAINTS] = {.id = "type-change-with-check-constraints", .severity = "medium", .by_time = true, .summary = "a type change re-checks the column's CHECK constraints, scanning", .explain = "Even a type change that does not rewrite the table re-checks the CHECK constraints on the column, scanning every row under AccessExclusiveLock.", .example = "ALTER TABLE products ALTER COLUMN price TYPE numeric(12,2);  -- products.price has CHECK (price >= 0)", .fix = "drop the CHECK constraints, change the type, re-add them NOT VALID, then VALIDATE CONSTRAINT."},
+	[RULE_UNCOMMITTED_TRANSACTION] = {.id = "uncommitted-transaction", .severity = "medium", .by_time = false, .summary = "BEGIN without COMMIT", .explain = "A transaction opened in the file and never committed: the migration looks applied but nothing is committed.", .example = "BEGIN;\nALTER TABLE orders ADD COLUMN remark text;", .fix = "add COMMIT;"},
+	[RULE_VACUUM_FULL_OR_CLUSTER] = {.id = "vacuum-full-or-cluster", .severity = "medium", .by_time = true, .summary = "VACUUM FULL or CLUSTER rewrites the table under AccessExclusiveLock", .explain = "VACUUM FULL and CLUSTER copy the whole table and rebuild its indexes while they hold AccessExclusiveLock: reads and writes wait.", .example = "VACUUM FULL orders;", .fix = "use pg_repack (or REPACK CONCURRENTLY on PostgreSQL 19+), or schedule a maintenance window."},
+	[RULE_VALIDATE_IN_SAME_TRANSACTION] = {.id = "validate-in-same-transaction", .severity = "medium", .by_time = false, .summary = "VALIDATE CONSTRAINT in the same transaction as a strong lock on the table", .explain = "VALIDATE CONSTRAINT scans the table; run in the same transaction as an earlier ShareRowExclusiveLock or stronger (such as the ADD ... NOT VALID), the scan happens while that lock is still held: NOT VALID gained nothing.", .example = "ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total >= 0) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;", .fix = "commit between ADD ... NOT VALID and VALIDATE CONSTRAINT (separate migrations)."},
+	[RULE_WORK_AFTER_ACCESS_EXCLUSIVE] = {.id = "work-after-access-exclusive", .severity = "medium", .by_time = true, .summary = "slow statements run after an AccessExclusiveLock in the same transaction", .explain = "A lock is held until its transaction ends: every statement after an AccessExclusiveLock on an existing table keeps reads and writes of that table waiting. Reported when the later statements take a second or more (or an unknown time); severity follows that time.", .example = "ALTER TABLE orders ADD COLUMN remark text;\nUPDATE orders SET remark = '';", .fix = "commit right after the ALTER: put the later statements (backfills, index builds) in their own migrations."},
 };
 
 const struct rule_info *rule_find(const char *id)

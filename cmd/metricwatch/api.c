@@ -110,8 +110,8 @@ static double series_value(struct watch *w, const cJSON *s, int i, const char **
 	const char *not = mw_point(w, key, ts, age);
 	free(key);
 	mw_max_gap(w, "datadog_error_rate", MC_ERROR, age);
-	if (not) {
-		*why = not;
+	if (not ) {
+		*why = not ;
 		return NAN;
 	}
 	return v;
@@ -187,7 +187,7 @@ int api_sentry(struct watch *w)
 	const cJSON *count = cJSON_GetArrayItem(bucket, 1), *ts = cJSON_GetArrayItem(bucket, 0);
 	double age = mw_max_age(w, 10);
 	const char *why = !cJSON_IsNumber(count) || !cJSON_IsNumber(ts) ? "no complete bucket with a count"
-		: mw_point(w, "sentry", ts->valuedouble, age);
+									: mw_point(w, "sentry", ts->valuedouble, age);
 	double v = why ? NAN : count->valuedouble / 10;
 	cJSON *labels = cJSON_CreateObject();
 	cJSON_AddStringToObject(labels, "project", w->o->sentry);

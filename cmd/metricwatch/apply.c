@@ -598,8 +598,7 @@ static bool rollback_of_ok(const cJSON *of, size_t n)
 	const cJSON *it;
 	if (!cJSON_IsArray(of) || (size_t)cJSON_GetArraySize(of) != n)
 		return false;
-	cJSON_ArrayForEach(it, of) if (!cJSON_IsNumber(it) || it->valuedouble < -1 || it->valuedouble != (double)(long)it->valuedouble)
-		return false;
+	cJSON_ArrayForEach(it, of) if (!cJSON_IsNumber(it) || it->valuedouble < -1 || it->valuedouble != (double)(long)it->valuedouble) return false;
 	return true;
 }
 
@@ -614,7 +613,8 @@ int rollback_check(const struct watch *w)
 	if (rc == 0 && w->rollback_of && !rollback_of_ok(w->rollback_of, sql.n))
 		die_at(EXIT_INPUT, "<stdin>", 0,
 		       "migration %s: rollback_of must give, for each of the %zu rollback statements, the forward "
-		       "statement it undoes (an integer, -1 for a setting)", w->id, sql.n);
+		       "statement it undoes (an integer, -1 for a setting)",
+		       w->id, sql.n);
 	strv_release(&sql);
 	free(line);
 	return rc;

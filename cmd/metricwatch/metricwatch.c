@@ -136,9 +136,35 @@ static double opt_time(const char *name, const char *arg, double min_ms)
 }
 
 enum {
-	O_PG = 256, O_NOPG, O_APPLY, O_PID, O_APP, O_DUR, O_LT, O_LR, O_RB, O_INT, O_BASE, O_MLW, O_SPIKE,
-	O_FLOOR, O_EWIN, O_COOL, O_SETTLE, O_AUTO, O_PITR, O_RBLT, O_CANCEL, O_HTTP, O_DD, O_DDSITE, O_DDWIN,
-	O_SENTRY, O_STMT, O_MAXAGE, O_UNREV,
+	O_PG = 256,
+	O_NOPG,
+	O_APPLY,
+	O_PID,
+	O_APP,
+	O_DUR,
+	O_LT,
+	O_LR,
+	O_RB,
+	O_INT,
+	O_BASE,
+	O_MLW,
+	O_SPIKE,
+	O_FLOOR,
+	O_EWIN,
+	O_COOL,
+	O_SETTLE,
+	O_AUTO,
+	O_PITR,
+	O_RBLT,
+	O_CANCEL,
+	O_HTTP,
+	O_DD,
+	O_DDSITE,
+	O_DDWIN,
+	O_SENTRY,
+	O_STMT,
+	O_MAXAGE,
+	O_UNREV,
 };
 
 static void set_defaults(struct opts *o)
@@ -184,24 +210,37 @@ static void check_opts(struct opts *o, bool no_pg)
 static void parse_opts(struct opts *o, int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"pg", required_argument, NULL, O_PG}, {"no-pg", no_argument, NULL, O_NOPG},
-		{"apply", no_argument, NULL, O_APPLY}, {"pid", required_argument, NULL, O_PID},
-		{"app-name", required_argument, NULL, O_APP}, {"duration", required_argument, NULL, O_DUR},
-		{"lock-timeout", required_argument, NULL, O_LT}, {"lock-retries", required_argument, NULL, O_LR},
-		{"retry-backoff", required_argument, NULL, O_RB}, {"interval", required_argument, NULL, O_INT},
-		{"baseline", required_argument, NULL, O_BASE}, {"max-lock-wait", required_argument, NULL, O_MLW},
-		{"error-spike", required_argument, NULL, O_SPIKE}, {"error-floor", required_argument, NULL, O_FLOOR},
-		{"error-window", required_argument, NULL, O_EWIN}, {"cooldown", required_argument, NULL, O_COOL},
-		{"settle", required_argument, NULL, O_SETTLE}, {"auto-rollback", no_argument, NULL, O_AUTO},
+		{"pg", required_argument, NULL, O_PG},
+		{"no-pg", no_argument, NULL, O_NOPG},
+		{"apply", no_argument, NULL, O_APPLY},
+		{"pid", required_argument, NULL, O_PID},
+		{"app-name", required_argument, NULL, O_APP},
+		{"duration", required_argument, NULL, O_DUR},
+		{"lock-timeout", required_argument, NULL, O_LT},
+		{"lock-retries", required_argument, NULL, O_LR},
+		{"retry-backoff", required_argument, NULL, O_RB},
+		{"interval", required_argument, NULL, O_INT},
+		{"baseline", required_argument, NULL, O_BASE},
+		{"max-lock-wait", required_argument, NULL, O_MLW},
+		{"error-spike", required_argument, NULL, O_SPIKE},
+		{"error-floor", required_argument, NULL, O_FLOOR},
+		{"error-window", required_argument, NULL, O_EWIN},
+		{"cooldown", required_argument, NULL, O_COOL},
+		{"settle", required_argument, NULL, O_SETTLE},
+		{"auto-rollback", no_argument, NULL, O_AUTO},
 		{"pitr-enabled", no_argument, NULL, O_PITR},
 		{"rollback-lock-timeout", required_argument, NULL, O_RBLT},
 		{"cancel-timeout", required_argument, NULL, O_CANCEL},
-		{"http-timeout", required_argument, NULL, O_HTTP}, {"datadog", required_argument, NULL, O_DD},
+		{"http-timeout", required_argument, NULL, O_HTTP},
+		{"datadog", required_argument, NULL, O_DD},
 		{"datadog-site", required_argument, NULL, O_DDSITE},
-		{"datadog-window", required_argument, NULL, O_DDWIN}, {"sentry", required_argument, NULL, O_SENTRY},
+		{"datadog-window", required_argument, NULL, O_DDWIN},
+		{"sentry", required_argument, NULL, O_SENTRY},
 		{"statement-timeout", required_argument, NULL, O_STMT},
-		{"max-age", required_argument, NULL, O_MAXAGE}, {"unreviewed", no_argument, NULL, O_UNREV},
-		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+		{"max-age", required_argument, NULL, O_MAXAGE},
+		{"unreviewed", no_argument, NULL, O_UNREV},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	bool no_pg = false;
 	int ch;
@@ -254,8 +293,8 @@ struct input {
 	long lineno;
 	struct buf part; /* an incomplete line */
 	cJSON *migration;
-	cJSON *pending;	 /* metric records read before the watch started */
-	cJSON *risks;	 /* risk records read before the watch started */
+	cJSON *pending; /* metric records read before the watch started */
+	cJSON *risks;	/* risk records read before the watch started */
 };
 
 static enum metric_class class_of(const char *name)
@@ -551,7 +590,8 @@ static int act(struct watch *w, PGconn *act_conn)
 	if (pid && running)
 		pgw_cancel(w, act_conn, pid, done);
 	int rc = rollback_run(w, act_conn, done);
-	cJSON *r = mw_event(w, rc == 0 ? "rollback_done" : rc > 0 ? "rollback_skipped" : "rollback_failed");
+	cJSON *r = mw_event(w, rc == 0 ? "rollback_done" : rc > 0 ? "rollback_skipped"
+								  : "rollback_failed");
 	cJSON_AddStringToObject(r, "metric", m->name);
 	mw_add_num(r, "value", m->breach_peak);
 	mw_add_num(r, "threshold", thr);
@@ -605,8 +645,7 @@ static int all_clear(struct watch *w)
 	mw_add_num(r, "settle_s", w->o->settle);
 	cJSON_AddBoolToObject(r, "after_sustained_breach", w->sustained_any);
 	mw_emit(r);
-	notify(w, "all_clear", w->sustained_any ? "migration finished; metrics normal for %.1fs, after an alert (%.0f)"
-						: "ALL CLEAR: migration finished; metrics normal for %.1fs (%.0f)",
+	notify(w, "all_clear", w->sustained_any ? "migration finished; metrics normal for %.1fs, after an alert (%.0f)" : "ALL CLEAR: migration finished; metrics normal for %.1fs (%.0f)",
 	       w->o->settle, 0);
 	return w->sustained_any ? EXIT_FINDINGS : EXIT_OK;
 }
@@ -724,13 +763,15 @@ static void check_reviewed(const struct watch *w, const struct input *in)
 	}
 	if (n == 0)
 		die_code(EXIT_INPUT, "migration %s: no lockscore risk record for it: --apply deploys only what "
-				     "was reviewed (--unreviewed to apply anyway)", w->id);
+				     "was reviewed (--unreviewed to apply anyway)",
+			 w->id);
 	if (n > 1)
 		die_code(EXIT_INPUT, "migration %s: %d risk records for it: which review is meant is unclear", w->id, n);
 	const cJSON *dg = cJSON_GetObjectItemCaseSensitive(risk, "digest");
 	if (!cJSON_IsObject(dg))
 		die_code(EXIT_INPUT, "migration %s: its risk record has no \"digest\" (reviewed by an older "
-				     "lockscore?): review it again", w->id);
+				     "lockscore?): review it again",
+			 w->id);
 	char *f = sha256_hex(w->forward), *r = sha256_hex(w->rollback);
 	const cJSON *df = cJSON_GetObjectItemCaseSensitive(dg, "forward");
 	const char *wf = cJSON_IsString(df) ? digest_differs(df, f) : "the review's digest is missing or not a string";

@@ -19,20 +19,20 @@
 #include "buf.h"
 
 struct opts {
-	const char *pg_url;	 /* NULL: no PostgreSQL source */
+	const char *pg_url; /* NULL: no PostgreSQL source */
 	bool apply, auto_rollback, pitr_enabled;
-	int pid;		 /* --pid: the migration's backend */
-	const char *app_name;	 /* --app-name: find the backend by application_name */
+	int pid;	      /* --pid: the migration's backend */
+	const char *app_name; /* --app-name: find the backend by application_name */
 	double interval, cooldown, settle, baseline, max_lock_wait, duration;
 	double error_spike, error_floor, error_window;
 	double lock_timeout, retry_backoff, rollback_lock_timeout, cancel_timeout;
 	double statement_timeout; /* 0: none */
 	double max_age;		  /* a point older than this is stale; 0: 2 x interval */
 	int lock_retries;
-	bool unreviewed;	  /* --apply without a matching risk record */
+	bool unreviewed; /* --apply without a matching risk record */
 	const char *datadog_query, *datadog_site;
 	double datadog_window;
-	const char *sentry;	 /* ORG/PROJECT */
+	const char *sentry; /* ORG/PROJECT */
 	double http_timeout;
 };
 
@@ -52,27 +52,30 @@ struct metric {
 	long base_n;
 	double breach_since; /* mw_now() when the breach began, or -1 */
 	double breach_peak;
-	bool sustained;	     /* this breach already outlasted the cooldown */
-	double last_fresh;   /* mw_now() of the last fresh sample, or 0 */
-	double max_gap;	     /* the longest gap between the fresh samples of a breach */
+	bool sustained;	   /* this breach already outlasted the cooldown */
+	double last_fresh; /* mw_now() of the last fresh sample, or 0 */
+	double max_gap;	   /* the longest gap between the fresh samples of a breach */
 };
-
 
 /* A forward migration run by --apply, one statement at a time, on its own
  * connection, so the watch loop never waits for it. */
-enum apply_state { AP_WAIT, AP_RUNNING, AP_DONE, AP_FAILED, AP_STOPPED };
+enum apply_state { AP_WAIT,
+		   AP_RUNNING,
+		   AP_DONE,
+		   AP_FAILED,
+		   AP_STOPPED };
 
 struct apply {
 	PGconn *conn;
 	int pid;
-	struct strv sql; /* statements to send, wrapper included */
-	int *line;	 /* their lines in the forward SQL (0: the wrapper's) */
-	int *stmt;	 /* their numbers in the forward SQL, from 1 (0: the wrapper's) */
-	size_t xid_at;	 /* index of SELECT txid_current() (wrapped), else SIZE_MAX */
-	char *xid;	 /* its answer: the transaction's id, to ask txid_status */
-	bool wrapped;	 /* BEGIN ... COMMIT around the file */
-	size_t next;	 /* index of the statement sent (or to send) */
-	size_t committed; /* statements before this index are committed */
+	struct strv sql;      /* statements to send, wrapper included */
+	int *line;	      /* their lines in the forward SQL (0: the wrapper's) */
+	int *stmt;	      /* their numbers in the forward SQL, from 1 (0: the wrapper's) */
+	size_t xid_at;	      /* index of SELECT txid_current() (wrapped), else SIZE_MAX */
+	char *xid;	      /* its answer: the transaction's id, to ask txid_status */
+	bool wrapped;	      /* BEGIN ... COMMIT around the file */
+	size_t next;	      /* index of the statement sent (or to send) */
+	size_t committed;     /* statements before this index are committed */
 	bool maybe_committed; /* the connection died while COMMIT was in flight */
 	enum apply_state state;
 	int attempt;
@@ -85,9 +88,9 @@ struct apply {
 
 struct watch {
 	struct opts *o;
-	const char *id;	      /* the migration's id */
+	const char *id; /* the migration's id */
 	const char *forward, *rollback;
-	cJSON *irreversible;  /* borrowed from the migration record */
+	cJSON *irreversible; /* borrowed from the migration record */
 	/* the forward statement each rollback statement undoes (nl2mig's
 	 * rollback_of; -1: serves the whole rollback), or NULL: unknown.
 	 * Borrowed; checked against the rollback by rollback_check. */
@@ -95,7 +98,7 @@ struct watch {
 	PGconn *pg;	      /* read-only watch connection */
 	unsigned *table_oids; /* the migration's tables, resolved */
 	size_t ntables;
-	int mig_pid;	     /* the migration's backend, 0 when unknown */
+	int mig_pid; /* the migration's backend, 0 when unknown */
 	bool mig_seen, mig_finished;
 	double finished_at, started_at, t0;
 	struct metric *metrics;
@@ -107,7 +110,7 @@ struct watch {
 	struct apply ap;
 	bool sustained_any, rolled_back;
 	int source_failures[3]; /* consecutive failures: pg, datadog, sentry */
-	struct metric *trigger;	/* the first metric whose breach outlasted the cooldown, or NULL */
+	struct metric *trigger; /* the first metric whose breach outlasted the cooldown, or NULL */
 	double last_breach_end; /* mw_now() when the last breach ended, or -1 */
 };
 

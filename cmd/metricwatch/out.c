@@ -41,7 +41,7 @@ char *mw_ts(void)
 	return xasprintf("%s.%03ldZ", b, t.tv_nsec / 1000000);
 }
 
-static bool live;	    /* the watch has started: records go out as they happen */
+static bool live; /* the watch has started: records go out as they happen */
 static bool out_broken;
 static struct buf pre = BUF_INIT; /* output before the watch starts */
 

@@ -64,9 +64,7 @@ static void breach_event(struct watch *w, struct metric *m, const char *event, d
 		mw_add_num(r, "breach_s", mw_now() - m->breach_since);
 		mw_add_num(r, "peak", m->breach_peak);
 		if (!strcmp(outcome, "sustained"))
-			cJSON_AddStringToObject(r, "action", w->o->auto_rollback && w->o->pitr_enabled
-								      ? "rollback"
-								      : "alert_only");
+			cJSON_AddStringToObject(r, "action", w->o->auto_rollback && w->o->pitr_enabled ? "rollback" : "alert_only");
 	}
 	mw_emit(r);
 }

@@ -105,7 +105,8 @@ static _Noreturn void gh_fail(const struct gh *g, const struct http_req *rq, con
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(j, "errors"))
 	{
 		const char *code = nd_get_str(e, "code"), *field = nd_get_str(e, "field"), *em = nd_get_str(e, "message");
-		buf_addf(&msg, " (%s%s%s)", field ? field : "", field ? ": " : "", em ? em : code ? code : "?");
+		buf_addf(&msg, " (%s%s%s)", field ? field : "", field ? ": " : "", em ? em : code ? code
+												  : "?");
 	}
 	if (rs->status == 403 || rs->status == 404)
 		buf_adds(&msg, rs->status == 403 ? "; does the token have pull-requests: write (comments) or contents: write (releases)?"

@@ -84,18 +84,42 @@ static double parse_duration(const char *opt, const char *s)
 
 static void parse_opts(struct opts *o, int argc, char **argv)
 {
-	enum { O_REVIEW = 256, O_RUNBOOK, O_SVG, O_SVGURL, O_MAXC, O_LOCKTO, O_STMTTO, O_MAXLW, O_SPIKE,
-	       O_COOL, O_NOTIFY, O_GHC, O_PR, O_GHR, O_SUMMARY, O_MARKER, O_HTTPTO };
+	enum { O_REVIEW = 256,
+	       O_RUNBOOK,
+	       O_SVG,
+	       O_SVGURL,
+	       O_MAXC,
+	       O_LOCKTO,
+	       O_STMTTO,
+	       O_MAXLW,
+	       O_SPIKE,
+	       O_COOL,
+	       O_NOTIFY,
+	       O_GHC,
+	       O_PR,
+	       O_GHR,
+	       O_SUMMARY,
+	       O_MARKER,
+	       O_HTTPTO };
 	static const struct option longopts[] = {
-		{"review", no_argument, NULL, O_REVIEW},	     {"runbook", no_argument, NULL, O_RUNBOOK},
-		{"out", required_argument, NULL, 'o'},		     {"svg", required_argument, NULL, O_SVG},
-		{"svg-url", required_argument, NULL, O_SVGURL},	     {"max-chars", required_argument, NULL, O_MAXC},
-		{"lock-timeout", required_argument, NULL, O_LOCKTO}, {"statement-timeout", required_argument, NULL, O_STMTTO},
-		{"max-lock-wait", required_argument, NULL, O_MAXLW}, {"error-spike", required_argument, NULL, O_SPIKE},
-		{"cooldown", required_argument, NULL, O_COOL},	     {"notify", required_argument, NULL, O_NOTIFY},
-		{"github-comment", no_argument, NULL, O_GHC},	     {"pr", required_argument, NULL, O_PR},
-		{"github-release", required_argument, NULL, O_GHR},  {"step-summary", no_argument, NULL, O_SUMMARY},
-		{"marker", required_argument, NULL, O_MARKER},	     {"help", no_argument, NULL, 'h'},
+		{"review", no_argument, NULL, O_REVIEW},
+		{"runbook", no_argument, NULL, O_RUNBOOK},
+		{"out", required_argument, NULL, 'o'},
+		{"svg", required_argument, NULL, O_SVG},
+		{"svg-url", required_argument, NULL, O_SVGURL},
+		{"max-chars", required_argument, NULL, O_MAXC},
+		{"lock-timeout", required_argument, NULL, O_LOCKTO},
+		{"statement-timeout", required_argument, NULL, O_STMTTO},
+		{"max-lock-wait", required_argument, NULL, O_MAXLW},
+		{"error-spike", required_argument, NULL, O_SPIKE},
+		{"cooldown", required_argument, NULL, O_COOL},
+		{"notify", required_argument, NULL, O_NOTIFY},
+		{"github-comment", no_argument, NULL, O_GHC},
+		{"pr", required_argument, NULL, O_PR},
+		{"github-release", required_argument, NULL, O_GHR},
+		{"step-summary", no_argument, NULL, O_SUMMARY},
+		{"marker", required_argument, NULL, O_MARKER},
+		{"help", no_argument, NULL, 'h'},
 		{"http-timeout", required_argument, NULL, O_HTTPTO},
 		{NULL, 0, NULL, 0},
 	};
@@ -225,7 +249,8 @@ int main(int argc, char **argv)
 	}
 	if (o.gh_release && strlen(doc) > 125000) /* GitHub refuses longer release bodies */
 		die_code(EXIT_RUNTIME, "the runbook is %zu bytes, over GitHub's 125,000-character release body limit: "
-				       "write it with --out and attach it to the release", strlen(doc));
+				       "write it with --out and attach it to the release",
+			 strlen(doc));
 	if (o.out)
 		write_file(o.out, doc, false);
 	if (o.step_summary) {

@@ -21,20 +21,20 @@
 #include "buf.h"
 
 struct opts {
-	bool review;	       /* --review (else the runbook) */
-	const char *out;       /* --out FILE */
-	const char *svg;       /* --svg FILE */
-	const char *svg_url;   /* --svg-url URL */
-	bool gh_comment;       /* --github-comment */
-	long pr;	       /* --pr N (0: from GITHUB_EVENT_PATH) */
+	bool review;		/* --review (else the runbook) */
+	const char *out;	/* --out FILE */
+	const char *svg;	/* --svg FILE */
+	const char *svg_url;	/* --svg-url URL */
+	bool gh_comment;	/* --github-comment */
+	long pr;		/* --pr N (0: from GITHUB_EVENT_PATH) */
 	const char *gh_release; /* --github-release TAG */
-	bool step_summary;     /* --step-summary */
-	size_t max_chars;      /* --max-chars (review only) */
+	bool step_summary;	/* --step-summary */
+	size_t max_chars;	/* --max-chars (review only) */
 	double max_lock_wait_ms, cooldown_ms, error_spike;
 	double lock_timeout_ms, statement_timeout_ms; /* 0: computed */
-	struct strv notify;    /* --notify WHO */
-	const char *marker;    /* hidden comment marker */
-	double http_timeout_ms; /* --http-timeout: per GitHub request */
+	struct strv notify;			      /* --notify WHO */
+	const char *marker;			      /* hidden comment marker */
+	double http_timeout_ms;			      /* --http-timeout: per GitHub request */
 };
 
 struct lock {
@@ -47,11 +47,11 @@ struct stmt {
 	const char *sql;
 	struct lock *locks;
 	size_t nlocks;
-	const cJSON *rewrites, *scans; /* arrays or NULL */
+	const cJSON *rewrites, *scans;	  /* arrays or NULL */
 	double block_reads, block_writes; /* ms; 0 does not block; -1 blocks, unknown time */
 	double est_ms, est_lock_ms;	  /* production estimates; -1 unknown */
 	bool in_tx, traced;
-	const cJSON *trace; /* the shadow's trace record, or NULL */
+	const cJSON *trace;    /* the shadow's trace record, or NULL */
 	double shadow_lock_ms; /* held on the shadow until its transaction ended; -1 */
 };
 
@@ -62,8 +62,8 @@ struct ptrv {
 
 struct mig {
 	const char *id;
-	const cJSON *rec;   /* the migration record, or NULL */
-	const cJSON *risk;  /* required */
+	const cJSON *rec;  /* the migration record, or NULL */
+	const cJSON *risk; /* required */
 	const cJSON *rollback_check;
 	struct stmt *stmts;
 	size_t n, cap;
@@ -120,10 +120,10 @@ void doc_table_close(struct doc *d);
  * the caller frees it. */
 char *doc_finish(struct doc *d, const char *note);
 
-void md_text(struct buf *b, const char *s);	       /* inline text, escaped */
-void md_code(struct buf *b, const char *s, size_t max); /* inline code span, one line */
+void md_text(struct buf *b, const char *s);		       /* inline text, escaped */
+void md_code(struct buf *b, const char *s, size_t max);	       /* inline code span, one line */
 void md_fence(struct buf *b, const char *lang, const char *s); /* fenced block */
-void html_text(struct buf *b, const char *s);	       /* &, <, > escaped */
+void html_text(struct buf *b, const char *s);		       /* &, <, > escaped */
 void fmt_ms(struct buf *b, double ms);
 void fmt_rows(struct buf *b, double n);
 void fmt_pg_duration(struct buf *b, double ms);

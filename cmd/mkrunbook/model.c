@@ -18,14 +18,29 @@
 #include "xalloc.h"
 
 /* Green for the modes ordinary queries never wait on, warmer as more waits. */
-static const char *const mode_colours[9] = {NULL,      "#c7e9c0", "#a1d99b", "#74c476", "#fdd0a2",
+static const char *const mode_colours[9] = {NULL, "#c7e9c0", "#a1d99b", "#74c476", "#fdd0a2",
 					    "#fdae6b", "#fd8d3c", "#e6550d", "#a50f15"};
 
-const char *lockmode_name(int mode) { return pgv_lock_name(mode) ? pgv_lock_name(mode) : "none"; }
-const char *lockmode_short(int mode) { return pgv_lock_short(mode) ? pgv_lock_short(mode) : "none"; }
-const char *lockmode_colour(int mode) { return mode >= 1 && mode <= 8 ? mode_colours[mode] : "#dddddd"; }
-bool lockmode_blocks_reads(int mode) { return pgv_lock_blocks_reads(mode); }
-bool lockmode_blocks_writes(int mode) { return pgv_lock_blocks_writes(mode); }
+const char *lockmode_name(int mode)
+{
+	return pgv_lock_name(mode) ? pgv_lock_name(mode) : "none";
+}
+const char *lockmode_short(int mode)
+{
+	return pgv_lock_short(mode) ? pgv_lock_short(mode) : "none";
+}
+const char *lockmode_colour(int mode)
+{
+	return mode >= 1 && mode <= 8 ? mode_colours[mode] : "#dddddd";
+}
+bool lockmode_blocks_reads(int mode)
+{
+	return pgv_lock_blocks_reads(mode);
+}
+bool lockmode_blocks_writes(int mode)
+{
+	return pgv_lock_blocks_writes(mode);
+}
 
 int level_rank(const char *level)
 {
@@ -247,7 +262,7 @@ static void add_record(struct model *m, const struct where *w, const cJSON *rec)
 void model_read(struct model *m, FILE *f, const char *name)
 {
 	static const char *const known[] = {"statement", "finding", "risk", "migration", "rollback_check",
-					    "trace",	 "plan",    "sample", "table",	   "shadow",
+					    "trace", "plan", "sample", "table", "shadow",
 					    "source"};
 	struct nd_reader rd;
 	cJSON *rec;

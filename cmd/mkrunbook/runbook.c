@@ -229,7 +229,8 @@ static void duration_section(struct buf *b, const struct mig *g)
 			md_text(b, st->locks[k].table);
 		}
 		buf_adds(b, st->nlocks ? " | " : "— | ");
-		buf_adds(b, st->block_reads != 0 ? "reads and writes" : st->block_writes != 0 ? "writes" : "—");
+		buf_adds(b, st->block_reads != 0 ? "reads and writes" : st->block_writes != 0 ? "writes"
+											      : "—");
 		buf_adds(b, " | ");
 		fmt_ms(b, st->est_ms);
 		buf_adds(b, " | ");

@@ -25,7 +25,9 @@ static void xml_text(struct buf *b, const char *s)
 		case '<': buf_adds(b, "&lt;"); break;
 		case '>': buf_adds(b, "&gt;"); break;
 		case '"': buf_adds(b, "&quot;"); break;
-		case '\n': case '\r': case '\t': buf_addc(b, ' '); break;
+		case '\n':
+		case '\r':
+		case '\t': buf_addc(b, ' '); break;
 		default:
 			if ((unsigned char)*s >= 0x20)
 				buf_addc(b, *s);

@@ -147,8 +147,7 @@ bool keyset_has(const struct keyset *s, const char *k, size_t len)
 static void keyset_grow(struct keyset *s)
 {
 	size_t cap = s->cap ? s->cap * 2 : 64;
-	struct keyset bigger = {.slot = xcalloc(cap, sizeof(char *)), .hash = xcalloc(cap, sizeof(size_t)),
-				.cap = cap, .n = s->n};
+	struct keyset bigger = {.slot = xcalloc(cap, sizeof(char *)), .hash = xcalloc(cap, sizeof(size_t)), .cap = cap, .n = s->n};
 	for (size_t i = 0; i < s->cap; i++)
 		if (s->slot[i]) {
 			size_t j = s->hash[i] & (cap - 1);
@@ -513,11 +512,11 @@ struct held {
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int ready;	   /* the shadow has its tables (read without the lock) */
-	size_t bytes;	   /* held in v (read without the lock) */
-	struct held *v;	   /* rows of streams that ended before ready */
+	int ready;	/* the shadow has its tables (read without the lock) */
+	size_t bytes;	/* held in v (read without the lock) */
+	struct held *v; /* rows of streams that ended before ready */
 	size_t n, cap;
-	bool done;	   /* the copier has finished */
+	bool done; /* the copier has finished */
 } sink = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, NULL, 0, 0, false};
 
 static bool sink_ready(void)
@@ -864,7 +863,7 @@ struct task {
 	struct table *t;   /* sampling t, or */
 	struct refkey *rk; /* fetching keys[0..n-1] (or ikeys[0..n-1]) of rk */
 	char **keys;
-	long long *ikeys;  /* an integer key's, sorted */
+	long long *ikeys; /* an integer key's, sorted */
 	size_t n;
 };
 
@@ -897,7 +896,8 @@ static void add_task(struct work *w, struct task tk)
 static int by_size(const void *a, const void *b)
 {
 	const struct table *x = *(struct table *const *)a, *y = *(struct table *const *)b;
-	return x->reltuples < y->reltuples ? 1 : x->reltuples > y->reltuples ? -1 : 0;
+	return x->reltuples < y->reltuples ? 1 : x->reltuples > y->reltuples ? -1
+									     : 0;
 }
 
 static int by_number(const void *a, const void *b)
@@ -1003,7 +1003,8 @@ static PGconn *worker_prod(const struct prod *p)
 	/* a sample's reads stay in our --jobs sessions: production's parallel
 	 * workers are left to the application */
 	PQclear(query_or_die(c, "SELECT set_config('lock_timeout', '10s', false), "
-			    "set_config('max_parallel_workers_per_gather', '0', false)", 0, NULL));
+				"set_config('max_parallel_workers_per_gather', '0', false)",
+			     0, NULL));
 	char *lit = PQescapeLiteral(c, p->snapshot, strlen(p->snapshot));
 	if (!lit)
 		pool_fatal(EXIT_RUNTIME, "%s", PQerrorMessage(c));

@@ -217,9 +217,11 @@ enum mask_kind mask_guess(const char *table, const char *column, char typclass)
 	mask_name_norm(column, lc, sizeof(lc));
 	bool text = typclass == 'S';
 	if (any_word(lc, ip))
-		return typclass == 'I' ? MASK_IP : text ? MASK_DIGITS : MASK_KEEP;
+		return typclass == 'I' ? MASK_IP : text ? MASK_DIGITS
+							: MASK_KEEP;
 	if (any_word(lc, birth))
-		return typclass == 'D' ? MASK_DATE : text ? MASK_DIGITS : MASK_KEEP;
+		return typclass == 'D' ? MASK_DATE : text ? MASK_DIGITS
+							  : MASK_KEEP;
 	if (typclass == 'N')
 		return number_pii(lc) ? MASK_DIGITS : MASK_KEEP;
 	return text ? text_guess(table, lc) : MASK_KEEP;
@@ -286,26 +288,84 @@ void mask_default(struct column *c, bool scan, bool deny)
 	struct mask_rule *r = &c->mask;
 	if (r->why != MASK_WHY_NONE || !mask_text_like(c) || !(scan || deny))
 		return;
-	r->shape = json_type(c->type) ? MASK_JSON : text_array(c->type) ? MASK_ARRAY : MASK_WHOLE;
+	r->shape = json_type(c->type) ? MASK_JSON : text_array(c->type) ? MASK_ARRAY
+									: MASK_WHOLE;
 	r->scan = true;
 	r->automatic = true;
 	r->kind = deny ? MASK_HASH : MASK_KEEP;
-	r->why = deny ? MASK_WHY_DENY : r->shape != MASK_WHOLE ? MASK_WHY_TYPE : MASK_WHY_CONTENT;
+	r->why = deny ? MASK_WHY_DENY : r->shape != MASK_WHOLE ? MASK_WHY_TYPE
+							       : MASK_WHY_CONTENT;
 }
 
 /* ---- fake values ---- */
 
 static const char *const first_names[] = {
-	"Alex",	 "Blair", "Casey", "Dana",  "Eli",   "Frankie", "Gray",	 "Harper", "Indy",  "Jules",
-	"Kai",	 "Lee",	  "Morgan", "Noa",  "Oakley", "Parker", "Quinn", "Riley",  "Sage",  "Taylor",
-	"Uma",	 "Val",	  "Wren",  "Xen",   "Yael",  "Zion",	"Ari",	 "Bo",	   "Cruz",  "Drew",
-	"Emery", "Finn",
+	"Alex",
+	"Blair",
+	"Casey",
+	"Dana",
+	"Eli",
+	"Frankie",
+	"Gray",
+	"Harper",
+	"Indy",
+	"Jules",
+	"Kai",
+	"Lee",
+	"Morgan",
+	"Noa",
+	"Oakley",
+	"Parker",
+	"Quinn",
+	"Riley",
+	"Sage",
+	"Taylor",
+	"Uma",
+	"Val",
+	"Wren",
+	"Xen",
+	"Yael",
+	"Zion",
+	"Ari",
+	"Bo",
+	"Cruz",
+	"Drew",
+	"Emery",
+	"Finn",
 };
 static const char *const last_names[] = {
-	"Abbott", "Baker",   "Carver", "Dalton", "Ellis",  "Fischer", "Grant", "Hayes",
-	"Ingram", "Jensen",  "Keller", "Lowell", "Mercer", "Nolan",   "Ortiz", "Pryor",
-	"Quincy", "Ramsey",  "Sutton", "Thorne", "Upton",  "Vance",   "Walsh", "Xiong",
-	"Young",  "Zamora",  "Archer", "Bishop", "Coyle",  "Dunn",    "Eaton", "Frost",
+	"Abbott",
+	"Baker",
+	"Carver",
+	"Dalton",
+	"Ellis",
+	"Fischer",
+	"Grant",
+	"Hayes",
+	"Ingram",
+	"Jensen",
+	"Keller",
+	"Lowell",
+	"Mercer",
+	"Nolan",
+	"Ortiz",
+	"Pryor",
+	"Quincy",
+	"Ramsey",
+	"Sutton",
+	"Thorne",
+	"Upton",
+	"Vance",
+	"Walsh",
+	"Xiong",
+	"Young",
+	"Zamora",
+	"Archer",
+	"Bishop",
+	"Coyle",
+	"Dunn",
+	"Eaton",
+	"Frost",
 };
 
 /* Formatting by hand: these run for every masked value, and printf's

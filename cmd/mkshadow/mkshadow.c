@@ -108,16 +108,26 @@ struct opts {
 static void parse_opts(struct opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"from-db", required_argument, NULL, 'f'},   {"sample", required_argument, NULL, 's'},
-		{"seed", required_argument, NULL, 'S'},	     {"statement-timeout", required_argument, NULL, 'T'},
-		{"provider", required_argument, NULL, 'p'},  {"url", required_argument, NULL, 'u'},
-		{"docker", required_argument, NULL, 'd'},    {"allow-version-mismatch", no_argument, NULL, 'V'},
-		{"mask", required_argument, NULL, 'm'},	     {"mask-file", required_argument, NULL, 'M'},
-		{"no-auto-mask", no_argument, NULL, 'n'},    {"destroy", no_argument, NULL, 'D'},
-		{"gc", no_argument, NULL, 'g'},		     {"older-than", required_argument, NULL, 'o'},
-		{"dry-run", no_argument, NULL, 'r'},	     {"help", no_argument, NULL, 'h'},
-		{"jobs", required_argument, NULL, 'j'},	     {"dir", required_argument, NULL, 'L'},
-		{"memory", required_argument, NULL, 'R'},    {"mask-default", required_argument, NULL, 'K'},
+		{"from-db", required_argument, NULL, 'f'},
+		{"sample", required_argument, NULL, 's'},
+		{"seed", required_argument, NULL, 'S'},
+		{"statement-timeout", required_argument, NULL, 'T'},
+		{"provider", required_argument, NULL, 'p'},
+		{"url", required_argument, NULL, 'u'},
+		{"docker", required_argument, NULL, 'd'},
+		{"allow-version-mismatch", no_argument, NULL, 'V'},
+		{"mask", required_argument, NULL, 'm'},
+		{"mask-file", required_argument, NULL, 'M'},
+		{"no-auto-mask", no_argument, NULL, 'n'},
+		{"destroy", no_argument, NULL, 'D'},
+		{"gc", no_argument, NULL, 'g'},
+		{"older-than", required_argument, NULL, 'o'},
+		{"dry-run", no_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"dir", required_argument, NULL, 'L'},
+		{"memory", required_argument, NULL, 'R'},
+		{"mask-default", required_argument, NULL, 'K'},
 		{NULL, 0, NULL, 0},
 	};
 	static const char *const providers[] = {"local", "url", "docker", NULL};
@@ -160,7 +170,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	if (!o->from_db && getenv("PROD_DATABASE_URL") && *getenv("PROD_DATABASE_URL"))
 		o->from_db = getenv("PROD_DATABASE_URL");
 	if (!o->provider)
-		o->provider = o->image ? "docker" : o->url && !o->destroy && !o->gc ? "url" : "local";
+		o->provider = o->image ? "docker" : o->url && !o->destroy && !o->gc ? "url"
+										    : "local";
 	if (!strcmp(o->provider, "url") && !o->url && !o->destroy && !o->gc)
 		usage_error("--provider url needs --url or SHADOW_DATABASE_URL");
 	if (!strcmp(o->provider, "docker") && !o->image && !o->destroy && !o->gc)
@@ -359,14 +370,14 @@ static void exec_script(PGconn *conn, const char *sql, const char *what)
 static void set_sequences(struct prod *p, PGconn *shadow, const char *schema)
 {
 	PGresult *res = query_or_die(p->conn,
-				 "SELECT schemaname, sequencename, last_value::text AS last FROM pg_sequences "
-				 "WHERE last_value IS NOT NULL",
-				 0, NULL);
+				     "SELECT schemaname, sequencename, last_value::text AS last FROM pg_sequences "
+				     "WHERE last_value IS NOT NULL",
+				     0, NULL);
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *params[] = {schema ? schema : db_get(res, i, "schemaname"), db_get(res, i, "sequencename"),
 					db_get(res, i, "last")};
 		PQclear(query_or_die(shadow, "SELECT setval(format('%I.%I', $1::text, $2::text)::regclass, $3::bigint)",
-				 3, params));
+				     3, params));
 	}
 	PQclear(res);
 }
@@ -376,9 +387,9 @@ static void refresh_matviews(PGconn *shadow, const char *schema)
 {
 	const char *params[] = {schema};
 	PGresult *res = query_or_die(shadow,
-				 "SELECT format('REFRESH MATERIALIZED VIEW %I.%I', schemaname, matviewname) AS sql "
-				 "FROM pg_matviews WHERE $1::text IS NULL OR schemaname = $1 ORDER BY 1",
-				 1, params);
+				     "SELECT format('REFRESH MATERIALIZED VIEW %I.%I', schemaname, matviewname) AS sql "
+				     "FROM pg_matviews WHERE $1::text IS NULL OR schemaname = $1 ORDER BY 1",
+				     1, params);
 	for (int i = 0; i < PQntuples(res); i++)
 		exec_or_die(shadow, db_get(res, i, "sql"));
 	PQclear(res);
@@ -455,7 +466,8 @@ static void exec_file(PGconn *shadow, const char *path, const char *text, const 
 			 * needed data): the schema goes on without the statement */
 			if (++*refused <= 10)
 				warning_at(path, sc.stmts[i].line, "the shadow refused the statement, which the schema goes on "
-								   "without: %s", m);
+								   "without: %s",
+					   m);
 			if (PQtransactionStatus(shadow) == PQTRANS_INERROR)
 				PQclear(PQexec(shadow, "ROLLBACK"));
 			free(m);

@@ -22,13 +22,23 @@
 
 /* ---- masking ---- */
 
-enum mask_kind { MASK_KEEP, MASK_NULL, MASK_FIXED, MASK_HASH, MASK_EMAIL, MASK_NAME, MASK_DIGITS, MASK_IP, MASK_DATE };
+enum mask_kind { MASK_KEEP,
+		 MASK_NULL,
+		 MASK_FIXED,
+		 MASK_HASH,
+		 MASK_EMAIL,
+		 MASK_NAME,
+		 MASK_DIGITS,
+		 MASK_IP,
+		 MASK_DATE };
 
 /* How a column's values are walked: whole, element by element (a text
  * array's elements), or string by string (a json/jsonb value's strings;
  * keys, brackets and numbers kept, except numbers under a key named like
  * a phone or an id number). */
-enum mask_shape { MASK_WHOLE, MASK_ARRAY, MASK_JSON };
+enum mask_shape { MASK_WHOLE,
+		  MASK_ARRAY,
+		  MASK_JSON };
 
 /* Why a column is masked, for the sample records. */
 enum mask_why {
@@ -46,7 +56,7 @@ enum mask_why {
  * kind DIGITS. A rule is active (mask_active) when it can change a value. */
 struct mask_rule {
 	enum mask_kind kind;
-	char *fixed; /* MASK_FIXED: the value */
+	char *fixed;	/* MASK_FIXED: the value */
 	bool automatic; /* recognised by name and type, not asked for */
 	enum mask_shape shape;
 	/* scan: personal data found in the text (e-mail addresses, phone,
@@ -117,10 +127,10 @@ bool mask_text_like(const struct column *c);
 /* A key of one integer column is kept as a number (ints): one probe of one
  * array, no string to allocate or compare. */
 struct keyset {
-	bool ints;    /* set before the first key: keys are integers */
+	bool ints; /* set before the first key: keys are integers */
 	char **slot;
-	size_t *hash; /* of each slot's key: most probes end on it, not on strncmp */
-	long long *iv; /* ints: the keys, KEYSET_EMPTY in free slots */
+	size_t *hash;	/* of each slot's key: most probes end on it, not on strncmp */
+	long long *iv;	/* ints: the keys, KEYSET_EMPTY in free slots */
 	bool has_empty; /* ints: KEYSET_EMPTY itself is in the set */
 	size_t cap, n;
 };
@@ -141,9 +151,9 @@ struct column {
 	char typclass;	   /* 'S' text-like, 'D' date/time, 'I' network, else typcategory */
 	int maxlen;	   /* varchar(n)/char(n): n; else 0 */
 	bool notnull, generated;
-	int field;	   /* position in the COPY row, -1 for generated columns */
+	int field; /* position in the COPY row, -1 for generated columns */
 	struct mask_rule mask;
-	long found;	   /* values walking or scanning changed (atomic adds) */
+	long found; /* values walking or scanning changed (atomic adds) */
 };
 
 struct table;
@@ -170,12 +180,12 @@ struct table {
 	double bytes;	  /* pg_total_relation_size */
 	struct column *cols;
 	size_t ncols;
-	int nfields;	    /* columns in the COPY row (not generated) */
+	int nfields;	      /* columns in the COPY row (not generated) */
 	struct refkey **keys; /* keys of this table others reference (and its PK) */
 	size_t nkeys;
-	struct fkey **fks;  /* foreign keys of this table */
+	struct fkey **fks; /* foreign keys of this table */
 	size_t nfks;
-	char *pk;	    /* comma-separated column names, or NULL */
+	char *pk; /* comma-separated column names, or NULL */
 	/* results */
 	long sampled, closure;
 	double ms;
@@ -221,32 +231,32 @@ char *prod_dump_schema(const struct prod *p, const char *section, char **err);
 /* ---- the shadow ---- */
 
 struct shadow {
-	char *provider; /* "local", "url", "docker" */
+	char *provider;	 /* "local", "url", "docker" */
 	char *admin_url; /* server's maintenance database (may hold a password) */
 	char *database;
-	char *url;	 /* the shadow database, without password */
-	char *dir;	 /* local: the cluster's directory */
-	char *container; /* docker: the container id */
-	char *schema;	 /* url without CREATEDB: the shadow is this schema of database */
+	char *url;	   /* the shadow database, without password */
+	char *dir;	   /* local: the cluster's directory */
+	char *container;   /* docker: the container id */
+	char *schema;	   /* url without CREATEDB: the shadow is this schema of database */
 	char *maps_schema; /* with schema: production's schema it stands for */
 	char *version;
 	int major;
-	PGconn *conn;	 /* to the shadow database */
+	PGconn *conn; /* to the shadow database */
 };
 
 struct shadow_opts {
 	const char *provider;
-	const char *url;     /* url provider's server */
-	const char *image;   /* docker image */
-	const char *bindir;  /* PostgreSQL binaries for local; NULL: guess */
-	int want_major;	     /* production's major, 0 when unknown */
+	const char *url;    /* url provider's server */
+	const char *image;  /* docker image */
+	const char *bindir; /* PostgreSQL binaries for local; NULL: guess */
+	int want_major;	    /* production's major, 0 when unknown */
 	bool allow_mismatch;
 	const struct prod *prod; /* for the production-as-target check; may be NULL */
 	/* url provider: why a schema shadow (the fallback without CREATEDB)
 	 * cannot hold production, or NULL when it can */
 	const char *no_schema_shadow;
-	const char *dir;   /* local: the directory to create the cluster in (--dir), or NULL */
-	double est_bytes;  /* local: how big the shadow may grow, for choosing where */
+	const char *dir;  /* local: the directory to create the cluster in (--dir), or NULL */
+	double est_bytes; /* local: how big the shadow may grow, for choosing where */
 };
 
 /* shadow_create: a fresh, marked, empty shadow database; dies on failure
@@ -320,8 +330,8 @@ struct copy_opts {
 	long seed;
 	const struct hmac_sha256_key *key;
 	bool progress;
-	int jobs;		     /* sessions on production (and on the shadow) */
-	size_t hold_bytes;	     /* rows a worker holds before the shadow exists (--memory) */
+	int jobs;	   /* sessions on production (and on the shadow) */
+	size_t hold_bytes; /* rows a worker holds before the shadow exists (--memory) */
 	/* the shadow, being created while copying starts: read only once
 	 * copy_join says it is ready (its sessions, a schema shadow's schema) */
 	const struct shadow *shadow;

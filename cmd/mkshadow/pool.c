@@ -125,7 +125,8 @@ static void *worker(void *arg)
 void pool_run(int jobs, size_t ntasks, pool_fn fn, void *ctx)
 {
 	struct pool p = {fn, ctx, ntasks, 0, PTHREAD_MUTEX_INITIALIZER};
-	int n = jobs < 1 ? 1 : (size_t)jobs > ntasks ? (int)ntasks : jobs;
+	int n = jobs < 1 ? 1 : (size_t)jobs > ntasks ? (int)ntasks
+						     : jobs;
 	if (n <= 1) {
 		for (size_t t = 0; t < ntasks; t++)
 			fn(ctx, 0, t);

@@ -25,10 +25,10 @@
 
 struct post {
 	const struct shadow *s;
-	PGconn **conns;	   /* one per worker */
-	struct strv table; /* task -> table */
-	struct strv *stmts; /* task -> its statements, in order */
-	bool *excl;	    /* task -> it takes a lock no other task of its table may hold */
+	PGconn **conns;	      /* one per worker */
+	struct strv table;    /* task -> table */
+	struct strv *stmts;   /* task -> its statements, in order */
+	bool *excl;	      /* task -> it takes a lock no other task of its table may hold */
 	struct strv settings; /* SET / set_config: run on every session first */
 	bool *prepared;
 	/* scheduling: tasks largest table first; a task starts when no
@@ -37,8 +37,8 @@ struct post {
 	pthread_cond_t cv;
 	size_t *order;
 	bool *started;
-	struct strv tables; /* distinct tables */
-	size_t *tid;	    /* task -> index in tables */
+	struct strv tables;	 /* distinct tables */
+	size_t *tid;		 /* task -> index in tables */
 	int *shared, *exclusive; /* table -> running tasks of each kind */
 };
 
@@ -279,7 +279,7 @@ void post_data(const struct shadow *s, const char *script, int jobs, bool progre
 	struct sql_error err;
 	if (sql_parse(&sc, script, &err) < 0)
 		pool_fatal(EXIT_RUNTIME, "pg_dump's post-data script does not parse: line %d: %s", err.line,
-			 err.message);
+			   err.message);
 	struct post p = {.s = s, .table = STRV_INIT, .settings = STRV_INIT, .tables = STRV_INIT}, v = p;
 	struct strv rest = STRV_INIT;
 	size_t cap = 0, vcap = 0;
@@ -344,12 +344,12 @@ void analyze(const struct shadow *s, int jobs)
 	 * shadow's own tables only (the database is not ours) */
 	const char *params[] = {s->schema};
 	PGresult *res = query_or_die(s->conn,
-				 "SELECT format('ANALYZE %I.%I', n.nspname, c.relname) AS sql FROM pg_class c "
-				 "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm', 'p') "
-				 "AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "
-				 "AND ($1::text IS NULL OR n.nspname = $1) "
-				 "ORDER BY pg_relation_size(c.oid) DESC, 1",
-				 1, params);
+				     "SELECT format('ANALYZE %I.%I', n.nspname, c.relname) AS sql FROM pg_class c "
+				     "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm', 'p') "
+				     "AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "
+				     "AND ($1::text IS NULL OR n.nspname = $1) "
+				     "ORDER BY pg_relation_size(c.oid) DESC, 1",
+				     1, params);
 	struct an a = {NULL, STRV_INIT};
 	for (int i = 0; i < PQntuples(res); i++)
 		strv_push(&a.sql, db_get(res, i, "sql"));

@@ -279,7 +279,6 @@ char *quote_ident_or_die(PGconn *conn, const char *ident)
 	return q;
 }
 
-
 void prod_open(struct prod *p, const char *url, int timeout_ms)
 {
 	struct db_opts o = DB_OPTS_INIT;
@@ -307,9 +306,9 @@ void prod_open(struct prod *p, const char *url, int timeout_ms)
 	PQclear(query_or_die(p->conn, "SELECT set_config('lock_timeout', '10s', false)", 0, NULL));
 	exec_or_die(p->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 	PGresult *res = query_or_die(p->conn,
-				 "SELECT pg_export_snapshot() AS snap, pg_encoding_to_char(encoding) AS enc "
-				 "FROM pg_database WHERE datname = current_database()",
-				 0, NULL);
+				     "SELECT pg_export_snapshot() AS snap, pg_encoding_to_char(encoding) AS enc "
+				     "FROM pg_database WHERE datname = current_database()",
+				     0, NULL);
 	p->snapshot = xstrdup(db_get(res, 0, "snap"));
 	p->encoding = xstrdup(db_get(res, 0, "enc"));
 	PQclear(res);
@@ -319,19 +318,19 @@ void prod_open(struct prod *p, const char *url, int timeout_ms)
 char *prod_user_schema(const struct prod *p, char **why)
 {
 	PGresult *res = query_or_die(p->conn,
-				 "SELECT n.nspname FROM pg_namespace n\n"
-				 "WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' AND (\n"
-				 "  EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND NOT EXISTS (\n"
-				 "    SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid\n"
-				 "    AND d.deptype = 'e'))\n"
-				 "  OR EXISTS (SELECT 1 FROM pg_type t WHERE t.typnamespace = n.oid AND t.typrelid = 0\n"
-				 "    AND t.typcategory <> 'A' AND NOT EXISTS (SELECT 1 FROM pg_depend d\n"
-				 "    WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e'))\n"
-				 "  OR EXISTS (SELECT 1 FROM pg_proc f WHERE f.pronamespace = n.oid AND NOT EXISTS (\n"
-				 "    SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = f.oid\n"
-				 "    AND d.deptype = 'e')))\n"
-				 "ORDER BY 1",
-				 0, NULL);
+				     "SELECT n.nspname FROM pg_namespace n\n"
+				     "WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' AND (\n"
+				     "  EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND NOT EXISTS (\n"
+				     "    SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid\n"
+				     "    AND d.deptype = 'e'))\n"
+				     "  OR EXISTS (SELECT 1 FROM pg_type t WHERE t.typnamespace = n.oid AND t.typrelid = 0\n"
+				     "    AND t.typcategory <> 'A' AND NOT EXISTS (SELECT 1 FROM pg_depend d\n"
+				     "    WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e'))\n"
+				     "  OR EXISTS (SELECT 1 FROM pg_proc f WHERE f.pronamespace = n.oid AND NOT EXISTS (\n"
+				     "    SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = f.oid\n"
+				     "    AND d.deptype = 'e')))\n"
+				     "ORDER BY 1",
+				     0, NULL);
 	char *one = NULL;
 	*why = NULL;
 	if (PQntuples(res) == 0) {

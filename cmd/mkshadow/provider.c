@@ -510,7 +510,8 @@ static void create_schema(struct shadow *s, PGconn *admin, const char *no_schema
 {
 	if (no_schema_shadow)
 		die_code(EXIT_RUNTIME, "the role cannot create a shadow database (no CREATEDB), and a schema "
-				       "shadow cannot hold production: %s", no_schema_shadow);
+				       "shadow cannot hold production: %s",
+			 no_schema_shadow);
 	char *name = unique_name(), *q = quote_ident(admin, name), *sql = xasprintf("CREATE SCHEMA %s", q);
 	exec_or_die(admin, "BEGIN");
 	PGresult *res = PQexec(admin, sql);
@@ -543,9 +544,10 @@ PGconn *shadow_connect(const struct shadow *s)
 	 * sees later, stay as they are): --jobs sessions already keep the
 	 * cores busy, and parallel workers on top of them only compete */
 	PQclear(query_or_die(c, "SELECT set_config('synchronous_commit', 'off', false), "
-			    "set_config('maintenance_work_mem', '256MB', false), "
-			    "set_config('max_parallel_workers_per_gather', '0', false), "
-			    "set_config('max_parallel_maintenance_workers', '0', false)", 0, NULL));
+				"set_config('maintenance_work_mem', '256MB', false), "
+				"set_config('max_parallel_workers_per_gather', '0', false), "
+				"set_config('max_parallel_maintenance_workers', '0', false)",
+			     0, NULL));
 	return c;
 }
 
@@ -1113,7 +1115,8 @@ int shadow_from_record(struct shadow *s, const cJSON *rec, const char *admin_ove
 	s->schema = schema ? xstrdup(schema) : NULL;
 	/* a password never travels in records: the url provider's comes from
 	 * --url / SHADOW_DATABASE_URL (or libpq's PGPASSWORD, .pgpass) */
-	s->admin_url = xstrdup(admin_override && !strcmp(prov, "url") ? admin_override : admin ? admin : "");
+	s->admin_url = xstrdup(admin_override && !strcmp(prov, "url") ? admin_override : admin ? admin
+											       : "");
 	return 0;
 }
 
@@ -1160,10 +1163,10 @@ static int gc_server(const char *url, long max_age, bool dry_run)
 {
 	PGconn *admin = admin_connect(url);
 	PGresult *res = query_or_die(admin,
-				 "SELECT datname, substr(shobj_description(oid, 'pg_database'), "
-				 "length('" MARK_PREFIX "') + 2) AS mark FROM pg_database "
-				 "WHERE shobj_description(oid, 'pg_database') LIKE '" MARK_PREFIX "%' ORDER BY 1",
-				 0, NULL);
+				     "SELECT datname, substr(shobj_description(oid, 'pg_database'), "
+				     "length('" MARK_PREFIX "') + 2) AS mark FROM pg_database "
+				     "WHERE shobj_description(oid, 'pg_database') LIKE '" MARK_PREFIX "%' ORDER BY 1",
+				     0, NULL);
 	int n = 0;
 	for (int i = 0; i < PQntuples(res); i++) {
 		char why[128] = "";
@@ -1178,10 +1181,10 @@ static int gc_server(const char *url, long max_age, bool dry_run)
 	PQclear(res);
 	/* schema shadows live in the server's own database */
 	res = query_or_die(admin,
-		       "SELECT nspname, substr(obj_description(oid, 'pg_namespace'), length('" MARK_PREFIX "') + 2) "
-		       "AS mark FROM pg_namespace WHERE obj_description(oid, 'pg_namespace') LIKE '" MARK_PREFIX
-		       "%' ORDER BY 1",
-		       0, NULL);
+			   "SELECT nspname, substr(obj_description(oid, 'pg_namespace'), length('" MARK_PREFIX "') + 2) "
+			   "AS mark FROM pg_namespace WHERE obj_description(oid, 'pg_namespace') LIKE '" MARK_PREFIX
+			   "%' ORDER BY 1",
+			   0, NULL);
 	for (int i = 0; i < PQntuples(res); i++) {
 		char why[128] = "";
 		const char *sch = PQgetvalue(res, i, 0);

@@ -24,8 +24,8 @@ struct walk {
 	struct replay rp;
 	struct mig *m;
 	const char *file;
-	bool strict; /* model output: only the allow-list */
-	struct strv inv; /* inverses, in forward order (emitted reversed) */
+	bool strict;	     /* model output: only the allow-list */
+	struct strv inv;     /* inverses, in forward order (emitted reversed) */
 	struct strv created; /* "t:qname", "c:table/name", "i:schema.name", "col:qname.col" */
 	const struct sql_stmt *st;
 	size_t st_index; /* st's place in the script */
@@ -96,12 +96,12 @@ static const char *step_type(const char *sql, const char **alt)
 static int step_count(const struct sql_stmt *st)
 {
 	const char *ty = st->type;
-	const char *list = !strcmp(ty, "AlterTableStmt") ? "cmds"
-			   : !strcmp(ty, "CreateStmt")	  ? "tableElts"
-			   : !strcmp(ty, "IndexStmt")	  ? "indexParams"
+	const char *list = !strcmp(ty, "AlterTableStmt")   ? "cmds"
+			   : !strcmp(ty, "CreateStmt")	   ? "tableElts"
+			   : !strcmp(ty, "IndexStmt")	   ? "indexParams"
 			   : !strcmp(ty, "CreateEnumStmt") ? "vals"
-			   : !strcmp(ty, "DropStmt")	  ? "objects"
-							  : NULL;
+			   : !strcmp(ty, "DropStmt")	   ? "objects"
+							   : NULL;
 	return list ? cJSON_GetArraySize(sql_jget(st->node, list)) : -1;
 }
 
@@ -208,7 +208,11 @@ static void renamed_table(struct walk *w, const char *from_q, const char *to_q)
  * rule of its own (timeout-disabled, session-role-change,
  * search-path-change, two-phase-commit): refused in model output, and no
  * second note of the same thing in a person's file. */
-enum vet { VET_OUTSIDE, VET_UNMODELLED, VET_SESSION, VET_ESCAPE, VET_LOCKSCORE };
+enum vet { VET_OUTSIDE,
+	   VET_UNMODELLED,
+	   VET_SESSION,
+	   VET_ESCAPE,
+	   VET_LOCKSCORE };
 
 static void refuse(const struct walk *w, enum vet kind, const char *fmt, const char *arg)
 {
@@ -223,8 +227,9 @@ static void refuse(const struct walk *w, enum vet kind, const char *fmt, const c
 		w->m->outside = cJSON_CreateArray();
 	const cJSON *o;
 	cJSON_ArrayForEach(o, w->m->outside) /* one note per statement and reason */
-	if (cJSON_GetObjectItemCaseSensitive(o, "statement")->valuedouble == (double)w->st_index &&
-	    !strcmp(nd_get_str(o, "reason"), msg)) {
+		if (cJSON_GetObjectItemCaseSensitive(o, "statement")->valuedouble == (double)w->st_index &&
+		    !strcmp(nd_get_str(o, "reason"), msg))
+	{
 		free(msg);
 		return;
 	}
@@ -233,7 +238,8 @@ static void refuse(const struct walk *w, enum vet kind, const char *fmt, const c
 	cJSON_AddNumberToObject(n, "line", w->st->line);
 	cJSON_AddStringToObject(n, "type", w->st->type);
 	cJSON_AddStringToObject(n, "reason", msg);
-	cJSON_AddStringToObject(n, "severity", kind == VET_ESCAPE ? "high" : kind == VET_OUTSIDE ? "medium" : "low");
+	cJSON_AddStringToObject(n, "severity", kind == VET_ESCAPE ? "high" : kind == VET_OUTSIDE ? "medium"
+												 : "low");
 	static const char *const fixes[] = {
 		[VET_OUTSIDE] = "it acts beyond the migration's tables: have it reviewed by someone who owns the "
 				"database's roles and settings, and undo it by hand if the migration is rolled back",
@@ -265,7 +271,7 @@ static const char *const bad_stmts[] = {
 static bool bad_function(const char *name)
 {
 	static const char *const prefixes[] = {"pg_", "lo_", "dblink", "set_config", "current_setting", "query_to_xml",
-					      "xpath", NULL};
+					       "xpath", NULL};
 	for (int i = 0; prefixes[i]; i++)
 		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
 			return true;
@@ -337,7 +343,7 @@ static void check_transaction(const struct walk *w, const cJSON *n)
 			       !strcmp(k, "TRANS_STMT_ROLLBACK_PREPARED"));
 	if (two_phase)
 		refuse(w, VET_LOCKSCORE, "%s", "two-phase commit (PREPARE TRANSACTION, COMMIT or ROLLBACK PREPARED) takes the "
-					    "migration out of its transaction");
+					       "migration out of its transaction");
 	else if (w->strict)
 		refuse(w, VET_ESCAPE, "%s", "transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT) in model output: the "
 					    "tool runs the migration in one transaction");
@@ -664,7 +670,8 @@ static void alter_cmd(struct walk *w, const cJSON *stmt, const cJSON *cmd, struc
 	} else if (w->strict || !t || (c == NULL && name)) {
 		refuse(w, VET_UNMODELLED, "ALTER TABLE subcommand %s is not on the allow-list", sub ? sub + 3 : "?");
 		irreversible(w, xasprintf("line %d: no inverse for ALTER TABLE %s on %s", w->st->line, sub ? sub + 3 : "?",
-					  t ? t->qname : sql_jstr(rv, "relname") ? sql_jstr(rv, "relname") : "?"));
+					  t ? t->qname : sql_jstr(rv, "relname") ? sql_jstr(rv, "relname")
+										 : "?"));
 	} else {
 		irreversible(w, xasprintf("no inverse for ALTER TABLE %s on %s", sub + 3, t->qname));
 	}
@@ -698,7 +705,9 @@ static void drop_objects(struct walk *w, const cJSON *n, const char *rt)
 	{
 		struct strv nm = STRV_INIT;
 		const cJSON *tn = sql_node(o, "TypeName"), *fn = sql_node(o, "ObjectWithArgs");
-		sql_name_list(tn ? sql_jget(tn, "names") : fn ? sql_jget(fn, "objname") : o, &nm);
+		sql_name_list(tn ? sql_jget(tn, "names") : fn ? sql_jget(fn, "objname")
+							      : o,
+			      &nm);
 		if (!nm.n && sql_strval(o)) /* DROP SCHEMA, EXTENSION ...: a bare String */
 			strv_push(&nm, sql_strval(o));
 		if (!nm.n) {
@@ -1046,9 +1055,7 @@ static void walk_stmt(struct walk *w, const char *src)
 	size_t inv_mark = w->inv.n, stmt_mark = w->inv.n, irr_mark = w->m->irreversible.n;
 	const char *guard = guard_of(ty, n);
 	check_node(w, ty, st->node);
-	effects(w, n, !strcmp(ty, "SelectStmt") || !strcmp(ty, "InsertStmt") || !strcmp(ty, "UpdateStmt") ||
-			      !strcmp(ty, "DeleteStmt") || !strcmp(ty, "MergeStmt") || !strcmp(ty, "CreateTableAsStmt") ||
-			      !strcmp(ty, "CallStmt"));
+	effects(w, n, !strcmp(ty, "SelectStmt") || !strcmp(ty, "InsertStmt") || !strcmp(ty, "UpdateStmt") || !strcmp(ty, "DeleteStmt") || !strcmp(ty, "MergeStmt") || !strcmp(ty, "CreateTableAsStmt") || !strcmp(ty, "CallStmt"));
 	names_of(w->cat, &before);
 	if (!strcmp(ty, "VariableSetStmt")) {
 		/* the rollback runs under the forward's first lock_timeout (a guard: positive) */
@@ -1073,10 +1080,9 @@ static void walk_stmt(struct walk *w, const char *src)
 			alter_cmd(w, n, ac, t);
 			const char *sub = sql_jstr(ac, "subtype");
 			if (sql_jbool(ac, "missing_ok") && sub)
-				unguard(w, mark, !strcmp(sub, "AT_AddColumn") ? "ADD COLUMN IF NOT EXISTS"
-						 : !strcmp(sub, "AT_DropColumn") ? "DROP COLUMN IF EXISTS"
-						 : !strcmp(sub, "AT_DropConstraint") ? "DROP CONSTRAINT IF EXISTS"
-										     : "ALTER TABLE ... IF [NOT] EXISTS",
+				unguard(w, mark, !strcmp(sub, "AT_AddColumn") ? "ADD COLUMN IF NOT EXISTS" : !strcmp(sub, "AT_DropColumn") ? "DROP COLUMN IF EXISTS"
+												     : !strcmp(sub, "AT_DropConstraint")   ? "DROP CONSTRAINT IF EXISTS"
+																	   : "ALTER TABLE ... IF [NOT] EXISTS",
 					false);
 			reverse_from(&w->inv, mark);
 		}
@@ -1178,7 +1184,9 @@ static void walk_stmt(struct walk *w, const char *src)
 		else
 			sql_name_list(sql_jget(n, "typeName"), &nm);
 		char *q = nm.n > 1 ? qualified(nm.v[0], nm.v[1]) : cat_quote_ident(nm.v[0]);
-		inv(w, xasprintf("DROP %s %s", !strcmp(ty, "ViewStmt") ? "VIEW" : !strcmp(ty, "CreateSeqStmt") ? "SEQUENCE" : "TYPE", q));
+		inv(w, xasprintf("DROP %s %s", !strcmp(ty, "ViewStmt") ? "VIEW" : !strcmp(ty, "CreateSeqStmt") ? "SEQUENCE"
+													       : "TYPE",
+				 q));
 		free(q);
 		strv_release(&nm);
 	}

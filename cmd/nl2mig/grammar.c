@@ -24,12 +24,15 @@
 #include "sql.h"
 #include "xalloc.h"
 
-enum tk { T_WORD, T_STR, T_PAREN, T_PUNCT };
+enum tk { T_WORD,
+	  T_STR,
+	  T_PAREN,
+	  T_PUNCT };
 
 struct tok {
-	char *s;  /* text (without quotes or parentheses) */
+	char *s; /* text (without quotes or parentheses) */
 	enum tk k;
-	bool quoted; /* a "quoted" identifier */
+	bool quoted;	 /* a "quoted" identifier */
 	size_t off, end; /* bytes in the request */
 };
 
@@ -409,13 +412,13 @@ static const char *tname(const struct cat_table *t, char **tmp)
 
 struct spec {
 	char *type;
-	char *def;   /* SQL expression */
+	char *def;	/* SQL expression */
 	char *def_type; /* type inferred from the default */
-	int null;    /* -1 unsaid, 0 NOT NULL, 1 nullable */
+	int null;	/* -1 unsaid, 0 NOT NULL, 1 nullable */
 	bool unique, drop_default;
 	char *where; /* raw predicate text */
 	char *on_delete;
-	char *ref;   /* references TABLE */
+	char *ref; /* references TABLE */
 	struct strv cols;
 };
 
@@ -434,22 +437,38 @@ static const struct {
 	const char *word, *type;
 	bool takes_args;
 } type_words[] = {
-	{"text", "text", false},		{"string", "text", false},
-	{"varchar", "varchar", true},		{"char", "char", true},
-	{"boolean", "boolean", false},		{"bool", "boolean", false},
-	{"flag", "boolean", false},		{"integer", "integer", false},
-	{"int", "integer", false},		{"int4", "integer", false},
-	{"bigint", "bigint", false},		{"int8", "bigint", false},
-	{"long", "bigint", false},		{"smallint", "smallint", false},
-	{"int2", "smallint", false},		{"numeric", "numeric", true},
-	{"decimal", "numeric", true},		{"real", "real", false},
-	{"float", "double precision", false},	{"float8", "double precision", false},
-	{"double", "double precision", false}, {"timestamptz", "timestamptz", false},
-	{"datetime", "timestamptz", false},	{"timestamp", "timestamp", false},
-	{"date", "date", false},		{"time", "time", false},
-	{"uuid", "uuid", false},		{"json", "jsonb", false},
-	{"jsonb", "jsonb", false},		{"bytea", "bytea", false},
-	{"inet", "inet", false},		{"interval", "interval", false},
+	{"text", "text", false},
+	{"string", "text", false},
+	{"varchar", "varchar", true},
+	{"char", "char", true},
+	{"boolean", "boolean", false},
+	{"bool", "boolean", false},
+	{"flag", "boolean", false},
+	{"integer", "integer", false},
+	{"int", "integer", false},
+	{"int4", "integer", false},
+	{"bigint", "bigint", false},
+	{"int8", "bigint", false},
+	{"long", "bigint", false},
+	{"smallint", "smallint", false},
+	{"int2", "smallint", false},
+	{"numeric", "numeric", true},
+	{"decimal", "numeric", true},
+	{"real", "real", false},
+	{"float", "double precision", false},
+	{"float8", "double precision", false},
+	{"double", "double precision", false},
+	{"timestamptz", "timestamptz", false},
+	{"datetime", "timestamptz", false},
+	{"timestamp", "timestamp", false},
+	{"date", "date", false},
+	{"time", "time", false},
+	{"uuid", "uuid", false},
+	{"json", "jsonb", false},
+	{"jsonb", "jsonb", false},
+	{"bytea", "bytea", false},
+	{"inet", "inet", false},
+	{"interval", "interval", false},
 	{"money", "numeric(12,2)", false},
 };
 

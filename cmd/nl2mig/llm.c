@@ -249,8 +249,7 @@ static char *dag_excerpt(const struct catalog *cat, const char *req, int *omitte
 			b.s[b.len = mark] = 0;
 	}
 	if (!any) /* a new table, say: the names it could refer to */
-		for (size_t i = 0; i < cat->ntables && b.len < PROMPT_BUDGET; i++)
-{
+		for (size_t i = 0; i < cat->ntables && b.len < PROMPT_BUDGET; i++) {
 			cJSON *r = nd_record("table");
 			cJSON_AddStringToObject(r, "name", cat->tables[i]->qname);
 			add_rec(&b, r);
@@ -385,7 +384,7 @@ static char *error_text(const char *body)
 	char *s;
 	if (cJSON_IsObject(e) && nd_get_str(e, "message"))
 		s = nd_get_str(e, "type") ? xasprintf("%s: %s", nd_get_str(e, "type"), nd_get_str(e, "message"))
-					 : xstrdup(nd_get_str(e, "message"));
+					  : xstrdup(nd_get_str(e, "message"));
 	else if (cJSON_IsString(e))
 		s = xstrdup(e->valuestring);
 	else
@@ -529,9 +528,10 @@ static void take_answer(const struct provider *pv, const struct opts *o, const c
 	const char *texts[] = {fwd, rb, sum};
 	for (size_t i = 0; i < sizeof(texts) / sizeof(*texts); i++)
 		if (texts[i] && utf8_invalid(texts[i], strlen(texts[i])) != strlen(texts[i]))
-			fail(pv, "malformed answer: its %s is not UTF-8", i == 0 ? "forward_sql" : i == 1 ? "rollback_sql" : "summary");
+			fail(pv, "malformed answer: its %s is not UTF-8", i == 0 ? "forward_sql" : i == 1 ? "rollback_sql"
+													  : "summary");
 	cJSON_ArrayForEach(x, risks) if (cJSON_IsString(x) && utf8_invalid(x->valuestring, strlen(x->valuestring)) !=
-							      strlen(x->valuestring))
+								      strlen(x->valuestring))
 		fail(pv, "malformed answer: a risk is not UTF-8");
 	free(m->forward);
 	char *f = trimmed(fwd);
@@ -551,7 +551,8 @@ void llm_translate(const struct opts *o, const struct catalog *cat, const char *
 	const struct provider *pv = &providers[strcmp(o->provider, "anthropic") ? 1 : 0];
 	const char *key = getenv(pv->key_env), *env_base = getenv(pv->base_env);
 	api_key = key && *key ? key : NULL;
-	char *base = xstrdup(o->base_url ? o->base_url : env_base && *env_base ? env_base : pv->default_base);
+	char *base = xstrdup(o->base_url ? o->base_url : env_base && *env_base ? env_base
+									       : pv->default_base);
 	for (size_t n = strlen(base); n && base[n - 1] == '/'; n--)
 		base[n - 1] = 0;
 	if (!api_key && (!strcmp(pv->name, "anthropic") || !strcmp(base, pv->default_base)))

@@ -132,14 +132,22 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	static const char *const providers[] = {"builtin", "anthropic", "openai", NULL};
 	static const char *const tools[] = {"flyway", "prisma", NULL};
 	static const struct option longopts[] = {
-		{"request", required_argument, NULL, 'r'},   {"sql", required_argument, NULL, 's'},
-		{"rollback", required_argument, NULL, 'R'},  {"provider", required_argument, NULL, 'p'},
-		{"model", required_argument, NULL, 'm'},     {"base-url", required_argument, NULL, 'b'},
-		{"timeout", required_argument, NULL, 't'},   {"allow-destructive", no_argument, NULL, 'D'},
-		{"lock-timeout", required_argument, NULL, 'l'}, {"write", required_argument, NULL, 'w'},
-		{"tool", required_argument, NULL, 'T'},	     {"version", required_argument, NULL, 'V'},
-		{"prisma-generate", no_argument, NULL, 'g'}, {"no-lint", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
+		{"request", required_argument, NULL, 'r'},
+		{"sql", required_argument, NULL, 's'},
+		{"rollback", required_argument, NULL, 'R'},
+		{"provider", required_argument, NULL, 'p'},
+		{"model", required_argument, NULL, 'm'},
+		{"base-url", required_argument, NULL, 'b'},
+		{"timeout", required_argument, NULL, 't'},
+		{"allow-destructive", no_argument, NULL, 'D'},
+		{"lock-timeout", required_argument, NULL, 'l'},
+		{"write", required_argument, NULL, 'w'},
+		{"tool", required_argument, NULL, 'T'},
+		{"version", required_argument, NULL, 'V'},
+		{"prisma-generate", no_argument, NULL, 'g'},
+		{"no-lint", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int ch;
 	memset(o, 0, sizeof(*o));
@@ -178,10 +186,10 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 	if (o->sql_file && o->provider && strcmp(o->provider, "builtin"))
 		usage_error("--sql takes no --provider");
 	if (!o->provider)
-		o->provider = o->sql_file ? "file"
+		o->provider = o->sql_file						    ? "file"
 			      : getenv("ANTHROPIC_API_KEY") && *getenv("ANTHROPIC_API_KEY") ? "anthropic"
-			      : getenv("OPENAI_API_KEY") && *getenv("OPENAI_API_KEY")	      ? "openai"
-											      : "builtin";
+			      : getenv("OPENAI_API_KEY") && *getenv("OPENAI_API_KEY")	    ? "openai"
+											    : "builtin";
 	if (o->sql_file && !strcmp(o->provider, "builtin"))
 		o->provider = "file";
 }
@@ -206,9 +214,9 @@ static void note_source(const cJSON *rec)
 	}
 	if (!fmt || !path || prisma_source)
 		return;
-	char *p = !strcmp(fmt, "prisma") ? xstrdup(path)
+	char *p = !strcmp(fmt, "prisma")	      ? xstrdup(path)
 		  : !strcmp(fmt, "prisma-migrations") ? xasprintf("%s/../schema.prisma", path)
-						       : NULL;
+						      : NULL;
 	if (p && stat(p, &st) == 0 && S_ISREG(st.st_mode))
 		prisma_source = p;
 	else
@@ -433,7 +441,8 @@ int main(int argc, char **argv)
 	const cJSON *f;
 	cJSON_ArrayForEach(f, m.findings) warning("lockscore: %s (%s): %s", nd_get_str(f, "rule"), nd_get_str(f, "severity"),
 						  nd_get_str(f, "message"));
-	char *slug = make_slug(m.description ? m.description : o.request ? o.request : "migration");
+	char *slug = make_slug(m.description ? m.description : o.request ? o.request
+									 : "migration");
 	if (o.write_dir) {
 		write_files(&o, &cat, &m, slug);
 	} else {

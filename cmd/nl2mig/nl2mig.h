@@ -17,8 +17,8 @@ struct opts {
 	const char *provider; /* builtin, anthropic, openai */
 	const char *model;
 	const char *write_dir;
-	const char *tool;     /* flyway, prisma, or NULL: detect */
-	const char *version;  /* --version for Flyway; the timestamp otherwise */
+	const char *tool;    /* flyway, prisma, or NULL: detect */
+	const char *version; /* --version for Flyway; the timestamp otherwise */
 	const char *lock_timeout;
 	const char *base_url;
 	long timeout_ms;
@@ -37,9 +37,9 @@ struct mig {
 	 * rollback (an array); NULL when the rollback was given, not computed */
 	cJSON *rollback_of;
 	struct strv irreversible;
-	struct strv risks;	  /* from a model, or lint findings */
+	struct strv risks;	   /* from a model, or lint findings */
 	struct strv named_schemas; /* schemas the request names: allowed */
-	cJSON *findings;	  /* lint findings (array), or NULL */
+	cJSON *findings;	   /* lint findings (array), or NULL */
 	char *prisma_diff;
 	char *file_forward, *file_rollback;
 	struct strv files; /* every file written */
@@ -99,7 +99,7 @@ void write_files(const struct opts *o, const struct catalog *cat, struct mig *m,
  * edited in (returned, caller frees); *diff is the unified diff between
  * them labelled a/label, b/label (NULL when nothing changed). */
 char *prisma_edit_schema(const struct catalog *cat, const char *forward, const char *path, const char *label,
-		    char **diff);
+			 char **diff);
 
 /* util.c: small helpers */
 char *make_slug(const char *text);

@@ -272,17 +272,24 @@ static char *prisma_type(const struct catalog *cat, struct pschema *ps, const ch
 	static const struct {
 		const char *pg, *prisma, *native;
 	} plain[] = {
-		{"boolean", "Boolean", NULL},	     {"text", "String", NULL},
-		{"integer", "Int", NULL},	     {"bigint", "BigInt", NULL},
-		{"smallint", "Int", "SmallInt"},     {"double precision", "Float", NULL},
-		{"real", "Float", "Real"},	     {"jsonb", "Json", NULL},
-		{"json", "Json", "Json"},	     {"uuid", "String", "Uuid"},
-		{"bytea", "Bytes", NULL},	     {"date", "DateTime", "Date"},
+		{"boolean", "Boolean", NULL},
+		{"text", "String", NULL},
+		{"integer", "Int", NULL},
+		{"bigint", "BigInt", NULL},
+		{"smallint", "Int", "SmallInt"},
+		{"double precision", "Float", NULL},
+		{"real", "Float", "Real"},
+		{"jsonb", "Json", NULL},
+		{"json", "Json", "Json"},
+		{"uuid", "String", "Uuid"},
+		{"bytea", "Bytes", NULL},
+		{"date", "DateTime", "Date"},
 		{"timestamp(3) without time zone", "DateTime", NULL},
 		{"timestamp without time zone", "DateTime", "Timestamp"},
 		{"timestamp with time zone", "DateTime", "Timestamptz"},
 		{"character varying", "String", "VarChar"},
-		{"inet", "String", "Inet"},	     {"citext", "String", "Citext"},
+		{"inet", "String", "Inet"},
+		{"citext", "String", "Citext"},
 	};
 	*native = NULL;
 	for (size_t i = 0; i < sizeof plain / sizeof *plain; i++)
@@ -334,8 +341,8 @@ static char *prisma_default(const char *def, const char *ptype)
 		char *v = xstrndup(def + 1, n);
 		char *r = strchr(v, '\'') || strchr(v, '"') || strchr(v, '\\') ? NULL
 			  : strcmp(ptype, "String") && strcmp(ptype, "DateTime") && strcmp(ptype, "Decimal")
-			      ? xasprintf(" @default(%s)", v) /* an enum value */
-			      : xasprintf(" @default(\"%s\")", v);
+				  ? xasprintf(" @default(%s)", v) /* an enum value */
+				  : xasprintf(" @default(\"%s\")", v);
 		free(v);
 		if (r)
 			return r;
@@ -362,7 +369,9 @@ static char *field_line_for(const struct catalog *cat, struct pschema *ps, const
 	if (c->generated)
 		warning("prisma: generated column %s has no Prisma form; written as a plain field", c->name);
 	char *s = xasprintf("%s%s %s%s%s%s%s%s", indent, name, ty, c->nullable && !id ? "?" : "", id ? " @id" : "",
-			    c->identity ? " @default(autoincrement())" : def ? def : "", map ? map : "", native ? native : "");
+			    c->identity ? " @default(autoincrement())" : def ? def
+									     : "",
+			    map ? map : "", native ? native : "");
 	free(map);
 	free(native);
 	free(name);
@@ -429,7 +438,8 @@ static char *retype(const struct catalog *cat, struct pschema *ps, const char *l
 	char *def = def_changed ? prisma_default(c->def, ty) : NULL;
 	if (def_changed)
 		remove_attr(rest, "@default");
-	char *fixed = xasprintf("%.*s %s%s%s%s%s", (int)(after_name - line), line, ty, list ? "[]" : c->nullable ? "?" : "",
+	char *fixed = xasprintf("%.*s %s%s%s%s%s", (int)(after_name - line), line, ty, list ? "[]" : c->nullable ? "?"
+														 : "",
 				rest, def ? def : "", native ? native : "");
 	free(rest);
 	free(ty);
@@ -615,8 +625,7 @@ static void edit_indexes(const struct catalog *old, const struct catalog *nw, st
 
 static const char *ref_action(const char *a)
 {
-	static const char *const m[][2] = {{"cascade", "Cascade"}, {"restrict", "Restrict"}, {"set null", "SetNull"},
-					   {"set default", "SetDefault"}};
+	static const char *const m[][2] = {{"cascade", "Cascade"}, {"restrict", "Restrict"}, {"set null", "SetNull"}, {"set default", "SetDefault"}};
 	for (int i = 0; i < 4; i++)
 		if (a && !strcmp(a, m[i][0]))
 			return m[i][1];
@@ -950,7 +959,7 @@ static char *unified_diff(const char *a, const char *b, const char *label)
 }
 
 char *prisma_edit_schema(const struct catalog *cat, const char *forward, const char *path, const char *label,
-		    char **diff)
+			 char **diff)
 {
 	struct catalog after;
 	struct replay rp;

@@ -362,7 +362,8 @@ void write_files(const struct opts *o, const struct catalog *cat, struct mig *m,
 {
 	if (!is_dir(o->write_dir))
 		die("%s: not a folder (--write takes the project's folder)", o->write_dir);
-	const char *tool = o->tool ? o->tool : looks_prisma(o->write_dir) ? "prisma" : "flyway";
+	const char *tool = o->tool ? o->tool : looks_prisma(o->write_dir) ? "prisma"
+									  : "flyway";
 	if (!strcmp(tool, "prisma"))
 		write_prisma(o, cat, m, slug);
 	else

@@ -27,24 +27,24 @@
 #include "xalloc.h"
 
 /* The relations of user schemas: system schemas and extension members out. */
-#define REL_CTE                                                                                      \
+#define REL_CTE                                                                                       \
 	"WITH rel AS (SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence, c.reltuples, " \
-	"  c.relispartition, n.nspname || '.' || c.relname AS qname "                                \
-	" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "      \
+	"  c.relispartition, n.nspname || '.' || c.relname AS qname "                                 \
+	" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "       \
 	" WHERE c.relkind IN ('r', 'p', 'v', 'm') AND " USER_SCHEMA("n") " AND NOT " EXT_MEMBER(      \
 		"pg_class", "c.oid") ") "
 
 #define USER_SCHEMA(n) \
 	n ".nspname NOT IN ('pg_catalog', 'information_schema') AND " n ".nspname !~ '^pg_(toast|temp)'"
 
-#define EXT_MEMBER(catalog, oid)                                                           \
+#define EXT_MEMBER(catalog, oid)                                                            \
 	"EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog." catalog \
 	"'::pg_catalog.regclass AND d.objid = " oid " AND d.deptype = 'e')"
 
 /* The names of the attnums in array arr of relation relid, in array order. */
-#define ATTNAMES(relid, arr)                                                                     \
-	"(SELECT pg_catalog.json_agg(a.attname ORDER BY k.i) FROM pg_catalog.unnest(" arr ")"     \
-	" WITH ORDINALITY AS k(attnum, i) JOIN pg_catalog.pg_attribute a"                         \
+#define ATTNAMES(relid, arr)                                                                  \
+	"(SELECT pg_catalog.json_agg(a.attname ORDER BY k.i) FROM pg_catalog.unnest(" arr ")" \
+	" WITH ORDINALITY AS k(attnum, i) JOIN pg_catalog.pg_attribute a"                     \
 	" ON a.attrelid = " relid " AND a.attnum = k.attnum)::text"
 
 /* query_or_die, exec_or_die: db_query and db_exec, dying
@@ -72,53 +72,51 @@ static const char sql_enums[] =
 	" (SELECT pg_catalog.json_agg(e.enumlabel ORDER BY e.enumsortorder)"
 	"  FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid)::text AS labels"
 	" FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
-	" WHERE t.typtype = 'e' AND " USER_SCHEMA("n") " AND NOT " EXT_MEMBER("pg_type", "t.oid")
-	" ORDER BY n.nspname, t.typname";
+	" WHERE t.typtype = 'e' AND " USER_SCHEMA("n") " AND NOT " EXT_MEMBER("pg_type", "t.oid") " ORDER BY n.nspname, t.typname";
 
 static const char sql_tables[] =
 	REL_CTE "SELECT r.nspname, r.relname, r.relpersistence, r.reltuples, pt.partstrat,"
-	" (SELECT pn.nspname || '.' || pc.relname FROM pg_catalog.pg_inherits i"
-	"  JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent"
-	"  JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace"
-	"  WHERE i.inhrelid = r.oid AND r.relispartition) AS partition_of,"
-	" (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) FROM pg_catalog.pg_class c"
-	"  WHERE c.oid = r.oid AND r.relispartition) AS partition_bound,"
-	" (SELECT pg_catalog.json_agg(a.attname ORDER BY k.i)"
-	"  FROM pg_catalog.unnest(pt.partattrs::pg_catalog.int2[]) WITH ORDINALITY k(n, i)"
-	"  LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum = k.n) AS partition_key"
-	" FROM rel r LEFT JOIN pg_catalog.pg_partitioned_table pt ON pt.partrelid = r.oid"
-	" WHERE r.relkind IN ('r', 'p') ORDER BY r.nspname, r.relname";
+		" (SELECT pn.nspname || '.' || pc.relname FROM pg_catalog.pg_inherits i"
+		"  JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent"
+		"  JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace"
+		"  WHERE i.inhrelid = r.oid AND r.relispartition) AS partition_of,"
+		" (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) FROM pg_catalog.pg_class c"
+		"  WHERE c.oid = r.oid AND r.relispartition) AS partition_bound,"
+		" (SELECT pg_catalog.json_agg(a.attname ORDER BY k.i)"
+		"  FROM pg_catalog.unnest(pt.partattrs::pg_catalog.int2[]) WITH ORDINALITY k(n, i)"
+		"  LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum = k.n) AS partition_key"
+		" FROM rel r LEFT JOIN pg_catalog.pg_partitioned_table pt ON pt.partrelid = r.oid"
+		" WHERE r.relkind IN ('r', 'p') ORDER BY r.nspname, r.relname";
 
 static const char sql_columns[] =
 	REL_CTE "SELECT r.nspname, r.relname, a.attname,"
-	" pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull, a.attidentity,"
-	" a.attgenerated, pg_catalog.pg_get_expr(d.adbin, d.adrelid, true) AS expr"
-	" FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid"
-	" LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
-	" WHERE r.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped"
-	" ORDER BY r.nspname, r.relname, a.attnum";
+		" pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull, a.attidentity,"
+		" a.attgenerated, pg_catalog.pg_get_expr(d.adbin, d.adrelid, true) AS expr"
+		" FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid"
+		" LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+		" WHERE r.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped"
+		" ORDER BY r.nspname, r.relname, a.attnum";
 
 static const char sql_primary_keys[] =
-	REL_CTE "SELECT r.nspname, r.relname, con.conname, " ATTNAMES("con.conrelid", "con.conkey")
-	" AS cols FROM pg_catalog.pg_constraint con JOIN rel r ON r.oid = con.conrelid"
-	" WHERE con.contype = 'p' ORDER BY r.nspname, r.relname";
+	REL_CTE "SELECT r.nspname, r.relname, con.conname, " ATTNAMES("con.conrelid", "con.conkey") " AS cols FROM pg_catalog.pg_constraint con JOIN rel r ON r.oid = con.conrelid"
+												    " WHERE con.contype = 'p' ORDER BY r.nspname, r.relname";
 
 /* Key columns only (not INCLUDE ones): a name, or pg_get_indexdef's text
  * of the expression. */
 static const char sql_indexes[] =
 	REL_CTE "SELECT r.nspname, r.qname, ic.relname AS name, i.indisunique, i.indisprimary, am.amname,"
-	" pg_catalog.pg_get_expr(i.indpred, i.indrelid, true) AS predicate,"
-	" (SELECT pg_catalog.json_agg(CASE WHEN i.indkey[k.i - 1] <> 0 THEN a.attname::text"
-	"   ELSE pg_catalog.pg_get_indexdef(i.indexrelid, k.i, true) END ORDER BY k.i)"
-	"  FROM pg_catalog.generate_series(1, i.indnkeyatts::integer) AS k(i)"
-	"  LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k.i - 1]"
-	" )::text AS cols,"
-	" (SELECT con.conname FROM pg_catalog.pg_constraint con WHERE con.conindid = i.indexrelid"
-	"  AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x') LIMIT 1) AS conname"
-	" FROM pg_catalog.pg_index i JOIN rel r ON r.oid = i.indrelid"
-	" JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
-	" JOIN pg_catalog.pg_am am ON am.oid = ic.relam"
-	" ORDER BY r.nspname, r.relname, ic.relname";
+		" pg_catalog.pg_get_expr(i.indpred, i.indrelid, true) AS predicate,"
+		" (SELECT pg_catalog.json_agg(CASE WHEN i.indkey[k.i - 1] <> 0 THEN a.attname::text"
+		"   ELSE pg_catalog.pg_get_indexdef(i.indexrelid, k.i, true) END ORDER BY k.i)"
+		"  FROM pg_catalog.generate_series(1, i.indnkeyatts::integer) AS k(i)"
+		"  LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k.i - 1]"
+		" )::text AS cols,"
+		" (SELECT con.conname FROM pg_catalog.pg_constraint con WHERE con.conindid = i.indexrelid"
+		"  AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x') LIMIT 1) AS conname"
+		" FROM pg_catalog.pg_index i JOIN rel r ON r.oid = i.indrelid"
+		" JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
+		" JOIN pg_catalog.pg_am am ON am.oid = ic.relam"
+		" ORDER BY r.nspname, r.relname, ic.relname";
 
 /* A foreign key that references a partitioned table has one extra
  * pg_constraint row per referenced partition, on the same referencing table
@@ -127,34 +125,33 @@ static const char sql_indexes[] =
  * table) is a real constraint and stays. */
 static const char sql_foreign_keys[] =
 	REL_CTE "SELECT con.conname, r.qname, " ATTNAMES("con.conrelid", "con.conkey") " AS cols,"
-	" fn.nspname || '.' || fc.relname AS ref_table, " ATTNAMES("con.confrelid", "con.confkey")
-	" AS ref_cols, con.confdeltype, con.confupdtype, con.convalidated"
-	" FROM pg_catalog.pg_constraint con JOIN rel r ON r.oid = con.conrelid"
-	" JOIN pg_catalog.pg_class fc ON fc.oid = con.confrelid"
-	" JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace"
-	" WHERE con.contype = 'f' AND (con.conparentid = 0 OR EXISTS (SELECT FROM pg_catalog.pg_constraint p"
-	"  WHERE p.oid = con.conparentid AND p.conrelid <> con.conrelid))"
-	" ORDER BY r.nspname, r.relname, con.conname";
+										       " fn.nspname || '.' || fc.relname AS ref_table, " ATTNAMES("con.confrelid", "con.confkey") " AS ref_cols, con.confdeltype, con.confupdtype, con.convalidated"
+																						  " FROM pg_catalog.pg_constraint con JOIN rel r ON r.oid = con.conrelid"
+																						  " JOIN pg_catalog.pg_class fc ON fc.oid = con.confrelid"
+																						  " JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace"
+																						  " WHERE con.contype = 'f' AND (con.conparentid = 0 OR EXISTS (SELECT FROM pg_catalog.pg_constraint p"
+																						  "  WHERE p.oid = con.conparentid AND p.conrelid <> con.conrelid))"
+																						  " ORDER BY r.nspname, r.relname, con.conname";
 
 static const char sql_checks[] =
 	REL_CTE "SELECT con.conname, r.qname, pg_catalog.pg_get_constraintdef(con.oid, true) AS def,"
-	" con.convalidated FROM pg_catalog.pg_constraint con JOIN rel r ON r.oid = con.conrelid"
-	" WHERE con.contype = 'c' ORDER BY r.nspname, r.relname, con.conname";
+		" con.convalidated FROM pg_catalog.pg_constraint con JOIN rel r ON r.oid = con.conrelid"
+		" WHERE con.contype = 'c' ORDER BY r.nspname, r.relname, con.conname";
 
 /* depends_on: the relations the view's rewrite rule references. */
 static const char sql_views[] =
 	REL_CTE "SELECT r.nspname, r.relname, r.relkind,"
-	" pg_catalog.pg_get_viewdef(r.oid, true) AS definition,"
-	" (SELECT pg_catalog.json_agg(s.q ORDER BY s.q) FROM (SELECT DISTINCT"
-	"   (dn.nspname || '.' || dc.relname) COLLATE \"C\" AS q"
-	"   FROM pg_catalog.pg_rewrite rw JOIN pg_catalog.pg_depend d"
-	"   ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = rw.oid"
-	"   JOIN pg_catalog.pg_class dc"
-	"   ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND dc.oid = d.refobjid"
-	"   JOIN pg_catalog.pg_namespace dn ON dn.oid = dc.relnamespace"
-	"   WHERE rw.ev_class = r.oid AND dc.oid <> r.oid AND dc.relkind IN ('r', 'p', 'v', 'm', 'f')) s"
-	" )::text AS deps"
-	" FROM rel r WHERE r.relkind IN ('v', 'm') ORDER BY r.nspname, r.relname";
+		" pg_catalog.pg_get_viewdef(r.oid, true) AS definition,"
+		" (SELECT pg_catalog.json_agg(s.q ORDER BY s.q) FROM (SELECT DISTINCT"
+		"   (dn.nspname || '.' || dc.relname) COLLATE \"C\" AS q"
+		"   FROM pg_catalog.pg_rewrite rw JOIN pg_catalog.pg_depend d"
+		"   ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = rw.oid"
+		"   JOIN pg_catalog.pg_class dc"
+		"   ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND dc.oid = d.refobjid"
+		"   JOIN pg_catalog.pg_namespace dn ON dn.oid = dc.relnamespace"
+		"   WHERE rw.ev_class = r.oid AND dc.oid <> r.oid AND dc.relkind IN ('r', 'p', 'v', 'm', 'f')) s"
+		" )::text AS deps"
+		" FROM rel r WHERE r.relkind IN ('v', 'm') ORDER BY r.nspname, r.relname";
 
 /* strv_add_json: append the strings of a JSON array (json_agg's text; NULL
  * for an empty aggregate); with nulls, a JSON null is appended as "". */
@@ -165,7 +162,8 @@ static void strv_add_json_as(struct strv *sv, const char *json, bool nulls)
 	cJSON *a = cJSON_Parse(json), *e;
 	if (!cJSON_IsArray(a))
 		BUG("the server sent a malformed array: %s", json);
-	cJSON_ArrayForEach(e, a) {
+	cJSON_ArrayForEach(e, a)
+	{
 		if (nulls && cJSON_IsNull(e)) {
 			strv_push(sv, "");
 			continue;

@@ -40,7 +40,12 @@
 #include "schema2dag.h"
 #include "xalloc.h"
 
-enum input_kind { IN_NONE, IN_PRISMA, IN_PRISMA_MIGRATIONS, IN_FLYWAY, IN_SQL, IN_DB };
+enum input_kind { IN_NONE,
+		  IN_PRISMA,
+		  IN_PRISMA_MIGRATIONS,
+		  IN_FLYWAY,
+		  IN_SQL,
+		  IN_DB };
 
 struct opts {
 	enum input_kind kind;

@@ -20,5 +20,4 @@ void introspect_db(struct catalog *c, const char *url, cJSON *source);
 /* dot.c: a Graphviz ER diagram of the catalog. */
 void dot_write(const struct catalog *c, struct buf *out);
 
-
 #endif

@@ -56,7 +56,11 @@
 #include <libpq-fe.h>
 #include <pg_query.h>
 
-enum { EXIT_OK = 0, EXIT_MISMATCH = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3, EXIT_INPUT = 4 };
+enum { EXIT_OK = 0,
+       EXIT_MISMATCH = 1,
+       EXIT_USAGE = 2,
+       EXIT_RUNTIME = 3,
+       EXIT_INPUT = 4 };
 
 static const char *prog = "record";
 
@@ -137,7 +141,7 @@ static double now_s(void)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
 }
@@ -179,9 +183,14 @@ static int line_of(const char *text, int off)
 /* ---- lock modes ----------------------------------------------------------- */
 
 static const char *const modes[] = {
-	"AccessShareLock", "RowShareLock", "RowExclusiveLock",
-	"ShareUpdateExclusiveLock", "ShareLock", "ShareRowExclusiveLock",
-	"ExclusiveLock", "AccessExclusiveLock",
+	"AccessShareLock",
+	"RowShareLock",
+	"RowExclusiveLock",
+	"ShareUpdateExclusiveLock",
+	"ShareLock",
+	"ShareRowExclusiveLock",
+	"ExclusiveLock",
+	"AccessExclusiveLock",
 };
 
 static int mode_rank(const char *m)
@@ -196,12 +205,12 @@ static int mode_rank(const char *m)
 
 struct kase {
 	char *name;
-	int line;          /* line of "-- case:" */
+	int line; /* line of "-- case:" */
 	int notx;
 	int expect_error;
-	char *blocker;     /* joined "-- blocker:" SQL, or NULL */
-	char *sql;         /* trimmed */
-	int sql_line;      /* line where sql starts */
+	char *blocker; /* joined "-- blocker:" SQL, or NULL */
+	char *sql;     /* trimmed */
+	int sql_line;  /* line where sql starts */
 };
 
 static int is_blank(const char *s, size_t n)
@@ -299,11 +308,11 @@ static void finish_case(struct kase *k, const char *text, size_t sql_start, size
 
 static struct cases parse_cases(const char *text, const char *path)
 {
-	struct cases cs = { NULL, 0 };
+	struct cases cs = {NULL, 0};
 	size_t pos = 0, len = strlen(text);
 	int line = 0;
 	struct kase *cur = NULL;
-	int in_header = 0;         /* still reading directives of cur */
+	int in_header = 0; /* still reading directives of cur */
 	size_t sql_start = 0;
 
 	while (pos < len) {
@@ -424,8 +433,8 @@ static const char *session_setup =
 
 static PGconn *connect_db(const char *dbname)
 {
-	const char *keys[4] = { "dbname", NULL, NULL, NULL };
-	const char *vals[4] = { g_url, NULL, NULL, NULL };
+	const char *keys[4] = {"dbname", NULL, NULL, NULL};
+	const char *vals[4] = {g_url, NULL, NULL, NULL};
 	int i = 1;
 	PGconn *c;
 	PGresult *r;
@@ -571,8 +580,8 @@ struct result {
 	char **scans;
 	size_t nscans;
 	int scans_known;
-	char *error;        /* PostgreSQL's message */
-	char *problem;      /* the recorder's own trouble, reported on stderr */
+	char *error;   /* PostgreSQL's message */
+	char *problem; /* the recorder's own trouble, reported on stderr */
 };
 
 static void add_lock(struct result *res, const char *table, int rank)
@@ -691,8 +700,8 @@ static char g_tpl[64];
 static PGconn *g_maint;
 static volatile sig_atomic_t g_stop;
 static int g_verbose;
-static char g_cur_db[96];   /* the case database that exists now, if any */
-static pid_t g_parent;       /* only the parent drops the template */
+static char g_cur_db[96]; /* the case database that exists now, if any */
+static pid_t g_parent;	  /* only the parent drops the template */
 static int g_tpl_made;
 
 static void drop_db(const char *db);
@@ -748,7 +757,8 @@ static void wait_db_idle(const char *db)
 	double t0 = now_s();
 	for (;;) {
 		PGresult *r = must1(g_maint, "SELECT count(*) FROM pg_catalog.pg_stat_activity "
-					     "WHERE datname = $1", db);
+					     "WHERE datname = $1",
+				    db);
 		int busy = strcmp(PQgetvalue(r, 0, 0), "0") != 0;
 		PQclear(r);
 		if (!busy || now_s() - t0 > 2.0)
@@ -832,7 +842,8 @@ static size_t blocking_pids(PGconn *m, int pid, int **out)
 	int *v = NULL;
 	snprintf(pidbuf, sizeof pidbuf, "%d", pid);
 	r = must1(m, "SELECT pg_catalog.array_to_string("
-		     "pg_catalog.pg_blocking_pids($1::int4), ' ')", pidbuf);
+		     "pg_catalog.pg_blocking_pids($1::int4), ' ')",
+		  pidbuf);
 	if (PQntuples(r) == 1) {
 		const char *p = PQgetvalue(r, 0, 0);
 		char *end;
@@ -1123,7 +1134,8 @@ static void build_template(const char *setup_path)
 	run(g_maint, sql);
 	free(sql);
 	sql = xasprintf("CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' "
-			"LC_COLLATE 'C' LC_CTYPE 'C'", g_tpl);
+			"LC_COLLATE 'C' LC_CTYPE 'C'",
+			g_tpl);
 	run(g_maint, sql);
 	g_tpl_made = 1;
 	free(sql);
@@ -1197,9 +1209,12 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "setup", required_argument, NULL, 's' }, { "case", required_argument, NULL, 'c' },
-		{ "jobs", required_argument, NULL, 'j' },  { "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+		{"setup", required_argument, NULL, 's'},
+		{"case", required_argument, NULL, 'c'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *setup = NULL, *cases_path = NULL;
 	char **only = NULL, *text, *default_setup = NULL;
@@ -1294,7 +1309,7 @@ int main(int argc, char **argv)
 	} else {
 		/* Workers take every jobs-th selected case and write each JSON line,
 		 * prefixed by its index and mismatch flag, to their own pipe. */
-		int (*fds)[2] = xmalloc((size_t)jobs * sizeof *fds);
+		int(*fds)[2] = xmalloc((size_t)jobs * sizeof *fds);
 		pid_t *pids = xmalloc((size_t)jobs * sizeof *pids);
 		fflush(stdout);
 		fflush(stderr);

@@ -213,7 +213,7 @@ static void test_renames(void)
 	struct cat_check *ck = catalog_add_check(&c, "public.t", "t_ck", "x > 0");
 	/* a lookup first, so the maps are built and live */
 	OK(catalog_index(&c, "public", "t_idx") == ix && catalog_view(&c, "public", "v") == v &&
-	       catalog_enum(&c, "public", "mood") == e && catalog_constraint_exists(&c, "public", "t_fk"),
+		   catalog_enum(&c, "public", "mood") == e && catalog_constraint_exists(&c, "public", "t_fk"),
 	   "catalog renames: everything found under its first name");
 	catalog_rename_index(&c, ix, "t_idx2");
 	catalog_rename_view(&c, v, "v2");
@@ -227,7 +227,7 @@ static void test_renames(void)
 	OK(catalog_enum(&c, "app", "feeling") == e && !catalog_enum(&c, "public", "mood") && !strcmp(e->qname, "app.feeling"),
 	   "catalog renames: an enum under its new schema and name only");
 	OK(catalog_constraint_exists(&c, "public", "t_fk2") && !catalog_constraint_exists(&c, "public", "t_fk") &&
-	       catalog_constraint_exists(&c, "public", "t_ck2") && !catalog_constraint_exists(&c, "public", "t_ck"),
+		   catalog_constraint_exists(&c, "public", "t_ck2") && !catalog_constraint_exists(&c, "public", "t_ck"),
 	   "catalog renames: a foreign key and a check under their new names only");
 	catalog_rename_index(&c, ix, ix->name); /* to itself: the name aliases the object's own */
 	OK(catalog_index(&c, "public", "t_idx2") == ix, "catalog renames: renaming to its own name keeps it");

@@ -455,7 +455,8 @@ static void spool_round(size_t limit, const char *label)
 		snprintf(str, sizeof str, "value %llu", (unsigned long long)i * 7919);
 		spool_put_u64(&s, i);
 		spool_put_f64(&s, (double)i / 3);
-		spool_put_str(&s, i % 5 ? str : i % 10 ? "" : NULL);
+		spool_put_str(&s, i % 5 ? str : i % 10 ? ""
+						       : NULL);
 	}
 	int bad = 0;
 	struct spool_cur c = {&s, 0};
@@ -464,7 +465,8 @@ static void spool_round(size_t limit, const char *label)
 		uint64_t u = spool_get_u64(&c);
 		double d = spool_get_f64(&c);
 		char *got = spool_get_str(&c);
-		const char *want = i % 5 ? str : i % 10 ? "" : NULL;
+		const char *want = i % 5 ? str : i % 10 ? ""
+							: NULL;
 		bad += u != i || d != (double)i / 3 || (want ? !got || strcmp(got, want) : got != NULL);
 		free(got);
 	}

@@ -12,7 +12,6 @@
 #include <stdarg.h>
 #include <sys/wait.h>
 
-
 static struct msg_err test_err = MSG_ERR_INIT; /* errors where none is expected */
 static int ntest, nfail;
 
@@ -288,22 +287,55 @@ static void test_toml(void)
 	setenv("TEST_FLYWAY_USER", "alice", 1);
 	struct msg_err err = MSG_ERR_INIT;
 	ok(toml_parse("flyway.toml", toml_sample, &keys, &vals, &err) == 0, "toml: the sample parses");
-	is_str(kv_get(&keys, &vals, "flyway\x1f" "locations", false),
+	is_str(kv_get(&keys, &vals, "flyway\x1f"
+				    "locations",
+		      false),
 	       "filesystem:migrations,filesystem:C:\\seed",
 	       "toml: multi-line array, comments, trailing comma, literal string");
-	is_str(kv_get(&keys, &vals, "flyway\x1f" "placeholders\x1f" "schema", false),
+	is_str(kv_get(&keys, &vals, "flyway\x1f"
+				    "placeholders\x1f"
+				    "schema",
+		      false),
 	       "tab\there \xc3\xa9\"q\"", "toml: basic string escapes");
-	is_str(kv_get(&keys, &vals, "flyway\x1f" "placeholders\x1f" "multi", false), "line one\nline two",
+	is_str(kv_get(&keys, &vals, "flyway\x1f"
+				    "placeholders\x1f"
+				    "multi",
+		      false),
+	       "line one\nline two",
 	       "toml: multi-line basic string, line-ending backslash");
-	is_str(kv_get(&keys, &vals, "flyway\x1f" "placeholders\x1f" "raw", false), "C:\\no\\escapes",
+	is_str(kv_get(&keys, &vals, "flyway\x1f"
+				    "placeholders\x1f"
+				    "raw",
+		      false),
+	       "C:\\no\\escapes",
 	       "toml: multi-line literal string");
-	is_str(kv_get(&keys, &vals, "flyway\x1f" "placeholders\x1f" "inline\x1f" "b\x1f" "c", false), "2",
+	is_str(kv_get(&keys, &vals, "flyway\x1f"
+				    "placeholders\x1f"
+				    "inline\x1f"
+				    "b\x1f"
+				    "c",
+		      false),
+	       "2",
 	       "toml: inline table with a dotted key");
-	is_str(kv_get(&keys, &vals, "flyway\x1f" "quoted.key", false), "lit", "toml: quoted key");
-	is_str(kv_get(&keys, &vals, "flyway\x1f" "when", false), "1979-05-27 07:32:00Z",
+	is_str(kv_get(&keys, &vals, "flyway\x1f"
+				    "quoted.key",
+		      false),
+	       "lit", "toml: quoted key");
+	is_str(kv_get(&keys, &vals, "flyway\x1f"
+				    "when",
+		      false),
+	       "1979-05-27 07:32:00Z",
 	       "toml: date-time");
-	is_str(kv_get(&keys, &vals, "products\x1f" "1\x1f" "name", false), "b", "toml: array of tables");
-	is_str(kv_get(&keys, &vals, "flywayDesktop\x1f" "generate\x1f" "undoScripts", false), "true",
+	is_str(kv_get(&keys, &vals, "products\x1f"
+				    "1\x1f"
+				    "name",
+		      false),
+	       "b", "toml: array of tables");
+	is_str(kv_get(&keys, &vals, "flywayDesktop\x1f"
+				    "generate\x1f"
+				    "undoScripts",
+		      false),
+	       "true",
 	       "toml: indented sub-table, boolean");
 	toml_settings(&cf, &keys, &vals);
 	is_str(conf_get(&cf, "sqlMigrationPrefix", NULL), "M", "toml: [environments.X.flyway] overrides");
@@ -365,7 +397,8 @@ static void test_placeholders(void)
 	placeholders_init(&set, &cf);
 	char *s = flyway_expand(&set, "db/V1__x.sql",
 				"create table ${ohdsiSchema}.a (); ${OHDSISCHEMA} ${flyway:defaultSchema} "
-				"${flyway:user}@${flyway:database} ${flyway:table} ${flyway:filename} ${open", &test_err);
+				"${flyway:user}@${flyway:database} ${flyway:table} ${flyway:filename} ${open",
+				&test_err);
 	is_str(s, "create table webapi.a (); webapi app bob@shop flyway_schema_history V1__x.sql ${open",
 	       "expand: names case-insensitive, built-ins, unclosed prefix kept");
 	free(s);
@@ -521,7 +554,8 @@ static void test_collect_errors(void)
 	put("dup/V1__a.sql", "");
 	put("dup/sub/V1.0__b.sql", "");
 	char *want = xasprintf("schema2dag: %s: found more than one migration with version 1: "
-			       "%s/V1__a.sql and %s/sub/V1.0__b.sql\n", d, d, d);
+			       "%s/V1__a.sql and %s/sub/V1.0__b.sql\n",
+			       d, d, d);
 	dies(collect_arg, d, EXIT_INPUT, want, "collision: V1 and V1.0, both named");
 	free(want);
 	free(d);

@@ -65,7 +65,8 @@ static const char *value(const struct hmac_sha256_key *k, enum mask_kind kind, e
 static void shape_of(const char *s, char *out)
 {
 	for (; *s; s++)
-		*out++ = isalpha((unsigned char)*s) ? 'a' : isdigit((unsigned char)*s) ? '9' : *s;
+		*out++ = isalpha((unsigned char)*s) ? 'a' : isdigit((unsigned char)*s) ? '9'
+										       : *s;
 	*out = '\0';
 }
 
@@ -91,10 +92,10 @@ static void names(void)
 	guess("users", "emailed_by", 'S', MASK_KEEP); /* "emailed" is no compound of email */
 	guess("hotels", "hotel", 'S', MASK_KEEP);     /* short words match whole only */
 	guess("trips", "japan_trip", 'S', MASK_KEEP);
-	guess("users", "phone", 'N', MASK_DIGITS);    /* a bigint phone */
+	guess("users", "phone", 'N', MASK_DIGITS); /* a bigint phone */
 	guess("users", "SSN", 'N', MASK_DIGITS);
 	guess("users", "tax_id", 'N', MASK_DIGITS);
-	guess("orders", "card_id", 'N', MASK_KEEP);   /* a key, not a card number */
+	guess("orders", "card_id", 'N', MASK_KEEP); /* a key, not a card number */
 	guess("orders", "phone_count", 'N', MASK_DIGITS);
 	guess("orders", "total", 'N', MASK_KEEP);
 }
@@ -107,7 +108,7 @@ static void content(void)
 	detect("555-123-4567", MASK_DIGITS);
 	detect("4111 1111 1111 1111", MASK_DIGITS); /* Luhn holds */
 	detect("4111111111111111", MASK_DIGITS);
-	detect("4111 1111 1111 1112", MASK_KEEP);   /* Luhn fails */
+	detect("4111 1111 1111 1112", MASK_KEEP); /* Luhn fails */
 	detect("GB82 WEST 1234 5698 7654 32", MASK_DIGITS);
 	detect("DE89370400440532013000", MASK_DIGITS);
 	detect("GB83 WEST 1234 5698 7654 32", MASK_KEEP); /* mod 97 fails */

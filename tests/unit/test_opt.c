@@ -13,7 +13,11 @@
 #include "opt.h"
 #include "tap.h"
 
-enum kind { K_INT, K_NUM, K_ABOVE, K_DUR, K_ENUM };
+enum kind { K_INT,
+	    K_NUM,
+	    K_ABOVE,
+	    K_DUR,
+	    K_ENUM };
 
 static const char *const colours[] = {"red", "green", "blue", NULL};
 

@@ -11,7 +11,15 @@
 
 /* the conflict table as PostgreSQL's documentation prints it: row a, column b */
 static const char *const conflict_rows[9] = {
-	"", "       X", "      XX", "    XXXX", "   XXXXX", "  XX XXX", "  XXXXXX", " XXXXXXX", "XXXXXXXX",
+	"",
+	"       X",
+	"      XX",
+	"    XXXX",
+	"   XXXXX",
+	"  XX XXX",
+	"  XXXXXX",
+	" XXXXXXX",
+	"XXXXXXXX",
 };
 
 static void test_locks(void)
