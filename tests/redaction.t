@@ -69,7 +69,7 @@ cases=(
 	"p@:/%& w0rd" "postgresql://redact_u@/nodb?$where&sslpassword=p%40%3a%2f%25%26%20w0rd%zz"
 )
 
-# check_fails NAME CMD...: CMD fails with "error:" for every case's URL
+# check_fails NAME CMD...: CMD fails with "prog: message" for every case's URL
 # (put in place of the word URL), and says no secret on stdout or stderr
 check_fails() {
 	local name=$1 i bad=0 rc a args
@@ -79,7 +79,7 @@ check_fails() {
 		for a in "$@"; do [ "$a" = URL ] && args+=("${cases[i + 1]}") || args+=("$a"); done
 		rc=0
 		printf '%s\n' "$migration" | "${args[@]}" >"$work/out" 2>"$work/err" || rc=$?
-		if [ "$rc" = 0 ] || ! grep -q 'error:' "$work/err"; then
+		if [ "$rc" = 0 ] || ! grep -q "^${args[0]##*/}: ." "$work/err"; then
 			bad=1 && diag "did not fail (exit $rc): ${cases[i + 1]}" && cat "$work/err" >&2
 		elif leaks "${cases[i]}" "$work/out" "$work/err"; then
 			bad=1 && diag "secret in the output of: ${cases[i + 1]}" && cat "$work/err" >&2

@@ -2,7 +2,9 @@
  * rules: findings for a migration, each with a stable id, a severity that
  * grows with how long the statement blocks the application, a message that
  * says what it blocks and for how long, and a fix: the safe SQL for that
- * very statement. Ids follow ../shared/reference/rules.md section C.
+ * very statement. Ids are the table below (rule_info; `lockscore
+ * --list-rules`): what the statement does, in PostgreSQL's words, never
+ * renamed once released (suppressions and team policies name them).
  */
 #include <ctype.h>
 #include <math.h>
