@@ -111,4 +111,39 @@ char *db_redact_url(const char *s);
  * (PGPASSWORD) or a PGPASSFILE is the place for it. */
 void db_hide_argv_secrets(int argc, char **argv);
 
+/* For programs, for which a database error is the end of the run: the
+ * functions above, dying (die_err: "prog: message", the error's exit
+ * class) when they fail. Inline, so that common/ itself never exits. */
+static inline PGresult *db_query_or_die(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+	struct msg_err err = MSG_ERR_INIT;
+	PGresult *res = db_query(conn, sql, nparams, params, &err);
+	if (!res)
+		die_err(&err);
+	return res;
+}
+
+static inline void db_exec_or_die(PGconn *conn, const char *sql)
+{
+	PQclear(db_query_or_die(conn, sql, 0, NULL));
+}
+
+static inline char *db_quote_ident_or_die(PGconn *conn, const char *ident)
+{
+	struct msg_err err = MSG_ERR_INIT;
+	char *q = db_quote_ident(conn, ident, &err);
+	if (!q)
+		die_err(&err);
+	return q;
+}
+
+static inline char *db_quote_qualified_or_die(PGconn *conn, const char *qname)
+{
+	struct msg_err err = MSG_ERR_INIT;
+	char *q = db_quote_qualified(conn, qname, &err);
+	if (!q)
+		die_err(&err);
+	return q;
+}
+
 #endif

@@ -69,11 +69,11 @@ static void read_pairs(PGconn *c, int pid, bool granted_only, struct pairs *out)
 	char pidbuf[16];
 	const char *params[1] = {pidbuf};
 	snprintf(pidbuf, sizeof pidbuf, "%d", pid);
-	PGresult *r = query_or_die(c,
-				   "SELECT l.relation::int8, l.mode, l.granted FROM pg_catalog.pg_locks l "
-				   "WHERE l.pid = $1::int4 AND l.locktype = 'relation' AND l.database = "
-				   "(SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())",
-				   1, params);
+	PGresult *r = db_query_or_die(c,
+				      "SELECT l.relation::int8, l.mode, l.granted FROM pg_catalog.pg_locks l "
+				      "WHERE l.pid = $1::int4 AND l.locktype = 'relation' AND l.database = "
+				      "(SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())",
+				      1, params);
 	for (int i = 0; i < PQntuples(r); i++) {
 		int rank = lock_rank(PQgetvalue(r, i, 1));
 		if (rank && (!granted_only || PQgetvalue(r, i, 2)[0] == 't'))
@@ -204,7 +204,7 @@ struct scanstat {
 
 static void scans_take(PGconn *c, struct scanstat *s)
 {
-	PGresult *r = query_or_die(c, "SELECT relid::int8, seq_tup_read FROM pg_catalog.pg_stat_xact_user_tables", 0, NULL);
+	PGresult *r = db_query_or_die(c, "SELECT relid::int8, seq_tup_read FROM pg_catalog.pg_stat_xact_user_tables", 0, NULL);
 	s->n = (size_t)PQntuples(r);
 	s->oid = xcalloc(s->n + 1, sizeof(*s->oid));
 	s->tup = xcalloc(s->n + 1, sizeof(*s->tup));
@@ -296,8 +296,8 @@ static void count_destroyed(PGconn *c, const char *table, const char *column, cJ
 {
 	char *schema, *name;
 	cat_split_qname(table, &schema, &name);
-	char *qs = quote_ident_or_die(c, schema), *qn = quote_ident_or_die(c, name);
-	char *qc = column ? quote_ident_or_die(c, column) : NULL;
+	char *qs = db_quote_ident_or_die(c, schema), *qn = db_quote_ident_or_die(c, name);
+	char *qc = column ? db_quote_ident_or_die(c, column) : NULL;
 	char *sql = xasprintf("SELECT count(*), %s%s%s FROM %s.%s", qc ? "count(" : "NULL", qc ? qc : "", qc ? ")" : "",
 			      qs, qn);
 	PGresult *r = try_query(c, sql);
@@ -372,7 +372,7 @@ struct txstate {
 
 static void must(PGconn *c, const char *sql)
 {
-	exec_or_die(c, sql);
+	db_exec_or_die(c, sql);
 }
 
 /* tx_end: the migration's transaction ended: probes get through. */
@@ -528,7 +528,7 @@ static char *superuser_stmt(struct shadow *sh, const struct sql_stmt *st)
 			    PQuser(sh->mig)};
 	if (!p[0])
 		return NULL;
-	PGresult *r = query_or_die(sh->mon, UNTRUSTED_EXT_SQL, 5, p);
+	PGresult *r = db_query_or_die(sh->mon, UNTRUSTED_EXT_SQL, 5, p);
 	char *stmt = PQntuples(r) == 1 ? xstrdup(db_get(r, 0, "stmt")) : NULL;
 	PQclear(r);
 	return stmt;

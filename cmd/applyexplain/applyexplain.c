@@ -304,14 +304,14 @@ static void migration_tables(PGconn *c, const char *text, struct strv *out)
 	}
 	sql_script_release(&s);
 	for (size_t i = 0; i < names.n; i++) {
-		char *q = quote_qualified_or_die(c, names.v[i]);
+		char *q = db_quote_qualified_or_die(c, names.v[i]);
 		const char *params[1] = {q};
-		PGresult *r = query_or_die(c,
-					   "SELECT n.nspname || '.' || t.relname FROM pg_catalog.pg_index x "
-					   "JOIN pg_catalog.pg_class t ON t.oid = x.indrelid "
-					   "JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace "
-					   "WHERE x.indexrelid = pg_catalog.to_regclass($1)",
-					   1, params);
+		PGresult *r = db_query_or_die(c,
+					      "SELECT n.nspname || '.' || t.relname FROM pg_catalog.pg_index x "
+					      "JOIN pg_catalog.pg_class t ON t.oid = x.indrelid "
+					      "JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace "
+					      "WHERE x.indexrelid = pg_catalog.to_regclass($1)",
+					      1, params);
 		const char *t = PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : names.v[i];
 		if (strv_index(out, t) < 0)
 			strv_push(out, t);
@@ -373,7 +373,7 @@ static void map_migration(PGconn *c, cJSON *mig, const char *sch, const char *ma
 	static const char *const fields[] = {"forward", "rollback"};
 	/* mkshadow's names need no quotes: the trace's sql then maps back too */
 	bool plain = strspn(sch, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(sch) && !isdigit((unsigned char)*sch);
-	char *q = plain ? xstrdup(sch) : quote_ident_or_die(c, sch);
+	char *q = plain ? xstrdup(sch) : db_quote_ident_or_die(c, sch);
 	for (int i = 0; i < 2; i++) {
 		cJSON *f = cJSON_GetObjectItemCaseSensitive(mig, fields[i]);
 		if (!cJSON_IsString(f))
@@ -390,7 +390,7 @@ static void map_migration(PGconn *c, cJSON *mig, const char *sch, const char *ma
 
 static void set_schema(PGconn *c, const cJSON *shadow_rec, cJSON *migrations)
 {
-	PGresult *r = query_or_die(c, "SELECT pg_catalog.current_schema() AS s", 0, NULL);
+	PGresult *r = db_query_or_die(c, "SELECT pg_catalog.current_schema() AS s", 0, NULL);
 	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
 		ae_schema = xstrdup(PQgetvalue(r, 0, 0));
 	PQclear(r);

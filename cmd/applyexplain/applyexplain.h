@@ -121,12 +121,6 @@ cJSON *violation_of(PGconn *conn, const PGresult *res, const struct sql_stmt *st
 
 /* try_query: run sql (at least one row expected), inside a savepoint when
  * a transaction is open; NULL when it fails, leaving the session usable. */
-/* query_or_die, exec_or_die, quote_ident_or_die, quote_qualified_or_die:
- * the db.h functions, dying (EXIT_RUNTIME) with their error. */
-PGresult *query_or_die(PGconn *conn, const char *sql, int nparams, const char *const *params);
-void exec_or_die(PGconn *conn, const char *sql);
-char *quote_ident_or_die(PGconn *conn, const char *ident);
-char *quote_qualified_or_die(PGconn *conn, const char *qname);
 PGresult *try_query(PGconn *c, const char *sql);
 
 /* ---- snapshot.c ---- */

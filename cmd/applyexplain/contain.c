@@ -132,10 +132,10 @@ static void check_reach(PGconn *c, const char *url, const char *schema)
 static char *make_role(PGconn *admin, const char *role)
 {
 	const char *params[1] = {role};
-	PGresult *r = query_or_die(admin, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params);
+	PGresult *r = db_query_or_die(admin, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params);
 	bool exists = PQntuples(r) == 1;
 	PQclear(r);
-	char *q = quote_ident_or_die(admin, role), *pw = seal_random_hex(24);
+	char *q = db_quote_ident_or_die(admin, role), *pw = seal_random_hex(24);
 	if (!pw)
 		die_code(EXIT_RUNTIME, "cannot read /dev/urandom");
 	char *lit = PQescapeLiteral(admin, pw, strlen(pw));
@@ -144,22 +144,22 @@ static char *make_role(PGconn *admin, const char *role)
 	char *sql = xasprintf("%s ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "
 			      "PASSWORD %s",
 			      exists ? "ALTER" : "CREATE", q, lit);
-	exec_or_die(admin, sql);
+	db_exec_or_die(admin, sql);
 	free(sql);
 	PQfreemem(lit);
 	/* whatever it was given before (a role of that name made by someone
 	 * else): it must be a member of nothing */
-	r = query_or_die(admin,
-			 "SELECT format('REVOKE %I FROM %I', g.rolname, $1::text) FROM pg_catalog.pg_auth_members m "
-			 "JOIN pg_catalog.pg_roles g ON g.oid = m.roleid WHERE m.member = (SELECT oid FROM "
-			 "pg_catalog.pg_roles WHERE rolname = $1)",
-			 1, params);
+	r = db_query_or_die(admin,
+			    "SELECT format('REVOKE %I FROM %I', g.rolname, $1::text) FROM pg_catalog.pg_auth_members m "
+			    "JOIN pg_catalog.pg_roles g ON g.oid = m.roleid WHERE m.member = (SELECT oid FROM "
+			    "pg_catalog.pg_roles WHERE rolname = $1)",
+			    1, params);
 	for (int i = 0; i < PQntuples(r); i++)
-		exec_or_die(admin, PQgetvalue(r, i, 0));
+		db_exec_or_die(admin, PQgetvalue(r, i, 0));
 	PQclear(r);
-	r = query_or_die(admin, HANDOVER_SQL, 1, params);
+	r = db_query_or_die(admin, HANDOVER_SQL, 1, params);
 	for (int i = 0; i < PQntuples(r); i++)
-		exec_or_die(admin, db_get(r, i, "stmt"));
+		db_exec_or_die(admin, db_get(r, i, "stmt"));
 	PQclear(r);
 	free(q);
 	return pw;

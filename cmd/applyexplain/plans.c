@@ -105,7 +105,7 @@ static void from_file(struct queries *q, const char *path, const struct strv *ta
 
 static void from_pss(struct queries *q, PGconn *c, const struct strv *tables, int top, const char *source)
 {
-	PGresult *r = query_or_die(c, "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_stat_statements'", 0, NULL);
+	PGresult *r = db_query_or_die(c, "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_stat_statements'", 0, NULL);
 	bool have = PQntuples(r) == 1;
 	PQclear(r);
 	if (!have)
@@ -254,7 +254,7 @@ static int max_param(const cJSON *node)
 /* value_of: a middle non-null value of table.col on the shadow, or NULL. */
 static char *value_of(PGconn *c, const char *table, const char *col)
 {
-	char *qt = quote_qualified_or_die(c, table), *qc = quote_ident_or_die(c, col);
+	char *qt = db_quote_qualified_or_die(c, table), *qc = db_quote_ident_or_die(c, col);
 	char *sql = xasprintf("SELECT %s::text FROM %s WHERE %s IS NOT NULL OFFSET "
 			      "(SELECT count(*) / 2 FROM %s WHERE %s IS NOT NULL) LIMIT 1",
 			      qc, qt, qc, qt, qc);
@@ -331,12 +331,12 @@ static void note_sizes(struct shadow *sh, struct queries *qs)
 			const char *t = qs->v[i].tables.v[k];
 			if (strv_index(&qs->big_keys, t) >= 0)
 				continue;
-			char *qt = quote_qualified_or_die(sh->mig, t);
+			char *qt = db_quote_qualified_or_die(sh->mig, t);
 			const char *params[1] = {qt};
-			PGresult *r = query_or_die(sh->mig,
-						   "SELECT greatest(c.reltuples, 0) FROM pg_catalog.pg_class c "
-						   "WHERE c.oid = pg_catalog.to_regclass($1)",
-						   1, params);
+			PGresult *r = db_query_or_die(sh->mig,
+						      "SELECT greatest(c.reltuples, 0) FROM pg_catalog.pg_class c "
+						      "WHERE c.oid = pg_catalog.to_regclass($1)",
+						      1, params);
 			double rows = PQntuples(r) == 1 ? strtod(PQgetvalue(r, 0, 0), NULL) : 0;
 			PQclear(r);
 			free(qt);
@@ -440,7 +440,7 @@ static cJSON *summarize(const char *json, bool analyzed)
 static PGresult *explain_once(PGconn *c, const struct query *q, bool analyze)
 {
 	char *sql = xasprintf("EXPLAIN (%sVERBOSE, FORMAT JSON) %s", analyze ? "ANALYZE, BUFFERS, " : "", q->sql);
-	exec_or_die(c, "BEGIN");
+	db_exec_or_die(c, "BEGIN");
 	PGresult *r = PQexecParams(c, sql, (int)q->params.n, NULL, (const char *const *)q->params.v, NULL, NULL, 0);
 	PQclear(PQexec(c, "ROLLBACK"));
 	free(sql);

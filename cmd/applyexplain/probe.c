@@ -127,14 +127,14 @@ void probes_free(struct probes *p)
  * materialized view). */
 static char *probe_sql_new(struct probes *p, const char *table, int op)
 {
-	char *qt = quote_qualified_or_die(p->mon, table);
+	char *qt = db_quote_qualified_or_die(p->mon, table);
 	const char *params[1] = {qt};
-	PGresult *r = query_or_die(p->mon,
-				   "SELECT c.relkind, (SELECT a.attname FROM pg_catalog.pg_attribute a "
-				   "WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
-				   "AND a.attgenerated = '' AND a.attidentity <> 'a' ORDER BY a.attnum LIMIT 1) "
-				   "FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)",
-				   1, params);
+	PGresult *r = db_query_or_die(p->mon,
+				      "SELECT c.relkind, (SELECT a.attname FROM pg_catalog.pg_attribute a "
+				      "WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+				      "AND a.attgenerated = '' AND a.attidentity <> 'a' ORDER BY a.attnum LIMIT 1) "
+				      "FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)",
+				      1, params);
 	char *sql = NULL;
 	if (PQntuples(r) == 1) {
 		char kind = PQgetvalue(r, 0, 0)[0];
@@ -142,7 +142,7 @@ static char *probe_sql_new(struct probes *p, const char *table, int op)
 		if (op == OP_READ && (kind == 'r' || kind == 'p' || kind == 'm' || kind == 'f'))
 			sql = xasprintf("SELECT 1 FROM %s LIMIT 1", qt);
 		else if (op == OP_WRITE && (kind == 'r' || kind == 'p') && col) {
-			char *qc = quote_ident_or_die(p->mon, col);
+			char *qc = db_quote_ident_or_die(p->mon, col);
 			sql = xasprintf("BEGIN; UPDATE %s SET %s = %s WHERE ctid = "
 					"(SELECT ctid FROM %s LIMIT 1); ROLLBACK",
 					qt, qc, qc, qt);
@@ -203,9 +203,9 @@ static struct probe *probe_connect(struct probes *p)
 		die_err(&cerr);
 	PQsetNoticeProcessor(c, pgv_notice_quiet, NULL);
 	char *set = xasprintf("SET lock_timeout = %d", p->o->probe_timeout_ms);
-	exec_or_die(c, set);
+	db_exec_or_die(c, set);
 	free(set);
-	exec_or_die(c, "SET application_name = 'applyexplain-probe'");
+	db_exec_or_die(c, "SET application_name = 'applyexplain-probe'");
 	struct probe *pr = xcalloc(1, sizeof(*pr));
 	pr->conn = c;
 	pr->pid = PQbackendPID(c);
@@ -235,8 +235,8 @@ static bool blocked_now(struct probes *p, int pid)
 	char pidbuf[16];
 	const char *params[1] = {pidbuf};
 	snprintf(pidbuf, sizeof pidbuf, "%d", pid);
-	PGresult *r = query_or_die(p->mon, "SELECT pg_catalog.cardinality(pg_catalog.pg_blocking_pids($1::int4)) > 0",
-				   1, params);
+	PGresult *r = db_query_or_die(p->mon, "SELECT pg_catalog.cardinality(pg_catalog.pg_blocking_pids($1::int4)) > 0",
+				      1, params);
 	bool b = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
 	PQclear(r);
 	return b;

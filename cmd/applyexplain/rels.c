@@ -52,7 +52,7 @@ static const char snap_sql[] =
 
 void rels_take(PGconn *c, struct rels *out)
 {
-	PGresult *r = query_or_die(c, snap_sql, 0, NULL);
+	PGresult *r = db_query_or_die(c, snap_sql, 0, NULL);
 	out->n = (size_t)PQntuples(r);
 	out->v = xcalloc(out->n ? out->n : 1, sizeof(*out->v));
 	for (size_t i = 0; i < out->n; i++) {

@@ -52,7 +52,7 @@ static int cmp_fact(const void *a, const void *b)
 
 void snapshot_take(PGconn *c, struct strv *out)
 {
-	PGresult *r = query_or_die(c, snapshot_sql, 0, NULL);
+	PGresult *r = db_query_or_die(c, snapshot_sql, 0, NULL);
 	for (int i = 0; i < PQntuples(r); i++)
 		strv_push_take(out, xasprintf("%s\t%s", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1)));
 	PQclear(r);

@@ -28,7 +28,7 @@ PGconn *connect_shadow_as(const char *url, const struct opts *o, const char *app
 		die_err(&cerr);
 	PQsetNoticeProcessor(c, pgv_notice_quiet, NULL);
 	char *set = xasprintf("SET application_name = '%s'", app);
-	exec_or_die(c, set);
+	db_exec_or_die(c, set);
 	free(set);
 	return c;
 }

@@ -24,45 +24,10 @@ struct vctx {
 
 static char *qualify(PGconn *c, const char *schema, const char *name)
 {
-	char *qs = quote_ident_or_die(c, schema ? schema : ae_schema), *qn = quote_ident_or_die(c, name);
+	char *qs = db_quote_ident_or_die(c, schema ? schema : ae_schema), *qn = db_quote_ident_or_die(c, name);
 	char *q = xasprintf("%s.%s", qs, qn);
 	free(qs);
 	free(qn);
-	return q;
-}
-
-/* query_or_die, exec_or_die, quote_ident_or_die, quote_qualified_or_die:
- * db_query, db_exec, db_quote_ident and db_quote_qualified, dying
- * (EXIT_RUNTIME) with their error. */
-PGresult *query_or_die(PGconn *conn, const char *sql, int nparams, const char *const *params)
-{
-	struct msg_err err = MSG_ERR_INIT;
-	PGresult *res = db_query(conn, sql, nparams, params, &err);
-	if (!res)
-		die_err(&err);
-	return res;
-}
-
-void exec_or_die(PGconn *conn, const char *sql)
-{
-	PQclear(query_or_die(conn, sql, 0, NULL));
-}
-
-char *quote_ident_or_die(PGconn *conn, const char *ident)
-{
-	struct msg_err err = MSG_ERR_INIT;
-	char *q = db_quote_ident(conn, ident, &err);
-	if (!q)
-		die_err(&err);
-	return q;
-}
-
-char *quote_qualified_or_die(PGconn *conn, const char *qname)
-{
-	struct msg_err err = MSG_ERR_INIT;
-	char *q = db_quote_qualified(conn, qname, &err);
-	if (!q)
-		die_err(&err);
 	return q;
 }
 
@@ -169,7 +134,7 @@ static char *quoted_list(PGconn *c, const cJSON *list, const char *prefix, const
 			buf_release(&b);
 			return NULL;
 		}
-		char *q = quote_ident_or_die(c, name);
+		char *q = db_quote_ident_or_die(c, name);
 		buf_addf(&b, "%s%s%s", b.len ? sep : "", prefix, q);
 		free(q);
 	}
@@ -220,7 +185,7 @@ static double count_fk(struct vctx *v, const struct sql_stmt *st)
 	}
 	char *fkl = fk_attrs ? quoted_list(v->c, fk_attrs, "c.", ",") : NULL;
 	if (!fkl && v->column) {
-		char *q = quote_ident_or_die(v->c, v->column);
+		char *q = db_quote_ident_or_die(v->c, v->column);
 		fkl = xasprintf("c.%s", q);
 		free(q);
 	}
@@ -296,7 +261,7 @@ static double count_not_null(struct vctx *v, char **example)
 	PQclear(r);
 	if (!exists) /* ADD COLUMN ... NOT NULL without a default: every row */
 		return count_where(v, "true", example);
-	char *q = quote_ident_or_die(v->c, v->column);
+	char *q = db_quote_ident_or_die(v->c, v->column);
 	char *cond = xasprintf("%s IS NULL", q);
 	double n = count_where(v, cond, example);
 	free(cond);

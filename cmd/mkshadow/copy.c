@@ -420,7 +420,7 @@ static char *column_list(PGconn *conn, const struct table *t)
 	for (size_t c = 0; c < t->ncols; c++) {
 		if (t->cols[c].field < 0)
 			continue;
-		char *q = quote_ident_or_die(conn, t->cols[c].name);
+		char *q = db_quote_ident_or_die(conn, t->cols[c].name);
 		buf_addf(&b, "%s%s", b.len ? ", " : "", q);
 		free(q);
 	}
@@ -430,7 +430,7 @@ static char *column_list(PGconn *conn, const struct table *t)
 /* qualified: t's name, quoted, in schema (a schema shadow's) or its own. */
 static char *qualified(PGconn *conn, const struct table *t, const char *schema)
 {
-	char *s = quote_ident_or_die(conn, schema ? schema : t->schema), *n = quote_ident_or_die(conn, t->name);
+	char *s = db_quote_ident_or_die(conn, schema ? schema : t->schema), *n = db_quote_ident_or_die(conn, t->name);
 	char *q = xasprintf("%s.%s", s, n);
 	free(s);
 	free(n);
@@ -773,7 +773,7 @@ static char *key_columns(PGconn *conn, const struct refkey *rk)
 	struct buf b = BUF_INIT;
 	buf_init(&b);
 	for (size_t i = 0; i < rk->ncols; i++) {
-		char *c = quote_ident_or_die(conn, rk->t->cols[rk->cols[i]].name);
+		char *c = db_quote_ident_or_die(conn, rk->t->cols[rk->cols[i]].name);
 		buf_addf(&b, "%s%s", i ? ", " : "", c);
 		free(c);
 	}
@@ -1002,15 +1002,15 @@ static PGconn *worker_prod(const struct prod *p)
 		die_err(&cerr);
 	/* a sample's reads stay in our --jobs sessions: production's parallel
 	 * workers are left to the application */
-	PQclear(query_or_die(c, "SELECT set_config('lock_timeout', '10s', false), "
-				"set_config('max_parallel_workers_per_gather', '0', false)",
-			     0, NULL));
+	PQclear(db_query_or_die(c, "SELECT set_config('lock_timeout', '10s', false), "
+				   "set_config('max_parallel_workers_per_gather', '0', false)",
+				0, NULL));
 	char *lit = PQescapeLiteral(c, p->snapshot, strlen(p->snapshot));
 	if (!lit)
 		pool_fatal(EXIT_RUNTIME, "%s", PQerrorMessage(c));
 	char *set = xasprintf("SET TRANSACTION SNAPSHOT %s", lit);
-	exec_or_die(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-	exec_or_die(c, set); /* before any query of the transaction */
+	db_exec_or_die(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	db_exec_or_die(c, set); /* before any query of the transaction */
 	PQfreemem(lit);
 	free(set);
 	return c;
@@ -1072,7 +1072,7 @@ static void *copy_all(void *arg)
 			p->closure_rounds, closure, p->closure_ms / 1000);
 	for (int i = 0; i < jobs; i++) {
 		stream_release(&w.ws[i]);
-		exec_or_die(w.ws[i].prod, "ROLLBACK");
+		db_exec_or_die(w.ws[i].prod, "ROLLBACK");
 		db_close(w.ws[i].prod);
 		if (w.ws[i].shadow)
 			db_close(w.ws[i].shadow);

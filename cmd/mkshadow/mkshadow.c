@@ -364,20 +364,20 @@ static void exec_script(PGconn *conn, const char *sql, const char *what)
 	}
 	PQclear(res);
 	/* a script can leave search_path empty (pg_dump does) */
-	exec_or_die(conn, "RESET search_path");
+	db_exec_or_die(conn, "RESET search_path");
 }
 
 static void set_sequences(struct prod *p, PGconn *shadow, const char *schema)
 {
-	PGresult *res = query_or_die(p->conn,
-				     "SELECT schemaname, sequencename, last_value::text AS last FROM pg_sequences "
-				     "WHERE last_value IS NOT NULL",
-				     0, NULL);
+	PGresult *res = db_query_or_die(p->conn,
+					"SELECT schemaname, sequencename, last_value::text AS last FROM pg_sequences "
+					"WHERE last_value IS NOT NULL",
+					0, NULL);
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *params[] = {schema ? schema : db_get(res, i, "schemaname"), db_get(res, i, "sequencename"),
 					db_get(res, i, "last")};
-		PQclear(query_or_die(shadow, "SELECT setval(format('%I.%I', $1::text, $2::text)::regclass, $3::bigint)",
-				     3, params));
+		PQclear(db_query_or_die(shadow, "SELECT setval(format('%I.%I', $1::text, $2::text)::regclass, $3::bigint)",
+					3, params));
 	}
 	PQclear(res);
 }
@@ -386,12 +386,12 @@ static void set_sequences(struct prod *p, PGconn *shadow, const char *schema)
 static void refresh_matviews(PGconn *shadow, const char *schema)
 {
 	const char *params[] = {schema};
-	PGresult *res = query_or_die(shadow,
-				     "SELECT format('REFRESH MATERIALIZED VIEW %I.%I', schemaname, matviewname) AS sql "
-				     "FROM pg_matviews WHERE $1::text IS NULL OR schemaname = $1 ORDER BY 1",
-				     1, params);
+	PGresult *res = db_query_or_die(shadow,
+					"SELECT format('REFRESH MATERIALIZED VIEW %I.%I', schemaname, matviewname) AS sql "
+					"FROM pg_matviews WHERE $1::text IS NULL OR schemaname = $1 ORDER BY 1",
+					1, params);
 	for (int i = 0; i < PQntuples(res); i++)
-		exec_or_die(shadow, db_get(res, i, "sql"));
+		db_exec_or_die(shadow, db_get(res, i, "sql"));
 	PQclear(res);
 }
 
@@ -403,12 +403,12 @@ static void create_extensions(PGconn *shadow, const struct strv *exts, const str
 {
 	for (size_t i = 0; i < exts->n; i++) {
 		const char *params[] = {exts->v[i]};
-		PGresult *res = query_or_die(shadow, "SELECT 1 FROM pg_extension WHERE extname = $1", 1, params);
+		PGresult *res = db_query_or_die(shadow, "SELECT 1 FROM pg_extension WHERE extname = $1", 1, params);
 		bool have = PQntuples(res) > 0;
 		PQclear(res);
 		if (have)
 			continue;
-		char *q = quote_ident_or_die(shadow, exts->v[i]);
+		char *q = db_quote_ident_or_die(shadow, exts->v[i]);
 		char *sql = xasprintf("CREATE EXTENSION IF NOT EXISTS %s WITH SCHEMA %s", q, m->qto);
 		res = PQexec(shadow, sql);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -766,7 +766,7 @@ static void build(const struct opts *o)
 		dumps_finish(&dumps);
 	tm.create = (t = now_ms()) - t0;
 	phase(progress, "shadow created", tm.create);
-	struct remap map = {from, s.schema ? quote_ident_or_die(s.conn, s.schema) : NULL}, *m = s.schema ? &map : NULL;
+	struct remap map = {from, s.schema ? db_quote_ident_or_die(s.conn, s.schema) : NULL}, *m = s.schema ? &map : NULL;
 	if (s.schema)
 		s.maps_schema = xstrdup(from);
 	if (pp) {

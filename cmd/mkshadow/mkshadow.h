@@ -300,12 +300,6 @@ PGconn *shadow_connect(const struct shadow *s);
 typedef void (*pool_fn)(void *ctx, int worker, size_t task);
 /* pool_run: tasks 0..ntasks-1 on min(jobs, ntasks) threads, the calling
  * thread being worker 0; returns when all are done. */
-/* query_or_die, exec_or_die, quote_ident_or_die, quote_qualified_or_die:
- * the db.h functions, dying (EXIT_RUNTIME) with their error. */
-PGresult *query_or_die(PGconn *conn, const char *sql, int nparams, const char *const *params);
-void exec_or_die(PGconn *conn, const char *sql);
-char *quote_ident_or_die(PGconn *conn, const char *ident);
-
 void pool_run(int jobs, size_t ntasks, pool_fn fn, void *ctx);
 /* pool_lock: the one lock over state tasks share (key sets, counters). */
 void pool_lock(void);

@@ -58,7 +58,7 @@ static void run_sql(PGconn *c, const char *sql, const char *what)
  * NULL); caller frees. */
 static char *quoted_name(PGconn *c, const char *sch, const char *name)
 {
-	char *qs = sch ? quote_ident_or_die(c, sch) : NULL, *qn = quote_ident_or_die(c, name);
+	char *qs = sch ? db_quote_ident_or_die(c, sch) : NULL, *qn = db_quote_ident_or_die(c, name);
 	char *q = xasprintf("%s%s%s", qs ? qs : "", qs ? "." : "", qn);
 	free(qs), free(qn);
 	return q;
@@ -159,7 +159,7 @@ static char *fk_validation(PGconn *c, const struct sql_stmt *st, char **table)
 	if (!sub || strcmp(sub, "AT_AddConstraint") || !ct || strcmp(ct, "CONSTR_FOREIGN") || !name || !rn ||
 	    !sql_jbool(con, "initially_valid"))
 		return NULL;
-	char *qc = quote_ident_or_die(c, name);
+	char *qc = db_quote_ident_or_die(c, name);
 	*table = quoted_name(c, sch, rn);
 	char *sql = xasprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s", *table, qc);
 	free(qc);
@@ -218,7 +218,7 @@ static size_t *sizes_order(struct post *p)
 	double *size = xcalloc(p->tables.n, sizeof(*size));
 	for (size_t t = 0; t < p->tables.n; t++) {
 		const char *params[] = {p->tables.v[t]};
-		PGresult *res = query_or_die(p->s->conn, "SELECT coalesce(pg_relation_size(to_regclass($1)), 0)", 1, params);
+		PGresult *res = db_query_or_die(p->s->conn, "SELECT coalesce(pg_relation_size(to_regclass($1)), 0)", 1, params);
 		size[t] = PQntuples(res) ? atof(PQgetvalue(res, 0, 0)) : 0;
 		PQclear(res);
 	}
@@ -318,7 +318,7 @@ void post_data(const struct shadow *s, const char *script, int jobs, bool progre
 		fprintf(stderr, "\r\033[K%s: foreign keys of %zu tables validated on %d sessions: %.1f s\n", msg_prog(),
 			v.table.n, jobs < (int)v.table.n ? jobs : (int)v.table.n, secs);
 	/* a script can leave search_path empty (pg_dump does) */
-	exec_or_die(s->conn, "RESET search_path");
+	db_exec_or_die(s->conn, "RESET search_path");
 	post_release(&p), post_release(&v);
 	strv_release(&rest);
 }
@@ -337,19 +337,19 @@ static void analyze_one(void *ctx, int worker, size_t task)
 void analyze(const struct shadow *s, int jobs)
 {
 	if (jobs <= 1 && !s->schema) {
-		exec_or_die(s->conn, "ANALYZE");
+		db_exec_or_die(s->conn, "ANALYZE");
 		return;
 	}
 	/* the largest first, so the last to finish is a small one; a schema
 	 * shadow's own tables only (the database is not ours) */
 	const char *params[] = {s->schema};
-	PGresult *res = query_or_die(s->conn,
-				     "SELECT format('ANALYZE %I.%I', n.nspname, c.relname) AS sql FROM pg_class c "
-				     "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm', 'p') "
-				     "AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "
-				     "AND ($1::text IS NULL OR n.nspname = $1) "
-				     "ORDER BY pg_relation_size(c.oid) DESC, 1",
-				     1, params);
+	PGresult *res = db_query_or_die(s->conn,
+					"SELECT format('ANALYZE %I.%I', n.nspname, c.relname) AS sql FROM pg_class c "
+					"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm', 'p') "
+					"AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' "
+					"AND ($1::text IS NULL OR n.nspname = $1) "
+					"ORDER BY pg_relation_size(c.oid) DESC, 1",
+					1, params);
 	struct an a = {NULL, STRV_INIT};
 	for (int i = 0; i < PQntuples(res); i++)
 		strv_push(&a.sql, db_get(res, i, "sql"));

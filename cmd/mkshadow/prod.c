@@ -69,7 +69,7 @@ static int column_index(const struct table *t, const char *name)
 
 static void load_columns(struct prod *p, const char **oids, const char *oidarr)
 {
-	PGresult *res = query_or_die(p->conn, columns_sql, 1, &oidarr);
+	PGresult *res = db_query_or_die(p->conn, columns_sql, 1, &oidarr);
 	for (int r = 0; r < PQntuples(res); r++) {
 		struct table *t = table_by_oid(p->tables, oids, p->ntables, db_get(res, r, "attrelid"));
 		t->cols = xrealloc(t->cols, (t->ncols + 1) * sizeof(*t->cols));
@@ -150,7 +150,7 @@ static void add_fk(struct prod *p, struct table *child, struct table *parent, co
 
 static void load_constraints(struct prod *p, const char **oids, const char *oidarr)
 {
-	PGresult *res = query_or_die(p->conn, constraints_sql, 1, &oidarr);
+	PGresult *res = db_query_or_die(p->conn, constraints_sql, 1, &oidarr);
 	for (int r = 0; r < PQntuples(res); r++) {
 		struct table *t = table_by_oid(p->tables, oids, p->ntables, db_get(res, r, "conrelid"));
 		if (db_get(res, r, "contype")[0] == 'p') {
@@ -211,7 +211,7 @@ static void sort_tables(struct prod *p)
 
 static void load_model(struct prod *p)
 {
-	PGresult *res = query_or_die(p->conn, tables_sql, 0, NULL);
+	PGresult *res = db_query_or_die(p->conn, tables_sql, 0, NULL);
 	size_t n = (size_t)PQntuples(res);
 	const char **oids = xcalloc(n + 1, sizeof(char *));
 	struct buf arr = BUF_INIT;
@@ -253,32 +253,6 @@ static char *system_identifier(PGconn *conn)
 	return id;
 }
 
-/* query_or_die, exec_or_die, quote_ident_or_die, quote_qualified_or_die:
- * db_query, db_exec, db_quote_ident and db_quote_qualified, dying
- * (EXIT_RUNTIME) with their error. */
-PGresult *query_or_die(PGconn *conn, const char *sql, int nparams, const char *const *params)
-{
-	struct msg_err err = MSG_ERR_INIT;
-	PGresult *res = db_query(conn, sql, nparams, params, &err);
-	if (!res)
-		die_err(&err);
-	return res;
-}
-
-void exec_or_die(PGconn *conn, const char *sql)
-{
-	PQclear(query_or_die(conn, sql, 0, NULL));
-}
-
-char *quote_ident_or_die(PGconn *conn, const char *ident)
-{
-	struct msg_err err = MSG_ERR_INIT;
-	char *q = db_quote_ident(conn, ident, &err);
-	if (!q)
-		die_err(&err);
-	return q;
-}
-
 void prod_open(struct prod *p, const char *url, int timeout_ms)
 {
 	struct db_opts o = DB_OPTS_INIT;
@@ -303,12 +277,12 @@ void prod_open(struct prod *p, const char *url, int timeout_ms)
 	p->sysid = system_identifier(p->conn);
 	/* do not queue behind a migration's ACCESS EXCLUSIVE lock (and block
 	 * everyone behind us): give up on a lock after 10 s */
-	PQclear(query_or_die(p->conn, "SELECT set_config('lock_timeout', '10s', false)", 0, NULL));
-	exec_or_die(p->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-	PGresult *res = query_or_die(p->conn,
-				     "SELECT pg_export_snapshot() AS snap, pg_encoding_to_char(encoding) AS enc "
-				     "FROM pg_database WHERE datname = current_database()",
-				     0, NULL);
+	PQclear(db_query_or_die(p->conn, "SELECT set_config('lock_timeout', '10s', false)", 0, NULL));
+	db_exec_or_die(p->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	PGresult *res = db_query_or_die(p->conn,
+					"SELECT pg_export_snapshot() AS snap, pg_encoding_to_char(encoding) AS enc "
+					"FROM pg_database WHERE datname = current_database()",
+					0, NULL);
 	p->snapshot = xstrdup(db_get(res, 0, "snap"));
 	p->encoding = xstrdup(db_get(res, 0, "enc"));
 	PQclear(res);
@@ -317,20 +291,20 @@ void prod_open(struct prod *p, const char *url, int timeout_ms)
 
 char *prod_user_schema(const struct prod *p, char **why)
 {
-	PGresult *res = query_or_die(p->conn,
-				     "SELECT n.nspname FROM pg_namespace n\n"
-				     "WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' AND (\n"
-				     "  EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND NOT EXISTS (\n"
-				     "    SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid\n"
-				     "    AND d.deptype = 'e'))\n"
-				     "  OR EXISTS (SELECT 1 FROM pg_type t WHERE t.typnamespace = n.oid AND t.typrelid = 0\n"
-				     "    AND t.typcategory <> 'A' AND NOT EXISTS (SELECT 1 FROM pg_depend d\n"
-				     "    WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e'))\n"
-				     "  OR EXISTS (SELECT 1 FROM pg_proc f WHERE f.pronamespace = n.oid AND NOT EXISTS (\n"
-				     "    SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = f.oid\n"
-				     "    AND d.deptype = 'e')))\n"
-				     "ORDER BY 1",
-				     0, NULL);
+	PGresult *res = db_query_or_die(p->conn,
+					"SELECT n.nspname FROM pg_namespace n\n"
+					"WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' AND (\n"
+					"  EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND NOT EXISTS (\n"
+					"    SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid\n"
+					"    AND d.deptype = 'e'))\n"
+					"  OR EXISTS (SELECT 1 FROM pg_type t WHERE t.typnamespace = n.oid AND t.typrelid = 0\n"
+					"    AND t.typcategory <> 'A' AND NOT EXISTS (SELECT 1 FROM pg_depend d\n"
+					"    WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e'))\n"
+					"  OR EXISTS (SELECT 1 FROM pg_proc f WHERE f.pronamespace = n.oid AND NOT EXISTS (\n"
+					"    SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = f.oid\n"
+					"    AND d.deptype = 'e')))\n"
+					"ORDER BY 1",
+					0, NULL);
 	char *one = NULL;
 	*why = NULL;
 	if (PQntuples(res) == 0) {
@@ -418,7 +392,7 @@ char *prod_dump_schema(const struct prod *p, const char *section, char **err_out
 void prod_close(struct prod *p)
 {
 	if (p->conn) {
-		exec_or_die(p->conn, "ROLLBACK");
+		db_exec_or_die(p->conn, "ROLLBACK");
 		db_close(p->conn);
 	}
 	for (size_t i = 0; i < p->ntables; i++) {

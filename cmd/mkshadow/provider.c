@@ -286,7 +286,7 @@ static void mark_database(PGconn *admin, const struct shadow *s, const char *sta
 	free(seal);
 	char *lit = PQescapeLiteral(admin, text, strlen(text)), *q = quote_ident(admin, s->database);
 	char *sql = xasprintf("COMMENT ON DATABASE %s IS %s", q, lit ? lit : "''");
-	exec_or_die(admin, sql);
+	db_exec_or_die(admin, sql);
 	PQfreemem(lit);
 	free(j), free(text), free(q), free(sql);
 }
@@ -299,7 +299,7 @@ static void mark_schema(PGconn *conn, const struct shadow *s, const char *state)
 	free(seal);
 	char *lit = PQescapeLiteral(conn, text, strlen(text)), *q = quote_ident(conn, s->schema);
 	char *sql = xasprintf("COMMENT ON SCHEMA %s IS %s", q, lit ? lit : "''");
-	exec_or_die(conn, sql);
+	db_exec_or_die(conn, sql);
 	PQfreemem(lit);
 	free(j), free(text), free(q), free(sql);
 }
@@ -513,7 +513,7 @@ static void create_schema(struct shadow *s, PGconn *admin, const char *no_schema
 				       "shadow cannot hold production: %s",
 			 no_schema_shadow);
 	char *name = unique_name(), *q = quote_ident(admin, name), *sql = xasprintf("CREATE SCHEMA %s", q);
-	exec_or_die(admin, "BEGIN");
+	db_exec_or_die(admin, "BEGIN");
 	PGresult *res = PQexec(admin, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -526,7 +526,7 @@ static void create_schema(struct shadow *s, PGconn *admin, const char *no_schema
 	s->database = xstrdup(PQdb(admin));
 	s->schema = name;
 	mark_schema(admin, s, "creating");
-	exec_or_die(admin, "COMMIT");
+	db_exec_or_die(admin, "COMMIT");
 	free(q), free(sql);
 }
 
@@ -543,11 +543,11 @@ PGconn *shadow_connect(const struct shadow *s)
 	/* mkshadow's own sessions only (the shadow's settings, which EXPLAIN
 	 * sees later, stay as they are): --jobs sessions already keep the
 	 * cores busy, and parallel workers on top of them only compete */
-	PQclear(query_or_die(c, "SELECT set_config('synchronous_commit', 'off', false), "
-				"set_config('maintenance_work_mem', '256MB', false), "
-				"set_config('max_parallel_workers_per_gather', '0', false), "
-				"set_config('max_parallel_maintenance_workers', '0', false)",
-			     0, NULL));
+	PQclear(db_query_or_die(c, "SELECT set_config('synchronous_commit', 'off', false), "
+				   "set_config('maintenance_work_mem', '256MB', false), "
+				   "set_config('max_parallel_workers_per_gather', '0', false), "
+				   "set_config('max_parallel_maintenance_workers', '0', false)",
+				0, NULL));
 	return c;
 }
 
@@ -1001,7 +1001,7 @@ static int drop_database(const char *admin_url, const char *db)
 	if (rc == 0) { /* the role applyexplain made to run migrations there, owning nothing now */
 		char *role = xasprintf("migsafe_m_%.53s", db);
 		const char *params[1] = {role};
-		PGresult *r = query_or_die(admin, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params);
+		PGresult *r = db_query_or_die(admin, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", 1, params);
 		bool exists = PQntuples(r) == 1;
 		PQclear(r);
 		if (exists) {
@@ -1162,11 +1162,11 @@ static int gc_in(const char *parent, long max_age, bool dry_run)
 static int gc_server(const char *url, long max_age, bool dry_run)
 {
 	PGconn *admin = admin_connect(url);
-	PGresult *res = query_or_die(admin,
-				     "SELECT datname, substr(shobj_description(oid, 'pg_database'), "
-				     "length('" MARK_PREFIX "') + 2) AS mark FROM pg_database "
-				     "WHERE shobj_description(oid, 'pg_database') LIKE '" MARK_PREFIX "%' ORDER BY 1",
-				     0, NULL);
+	PGresult *res = db_query_or_die(admin,
+					"SELECT datname, substr(shobj_description(oid, 'pg_database'), "
+					"length('" MARK_PREFIX "') + 2) AS mark FROM pg_database "
+					"WHERE shobj_description(oid, 'pg_database') LIKE '" MARK_PREFIX "%' ORDER BY 1",
+					0, NULL);
 	int n = 0;
 	for (int i = 0; i < PQntuples(res); i++) {
 		char why[128] = "";
@@ -1180,11 +1180,11 @@ static int gc_server(const char *url, long max_age, bool dry_run)
 	}
 	PQclear(res);
 	/* schema shadows live in the server's own database */
-	res = query_or_die(admin,
-			   "SELECT nspname, substr(obj_description(oid, 'pg_namespace'), length('" MARK_PREFIX "') + 2) "
-			   "AS mark FROM pg_namespace WHERE obj_description(oid, 'pg_namespace') LIKE '" MARK_PREFIX
-			   "%' ORDER BY 1",
-			   0, NULL);
+	res = db_query_or_die(admin,
+			      "SELECT nspname, substr(obj_description(oid, 'pg_namespace'), length('" MARK_PREFIX "') + 2) "
+			      "AS mark FROM pg_namespace WHERE obj_description(oid, 'pg_namespace') LIKE '" MARK_PREFIX
+			      "%' ORDER BY 1",
+			      0, NULL);
 	for (int i = 0; i < PQntuples(res); i++) {
 		char why[128] = "";
 		const char *sch = PQgetvalue(res, i, 0);

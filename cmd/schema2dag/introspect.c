@@ -47,22 +47,6 @@
 	" WITH ORDINALITY AS k(attnum, i) JOIN pg_catalog.pg_attribute a"                     \
 	" ON a.attrelid = " relid " AND a.attnum = k.attnum)::text"
 
-/* query_or_die, exec_or_die: db_query and db_exec, dying
- * (EXIT_RUNTIME) with their error. */
-static PGresult *query_or_die(PGconn *conn, const char *sql, int nparams, const char *const *params)
-{
-	struct msg_err err = MSG_ERR_INIT;
-	PGresult *res = db_query(conn, sql, nparams, params, &err);
-	if (!res)
-		die_err(&err);
-	return res;
-}
-
-static void exec_or_die(PGconn *conn, const char *sql)
-{
-	PQclear(query_or_die(conn, sql, 0, NULL));
-}
-
 static const char sql_schemas[] =
 	"SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE " USER_SCHEMA("n") " AND NOT " EXT_MEMBER(
 		"pg_namespace", "n.oid") " ORDER BY n.nspname";
@@ -198,7 +182,7 @@ static struct cat_table *table_of(struct catalog *c, struct cat_table **last, co
 
 static void read_schemas(struct catalog *c, PGconn *conn)
 {
-	PGresult *res = query_or_die(conn, sql_schemas, 0, NULL);
+	PGresult *res = db_query_or_die(conn, sql_schemas, 0, NULL);
 	for (int i = 0; i < PQntuples(res); i++)
 		if (strv_index(&c->schemas, db_get(res, i, "nspname")) < 0)
 			strv_push(&c->schemas, db_get(res, i, "nspname"));
@@ -207,7 +191,7 @@ static void read_schemas(struct catalog *c, PGconn *conn)
 
 static void read_enums(struct catalog *c, PGconn *conn)
 {
-	PGresult *res = query_or_die(conn, sql_enums, 0, NULL);
+	PGresult *res = db_query_or_die(conn, sql_enums, 0, NULL);
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *nsp = db_get(res, i, "nspname"), *name = db_get(res, i, "typname");
 		struct cat_enum *e = catalog_add_enum(c, nsp, name);
@@ -230,7 +214,7 @@ static const char *partition_strategy(const char *partstrat)
 
 static void read_tables(struct catalog *c, PGconn *conn)
 {
-	PGresult *res = query_or_die(conn, sql_tables, 0, NULL);
+	PGresult *res = db_query_or_die(conn, sql_tables, 0, NULL);
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *nsp = db_get(res, i, "nspname"), *rel = db_get(res, i, "relname");
 		struct cat_table *t = catalog_add_table(c, nsp, rel);
@@ -262,7 +246,7 @@ static const char *identity_kind(const char *attidentity)
 
 static void read_columns(struct catalog *c, PGconn *conn)
 {
-	PGresult *res = query_or_die(conn, sql_columns, 0, NULL);
+	PGresult *res = db_query_or_die(conn, sql_columns, 0, NULL);
 	struct cat_table *last = NULL;
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *nsp = db_get(res, i, "nspname"), *rel = db_get(res, i, "relname");
@@ -283,7 +267,7 @@ static void read_columns(struct catalog *c, PGconn *conn)
 
 static void read_primary_keys(struct catalog *c, PGconn *conn)
 {
-	PGresult *res = query_or_die(conn, sql_primary_keys, 0, NULL);
+	PGresult *res = db_query_or_die(conn, sql_primary_keys, 0, NULL);
 	struct cat_table *last = NULL;
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *nsp = db_get(res, i, "nspname"), *rel = db_get(res, i, "relname");
@@ -299,7 +283,7 @@ static void read_primary_keys(struct catalog *c, PGconn *conn)
 
 static void read_indexes(struct catalog *c, PGconn *conn)
 {
-	PGresult *res = query_or_die(conn, sql_indexes, 0, NULL);
+	PGresult *res = db_query_or_die(conn, sql_indexes, 0, NULL);
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *pred = db_get(res, i, "predicate"), *con = db_get(res, i, "conname");
 		struct cat_index *ix = catalog_add_index(c, db_get(res, i, "nspname"), db_get(res, i, "name"),
@@ -329,7 +313,7 @@ static const char *fk_action(const char *code)
 
 static void read_foreign_keys(struct catalog *c, PGconn *conn)
 {
-	PGresult *res = query_or_die(conn, sql_foreign_keys, 0, NULL);
+	PGresult *res = db_query_or_die(conn, sql_foreign_keys, 0, NULL);
 	for (int i = 0; i < PQntuples(res); i++) {
 		struct cat_fk *fk = catalog_add_fk(c, db_get(res, i, "qname"), db_get(res, i, "conname"));
 		strv_add_json(&fk->columns, db_get(res, i, "cols"));
@@ -365,7 +349,7 @@ static char *check_expression(const char *def)
 
 static void read_checks(struct catalog *c, PGconn *conn)
 {
-	PGresult *res = query_or_die(conn, sql_checks, 0, NULL);
+	PGresult *res = db_query_or_die(conn, sql_checks, 0, NULL);
 	for (int i = 0; i < PQntuples(res); i++) {
 		char *expr = check_expression(db_get(res, i, "def"));
 		const char *table = db_get(res, i, "qname"), *name = db_get(res, i, "conname");
@@ -389,7 +373,7 @@ static char *view_definition(const char *def)
 
 static void read_views(struct catalog *c, PGconn *conn)
 {
-	PGresult *res = query_or_die(conn, sql_views, 0, NULL);
+	PGresult *res = db_query_or_die(conn, sql_views, 0, NULL);
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *nsp = db_get(res, i, "nspname"), *rel = db_get(res, i, "relname");
 		struct cat_view *v = catalog_add_view(c, nsp, rel);
@@ -416,7 +400,7 @@ void introspect_db(struct catalog *c, const char *url, cJSON *source)
 	char *version = db_server_version(conn);
 	if (PQserverVersion(conn) < 120000)
 		die_code(EXIT_RUNTIME, "PostgreSQL %s is too old: --db needs 12 or later", version);
-	exec_or_die(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	db_exec_or_die(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 	read_schemas(c, conn);
 	read_enums(c, conn);
 	read_tables(c, conn);
@@ -426,7 +410,7 @@ void introspect_db(struct catalog *c, const char *url, cJSON *source)
 	read_foreign_keys(c, conn);
 	read_checks(c, conn);
 	read_views(c, conn);
-	exec_or_die(conn, "COMMIT");
+	db_exec_or_die(conn, "COMMIT");
 	db_close(conn);
 	cJSON_AddStringToObject(source, "server_version", version);
 	free(version);
